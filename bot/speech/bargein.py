@@ -1,0 +1,248 @@
+"""Echo-aware barge-in: is the caller really speaking, or is it the line echo of our prompt?
+
+Through the snoop channel MiniBot hears the caller while its prompt plays, and on many
+lines the prompt comes back as echo (hybrid or acoustic), attenuated 6–20 dB and delayed
+20–250 ms. VAD alone would barge in on that echo. We know what we play and when, so each
+caller frame is compared with the prompt as it would sound through an echo path:
+
+* The bulk delay is found by cross-correlating the caller stream with the prompt (PHAT
+  weighting, so the speech's own low-frequency peak does not smear it). Until a delay is
+  locked the prompt is taken at its loudest over every delay in range (conservative).
+* The echo gain is learned per frequency band as a low percentile of caller/prompt energy
+  ratios: echo is always at least that loud, so the estimate stays on the safe side, and it
+  starts from the worst case we support (-6 dB).
+* A frame is near-end speech when a large part of its energy is not explained by the echo
+  prediction (with a safety margin). Barge-in is confirmed after ``onset_ms`` of such frames
+  within a short window, like a VAD onset.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from .pcm import FRAME_MS, rms_dbfs, to_float
+
+
+class BargeInConfig(BaseModel, frozen=True):
+    onset_ms: int = Field(40, ge=20, description="near-end speech needed to confirm a barge-in")
+    onset_window_ms: int = Field(120, ge=20)
+    max_echo_delay_ms: int = Field(300, ge=20, description="longest echo delay searched")
+    worst_echo_db: float = Field(-6.0, le=0, description="loudest echo assumed before learning")
+    margin_db: float = Field(4.0, ge=0, description="safety margin over the predicted echo")
+    near_end_fraction: float = Field(0.4, gt=0, lt=1, description="unexplained share of energy = speech")
+    min_level_dbfs: float = Field(-45.0, description="quieter frames are never speech")
+    echo_tail_ms: int = Field(300, ge=0, description="keep checking this long after a prompt ends")
+
+
+@dataclass(frozen=True, slots=True)
+class BargeIn:
+    at: float  # first near-end frame of the onset (monotonic)
+    confirmed_at: float
+    echo_delay_ms: float | None  # the locked echo delay, if one was found
+
+
+_N_BANDS = 16
+_XCORR_EVERY = 10  # frames between delay estimates (200 ms)
+_XCORR_WINDOW_S = 0.8
+
+
+class EchoAwareBargeIn:
+    """Feed every caller frame with ``process``; tell it when prompts start and stop."""
+
+    def __init__(self, sample_rate: int, config: BargeInConfig | None = None) -> None:
+        self.rate = sample_rate
+        self.config = config or BargeInConfig()
+        self.frame_len = sample_rate * FRAME_MS // 1000
+        self._nfft = 1 << (self.frame_len - 1).bit_length()
+        self._window = np.hanning(self.frame_len).astype(np.float32)
+        freqs = np.fft.rfftfreq(self._nfft, 1 / sample_rate)
+        top = min(0.45 * sample_rate, 7000.0)
+        edges = np.geomspace(150.0, top, _N_BANDS + 1)
+        self._band_of_bin = np.digitize(freqs, edges) - 1  # -1 or _N_BANDS: outside every band
+        self._max_delay = int(self.config.max_echo_delay_ms * sample_rate / 1000)
+        self._prior_gain = 10 ** (self.config.worst_echo_db / 10)
+        self._margin = 10 ** (self.config.margin_db / 10)
+        self._onset_frames = max(1, self.config.onset_ms // FRAME_MS)
+        self._reset_prompt_state()
+        self.prompt_active = False
+
+    # -- prompt timeline ----------------------------------------------------------------
+
+    def _reset_prompt_state(self) -> None:
+        self._ref = np.zeros(0, np.float32)
+        self._ref_start = 0.0
+        self._ref_end = 0.0
+        self._mic: collections.deque[tuple[float, np.ndarray]] = collections.deque(
+            maxlen=int(_XCORR_WINDOW_S * 1000 / FRAME_MS)
+        )
+        self._delay: int | None = None
+        self._delay_score = 0.0
+        self._ratios: collections.deque[np.ndarray] = collections.deque(maxlen=50)
+        self._broadband: collections.deque[float] = collections.deque(maxlen=100)
+        self._gain = np.full(_N_BANDS, self._prior_gain, np.float32)
+        self._recent: collections.deque[tuple[float, bool]] = collections.deque(
+            maxlen=max(1, self.config.onset_window_ms // FRAME_MS)
+        )
+        self._frames_since_xcorr = 0
+        self._next_start: float | None = None
+        self._ref_level = np.ones(_N_BANDS)
+        self._hop = self.frame_len // 2
+        self._hop_max = np.zeros((0, _N_BANDS))
+
+    def start_prompt(self, pcm: bytes, started_at: float) -> None:
+        """The prompt ``pcm`` (at this detector's rate) started playing at ``started_at``."""
+        self._reset_prompt_state()
+        self._ref = to_float(pcm)
+        self._ref_start = started_at
+        self._ref_end = started_at + len(self._ref) / self.rate
+        self._precompute_bands()
+        self.prompt_active = True
+
+    def _precompute_bands(self) -> None:
+        """Band energies of the prompt every half frame, and their running maximum over the
+        delay range: the no-delay-yet prediction becomes one lookup per frame."""
+        hop = self.frame_len // 2
+        pad = np.concatenate([self._ref, np.zeros(self.frame_len, np.float32)])
+        n = max(1, (len(pad) - self.frame_len) // hop + 1)
+        idx = np.arange(n)[:, None] * hop + np.arange(self.frame_len)[None, :]
+        spec = np.abs(np.fft.rfft(pad[idx] * self._window, self._nfft, axis=1)) ** 2
+        bands = np.zeros((n, _N_BANDS))
+        for b in range(_N_BANDS):
+            bands[:, b] = spec[:, self._band_of_bin == b].sum(axis=1)
+        span = self._max_delay // hop + 1
+        padded = np.concatenate([np.zeros((span - 1, _N_BANDS)), bands])
+        self._hop = hop
+        self._hop_max = np.lib.stride_tricks.sliding_window_view(padded, span, axis=0).max(axis=2)
+        self._ref_level = np.maximum(bands.mean(axis=0), 1e-12)
+
+    def stop_prompt(self, at: float) -> None:
+        """The prompt was stopped (barge-in or DELETE): its echo ends within the tail."""
+        self._ref_end = min(self._ref_end, at)
+        self._ref = self._ref[: max(0, int((at - self._ref_start) * self.rate))]
+        keep = len(self._ref) // self._hop + 1
+        self._hop_max = self._hop_max[: keep + self._max_delay // self._hop + 1]
+
+    def echo_possible(self, now: float) -> bool:
+        return self.prompt_active and now <= self._ref_end + self.config.echo_tail_ms / 1000
+
+    @property
+    def echo_delay_ms(self) -> float | None:
+        return None if self._delay is None else self._delay * 1000 / self.rate
+
+    # -- per frame ----------------------------------------------------------------------
+
+    def _bands(self, x: np.ndarray) -> np.ndarray:
+        if len(x) < self.frame_len:
+            x = np.pad(x, (0, self.frame_len - len(x)))
+        spec = np.abs(np.fft.rfft(x[: self.frame_len] * self._window, self._nfft)) ** 2
+        valid = (self._band_of_bin >= 0) & (self._band_of_bin < _N_BANDS)
+        return np.bincount(self._band_of_bin[valid], weights=spec[valid], minlength=_N_BANDS)[:_N_BANDS]
+
+    def _ref_segment(self, start: int, n: int) -> np.ndarray:
+        out = np.zeros(n, np.float32)
+        lo, hi = max(0, start), min(len(self._ref), start + n)
+        if hi > lo:
+            out[lo - start : hi - start] = self._ref[lo:hi]
+        return out
+
+    def _ref_bands(self, frame_start: float) -> np.ndarray:
+        """Prompt energy per band that could be echoing in the frame starting at ``frame_start``."""
+        base = int(round((frame_start - self._ref_start) * self.rate))
+        if self._delay is not None:
+            return self._bands(self._ref_segment(base - self._delay, self.frame_len))
+        # No delay locked yet: the loudest the echo could be for any delay in range.
+        h = int(round(base / self._hop))
+        if h < 0 or len(self._hop_max) == 0:
+            return np.zeros(_N_BANDS)
+        return self._hop_max[min(h, len(self._hop_max) - 1)]
+
+    def _estimate_delay(self) -> None:
+        if len(self._mic) < 10:
+            return
+        t0 = self._mic[0][0]
+        mic = np.concatenate([m for _, m in self._mic])
+        if float(np.sqrt(np.mean(mic * mic))) < 1e-4:
+            return
+        base = int(round((t0 - self._ref_start) * self.rate))
+        ref = self._ref_segment(base - self._max_delay, len(mic) + self._max_delay)
+        if float(np.sqrt(np.mean(ref * ref))) < 1e-4:
+            return
+        n = 1 << (len(ref) + len(mic)).bit_length()
+        cross = np.fft.rfft(mic, n) * np.conj(np.fft.rfft(ref, n))
+        cc = np.fft.irfft(cross / (np.abs(cross) ** 0.7 + 1e-9), n)
+        # mic[t] = ref_segment[t + max_delay - d]  ->  the peak sits at lag = max_delay - d
+        lags = np.concatenate([cc[-self._max_delay :], cc[: 1]])  # lags -max_delay .. 0
+        d = int(np.argmax(lags))  # lags[i] is lag i - max_delay, i.e. an echo delay of i samples
+        aligned = self._ref_segment(base - d, len(mic))
+        denom = float(np.linalg.norm(mic) * np.linalg.norm(aligned))
+        rho = float(np.dot(mic, aligned) / denom) if denom > 0 else 0.0
+        if rho >= 0.3 and rho >= self._delay_score * 0.8:
+            if self._delay is None or abs(d - self._delay) > self.rate // 500:
+                self._ratios.clear()  # ratios measured at another alignment no longer apply
+                self._gain = np.full(_N_BANDS, self._prior_gain, np.float32)
+            self._delay, self._delay_score = d, max(rho, self._delay_score * 0.95)
+
+    def process(self, frame: bytes, arrived: float) -> BargeIn | None:
+        """One caller frame (ending at ``arrived``). Returns a BargeIn once it is confirmed."""
+        x = to_float(frame)
+        dur = len(x) / self.rate
+        start = arrived - dur
+        # Frames come every 20 ms but arrive with scheduling jitter; the echo alignment needs
+        # the sample clock, so consecutive frames are chained and only a real gap re-anchors.
+        if self._next_start is not None and abs(start - self._next_start) < 0.04:
+            start = self._next_start
+        self._next_start = start + dur
+        if not self.echo_possible(arrived):
+            return None
+        self._mic.append((start, x))
+        self._frames_since_xcorr += 1
+        if self._frames_since_xcorr >= _XCORR_EVERY:
+            self._frames_since_xcorr = 0
+            self._estimate_delay()
+        near_end = self._near_end(x, start)
+        self._recent.append((start, near_end))
+        count = sum(1 for _, v in self._recent if v)
+        if near_end and count >= self._onset_frames:
+            first = next(t for t, v in self._recent if v)
+            self._recent.clear()
+            return BargeIn(at=first, confirmed_at=arrived, echo_delay_ms=self.echo_delay_ms)
+        return None
+
+    def _near_end(self, x: np.ndarray, start: float) -> bool:
+        if rms_dbfs((x * 32768).astype("<i2").tobytes()) < self.config.min_level_dbfs:
+            return False
+        mic = self._bands(x)
+        ref = self._ref_bands(start)
+        # Learn only where the prompt is loud enough to say something, and only once every
+        # delay in range is covered (or the echo that has not arrived yet would teach us
+        # that there is none).
+        loud = ref > 1e-2 * self._ref_level
+        settled = start >= self._ref_start + (self._delay or self._max_delay) / self.rate
+        if settled and loud.any():
+            if self._delay is not None:
+                # Aligned: the per-band echo return is stable; its median over recent frames
+                # (speech frames only push it up, which errs on the safe side).
+                self._ratios.append(np.where(loud, mic / np.maximum(ref, 1e-12), np.nan))
+                if len(self._ratios) >= 5:
+                    with np.errstate(all="ignore"):
+                        med = np.nanmedian(np.array(self._ratios), axis=0)
+                    self._gain = np.where(np.isnan(med), self._gain, np.minimum(med, 1.0)).astype(np.float32)
+            else:
+                # No echo found yet: only a broadband upper bound, from how quiet the line
+                # stays under the loudest possible echo (no echo at all ends up here).
+                self._broadband.append(float(mic[loud].sum() / max(ref[loud].sum(), 1e-12)))
+                if len(self._broadband) >= 25:
+                    bound = 2.0 * float(np.percentile(self._broadband, 50))
+                    self._gain = np.full(_N_BANDS, min(self._prior_gain, bound), np.float32)
+        predicted = self._margin * self._gain * ref
+        excess = np.maximum(mic - predicted, 0.0)
+        total = float(mic.sum())
+        return total > 0 and float(excess.sum()) >= self.config.near_end_fraction * total
+
+    def end_prompt(self) -> None:
+        self.prompt_active = False
+        self._reset_prompt_state()

@@ -1,0 +1,242 @@
+"""The listen path of one call: AudioSocket frames -> VAD (+ echo-aware barge-in) -> ASR.
+
+Two tasks under one TaskGroup: the frame loop (cheap, on the event loop, never waits on the
+recogniser) and the ASR loop (feeds the engine, whose CPU work runs in an executor). They
+talk through an unbounded command queue: while an utterance lasts its audio must reach the
+recogniser whole, and the VAD gate bounds it to speech.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from dataclasses import dataclass, field
+
+from audiosocket import AudioFrame, Closed, DtmfDigit, Subscription
+
+from . import events as ev
+from .asr.base import Recognizer, RecognizerStream
+from .bargein import BargeInConfig, EchoAwareBargeIn
+from .pcm import FRAME_MS, StreamResampler, resample
+from .vad import WEBRTC_RATES, SpeechDetector, SpeechEnded, SpeechStarted, VadConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ListenerStats:
+    frames: int = 0
+    frame_lag_ms: list[float] = field(default_factory=list)  # arrival -> VAD decision, per frame
+    asr_final_ms: list[float] = field(default_factory=list)  # end-of-speech decision -> final text
+    eos_to_final_ms: list[float] = field(default_factory=list)  # last voiced audio -> final text
+    barge_ins: int = 0
+    _cap: int = 200_000
+
+    def lag(self, ms: float) -> None:
+        if len(self.frame_lag_ms) < self._cap:
+            self.frame_lag_ms.append(ms)
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    rate: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Audio:
+    pcm: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    ended: ev.SpeechEnded
+
+
+class CallListener:
+    def __init__(
+        self,
+        subscription: Subscription,
+        recognizer: Recognizer,
+        *,
+        vad: VadConfig | None = None,
+        barge_in: BargeInConfig | None = None,
+    ) -> None:
+        self._sub = subscription
+        self._recognizer = recognizer
+        self._vad_config = vad or VadConfig()
+        self._barge_config = barge_in or BargeInConfig()
+        self.events: asyncio.Queue[ev.ListenEvent] = asyncio.Queue()
+        self.stats = ListenerStats()
+        self._asr_cmds: asyncio.Queue[_Open | _Audio | _End | None] = asyncio.Queue()
+        self._rate: int | None = None
+        self._vad: SpeechDetector | None = None
+        self._barge: EchoAwareBargeIn | None = None
+        self._to_vad: StreamResampler | None = None
+        self._held: collections.deque[bytes] = collections.deque(maxlen=15)  # frames under a prompt
+        self._barged = False
+        self._pending_prompt: tuple[bytes, int, float] | None = None
+        self._vad_buf = bytearray()
+
+    # -- prompt timeline, from the call controller ------------------------------------
+
+    def prompt_started(self, pcm: bytes, sample_rate: int, started_at: float) -> None:
+        """A prompt began playing to the caller at ``started_at`` (monotonic)."""
+        self._barged = False
+        if self._barge is None:
+            self._pending_prompt = (pcm, sample_rate, started_at)
+            return
+        self._barge.start_prompt(resample(pcm, sample_rate, self._barge.rate), started_at)
+
+    def prompt_stopped(self, at: float) -> None:
+        if self._barge is not None:
+            self._barge.stop_prompt(at)
+        self._pending_prompt = None
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Until the media closes. Events go to ``self.events``; the last is MediaClosed."""
+        reason = "listener stopped"
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._asr_loop(), name="listener-asr")
+            try:
+                reason = await self._frame_loop()
+            finally:
+                self._asr_cmds.put_nowait(None)  # the recogniser finishes what is queued, then stops
+        self.events.put_nowait(ev.MediaClosed(reason))
+
+    def _setup(self, rate: int) -> None:
+        self._rate = rate
+        vad_rate = rate if rate in WEBRTC_RATES else 16000
+        self._to_vad = None if vad_rate == rate else StreamResampler(rate, vad_rate)
+        self._vad = SpeechDetector(vad_rate, self._vad_config)
+        self._barge = EchoAwareBargeIn(rate, self._barge_config)
+        if self._pending_prompt is not None:
+            pcm, prate, at = self._pending_prompt
+            self._pending_prompt = None
+            self._barge.start_prompt(resample(pcm, prate, rate), at)
+
+    async def _frame_loop(self) -> str:
+        while True:
+            deadline = self._vad.next_deadline() if self._vad else None
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                async with asyncio.timeout(timeout):
+                    item = await self._sub.get()
+            except TimeoutError:
+                self._vad_events(self._vad.tick(time.monotonic()))
+                continue
+            if isinstance(item, AudioFrame):
+                self._on_frame(item)
+            elif isinstance(item, DtmfDigit):
+                self.events.put_nowait(ev.DtmfReceived(item.digit, item.arrived))
+            elif isinstance(item, Closed):
+                if self._vad is not None:
+                    self._vad_events(self._vad.finish(time.monotonic()))
+                return item.reason
+
+    def _on_frame(self, frame: AudioFrame) -> None:
+        if self._rate != frame.sample_rate:
+            self._setup(frame.sample_rate)
+        now = frame.arrived
+        self.stats.frames += 1
+        barge = self._barge
+        if barge.echo_possible(now) and not self._barged:
+            # Under a prompt: only the echo-aware detector may open the turn.
+            self._held.append(frame.pcm)
+            hit = barge.process(frame.pcm, now)
+            if hit is not None:
+                self._barged = True
+                self.stats.barge_ins += 1
+                self.events.put_nowait(ev.BargeInDetected(hit.at, hit.confirmed_at, hit.echo_delay_ms))
+                self._vad.force_start(hit.at, now)
+                self.events.put_nowait(ev.SpeechStarted(hit.at, now))
+                self._asr_cmds.put_nowait(_Open(self._rate))
+                self._asr_cmds.put_nowait(_Audio(b"".join(self._held)))
+                self._held.clear()
+            self.stats.lag((time.monotonic() - frame.arrived) * 1000)
+            return
+        if barge.prompt_active and not barge.echo_possible(now):
+            barge.end_prompt()
+        was_speaking = self._vad.speaking
+        for vad_frame in self._vad_frames(frame.pcm):
+            self._vad_events(self._vad.process(vad_frame, now))
+        if was_speaking and self._vad.speaking:
+            self._asr_cmds.put_nowait(_Audio(frame.pcm))
+        self.stats.lag((time.monotonic() - frame.arrived) * 1000)
+
+    def _vad_frames(self, pcm: bytes) -> list[bytes]:
+        """20 ms frames at the VAD's rate (webrtcvad knows 8/16/32/48 kHz only)."""
+        if self._to_vad is None:
+            return [pcm]
+        self._vad_buf += self._to_vad.process(pcm)
+        n = self._vad.sample_rate * FRAME_MS // 1000 * 2
+        out = []
+        while len(self._vad_buf) >= n:
+            out.append(bytes(self._vad_buf[:n]))
+            del self._vad_buf[:n]
+        return out
+
+    def _vad_events(self, vad_events: list) -> None:
+        for e in vad_events:
+            if isinstance(e, SpeechStarted):
+                self.events.put_nowait(ev.SpeechStarted(e.at, e.confirmed_at))
+                self._asr_cmds.put_nowait(_Open(self._rate))
+                lookback = e.lookback
+                if self._to_vad is not None:
+                    lookback = resample(lookback, self._vad.sample_rate, self._rate)
+                self._asr_cmds.put_nowait(_Audio(lookback))
+            elif isinstance(e, SpeechEnded):
+                ended = ev.SpeechEnded(e.at, time.monotonic(), e.duration)
+                self.events.put_nowait(ended)
+                self._asr_cmds.put_nowait(_End(ended))
+
+    async def _asr_loop(self) -> None:
+        stream: RecognizerStream | None = None
+        while True:
+            batch = [await self._asr_cmds.get()]
+            while not self._asr_cmds.empty():
+                batch.append(self._asr_cmds.get_nowait())
+            for cmd in _merge_audio(batch):
+                if cmd is None:
+                    if stream is not None:
+                        await self._finish(stream, None)
+                    return
+                try:
+                    if isinstance(cmd, _Open):
+                        stream = self._recognizer.open(cmd.rate)
+                    elif isinstance(cmd, _Audio) and stream is not None:
+                        partial = await stream.feed(cmd.pcm)
+                        if partial is not None:
+                            self.events.put_nowait(ev.PartialTranscript(partial.text, time.monotonic()))
+                    elif isinstance(cmd, _End) and stream is not None:
+                        s, stream = stream, None
+                        await self._finish(s, cmd.ended)
+                except Exception:
+                    # A recogniser failure costs this utterance, never the call.
+                    log.exception("recogniser failed on an utterance")
+                    stream = None
+
+    async def _finish(self, stream: RecognizerStream, ended: ev.SpeechEnded | None) -> None:
+        final = await stream.finish()
+        now = time.monotonic()
+        if ended is None:
+            ended = ev.SpeechEnded(now, now, 0.0)
+        latency = now - ended.detected_at
+        self.stats.asr_final_ms.append(latency * 1000)
+        self.stats.eos_to_final_ms.append((now - ended.at) * 1000)
+        self.events.put_nowait(ev.FinalTranscript(final.text, now, ended.duration, latency))
+
+
+def _merge_audio(batch: list) -> list:
+    """Join consecutive audio commands: one executor hop per batch, not per 20 ms frame."""
+    out: list = []
+    for cmd in batch:
+        if isinstance(cmd, _Audio) and out and isinstance(out[-1], _Audio):
+            out[-1] = _Audio(out[-1].pcm + cmd.pcm)
+        else:
+            out.append(cmd)
+    return out
+

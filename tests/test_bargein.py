@@ -1,0 +1,54 @@
+"""Echo-aware barge-in over the whole range the issue names: echo at -6..-20 dB and
+20..250 ms, double talk, and a line with no echo at all."""
+
+import numpy as np
+import pytest
+
+from bench.linemodel import hybrid_echo, mix
+from bot.speech.bargein import EchoAwareBargeIn
+from bot.speech.pcm import to_float, to_pcm
+from tests.conftest import speech
+
+RATE = 16000
+PROMPT = to_float(speech("prompt_bot").pcm)
+
+
+def _first_barge_in(mic: np.ndarray):
+    det = EchoAwareBargeIn(RATE)
+    det.start_prompt(to_pcm(PROMPT), 0.0)
+    for i in range(0, len(mic) - 319, 320):
+        hit = det.process(to_pcm(mic[i : i + 320]), (i + 320) / RATE)
+        if hit:
+            return hit, det
+    return None, det
+
+
+@pytest.mark.parametrize("level", [-6, -12, -20])
+@pytest.mark.parametrize("delay", [20, 100, 250])
+def test_echo_alone_is_never_taken_for_the_caller(level, delay):
+    echo = hybrid_echo(PROMPT, RATE, delay_ms=delay, level_db=level, seed=delay)
+    hit, det = _first_barge_in(mix(len(PROMPT) + RATE, (0, echo)))
+    assert hit is None
+    assert det.echo_delay_ms is not None and abs(det.echo_delay_ms - delay) < 5
+
+
+@pytest.mark.parametrize("level", [-6, -20, -80])
+@pytest.mark.parametrize("delay", [20, 250])
+@pytest.mark.parametrize("utterance", ["non_merci", "pas_le_temps"])
+def test_caller_over_the_echo_is_detected_quickly(level, delay, utterance):
+    echo = hybrid_echo(PROMPT, RATE, delay_ms=delay, level_db=level, seed=delay)
+    voice = to_float(speech(utterance).pcm) * 0.8
+    offset = int(3.0 * RATE)
+    onset = (offset + int(np.argmax(np.abs(voice) > 0.02))) / RATE
+    hit, _ = _first_barge_in(mix(len(PROMPT) + RATE, (0, echo), (offset, voice)))
+    assert hit is not None
+    assert 0 <= hit.confirmed_at - onset <= 0.2
+
+
+def test_prompt_end_stops_the_check_after_the_echo_tail():
+    det = EchoAwareBargeIn(RATE)
+    det.start_prompt(to_pcm(PROMPT[:RATE]), 10.0)
+    assert det.echo_possible(10.5) and det.echo_possible(11.2)
+    assert not det.echo_possible(11.4)
+    det.stop_prompt(10.2)
+    assert not det.echo_possible(10.6)

@@ -1,0 +1,111 @@
+"""The whole listen path over real TCP: Asterisk-like peer -> server -> VAD/barge-in -> Whisper."""
+
+import asyncio
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from audiosocket import AudioSocketServer
+from audiosocket.peer import AsteriskPeer
+from bench.linemodel import hybrid_echo, mix
+from bot.config import Settings
+from bot.speech import events as ev
+from bot.speech.asr.models import whisper_base_dir
+from bot.speech.asr.whisper_engine import WhisperRecognizer
+from bot.speech.listener import CallListener
+from bot.speech.pcm import to_float, to_pcm
+from tests.conftest import speech
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    with ThreadPoolExecutor(2) as pool:
+        yield WhisperRecognizer(whisper_base_dir(Settings().cache_dir), pool)
+
+
+async def _call(whisper):
+    server = AudioSocketServer("127.0.0.1", 0)
+    await server.start()
+    call = uuid.uuid4()
+    server.expect(call)
+    peer = AsteriskPeer("127.0.0.1", server.port, call)
+    await peer.connect()
+    session = await server.wait_session(call, 1)
+    listener = CallListener(session.subscribe(), whisper)
+    return server, peer, listener
+
+
+async def _drain(listener, until=ev.MediaClosed, timeout=10.0):
+    out = []
+    async with asyncio.timeout(timeout):
+        while True:
+            e = await listener.events.get()
+            out.append(e)
+            if isinstance(e, until):
+                return out
+
+
+async def test_caller_utterance_is_detected_and_transcribed(whisper):
+    server, peer, listener = await _call(whisper)
+    task = asyncio.ensure_future(listener.run())
+    await peer.silence(0.2, send_frames=True)
+    await peer.stream(speech("robot").pcm)
+    await peer.silence(1.0)  # chan_audiosocket sends nothing in silence: the wall clock ends it
+    await peer.close()
+    events = await _drain(listener)
+    await task
+    kinds = [type(e) for e in events]
+    assert kinds[0] is ev.SpeechStarted and ev.SpeechEnded in kinds and kinds[-1] is ev.MediaClosed
+    [final] = [e for e in events if isinstance(e, ev.FinalTranscript)]
+    assert "robot" in final.text.lower()
+    assert listener.stats.frames == peer.frames_sent
+    assert max(listener.stats.frame_lag_ms) < 20
+    await server.close()
+
+
+async def test_echo_of_the_prompt_is_ignored_but_the_caller_barges_in(whisper):
+    server, peer, listener = await _call(whisper)
+    task = asyncio.ensure_future(listener.run())
+    prompt = speech("prompt_bot")
+    echo = hybrid_echo(to_float(prompt.pcm), 16000, delay_ms=120, level_db=-8)
+    voice = to_float(speech("non_merci").pcm) * 0.8
+    offset = int(4.0 * 16000)
+    caller = mix(offset + len(voice) + 8000, (offset, voice))
+    echo_until = [len(echo)]  # the controller stops the playback on barge-in: the echo ends too
+    started = time.monotonic()
+    listener.prompt_started(prompt.pcm, prompt.sample_rate, started)
+    events = []
+
+    async def controller():
+        while True:
+            e = await listener.events.get()
+            events.append(e)
+            if isinstance(e, ev.BargeInDetected):
+                listener.prompt_stopped(time.monotonic())
+                echo_until[0] = int((time.monotonic() - started + 0.12) * 16000)
+            if isinstance(e, ev.MediaClosed):
+                return
+
+    watcher = asyncio.ensure_future(controller())
+    for i in range(0, len(caller), 320):
+        frame = caller[i : i + 320].copy()
+        n = max(0, min(len(frame), echo_until[0] - i, len(echo) - i))
+        frame[:n] += echo[i : i + n]
+        await peer.stream(to_pcm(frame))
+    sent_onset = peer.send_times[int(offset / 320) + int(np.argmax(np.abs(voice) > 0.02) / 320)]
+    await peer.silence(1.0)
+    await peer.close()
+    await asyncio.wait_for(watcher, 10)
+    await task
+    barges = [e for e in events if isinstance(e, ev.BargeInDetected)]
+    assert len(barges) == 1  # 4 s of echo-only prompt did not trigger it
+    assert barges[0].confirmed_at - sent_onset < 0.2
+    [final] = [e for e in events if isinstance(e, ev.FinalTranscript)]
+    assert "merci" in final.text.lower() or "suis pas" in final.text.lower()
+    assert final.speech_duration < 3.0
+    await server.close()
