@@ -1,0 +1,1 @@
+"""Asterisk REST Interface client and the Asterisk simulator (next issue)."""

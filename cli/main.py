@@ -1,0 +1,89 @@
+"""`minibot`: the command line. Thin: parse, call `bot`, print."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from bot.config import Settings
+
+app = typer.Typer(help="MiniBot: French phone voicebot on Asterisk.", no_args_is_help=True)
+models_app = typer.Typer(help="Speech models: fetch and check.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+console = Console()
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def demo(
+    asr: str = typer.Option(None, help="whisper (default) or vosk"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run the listen path on the bundled French speech fixtures, over real AudioSocket TCP,
+    and print what MiniBot heard (speech, barge-ins over an echoing prompt, transcripts)."""
+    from bot.demo.listen import run_listen_demo
+
+    _logging(verbose)
+    settings = Settings()
+    if asr:
+        settings = settings.model_copy(update={"asr": asr})
+    code = asyncio.run(run_listen_demo(settings, console))
+    raise typer.Exit(code)
+
+
+@models_app.command("pull")
+def models_pull(
+    name: str = typer.Argument(..., help="vosk-fr (small French model), vosk-fr-large, or a Vosk model name"),
+    dest: Path = typer.Option(None, help="models directory (default: MINIBOT_MODELS_DIR or the cache)"),
+    list_url: str = typer.Option(None, help="model list URL (default: the official Vosk list)"),
+) -> None:
+    """Download a Vosk model, verify its checksum against the official list, and unpack it."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from bot.speech.asr.models import VOSK_MODEL_LIST_URL, ModelError, pull_vosk_model
+
+    settings = Settings()
+    target = dest or settings.models_path
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=console) as progress:
+        task = progress.add_task(name, total=None)
+        try:
+            path = pull_vosk_model(
+                name, target, list_url=list_url or VOSK_MODEL_LIST_URL,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except ModelError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+    console.print(f"installed {path}\nuse it with MINIBOT_ASR=vosk MINIBOT_VOSK_MODEL={path}")
+
+
+@models_app.command("check")
+def models_check() -> None:
+    """Assemble and verify the bundled Whisper base model; report the Vosk model."""
+    from bot.speech.asr.models import ModelError, whisper_base_dir
+
+    settings = Settings()
+    try:
+        console.print(f"whisper base: {whisper_base_dir(settings.cache_dir)} (sha256 verified)")
+    except ModelError as exc:
+        console.print(f"[red]whisper base: {exc}[/]")
+        raise typer.Exit(1) from None
+    vosk = settings.vosk_model or settings.models_path / "vosk-model-small-fr-0.22"
+    state = "present" if (vosk / "am").is_dir() else "absent (minibot models pull vosk-fr)"
+    console.print(f"vosk: {vosk} {state}")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())
