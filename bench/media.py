@@ -66,16 +66,14 @@ async def one_call(server, recognizer, settings, seconds: float, seed: int) -> C
     session = await server.wait_session(call_uuid, 5.0)
     sub = session.subscribe(maxsize=500)
     listener = CallListener(sub, recognizer, vad=settings.vad, barge_in=settings.barge_in)
-    state: dict = {"stopped": None, "episode": None, "onset": None}
+    state: dict = {"stopped": None, "episode": None, "onset": None, "barges": []}
 
     async def watch() -> None:
         while True:
             e = await listener.events.get()
             if isinstance(e, ev.BargeInDetected):
-                if state["episode"] == "barge" and state["onset"] is not None:
-                    res.barge_lat.append((e.confirmed_at - state["onset"]) * 1000)
-                else:
-                    res.false_barge += 1
+                # Classified when the episode ends, once the caller's onset time is known.
+                state["barges"].append(e)
                 state["stopped"] = time.monotonic()
                 listener.prompt_stopped(state["stopped"])
             elif isinstance(e, ev.FinalTranscript):
@@ -91,7 +89,7 @@ async def one_call(server, recognizer, settings, seconds: float, seed: int) -> C
         while time.monotonic() < end:
             kind = ("answer", "barge", "listen")[n % 3]
             n += 1
-            state.update(stopped=None, episode=kind, onset=None)
+            state.update(stopped=None, episode=kind, onset=None, barges=[])
             voice = _fixture(rng.choice(VOICES))
             echo_db, delay = rng.uniform(-20, -6), rng.uniform(20, 250)
             if kind == "answer":
@@ -103,6 +101,7 @@ async def one_call(server, recognizer, settings, seconds: float, seed: int) -> C
                 script = CallerScript(None, prompt=prompt, echo_db=echo_db, echo_delay_ms=delay, tail_s=0.5)
 
             def on_start(at: float, script=script) -> None:
+                state["prompt_at"] = at
                 if script.prompt is not None:
                     listener.prompt_started(script.prompt.pcm, script.prompt.sample_rate, at)
 
@@ -113,18 +112,20 @@ async def one_call(server, recognizer, settings, seconds: float, seed: int) -> C
                 # Caller onset = first loud frame sent; run_caller reports it, but the
                 # detector may fire before run_caller returns, so compute it from the send log.
                 start_idx = len(peer.send_times)
-                onset_frame = start_idx + int((voice_at + _first_loud(script)) / 0.02)
-                while not run.done():
-                    if state["onset"] is None and len(peer.send_times) > onset_frame:
-                        state["onset"] = peer.send_times[onset_frame]
-                    await asyncio.sleep(0.005)
-                r = run.result()
-                if state["onset"] is None:
-                    state["onset"] = r.voice_onset
-                if state["stopped"] is None:
+                await run
+                onset = peer.send_times[start_idx + int((voice_at + _first_loud(script)) / 0.02)]
+                await asyncio.sleep(0.05)
+                early = [e for e in state["barges"] if e.confirmed_at < onset]
+                late = [e for e in state["barges"] if e.confirmed_at >= onset]
+                res.false_barge += len(early)
+                if late:
+                    res.barge_lat.append((late[0].confirmed_at - onset) * 1000)
+                else:
                     res.missed_barge += 1
             else:
                 await run_caller(peer, script, on_start=on_start, echo_stop=lambda: state["stopped"])
+                await asyncio.sleep(0.05)
+                res.false_barge += len(state["barges"])
             listener.prompt_stopped(time.monotonic())
         await peer.close()
         await watcher

@@ -19,6 +19,7 @@ caller frame is compared with the prompt as it would sound through an echo path:
 from __future__ import annotations
 
 import collections
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,7 +229,8 @@ class EchoAwareBargeIn:
                 # (speech frames only push it up, which errs on the safe side).
                 self._ratios.append(np.where(loud, mic / np.maximum(ref, 1e-12), np.nan))
                 if len(self._ratios) >= 5:
-                    with np.errstate(all="ignore"):
+                    with warnings.catch_warnings():  # bands never loud yet are all-NaN: expected
+                        warnings.simplefilter("ignore", RuntimeWarning)
                         med = np.nanmedian(np.array(self._ratios), axis=0)
                     self._gain = np.where(np.isnan(med), self._gain, np.minimum(med, 1.0)).astype(np.float32)
             else:
