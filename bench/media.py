@@ -66,7 +66,7 @@ async def one_call(server, recognizer, settings, seconds: float, seed: int) -> C
     session = await server.wait_session(call_uuid, 5.0)
     sub = session.subscribe(maxsize=500)
     listener = CallListener(sub, recognizer, vad=settings.vad, barge_in=settings.barge_in)
-    state: dict = {"stopped": None, "episode": None, "onset": None, "barges": []}
+    state: dict = {"stopped": None, "episode": None, "barges": []}
 
     async def watch() -> None:
         while True:
@@ -89,7 +89,7 @@ async def one_call(server, recognizer, settings, seconds: float, seed: int) -> C
         while time.monotonic() < end:
             kind = ("answer", "barge", "listen")[n % 3]
             n += 1
-            state.update(stopped=None, episode=kind, onset=None, barges=[])
+            state.update(stopped=None, episode=kind, barges=[])
             voice = _fixture(rng.choice(VOICES))
             echo_db, delay = rng.uniform(-20, -6), rng.uniform(20, 250)
             if kind == "answer":
@@ -101,7 +101,6 @@ async def one_call(server, recognizer, settings, seconds: float, seed: int) -> C
                 script = CallerScript(None, prompt=prompt, echo_db=echo_db, echo_delay_ms=delay, tail_s=0.5)
 
             def on_start(at: float, script=script) -> None:
-                state["prompt_at"] = at
                 if script.prompt is not None:
                     listener.prompt_started(script.prompt.pcm, script.prompt.sample_rate, at)
 
@@ -109,8 +108,7 @@ async def one_call(server, recognizer, settings, seconds: float, seed: int) -> C
                 voice_at = script.voice_at
                 run = asyncio.ensure_future(run_caller(peer, script, on_start=on_start,
                                                        echo_stop=lambda: state["stopped"]))
-                # Caller onset = first loud frame sent; run_caller reports it, but the
-                # detector may fire before run_caller returns, so compute it from the send log.
+                # Caller onset = when the first loud frame was sent, read from the send log.
                 start_idx = len(peer.send_times)
                 await run
                 onset = peer.send_times[start_idx + int((voice_at + _first_loud(script)) / 0.02)]
