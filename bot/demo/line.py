@@ -8,14 +8,14 @@ import numpy as np
 
 
 def hybrid_echo(prompt: np.ndarray, rate: int, *, delay_ms: float, level_db: float, seed: int = 0) -> np.ndarray:
-    """The prompt as it comes back: a decaying 4 ms impulse response, then delay and gain."""
+    """The prompt as it comes back: a short decaying impulse response (a dominant direct path
+    and a 4 ms tail, so the bands stay within a few dB of each other, as a hybrid's do), then
+    delay and gain. ``level_db`` is the echo's level relative to the prompt's."""
     rng = np.random.default_rng(seed)
     taps = int(0.004 * rate)
-    ir = rng.normal(0, 1, taps) * np.exp(-np.arange(taps) / (0.001 * rate))
-    ir[0] += 2.0  # a dominant direct path, as on a 2-to-4-wire hybrid
-    ir /= np.sqrt(np.sum(ir**2))
+    ir = 0.3 * rng.normal(0, 1, taps) * np.exp(-np.arange(taps) / (0.001 * rate))
+    ir[0] += 2.0
     coloured = np.convolve(prompt, ir)[: len(prompt)]
-    # Match the echo's RMS to the prompt's RMS scaled by level_db.
     p_rms = np.sqrt(np.mean(prompt**2)) or 1.0
     c_rms = np.sqrt(np.mean(coloured**2)) or 1.0
     coloured *= (p_rms / c_rms) * 10 ** (level_db / 20)

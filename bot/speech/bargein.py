@@ -35,6 +35,7 @@ class BargeInConfig(BaseModel, frozen=True):
     worst_echo_db: float = Field(-6.0, le=0, description="loudest echo assumed before learning")
     margin_db: float = Field(4.0, ge=0, description="safety margin over the predicted echo")
     near_end_fraction: float = Field(0.4, gt=0, lt=1, description="unexplained share of energy = speech")
+    unlocked_headroom_db: float = Field(6.0, ge=0, description="extra margin until the echo delay is locked")
     min_level_dbfs: float = Field(-45.0, description="quieter frames are never speech")
     echo_tail_ms: int = Field(300, ge=0, description="keep checking this long after a prompt ends")
 
@@ -49,6 +50,21 @@ class BargeIn:
 _N_BANDS = 16
 _XCORR_EVERY = 10  # frames between delay estimates (200 ms)
 _XCORR_WINDOW_S = 0.8
+_GAIN_PERCENTILE = 75  # of recent echo-return ratios per band: leans to the loud side
+_BAND_FLOOR = 10 ** (-10 / 10)  # a band's echo return is at least the overall one - 10 dB
+_RATIOS_MIN = 5  # aligned frames before the per-band echo return is used
+_BROADBAND_MIN = 25  # frames before a quiet line lowers the echo bound
+_GAP_S = 0.12  # later than this, a frame starts a new chain (silence suppression, a stall)
+
+
+def _band_edges(low: float, high: float, bin_hz: float) -> np.ndarray:
+    """Geometric band edges, but no band narrower than three FFT bins: a one-bin band's
+    energy ratio swings with every pitch harmonic and cannot be learned."""
+    edges = [low]
+    for k in range(_N_BANDS):
+        ratio = (high / edges[-1]) ** (1 / (_N_BANDS - k))
+        edges.append(max(edges[-1] * ratio, edges[-1] + 3 * bin_hz))
+    return np.array(edges)
 
 
 class EchoAwareBargeIn:
@@ -62,11 +78,12 @@ class EchoAwareBargeIn:
         self._window = np.hanning(self.frame_len).astype(np.float32)
         freqs = np.fft.rfftfreq(self._nfft, 1 / sample_rate)
         top = min(0.45 * sample_rate, 7000.0)
-        edges = np.geomspace(150.0, top, _N_BANDS + 1)
+        edges = _band_edges(150.0, top, sample_rate / self._nfft)
         self._band_of_bin = np.digitize(freqs, edges) - 1  # -1 or _N_BANDS: outside every band
         self._max_delay = int(self.config.max_echo_delay_ms * sample_rate / 1000)
         self._prior_gain = 10 ** (self.config.worst_echo_db / 10)
         self._margin = 10 ** (self.config.margin_db / 10)
+        self._unlocked_headroom = 10 ** (self.config.unlocked_headroom_db / 10)
         self._onset_frames = max(1, self.config.onset_ms // FRAME_MS)
         self._reset_prompt_state()
         self.prompt_active = False
@@ -81,7 +98,7 @@ class EchoAwareBargeIn:
             maxlen=int(_XCORR_WINDOW_S * 1000 / FRAME_MS)
         )
         self._delay: int | None = None
-        self._delay_score = 0.0
+        self._gcc: np.ndarray | None = None  # cross-correlation over delays, accumulated
         self._ratios: collections.deque[np.ndarray] = collections.deque(maxlen=50)
         self._broadband: collections.deque[float] = collections.deque(maxlen=100)
         self._gain = np.full(_N_BANDS, self._prior_gain, np.float32)
@@ -89,7 +106,8 @@ class EchoAwareBargeIn:
             maxlen=max(1, self.config.onset_window_ms // FRAME_MS)
         )
         self._frames_since_xcorr = 0
-        self._next_start: float | None = None
+        self._chain_origin: float | None = None  # monotonic time of the frame chain's first sample
+        self._chain_samples = 0
         self._ref_level = np.ones(_N_BANDS)
         self._hop = self.frame_len // 2
         self._hop_max = np.zeros((0, _N_BANDS))
@@ -164,8 +182,9 @@ class EchoAwareBargeIn:
     def _estimate_delay(self) -> None:
         if len(self._mic) < 10:
             return
-        t0 = self._mic[0][0]
         mic = np.concatenate([m for _, m in self._mic])
+        # Anchored on the newest frame: its start carries the best clock estimate so far.
+        t0 = self._mic[-1][0] - (len(mic) - len(self._mic[-1][1])) / self.rate
         if float(np.sqrt(np.mean(mic * mic))) < 1e-4:
             return
         base = int(round((t0 - self._ref_start) * self.rate))
@@ -174,29 +193,33 @@ class EchoAwareBargeIn:
             return
         n = 1 << (len(ref) + len(mic)).bit_length()
         cross = np.fft.rfft(mic, n) * np.conj(np.fft.rfft(ref, n))
-        cc = np.fft.irfft(cross / (np.abs(cross) ** 0.7 + 1e-9), n)
-        # mic[t] = ref_segment[t + max_delay - d]  ->  the peak sits at lag = max_delay - d
-        lags = np.concatenate([cc[-self._max_delay :], cc[: 1]])  # lags -max_delay .. 0
-        d = int(np.argmax(lags))  # lags[i] is lag i - max_delay, i.e. an echo delay of i samples
+        cc = np.fft.irfft(cross / (np.abs(cross) + 1e-9), n)
+        # mic[t] = ref_segment[t + max_delay - d]  ->  the peak sits at lag d - max_delay
+        lags = np.concatenate([cc[-self._max_delay :], cc[: 1]])  # lags[i]: an echo delay of i samples
+        # One window can peak one pitch period off the true delay (voiced speech is nearly
+        # periodic); the pitch moves from window to window and the echo path does not, so
+        # the correlations are accumulated before picking the peak.
+        lags /= max(float(np.abs(lags).max()), 1e-12)
+        self._gcc = lags if self._gcc is None else 0.7 * self._gcc + lags
+        d = int(np.argmax(self._gcc))
+        # Is this window mostly echo? The plain correlation near that delay, taken in absolute
+        # value over the span of a hybrid's response (its strongest tap may be inverted).
+        raw = np.fft.irfft(cross, n)
+        span = self.rate // 250  # 4 ms
+        near = [(k - self._max_delay) % n for k in range(d - span, d + span + 1)]
         aligned = self._ref_segment(base - d, len(mic))
         denom = float(np.linalg.norm(mic) * np.linalg.norm(aligned))
-        rho = float(np.dot(mic, aligned) / denom) if denom > 0 else 0.0
-        if rho >= 0.3 and rho >= self._delay_score * 0.8:
+        rho = float(np.abs(raw[near]).max() / denom) if denom > 0 else 0.0
+        if rho >= 0.3:
             if self._delay is None or abs(d - self._delay) > self.rate // 500:
                 self._ratios.clear()  # ratios measured at another alignment no longer apply
                 self._gain = np.full(_N_BANDS, self._prior_gain, np.float32)
-            self._delay, self._delay_score = d, max(rho, self._delay_score * 0.95)
+            self._delay = d
 
     def process(self, frame: bytes, arrived: float) -> BargeIn | None:
         """One caller frame (ending at ``arrived``). Returns a BargeIn once it is confirmed."""
         x = to_float(frame)
-        dur = len(x) / self.rate
-        start = arrived - dur
-        # Frames come every 20 ms but arrive with scheduling jitter; the echo alignment needs
-        # the sample clock, so consecutive frames are chained and only a real gap re-anchors.
-        if self._next_start is not None and abs(start - self._next_start) < 0.04:
-            start = self._next_start
-        self._next_start = start + dur
+        start = self._frame_start(len(x), arrived)
         if not self.echo_possible(arrived):
             return None
         self._mic.append((start, x))
@@ -213,9 +236,27 @@ class EchoAwareBargeIn:
             return BargeIn(at=first, confirmed_at=arrived, echo_delay_ms=self.echo_delay_ms)
         return None
 
+    def _frame_start(self, n: int, arrived: float) -> float:
+        """When this frame's first sample was sent. Frames leave Asterisk every 20 ms and reach
+        us a little late, never early: the chain of consecutive frames is anchored on the
+        earliest arrival seen, and only a real gap (no frames) starts a new chain."""
+        if self._chain_origin is not None:
+            late = arrived - (self._chain_origin + (self._chain_samples + n) / self.rate)
+            if late < _GAP_S:
+                if late < 0:
+                    self._chain_origin += late
+                start = self._chain_origin + self._chain_samples / self.rate
+                self._chain_samples += n
+                return start
+            self._mic.clear()  # a gap: the correlation window must be contiguous
+        self._chain_origin = arrived - n / self.rate
+        self._chain_samples = n
+        return self._chain_origin
+
     def _near_end(self, x: np.ndarray, start: float) -> bool:
-        if rms_dbfs((x * 32768).astype("<i2").tobytes()) < self.config.min_level_dbfs:
-            return False
+        # Quiet frames are never speech, but they still teach the echo model (a line that
+        # stays quiet under a loud prompt has little echo).
+        quiet = rms_dbfs((x * 32768).astype("<i2").tobytes()) < self.config.min_level_dbfs
         mic = self._bands(x)
         ref = self._ref_bands(start)
         # Learn only where the prompt is loud enough to say something, and only once every
@@ -228,19 +269,31 @@ class EchoAwareBargeIn:
                 # Aligned: the per-band echo return is stable; its median over recent frames
                 # (speech frames only push it up, which errs on the safe side).
                 self._ratios.append(np.where(loud, mic / np.maximum(ref, 1e-12), np.nan))
-                if len(self._ratios) >= 5:
+                if len(self._ratios) >= _RATIOS_MIN:
                     with warnings.catch_warnings():  # bands never loud yet are all-NaN: expected
                         warnings.simplefilter("ignore", RuntimeWarning)
-                        med = np.nanmedian(np.array(self._ratios), axis=0)
-                    self._gain = np.where(np.isnan(med), self._gain, np.minimum(med, 1.0)).astype(np.float32)
+                        med = np.nanpercentile(np.array(self._ratios), _GAIN_PERCENTILE, axis=0)
+                    gain = np.where(np.isnan(med), self._gain, np.minimum(med, 1.0))
+                    # A notch of the echo path inside a band makes its ratio swing with where
+                    # the prompt's harmonics fall: no band is trusted far below the overall
+                    # echo return.
+                    overall = float(np.sum(gain * self._ref_level) / np.sum(self._ref_level))
+                    self._gain = np.maximum(gain, overall * _BAND_FLOOR).astype(np.float32)
             else:
                 # No echo found yet: only a broadband upper bound, from how quiet the line
                 # stays under the loudest possible echo (no echo at all ends up here).
                 self._broadband.append(float(mic[loud].sum() / max(ref[loud].sum(), 1e-12)))
-                if len(self._broadband) >= 25:
+                if len(self._broadband) >= _BROADBAND_MIN:
                     bound = 2.0 * float(np.percentile(self._broadband, 50))
                     self._gain = np.full(_N_BANDS, min(self._prior_gain, bound), np.float32)
+        if quiet:
+            return False
         predicted = self._margin * self._gain * ref
+        if len(self._ratios) < _RATIOS_MIN and len(self._broadband) < _BROADBAND_MIN:
+            # A hybrid's colouring can lift single bands well above the broadband echo level:
+            # until the per-band echo return is learned or the line is known to be quiet (a
+            # few hundred ms), assume the worst band.
+            predicted *= self._unlocked_headroom
         excess = np.maximum(mic - predicted, 0.0)
         total = float(mic.sum())
         return total > 0 and float(excess.sum()) >= self.config.near_end_fraction * total

@@ -79,6 +79,10 @@ class CallListener:
         self._pending_prompt: tuple[bytes, int, float] | None = None
         self._vad_buf = bytearray()
 
+    @property
+    def subscription(self) -> Subscription:
+        return self._sub
+
     # -- prompt timeline, from the call controller ------------------------------------
 
     def prompt_started(self, pcm: bytes, sample_rate: int, started_at: float) -> None:
