@@ -17,7 +17,7 @@ import random
 
 import numpy as np
 
-from bot.demo.line import hybrid_echo, mix
+from ari.simulator.line import hybrid_echo, mix
 from bot.speech.bargein import EchoAwareBargeIn
 from bot.speech.pcm import to_float, to_pcm
 

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from bot.demo.line import hybrid_echo, mix
+from ari.simulator.line import hybrid_echo, mix
 from bot.speech.bargein import EchoAwareBargeIn
 from bot.speech.pcm import to_float, to_pcm
 from tests.conftest import speech

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+from ari.simulator.line import hybrid_echo, mix
 from audiosocket import AudioSocketServer
 from audiosocket.peer import AsteriskPeer
 from bot.config import Settings
-from bot.demo.line import hybrid_echo, mix
 from bot.speech import events as ev
 from bot.speech.asr.models import whisper_base_dir
 from bot.speech.asr.whisper_engine import WhisperRecognizer

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ari.simulator.line import hybrid_echo, mix
 from audiosocket.peer import AsteriskPeer
 
 from ..speech.pcm import Audio, to_float, to_pcm
-from .line import hybrid_echo, mix
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""A stand-in Asterisk for demos and tests: ARI REST + event WebSocket, and AudioSocket media."""
