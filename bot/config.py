@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     asr: Literal["whisper", "vosk"] = "whisper"
     vosk_model: Path | None = Field(None, description="a Vosk model directory (default: vosk-fr if pulled)")
     asr_threads: int = Field(2, ge=1, description="executor threads for recognition")
+    asr_nice: int = Field(10, ge=0, le=19, description="scheduling niceness of recognition threads")
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = 9093
     vad: VadConfig = VadConfig()

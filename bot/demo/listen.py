@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from audiosocket.peer import AsteriskPeer
 from ..config import Settings
 from ..speech import events as ev
 from ..speech.asr import AsrUnavailable, load_recognizer
+from ..speech.asr.executor import recognition_executor
 from ..speech.listener import CallListener
 from ..speech.pcm import read_wav
 from .caller import CallerScript, run_caller
@@ -96,7 +96,7 @@ async def _one(server: AudioSocketServer, recognizer, settings: Settings, call: 
 
 async def run_listen_demo(settings: Settings, console: Console) -> int:
     console.print(f"[bold]MiniBot listen-path demo[/] (ASR: {settings.asr})")
-    with ThreadPoolExecutor(settings.asr_threads, thread_name_prefix="asr") as pool:
+    with recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
         try:
             with console.status("loading the speech recogniser..."):
                 recognizer = await asyncio.get_running_loop().run_in_executor(

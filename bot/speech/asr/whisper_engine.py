@@ -40,9 +40,13 @@ class WhisperRecognizer:
         from faster_whisper import WhisperModel
 
         # One model shared by all calls; ``workers`` lets that many utterances decode at once.
-        self._model = WhisperModel(
-            str(model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads, num_workers=workers
-        )
+        # Built on the executor so the engine's threads inherit its (lower) priority.
+        def build() -> WhisperModel:
+            return WhisperModel(
+                str(model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads, num_workers=workers
+            )
+
+        self._model = executor.submit(build).result() if executor is not None else build()
         self.executor = executor
         self.language = language
         self.max_new_tokens = max_new_tokens
