@@ -277,6 +277,8 @@ async def main_async(calls: int, seconds: float, asr: str) -> dict:
         # the recogniser threads; the rest is the interpreter's other threads and the kernel
         "cpu_event_loop_pct": round(100 * main_cpu / wall, 1),
         "cpu_asr_threads_pct": round(100 * asr_cpu / wall, 1),
+        # the recogniser's own threads (CTranslate2 decodes on its worker threads) and the kernel
+        "cpu_other_pct": round(100 * (cpu - main_cpu - asr_cpu) / wall, 1),
         "line_process_cpu_pct": round(100 * (line_ru.ru_utime + line_ru.ru_stime) / wall, 1),
         "finals": sum(r.finals for r in results),
         "asr_final_p50_ms": _pct([x for r in results for x in r.asr_final], 50),

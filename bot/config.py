@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .speech.bargein import BargeInConfig
@@ -14,6 +14,22 @@ from .speech.vad import VadConfig
 
 def _user_cache() -> Path:
     return Path.home() / ".cache" / "minibot"
+
+
+class AriSettings(BaseModel):
+    url: str = Field("http://127.0.0.1:8088/ari", description="Asterisk's ARI base URL")
+    username: str = "minibot"
+    password: SecretStr = Field(SecretStr(""), description="ARI password (ari.conf); never logged")
+    app: str = Field("minibot", description="the Stasis application name")
+
+
+class DialSettings(BaseModel):
+    endpoint_template: str = Field("PJSIP/{number}@trunk", description="how a number becomes an endpoint")
+    caller_id: str | None = Field(None, description='presented caller id, e.g. "Agence <+33162000000>"')
+    ring_timeout: int = Field(30, ge=5, le=120, description="seconds of ringing before no-answer")
+    amd_context: str = Field("minibot-amd", description="dialplan context running AMD()")
+    record: bool = Field(True, description="record both sides of every answered call")
+    agent_endpoint: str | None = Field(None, description="where 'transfert d'appel' sends the caller")
 
 
 class Settings(BaseSettings):
@@ -27,6 +43,9 @@ class Settings(BaseSettings):
     asr_nice: int = Field(10, ge=0, le=19, description="scheduling niceness of recognition threads")
     audiosocket_host: str = "127.0.0.1"
     audiosocket_port: int = 9093
+    audiosocket_address: str | None = Field(None, description="host:port Asterisk connects to (default host:port)")
+    ari: AriSettings = AriSettings()
+    dial: DialSettings = DialSettings()
     vad: VadConfig = VadConfig()
     barge_in: BargeInConfig = BargeInConfig()
 

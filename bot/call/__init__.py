@@ -1,0 +1,1 @@
+"""Call control: one outbound or inbound call over ARI, its media path and its outcome."""

@@ -1,0 +1,490 @@
+"""One call, from originate (or an inbound StasisStart) to the last channel it created.
+
+The topology is DESIGN.md §3 with AMD in parallel (facts §4.3 pattern C): the caller
+channel stays in Stasis and never bridged; a ``spy=in`` snoop and an externalMedia
+AudioSocket channel share a mixing bridge (the listen path); a second ``spy=in`` snoop runs
+AMD in the dialplan; a ``spy=both`` snoop is recorded (both sides). Prompts play on the
+caller channel. Every channel and bridge created here is removed on every exit path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ari import events as ev
+from ari.client import AriClient
+from ari.errors import AriError, AriNotFound
+from ari.stream import AriGone, ConnectionLost, EventStream, Reconnected, Subscription
+from audiosocket import AudioSocketServer
+
+from ..speech import events as sev
+from ..speech.asr.base import Recognizer
+from ..speech.listener import CallListener
+from .config import CallConfig
+from .outcome import Outcome, outcome_for_cause
+from .prompt import Prompt
+
+log = logging.getLogger(__name__)
+
+
+def mask(number: str) -> str:
+    """Phone numbers in logs keep their last two digits only."""
+    digits = number.strip()
+    return digits[:3] + "*" * max(0, len(digits) - 5) + digits[-2:] if len(digits) > 5 else "***"
+
+
+class CallEnded(Exception):
+    """The caller channel is gone (hung up, or Asterisk lost): stop the conversation."""
+
+
+@dataclass
+class Timeline:
+    started: float = field(default_factory=time.monotonic)
+    entries: list[tuple[float, str]] = field(default_factory=list)
+
+    def add(self, what: str) -> None:
+        self.entries.append((time.monotonic() - self.started, what))
+
+    def __str__(self) -> str:
+        return "\n".join(f"{t:7.2f}s  {what}" for t, what in self.entries)
+
+
+@dataclass
+class CallRecord:
+    call_id: str
+    direction: str  # outbound | inbound
+    number: str
+    outcome: Outcome | None = None
+    cause: int | None = None
+    cause_txt: str = ""
+    amd_status: str | None = None
+    amd_cause: str | None = None
+    answered_at: float | None = None  # monotonic
+    first_audio_at: float | None = None  # monotonic: the first PlaybackStarted
+    ended_at: float | None = None
+    recording: str | None = None
+    played: list[str] = field(default_factory=list)
+    barge_ins: int = 0
+    transcripts: list[str] = field(default_factory=list)
+    note: str = ""
+    timeline: Timeline = field(default_factory=Timeline)
+
+    @property
+    def answer_to_first_audio(self) -> float | None:
+        if self.answered_at is None or self.first_audio_at is None:
+            return None
+        return self.first_audio_at - self.answered_at
+
+
+Conversation = Callable[["Call"], Awaitable[None]]
+
+
+class Call:
+    """Drive one call. ``run()`` returns the CallRecord once every resource is cleaned up."""
+
+    def __init__(self, config: CallConfig, client: AriClient, stream: EventStream, server: AudioSocketServer,
+                 recognizer: Recognizer, conversation: Conversation, *, number: str, direction: str = "outbound",
+                 channel_id: str | None = None, call_id: str | None = None) -> None:
+        self.config, self.client, self.stream, self.server = config, client, stream, server
+        self.recognizer = recognizer
+        self.conversation = conversation
+        self.call_id = call_id or uuid.uuid4().hex[:12]
+        self.record = CallRecord(self.call_id, direction, number)
+        self.caller_id = channel_id or f"mb-{self.call_id}"
+        self.media_uuid = uuid.uuid4()
+        self._ids = {k: f"{self.caller_id}-{k}" for k in ("listen", "amd", "rec", "ext", "bridge", "agent", "xfer")}
+        self._sub: Subscription = stream.subscribe([self.caller_id, self.caller_id + "-2"])
+        self._created: list[tuple[str, str]] = []  # (kind, id) to remove at the end, in order
+        self._stasis: dict[str, asyncio.Future[ev.StasisStart]] = {}
+        self._amd: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
+        self._gone: asyncio.Future[ev.ChannelDestroyed | None] = asyncio.get_running_loop().create_future()
+        self._playbacks: dict[str, asyncio.Future[ev.PlaybackFinished]] = {}
+        self._stopped: set[str] = set()
+        self._bg: set[asyncio.Task] = set()
+        self._answered = False
+        self.listener: CallListener | None = None
+        self.hangup_requested = False
+
+    # -- public: what a conversation may do ----------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        return self._gone.done()
+
+    async def play(self, prompts: list[Prompt], *, wait: bool = True) -> bool:
+        """Play prompts as one playback (one DELETE stops them all, facts §5.3). Returns True
+        if it played to the end, False if stopped (barge-in) or failed."""
+        self._check_alive()
+        pid = f"{self.caller_id}-p{len(self.record.played)}"
+        done = asyncio.get_running_loop().create_future()
+        self._playbacks[pid] = done
+        self.record.played.extend(p.path.name for p in prompts)
+        self.record.timeline.add(f"play {', '.join(p.path.name for p in prompts)}")
+        await self.client.play(self.caller_id, [p.media_uri for p in prompts], playback_id=pid)
+        if self.listener is not None:
+            # The echo-aware barge-in needs what is played; a list plays back to back.
+            pcm = b"".join(p.audio.at_rate(16000).pcm for p in prompts)
+            self.listener.prompt_started(pcm, 16000, time.monotonic())
+        if not wait:
+            return True
+        finished = await self._until(done)
+        return finished.playback.state == "done" and pid not in self._stopped
+
+    async def stop_playbacks(self) -> None:
+        """Barge-in: stop the playing playback and cancel every queued one."""
+        pending = [pid for pid, fut in self._playbacks.items() if not fut.done()]
+        self._stopped.update(pending)
+        await asyncio.gather(*(self._quiet(self.client.stop_playback(pid)) for pid in pending))
+        if self.listener is not None:
+            self.listener.prompt_stopped(time.monotonic())
+
+    async def next_listen_event(self, timeout: float | None = None) -> sev.ListenEvent | None:
+        """The next event of the listen path (None on timeout). Barge-ins are handled here:
+        the prompt is stopped before the conversation even sees the event."""
+        assert self.listener is not None
+        getter = asyncio.ensure_future(self.listener.events.get())
+        try:
+            done, _ = await asyncio.wait({getter, self._gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not getter.done():
+                getter.cancel()
+        if getter in done:
+            event = getter.result()
+            if isinstance(event, sev.BargeInDetected):
+                await self.stop_playbacks()
+                self.record.barge_ins += 1
+                self.record.timeline.add(f"barge-in ({(time.monotonic() - event.at) * 1000:.0f} ms after onset)")
+            elif isinstance(event, sev.FinalTranscript) and event.text:
+                self.record.transcripts.append(event.text)
+                self.record.timeline.add(f"heard: {event.text!r}")
+            return event
+        self._check_alive()
+        return None
+
+    async def amd_verdict(self, timeout: float) -> tuple[str, str] | None:
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._amd), timeout)
+        except TimeoutError:
+            return None
+
+    async def hangup(self, note: str = "") -> None:
+        if self.ended:
+            return
+        self.hangup_requested = True
+        self.record.note = self.record.note or note
+        self.record.timeline.add(f"bot hangs up{': ' + note if note else ''}")
+        await self._quiet(self.client.hangup(self.caller_id))
+
+    async def transfer(self, endpoint: str, *, timeout: int = 20) -> bool:
+        """Connect the caller to a human agent. False (and the call goes on) if the agent
+        leg fails; True once the two are bridged, after which the bot is out of the call."""
+        await self.stop_playbacks()
+        agent = self._ids["agent"]
+        self._sub.add(agent)
+        self._stasis[agent] = asyncio.get_running_loop().create_future()
+        self.record.timeline.add("transfer: dialling the agent")
+        try:
+            await self.client.originate(endpoint, app_args=["agent", self.call_id], timeout=timeout,
+                                        channel_id=agent, caller_id=self.config.caller_id)
+            self._created.append(("channel", agent))
+            await self._until(self._stasis[agent], timeout + 5)
+        except (AriError, TimeoutError, _LegFailed) as exc:
+            self.record.timeline.add(f"transfer failed: {exc}")
+            return False
+        xfer = self._ids["xfer"]
+        await self.client.create_bridge(bridge_id=xfer)
+        self._created.append(("bridge", xfer))
+        self._sub.add(xfer)
+        await self.client.add_channels(xfer, [self.caller_id, agent])
+        self.record.outcome = Outcome.TRANSFERRED
+        self.record.timeline.add("transfer: caller and agent bridged")
+        await self._teardown_media()
+        return True
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(self) -> CallRecord:
+        reader = asyncio.create_task(self._read_events(), name=f"call-{self.call_id}-events")
+        try:
+            if self.record.direction == "outbound":
+                await self._originate()
+            else:
+                await self._answer_inbound()
+            if self._answered:
+                await self._converse()
+        except CallEnded:
+            pass
+        except (AriError, TimeoutError, _LegFailed) as exc:
+            log.warning("call %s: %s", self.call_id, exc)
+            self.record.note = self.record.note or str(exc)
+            if not self.ended:
+                await self._quiet(self.client.hangup(self.caller_id))
+        finally:
+            if self._bg:
+                await asyncio.wait(self._bg, timeout=5)
+            await self._cleanup()
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            self._sub.close()
+            self.server.forget(self.media_uuid)
+        self._finish()
+        return self.record
+
+    async def _originate(self) -> None:
+        cfg = self.config
+        self.record.timeline.add(f"dial {mask(self.record.number)}")
+        log.info("call %s: dialling %s", self.call_id, mask(self.record.number))
+        self._stasis[self.caller_id] = asyncio.get_running_loop().create_future()
+        await self.client.originate(
+            cfg.endpoint_for(self.record.number), app_args=["outbound", self.call_id], caller_id=cfg.caller_id,
+            timeout=cfg.ring_timeout, channel_id=self.caller_id, other_channel_id=self.caller_id + "-2",
+            variables={"MINIBOT_CALL_ID": self.call_id})
+        try:
+            await self._until(self._stasis[self.caller_id], cfg.ring_timeout + 15)
+        except _LegFailed:
+            return  # never answered: the outcome comes from the cause
+        self._on_answer()
+
+    async def _answer_inbound(self) -> None:
+        self.record.timeline.add(f"inbound call from {mask(self.record.number)}")
+        await self.client.answer(self.caller_id)
+        self._on_answer()
+
+    def _on_answer(self) -> None:
+        self._answered = True
+        self.record.answered_at = time.monotonic()
+        self.record.timeline.add("answered")
+
+    async def _converse(self) -> None:
+        # The listen path comes first and alone on the critical path; AMD and the recording
+        # snoop are set up beside it and never hold up the first words.
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._start_amd())
+            tg.create_task(self._start_recording())
+            await self._start_listening()
+            listen = tg.create_task(self.listener.run())
+            try:
+                await self._until(asyncio.ensure_future(self.conversation(self)))
+            finally:
+                if not self.ended and self.record.outcome is not Outcome.TRANSFERRED:
+                    await self.hangup("conversation over")
+                await self._teardown_media()
+                listen.cancel()
+
+    async def _start_listening(self) -> None:
+        cfg, ids = self.config, self._ids
+        self._sub.add(ids["listen"], ids["ext"], ids["bridge"])
+        self._stasis[ids["ext"]] = asyncio.get_running_loop().create_future()
+        session_wait = self.server.expect(self.media_uuid)
+        await self.client.snoop(self.caller_id, spy="in", app_args=["listen"], snoop_id=ids["listen"])
+        self._created.append(("channel", ids["listen"]))
+        await self.client.create_bridge(bridge_id=ids["bridge"])
+        self._created.append(("bridge", ids["bridge"]))
+        # Asterisk connects to our AudioSocket server inside this request.
+        await self.client.external_media(external_host=cfg.audiosocket_address, data=str(self.media_uuid),
+                                         channel_id=ids["ext"])
+        self._created.append(("channel", ids["ext"]))
+        await self._until(self._stasis[ids["ext"]], 5)  # addChannel before StasisStart gives 422
+        await self.client.add_channels(ids["bridge"], [ids["listen"], ids["ext"]])
+        session = await self._until(session_wait, cfg.media_timeout)
+        self.listener = CallListener(session.subscribe(), self.recognizer, vad=cfg.vad, barge_in=cfg.barge_in)
+        self.record.timeline.add("listening")
+
+    async def _start_amd(self) -> None:
+        amd = self._ids["amd"]
+        self._sub.add(amd)
+        self._stasis[amd] = asyncio.get_running_loop().create_future()
+        try:
+            await self.client.snoop(self.caller_id, spy="in", app_args=["amd-snoop"], snoop_id=amd)
+            self._created.append(("channel", amd))
+            await self._until(self._stasis[amd], 5)
+            await self.client.continue_in_dialplan(amd, self.config.amd_context)
+        except (AriError, TimeoutError, _LegFailed) as exc:
+            # The transcript layer still judges; a missing AMD never ends the call.
+            self.record.timeline.add(f"AMD unavailable: {exc}")
+
+    async def _start_recording(self) -> None:
+        if not self.config.record:
+            return
+        rec = self._ids["rec"]
+        self._sub.add(rec)
+        self._stasis[rec] = asyncio.get_running_loop().create_future()
+        try:
+            await self.client.snoop(self.caller_id, spy="both", app_args=["record"], snoop_id=rec)
+            self._created.append(("channel", rec))
+            await self._until(self._stasis[rec], 5)
+            name = f"minibot-{self.call_id}"
+            await self.client.record(rec, name, format="wav", max_duration_s=self.config.max_call_seconds)
+            self.record.recording = name
+        except (AriError, TimeoutError, _LegFailed) as exc:
+            self.record.timeline.add(f"recording unavailable: {exc}")
+
+    # -- events --------------------------------------------------------------------------
+
+    async def _read_events(self) -> None:
+        while True:
+            event = await self._sub.get()
+            if isinstance(event, ConnectionLost):
+                self.record.timeline.add(f"ARI connection lost: {event.reason}")
+            elif isinstance(event, Reconnected):
+                self.record.timeline.add("ARI reconnected")
+                await self._verify_alive()
+            elif isinstance(event, AriGone):
+                self.record.note = self.record.note or f"ARI lost: {event.reason}"
+                self._set_gone(None)
+                for fut in self._pending_futures():
+                    fut.set_exception(_LegFailed("ARI connection lost"))
+            elif isinstance(event, ev.StasisStart):
+                self._on_stasis_start(event)
+            elif isinstance(event, ev.ChannelDestroyed):
+                self._on_destroyed(event)
+            elif isinstance(event, ev.PlaybackStarted):
+                if self.record.first_audio_at is None:
+                    self.record.first_audio_at = time.monotonic()
+            elif isinstance(event, ev.PlaybackFinished):
+                fut = self._playbacks.get(event.playback.id)
+                if fut is not None and not fut.done():
+                    fut.set_result(event)
+                if self.listener is not None and not any(not f.done() for f in self._playbacks.values()):
+                    self.listener.prompt_stopped(time.monotonic())
+            elif isinstance(event, ev.Dial) and event.peer.id == self.caller_id and event.dialstatus:
+                self.record.timeline.add(f"dial status {event.dialstatus}")
+
+    def _on_stasis_start(self, event: ev.StasisStart) -> None:
+        cid = event.channel.id
+        if cid == self._ids["amd"] and event.args and event.args[0] == "amd":
+            status = event.args[1] if len(event.args) > 1 else ""
+            cause = event.args[2] if len(event.args) > 2 else ""
+            self.record.amd_status, self.record.amd_cause = status, cause
+            self.record.timeline.add(f"AMD {status} {cause}")
+            if not self._amd.done():
+                self._amd.set_result((status, cause))
+            return
+        fut = self._stasis.get(cid)
+        if fut is not None and not fut.done():
+            fut.set_result(event)
+
+    def _on_destroyed(self, event: ev.ChannelDestroyed) -> None:
+        cid = event.channel.id
+        if cid == self.caller_id:
+            self.record.cause, self.record.cause_txt = event.cause, event.cause_txt
+            self.record.timeline.add(f"caller channel destroyed: {event.cause} {event.cause_txt}")
+            self._set_gone(event)
+            fut = self._stasis.get(cid)
+            if fut is not None and not fut.done():
+                fut.set_exception(_LegFailed(f"not answered: {event.cause_txt}"))
+        elif cid == self._ids["agent"]:
+            fut = self._stasis.get(cid)
+            if fut is not None and not fut.done():
+                fut.set_exception(_LegFailed(f"agent not reached: {event.cause_txt}"))
+            elif self.record.outcome is Outcome.TRANSFERRED and not self.ended:
+                self._background(self._quiet(self.client.hangup(self.caller_id)))  # the agent left
+        media = cid in (self._ids["ext"], self._ids["listen"])
+        if media and not self.ended and not self.hangup_requested and self.record.outcome is not Outcome.TRANSFERRED:
+            # The bot cannot hear any more: it must not keep talking to a caller it cannot hear.
+            self.record.note = self.record.note or "media path lost"
+            self.record.timeline.add("media path lost")
+            self._background(self.hangup("media path lost"))
+
+    def _background(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._bg.add(task)
+        task.add_done_callback(self._bg.discard)
+
+    def _set_gone(self, event: ev.ChannelDestroyed | None) -> None:
+        if not self._gone.done():
+            self._gone.set_result(event)
+        for fut in self._playbacks.values():
+            if not fut.done():
+                fut.set_exception(CallEnded())
+
+    def _pending_futures(self) -> list[asyncio.Future]:
+        return [f for f in (*self._stasis.values(), *self._playbacks.values()) if not f.done()]
+
+    async def _verify_alive(self) -> None:
+        # After an outage (or an Asterisk restart) events may have been missed: ask.
+        try:
+            await self.client.get_channel(self.caller_id)
+        except AriNotFound:
+            self.record.timeline.add("caller channel gone during the outage")
+            self._set_gone(None)
+            for fut in self._pending_futures():
+                fut.set_exception(_LegFailed("channel gone during the ARI outage"))
+        except AriError:
+            pass
+
+    async def _until(self, fut: asyncio.Future, timeout: float | None = None):
+        """Await ``fut``, but give up when the caller channel goes away first."""
+        if fut is not self._gone:
+            done, _ = await asyncio.wait({fut, self._gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if fut in done:
+                return fut.result()
+            if not done:
+                if isinstance(fut, asyncio.Task):
+                    fut.cancel()
+                raise TimeoutError(f"call {self.call_id}: no answer from Asterisk within {timeout} s")
+            if isinstance(fut, asyncio.Task):
+                fut.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await fut
+            raise CallEnded()
+        return await fut
+
+    def _check_alive(self) -> None:
+        if self.ended:
+            raise CallEnded()
+
+    # -- cleanup -------------------------------------------------------------------------
+
+    async def _teardown_media(self) -> None:
+        ids = self._ids
+        for kind, rid in list(self._created):
+            if rid in (ids["ext"], ids["listen"], ids["amd"], ids["bridge"]):
+                await self._remove(kind, rid)
+
+    async def _cleanup(self) -> None:
+        if self.listener is not None:
+            self.listener.prompt_stopped(time.monotonic())
+        for kind, rid in reversed(self._created):
+            await self._remove(kind, rid)
+        if self.record.outcome is Outcome.TRANSFERRED and not self.ended:
+            # The bot's part is over once the caller and the agent talk; wait for them to end.
+            await self._quiet(asyncio.wait_for(asyncio.shield(self._gone), self.config.max_call_seconds))
+            await self._remove("bridge", self._ids["xfer"])
+
+    async def _remove(self, kind: str, rid: str) -> None:
+        if (kind, rid) not in self._created:
+            return
+        self._created.remove((kind, rid))
+        call = self.client.destroy_bridge(rid) if kind == "bridge" else self.client.hangup(rid)
+        try:
+            await call
+        except AriNotFound:
+            pass  # already gone with its target (snoops end with the caller channel)
+        except AriError as exc:
+            log.warning("call %s: could not remove %s %s: %s", self.call_id, kind, rid, exc)
+
+    def _finish(self) -> None:
+        rec = self.record
+        rec.ended_at = time.monotonic()
+        if rec.outcome is None:
+            rec.outcome = outcome_for_cause(rec.cause, answered=self._answered)
+        rec.timeline.add(f"outcome {rec.outcome.value}")
+        log.info("call %s: %s (cause %s)", self.call_id, rec.outcome.value, rec.cause)
+
+    async def _quiet(self, aw: Awaitable) -> None:
+        try:
+            await aw
+        except (AriError, TimeoutError) as exc:
+            log.debug("call %s: ignored %s", self.call_id, exc)
+
+
+class _LegFailed(Exception):
+    """A channel this call waited for ended or could not be reached instead."""

@@ -1,0 +1,92 @@
+"""The call controller: one ARI connection, one AudioSocket server, many calls.
+
+It originates outbound calls and takes inbound ones (a StasisStart with ``inbound`` as its
+first argument, from the dialplan entry point), each as its own ``Call`` task; one call's
+failure never reaches another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from ari import events as ev
+from ari.client import AriClient, AriConfig
+from ari.stream import EventStream
+from audiosocket import AudioSocketServer
+
+from ..speech.asr.base import Recognizer
+from .call import Call, CallRecord, Conversation
+from .config import CallConfig
+
+log = logging.getLogger(__name__)
+
+
+class CallController:
+    def __init__(self, ari: AriConfig, calls: CallConfig, server: AudioSocketServer, recognizer: Recognizer,
+                 *, inbound: Callable[[str], Conversation] | None = None, give_up_after: float = 30.0) -> None:
+        self.ari_config, self.call_config = ari, calls
+        self.server, self.recognizer = server, recognizer
+        self.inbound = inbound
+        self.client = AriClient(ari)
+        self.stream = EventStream(ari, give_up_after=give_up_after)
+        self.records: list[CallRecord] = []
+        self._tasks: set[asyncio.Task] = set()
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> CallController:
+        await self._stack.enter_async_context(self.client)
+        runner = asyncio.create_task(self.stream.run(), name="ari-events")
+        self._stack.push_async_callback(_cancel, runner)
+        await self.stream.wait_connected(10)
+        if self.inbound is not None:
+            watcher = asyncio.create_task(self._watch_inbound(), name="ari-inbound")
+            self._stack.push_async_callback(_cancel, watcher)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()
+
+    def _call(self, conversation: Conversation, **kw) -> Call:
+        return Call(self.call_config, self.client, self.stream, self.server, self.recognizer, conversation, **kw)
+
+    async def place_call(self, number: str, conversation: Conversation) -> CallRecord:
+        record = await self._track(self._call(conversation, number=number).run())
+        return record
+
+    async def _track(self, coro) -> CallRecord:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        try:
+            record = await task
+        finally:
+            self._tasks.discard(task)
+        self.records.append(record)
+        return record
+
+    async def _watch_inbound(self) -> None:
+        with self.stream.subscribe(everything=True) as sub:
+            while True:
+                event = await sub.get()
+                if isinstance(event, ev.StasisStart) and event.args[:1] == ("inbound",):
+                    number = event.args[1] if len(event.args) > 1 else event.channel.caller_number
+                    call = self._call(self.inbound(number), number=number, direction="inbound",
+                                      channel_id=event.channel.id)
+                    task = asyncio.create_task(self._track(call.run()), name=f"inbound-{call.call_id}")
+                    task.add_done_callback(_log_failure)
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("inbound call failed", exc_info=task.exception())
+
+
+async def _cancel(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,68 @@
+"""A scripted conversation for call control: greet, listen, answer, say goodbye.
+
+The scenario engine (the dialog brain) replaces it; this one exercises everything call
+control offers: greeting as soon as the caller's own greeting ends, barge-in, AMD, transfer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..speech import events as sev
+from .call import Call
+from .prompt import Prompt
+
+
+@dataclass
+class ScriptedConversation:
+    greeting: Prompt
+    replies: list[Prompt] = field(default_factory=list)
+    goodbye: Prompt | None = None
+    transfer_to: str | None = None  # after the replies, hand the caller to this endpoint
+    first_words_timeout: float = 1.0  # silence after the answer before the bot speaks first
+    greeting_max: float = 2.5  # a caller still talking after this is not saying "allô"
+    turn_timeout: float = 8.0
+
+    async def __call__(self, call: Call) -> None:
+        if await self._wait_for_caller_greeting(call):
+            return
+        await call.play([self.greeting])
+        for reply in self.replies:
+            heard = await self._next_final(call)
+            if heard is None:
+                break
+            await call.play([reply])
+        if self.transfer_to and await call.transfer(self.transfer_to):
+            return
+        if self.goodbye is not None:
+            await call.play([self.goodbye])
+        await call.hangup("script done")
+
+    async def _wait_for_caller_greeting(self, call: Call) -> bool:
+        """Let the caller say "allô" first; True when AMD says machine (call ended)."""
+        answered = call.record.answered_at or time.monotonic()
+        speaking_since = None
+        while True:
+            verdict = call.record.amd_status
+            if verdict == "MACHINE":
+                await call.hangup("answering machine (AMD)")
+                return True
+            now = time.monotonic()
+            if speaking_since is None and now - answered >= self.first_words_timeout:
+                return False
+            if speaking_since is not None and now - speaking_since >= self.greeting_max:
+                return False
+            event = await call.next_listen_event(timeout=0.1)
+            if isinstance(event, sev.SpeechStarted):
+                speaking_since = now
+            elif isinstance(event, sev.SpeechEnded):
+                return False
+
+    async def _next_final(self, call: Call) -> str | None:
+        deadline = time.monotonic() + self.turn_timeout
+        while time.monotonic() < deadline:
+            event = await call.next_listen_event(timeout=deadline - time.monotonic())
+            if isinstance(event, sev.FinalTranscript):
+                return event.text
+        return None

@@ -1,0 +1,39 @@
+"""Audio the bot plays: a file Asterisk can read, and the same audio for the echo-aware
+barge-in (which must know what is being played)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..speech.pcm import Audio, read_wav
+
+# What Asterisk can play from a WAV-like file, by extension (facts §5.2): ``.wav`` is 8 kHz
+# only; a 16 kHz WAV must be named ``.wav16``.
+_WAV_RATES = {".wav": 8000, ".wav16": 16000}
+
+
+@dataclass(frozen=True)
+class Prompt:
+    path: Path  # the file, with its extension
+    audio: Audio
+
+    @classmethod
+    def load(cls, path: str | Path) -> Prompt:
+        path = Path(path)
+        expected = _WAV_RATES.get(path.suffix)
+        if expected is None:
+            raise ValueError(f"{path}: prompts are .wav (8 kHz) or .wav16 (16 kHz) files")
+        audio = read_wav(path)
+        if audio.sample_rate != expected:
+            raise ValueError(f"{path}: {audio.sample_rate} Hz, but Asterisk reads {path.suffix} as {expected} Hz")
+        return cls(path.resolve(), audio)
+
+    @property
+    def media_uri(self) -> str:
+        # sound: takes the path without its extension; Asterisk picks the format.
+        return f"sound:{self.path.with_suffix('')}"
+
+    @property
+    def duration(self) -> float:
+        return self.audio.duration
