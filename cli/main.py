@@ -42,6 +42,43 @@ def demo(
     raise typer.Exit(code)
 
 
+@app.command()
+def call(
+    number: str = typer.Argument(..., help="E.164 number (+33...) or an Asterisk endpoint (Local/human@callee-sim)"),
+    scenario: str = typer.Option("demo", help="the conversation to run (demo: greeting, offer, goodbye)"),
+    transfer: bool = typer.Option(False, help="hand the caller to MINIBOT_DIAL__AGENT_ENDPOINT after the offer"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Place one real call through the configured ARI (MINIBOT_ARI__URL...) and print its timeline."""
+    from ari.errors import AriError
+    from bot.call.runtime import call_runtime, demo_conversation
+
+    _logging(verbose)
+    settings = Settings()
+    if scenario != "demo":
+        console.print(f"[red]error:[/] unknown scenario {scenario!r} (available: demo)")
+        raise typer.Exit(2)
+    agent = settings.dial.agent_endpoint if transfer else None
+    if transfer and not agent:
+        console.print("[red]error:[/] --transfer needs MINIBOT_DIAL__AGENT_ENDPOINT")
+        raise typer.Exit(2)
+
+    async def run() -> int:
+        async with call_runtime(settings) as controller:
+            record = await controller.place_call(number, demo_conversation(transfer_to=agent))
+        console.print(str(record.timeline))
+        first = record.answer_to_first_audio
+        console.print(f"outcome: [bold]{record.outcome.value}[/] (cause {record.cause} {record.cause_txt})"
+                      + (f", answer -> first bot audio {first * 1000:.0f} ms" if first is not None else ""))
+        return 0
+
+    try:
+        raise typer.Exit(asyncio.run(run()))
+    except (TimeoutError, OSError, AriError) as exc:
+        console.print(f"[red]error:[/] cannot reach Asterisk at {settings.ari.url}: {exc or 'no event stream'}")
+        raise typer.Exit(1) from None
+
+
 @models_app.command("pull")
 def models_pull(
     name: str = typer.Argument(..., help="vosk-fr (small French model), vosk-fr-large, or a Vosk model name"),

@@ -1,0 +1,53 @@
+"""Everything a process needs to place and take calls, built from Settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from ari.client import AriConfig
+from audiosocket import AudioSocketServer
+
+from ..config import Settings
+from ..speech.asr import load_recognizer
+from ..speech.asr.executor import recognition_executor
+from .call import Conversation
+from .config import CallConfig
+from .controller import CallController
+from .conversation import ScriptedConversation
+from .prompt import Prompt
+
+PROMPTS = Path(__file__).resolve().parents[2] / "audio" / "prompts"
+
+
+def demo_conversation(prompts: Path = PROMPTS, *, transfer_to: str | None = None) -> ScriptedConversation:
+    """Greeting, one offer, goodbye (or a transfer): the bundled bot prompts."""
+    p = {name: Prompt.load(prompts / f"{name}.wav16") for name in ("bonjour", "offre", "transfert", "au_revoir")}
+    return ScriptedConversation(greeting=p["bonjour"], replies=[p["offre"]],
+                                goodbye=p["transfert"] if transfer_to else p["au_revoir"], transfer_to=transfer_to)
+
+
+def call_config(settings: Settings, audiosocket_address: str) -> CallConfig:
+    d = settings.dial
+    return CallConfig(audiosocket_address=settings.audiosocket_address or audiosocket_address,
+                      endpoint_template=d.endpoint_template, caller_id=d.caller_id, ring_timeout=d.ring_timeout,
+                      amd_context=d.amd_context, record=d.record, vad=settings.vad, barge_in=settings.barge_in)
+
+
+def ari_config(settings: Settings) -> AriConfig:
+    a = settings.ari
+    return AriConfig(url=a.url, username=a.username, password=a.password.get_secret_value(), app=a.app)
+
+
+@asynccontextmanager
+async def call_runtime(settings: Settings, *, inbound: Callable[[str], Conversation] | None = None,
+                       give_up_after: float = 30.0) -> AsyncIterator[CallController]:
+    with recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
+        recognizer = load_recognizer(settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
+                                     vosk_model=settings.vosk_model, executor=pool)
+        async with AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port) as server:
+            config = call_config(settings, server.address)
+            async with CallController(ari_config(settings), config, server, recognizer, inbound=inbound,
+                                      give_up_after=give_up_after) as controller:
+                yield controller
