@@ -74,7 +74,8 @@ class AsteriskPeer:
         assert self._writer is not None
         now = time.monotonic()
         if now - self._deadline > 0.060:  # idle since: restart the clock (silence sent nothing)
-            self._deadline = now
+            # A frame leaves once its 20 ms have been captured: the first one 20 ms from now.
+            self._deadline = now + FRAME_SEC
         for frame in self._frames(pcm):
             delay = self._deadline - time.monotonic()
             if delay > 0:

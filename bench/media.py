@@ -17,8 +17,10 @@ import asyncio
 import contextlib
 import json
 import multiprocessing as mp
+import os
 import random
 import resource
+import sys
 import threading
 import time
 import uuid
@@ -56,6 +58,7 @@ class Episode:
     started: float
     ended: float
     onset: float | None  # when the caller's first loud frame was sent (barge episodes)
+    echo: tuple[float, float] = (0.0, 0.0)  # (level dB, delay ms)
 
 
 def _line_process(conn, host: str, port: int, uuids: list[str], seconds: float) -> None:
@@ -105,7 +108,7 @@ async def _line_main(conn, host: str, port: int, uuids: list[uuid.UUID], seconds
 
             run = await run_caller(peer, script, on_start=on_start, echo_stop=lambda key=key: stops.get(key))
             conn.send(("episode", Episode(call, number, kind, run.started, time.monotonic(),
-                                          run.voice_onset if kind == "barge" else None)))
+                                          run.voice_onset if kind == "barge" else None, (echo_db, delay))))
             number += 1
         await peer.close()
         return peer.frames_sent
@@ -152,6 +155,8 @@ class BotSide:
             elif msg[0] == "episode":
                 ep: Episode = msg[1]
                 self.episodes.append(ep)
+                if os.environ.get("BENCH_DEBUG") and ep.kind == "barge":
+                    print(f"episode: call {ep.call} ep {ep.number} true echo {ep.echo}", file=sys.stderr)
                 self.listeners[ep.call].prompt_stopped(ep.ended)
             elif msg[0] == "done":
                 self.frames_sent = msg[1]
@@ -176,6 +181,8 @@ class BotSide:
                     now = time.monotonic()
                     number = self.current.get(index, -1)
                     res.barges.append((number, e.confirmed_at))
+                    if os.environ.get("BENCH_DEBUG"):
+                        print(f"barge: call {index} ep {number} locked delay {e.echo_delay_ms}", file=sys.stderr)
                     listener.prompt_stopped(now)
                     self.conn.send(("stop", index, number, now))
                 elif isinstance(e, ev.FinalTranscript):
@@ -204,6 +211,9 @@ def _classify(results: list[CallResult], episodes: list[Episode]) -> tuple[list[
             ep = by_key.get((call, number))
             if ep is None or ep.kind != "barge" or ep.onset is None or at < ep.onset:
                 false += 1
+                if ep is not None and os.environ.get("BENCH_DEBUG"):
+                    print(f"false: call {call} ep {number} {ep.kind} at +{at - ep.started:.2f}s echo {ep.echo}",
+                          file=sys.stderr)
         for ep in (e for e in episodes if e.call == call and e.kind == "barge"):
             hits = [at for n, at in res.barges if n == ep.number and ep.onset is not None and at >= ep.onset]
             if hits:

@@ -126,11 +126,13 @@ class Call:
         self._playbacks[pid] = done
         self.record.played.extend(p.path.name for p in prompts)
         self.record.timeline.add(f"play {', '.join(p.path.name for p in prompts)}")
+        asked = time.monotonic()  # the playback cannot start before it is asked for
         await self.client.play(self.caller_id, [p.media_uri for p in prompts], playback_id=pid)
         if self.listener is not None:
-            # The echo-aware barge-in needs what is played; a list plays back to back.
+            # The echo-aware barge-in needs what is played (a list plays back to back), and a
+            # start time that is never late: its echo-delay search looks forward only.
             pcm = b"".join(p.audio.at_rate(16000).pcm for p in prompts)
-            self.listener.prompt_started(pcm, 16000, time.monotonic())
+            self.listener.prompt_started(pcm, 16000, asked)
         if not wait:
             return True
         finished = await self._until(done)

@@ -19,7 +19,7 @@ caller frame is compared with the prompt as it would sound through an echo path:
 from __future__ import annotations
 
 import collections
-import warnings
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +57,47 @@ _BROADBAND_MIN = 25  # frames before a quiet line lowers the echo bound
 _GAP_S = 0.12  # later than this, a frame starts a new chain (silence suppression, a stall)
 
 
+@functools.lru_cache(maxsize=64)
+def _prompt_tables(pcm: bytes, frame_len: int, nfft: int, max_delay: int,
+                   band_of_bin: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The prompt as floats, its band energies every half frame maximised over the delay
+    range (the no-delay-yet prediction becomes one lookup per frame), and its mean band
+    level. Prompts repeat across calls (the same greeting to every callee): computed once
+    (~10 ms) and shared, read-only."""
+    ref = to_float(pcm)
+    ref.flags.writeable = False
+    bins = np.array(band_of_bin)
+    hop = frame_len // 2
+    window = np.hanning(frame_len).astype(np.float32)
+    pad = np.concatenate([ref, np.zeros(frame_len, np.float32)])
+    n = max(1, (len(pad) - frame_len) // hop + 1)
+    idx = np.arange(n)[:, None] * hop + np.arange(frame_len)[None, :]
+    spec = np.abs(np.fft.rfft(pad[idx] * window, nfft, axis=1)) ** 2
+    bands = np.zeros((n, _N_BANDS))
+    for b in range(_N_BANDS):
+        bands[:, b] = spec[:, bins == b].sum(axis=1)
+    span = max_delay // hop + 1
+    padded = np.concatenate([np.zeros((span - 1, _N_BANDS)), bands])
+    hop_max = np.lib.stride_tricks.sliding_window_view(padded, span, axis=0).max(axis=2)
+    hop_max.flags.writeable = False
+    level = np.maximum(bands.mean(axis=0), 1e-12)
+    level.flags.writeable = False
+    return ref, hop_max, level
+
+
+def _nan_percentile(a: np.ndarray, q: float) -> np.ndarray:
+    """Per-column percentile ignoring NaN (linear interpolation); NaN where a column has no
+    value. np.nanpercentile does the same column by column in Python: 50x slower per frame."""
+    s = np.sort(a, axis=0)  # NaN sort last
+    n = np.sum(~np.isnan(a), axis=0)
+    pos = q / 100 * np.maximum(n - 1, 0)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+    cols = np.arange(a.shape[1])
+    out = s[lo, cols] + (s[hi, cols] - s[lo, cols]) * (pos - lo)
+    return np.where(n > 0, out, np.nan)
+
+
 def _band_edges(low: float, high: float, bin_hz: float) -> np.ndarray:
     """Geometric band edges, but no band narrower than three FFT bins: a one-bin band's
     energy ratio swings with every pitch harmonic and cannot be learned."""
@@ -80,6 +121,7 @@ class EchoAwareBargeIn:
         top = min(0.45 * sample_rate, 7000.0)
         edges = _band_edges(150.0, top, sample_rate / self._nfft)
         self._band_of_bin = np.digitize(freqs, edges) - 1  # -1 or _N_BANDS: outside every band
+        self._band_key = tuple(int(b) for b in self._band_of_bin)
         self._max_delay = int(self.config.max_echo_delay_ms * sample_rate / 1000)
         self._prior_gain = 10 ** (self.config.worst_echo_db / 10)
         self._margin = 10 ** (self.config.margin_db / 10)
@@ -115,28 +157,12 @@ class EchoAwareBargeIn:
     def start_prompt(self, pcm: bytes, started_at: float) -> None:
         """The prompt ``pcm`` (at this detector's rate) started playing at ``started_at``."""
         self._reset_prompt_state()
-        self._ref = to_float(pcm)
         self._ref_start = started_at
+        self._ref, self._hop_max, self._ref_level = _prompt_tables(
+            pcm, self.frame_len, self._nfft, self._max_delay, self._band_key)
+        self._hop = self.frame_len // 2
         self._ref_end = started_at + len(self._ref) / self.rate
-        self._precompute_bands()
         self.prompt_active = True
-
-    def _precompute_bands(self) -> None:
-        """Band energies of the prompt every half frame, and their running maximum over the
-        delay range: the no-delay-yet prediction becomes one lookup per frame."""
-        hop = self.frame_len // 2
-        pad = np.concatenate([self._ref, np.zeros(self.frame_len, np.float32)])
-        n = max(1, (len(pad) - self.frame_len) // hop + 1)
-        idx = np.arange(n)[:, None] * hop + np.arange(self.frame_len)[None, :]
-        spec = np.abs(np.fft.rfft(pad[idx] * self._window, self._nfft, axis=1)) ** 2
-        bands = np.zeros((n, _N_BANDS))
-        for b in range(_N_BANDS):
-            bands[:, b] = spec[:, self._band_of_bin == b].sum(axis=1)
-        span = self._max_delay // hop + 1
-        padded = np.concatenate([np.zeros((span - 1, _N_BANDS)), bands])
-        self._hop = hop
-        self._hop_max = np.lib.stride_tricks.sliding_window_view(padded, span, axis=0).max(axis=2)
-        self._ref_level = np.maximum(bands.mean(axis=0), 1e-12)
 
     def stop_prompt(self, at: float) -> None:
         """The prompt was stopped (barge-in or DELETE): its echo ends within the tail."""
@@ -270,9 +296,7 @@ class EchoAwareBargeIn:
                 # (speech frames only push it up, which errs on the safe side).
                 self._ratios.append(np.where(loud, mic / np.maximum(ref, 1e-12), np.nan))
                 if len(self._ratios) >= _RATIOS_MIN:
-                    with warnings.catch_warnings():  # bands never loud yet are all-NaN: expected
-                        warnings.simplefilter("ignore", RuntimeWarning)
-                        med = np.nanpercentile(np.array(self._ratios), _GAIN_PERCENTILE, axis=0)
+                    med = _nan_percentile(np.array(self._ratios), _GAIN_PERCENTILE)
                     gain = np.where(np.isnan(med), self._gain, np.minimum(med, 1.0))
                     # A notch of the echo path inside a band makes its ratio swing with where
                     # the prompt's harmonics fall: no band is trusted far below the overall

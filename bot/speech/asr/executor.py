@@ -2,8 +2,8 @@
 
 Recognition shares the machine's cores with the real-time frame path (AudioSocket reads,
 VAD, barge-in). When calls outnumber what the recogniser can keep up with, recognition
-must fall behind, not the frames: its threads run at a lower scheduling priority, and so do
-the engine's own worker threads, which inherit it when they are created from one of them.
+must fall behind, not the frames: its threads run at a lower scheduling priority, and so does
+the Vosk decoder, which runs on them.
 """
 
 from __future__ import annotations
