@@ -8,6 +8,7 @@ whole client. Credentials travel in the Authorization header, never in a query s
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,14 @@ class AriConfig:
     app: str = "minibot"
     request_timeout: float = 5.0
 
+    def auth_headers(self) -> dict[str, str]:
+        """HTTP Basic credentials, in a header (an api_key query string ends up in logs)."""
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def __repr__(self) -> str:  # never print the password
+        return f"AriConfig(url={self.url!r}, username={self.username!r}, app={self.app!r})"
+
 
 def _query_value(v: Any) -> str:
     if isinstance(v, bool):
@@ -85,9 +94,7 @@ class AriClient:
 
     async def __aenter__(self) -> AriClient:
         self._session = aiohttp.ClientSession(
-            auth=aiohttp.BasicAuth(self.config.username, self.config.password),
-            timeout=aiohttp.ClientTimeout(total=self.config.request_timeout),
-        )
+            headers=self.config.auth_headers(), timeout=aiohttp.ClientTimeout(total=self.config.request_timeout))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -101,9 +108,9 @@ class AriClient:
             raise RuntimeError("AriClient used outside 'async with'")
         return self._session
 
-    async def _call(self, name: str, path_params: dict[str, str] | None = None, body: dict | None = None,
-                    **query: Any) -> Any:
-        route = ROUTES[name]
+    async def _call(self, route_name: str, path_params: dict[str, str] | None = None, body: dict | None = None,
+                    /, **query: Any) -> Any:
+        route, name = ROUTES[route_name], route_name
         unknown = set(query) - route.query
         if unknown:
             raise ValueError(f"{name}: parameters not in the ARI description: {sorted(unknown)}")
@@ -134,7 +141,7 @@ class AriClient:
                         caller_id: str | None = None, timeout: int | None = None, channel_id: str | None = None,
                         other_channel_id: str | None = None, variables: dict[str, str] | None = None) -> Channel:
         body = {"variables": variables} if variables else None
-        d = await self._call("originate", body=body, endpoint=endpoint, app=app or self.config.app,
+        d = await self._call("originate", None, body, endpoint=endpoint, app=app or self.config.app,
                              appArgs=app_args, callerId=caller_id, timeout=timeout, channelId=channel_id,
                              otherChannelId=other_channel_id)
         return Channel.from_json(d)

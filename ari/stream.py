@@ -122,10 +122,9 @@ class EventStream:
     async def run(self) -> None:
         """Until cancelled: connect, read, reconnect. ``AriGone`` is sent once per outage
         that outlasts ``give_up_after``; the stream keeps trying afterwards."""
-        auth = aiohttp.BasicAuth(self.config.username, self.config.password)
         down_since: float | None = None
         delays = self.backoff.delays()
-        async with aiohttp.ClientSession(auth=auth) as session:
+        async with aiohttp.ClientSession(headers=self.config.auth_headers()) as session:
             while True:
                 reason = "closed by Asterisk"
                 try:

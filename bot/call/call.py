@@ -107,9 +107,11 @@ class Call:
         self._playbacks: dict[str, asyncio.Future[ev.PlaybackFinished]] = {}
         self._stopped: set[str] = set()
         self._bg: set[asyncio.Task] = set()
+        self._heard: asyncio.Queue[sev.ListenEvent] = asyncio.Queue()  # listen events for the conversation
         self._answered = False
         self.listener: CallListener | None = None
         self.hangup_requested = False
+        self.last_prompt_at = 0.0  # monotonic: when the bot last started to speak
 
     # -- public: what a conversation may do ----------------------------------------------
 
@@ -127,6 +129,7 @@ class Call:
         self.record.played.extend(p.path.name for p in prompts)
         self.record.timeline.add(f"play {', '.join(p.path.name for p in prompts)}")
         asked = time.monotonic()  # the playback cannot start before it is asked for
+        self.last_prompt_at = asked
         await self.client.play(self.caller_id, [p.media_uri for p in prompts], playback_id=pid)
         if self.listener is not None:
             # The echo-aware barge-in needs what is played (a list plays back to back), and a
@@ -147,17 +150,25 @@ class Call:
             self.listener.prompt_stopped(time.monotonic())
 
     async def next_listen_event(self, timeout: float | None = None) -> sev.ListenEvent | None:
-        """The next event of the listen path (None on timeout). Barge-ins are handled here:
-        the prompt is stopped before the conversation even sees the event."""
-        assert self.listener is not None
-        getter = asyncio.ensure_future(self.listener.events.get())
+        """The next event of the listen path (None on timeout). Barge-ins have already been
+        acted on (the prompt stopped) by the time the conversation sees them."""
+        getter = asyncio.ensure_future(self._heard.get())
         try:
             done, _ = await asyncio.wait({getter, self._gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             if not getter.done():
                 getter.cancel()
         if getter in done:
-            event = getter.result()
+            return getter.result()
+        self._check_alive()
+        return None
+
+    async def _pump_listen_events(self) -> None:
+        """Act on the listen path at once, whatever the conversation is awaiting (a playback
+        to finish, typically): a barge-in must stop the prompt within its budget."""
+        assert self.listener is not None
+        while True:
+            event = await self.listener.events.get()
             if isinstance(event, sev.BargeInDetected):
                 await self.stop_playbacks()
                 self.record.barge_ins += 1
@@ -165,9 +176,9 @@ class Call:
             elif isinstance(event, sev.FinalTranscript) and event.text:
                 self.record.transcripts.append(event.text)
                 self.record.timeline.add(f"heard: {event.text!r}")
-            return event
-        self._check_alive()
-        return None
+            self._heard.put_nowait(event)
+            if isinstance(event, sev.MediaClosed):
+                return
 
     async def amd_verdict(self, timeout: float) -> tuple[str, str] | None:
         try:
@@ -267,18 +278,27 @@ class Call:
     async def _converse(self) -> None:
         # The listen path comes first and alone on the critical path; AMD and the recording
         # snoop are set up beside it and never hold up the first words.
+        listen: asyncio.Task | None = None
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._start_amd())
             tg.create_task(self._start_recording())
-            await self._start_listening()
-            listen = tg.create_task(self.listener.run())
             try:
+                await self._start_listening()
+                listen = tg.create_task(self.listener.run())
+                pump = tg.create_task(self._pump_listen_events())
                 await self._until(asyncio.ensure_future(self.conversation(self)))
+            except CallEnded:
+                pass
+            except (AriError, TimeoutError, _LegFailed) as exc:
+                log.warning("call %s: %s", self.call_id, exc)
+                self.record.note = self.record.note or str(exc)
             finally:
                 if not self.ended and self.record.outcome is not Outcome.TRANSFERRED:
                     await self.hangup("conversation over")
                 await self._teardown_media()
-                listen.cancel()
+                if listen is not None:
+                    listen.cancel()
+                    pump.cancel()
 
     async def _start_listening(self) -> None:
         cfg, ids = self.config, self._ids
@@ -308,6 +328,8 @@ class Call:
             self._created.append(("channel", amd))
             await self._until(self._stasis[amd], 5)
             await self.client.continue_in_dialplan(amd, self.config.amd_context)
+        except CallEnded:
+            pass
         except (AriError, TimeoutError, _LegFailed) as exc:
             # The transcript layer still judges; a missing AMD never ends the call.
             self.record.timeline.add(f"AMD unavailable: {exc}")
@@ -325,6 +347,8 @@ class Call:
             name = f"minibot-{self.call_id}"
             await self.client.record(rec, name, format="wav", max_duration_s=self.config.max_call_seconds)
             self.record.recording = name
+        except CallEnded:
+            pass
         except (AriError, TimeoutError, _LegFailed) as exc:
             self.record.timeline.add(f"recording unavailable: {exc}")
 

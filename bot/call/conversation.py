@@ -22,6 +22,7 @@ class ScriptedConversation:
     transfer_to: str | None = None  # after the replies, hand the caller to this endpoint
     first_words_timeout: float = 1.0  # silence after the answer before the bot speaks first
     greeting_max: float = 2.5  # a caller still talking after this is not saying "allô"
+    greeting_gap: float = 0.35  # a pause this long after "allô" is the bot's turn
     turn_timeout: float = 8.0
 
     async def __call__(self, call: Call) -> None:
@@ -40,29 +41,35 @@ class ScriptedConversation:
         await call.hangup("script done")
 
     async def _wait_for_caller_greeting(self, call: Call) -> bool:
-        """Let the caller say "allô" first; True when AMD says machine (call ended)."""
+        """Let the caller say "allô" first and answer the moment they pause; True when AMD
+        says machine (the call is then over)."""
         answered = call.record.answered_at or time.monotonic()
         speaking_since = None
         while True:
-            verdict = call.record.amd_status
-            if verdict == "MACHINE":
+            if call.record.amd_status == "MACHINE":
                 await call.hangup("answering machine (AMD)")
                 return True
             now = time.monotonic()
             if speaking_since is None and now - answered >= self.first_words_timeout:
                 return False
-            if speaking_since is not None and now - speaking_since >= self.greeting_max:
-                return False
-            event = await call.next_listen_event(timeout=0.1)
+            if speaking_since is not None:
+                # A short "allô ?" is followed by a pause; the full end-of-speech silence
+                # (600 ms) would leave the caller waiting.
+                quiet = call.listener.silent_for(now) if call.listener else None
+                if now - speaking_since >= self.greeting_max or quiet is None or quiet >= self.greeting_gap:
+                    return False
+            event = await call.next_listen_event(timeout=0.04)
             if isinstance(event, sev.SpeechStarted):
                 speaking_since = now
             elif isinstance(event, sev.SpeechEnded):
                 return False
 
     async def _next_final(self, call: Call) -> str | None:
+        """The caller's answer to what the bot just said: a final for speech that ended after
+        the bot started speaking (an older one answers nothing), once the caller is done."""
         deadline = time.monotonic() + self.turn_timeout
         while time.monotonic() < deadline:
             event = await call.next_listen_event(timeout=deadline - time.monotonic())
-            if isinstance(event, sev.FinalTranscript):
+            if isinstance(event, sev.FinalTranscript) and event.speech_ended_at >= call.last_prompt_at:
                 return event.text
         return None

@@ -30,6 +30,7 @@ class FinalTranscript:
     at: float
     speech_duration: float
     asr_latency: float  # end-of-speech decision -> this text, seconds
+    speech_ended_at: float = 0.0  # monotonic: the utterance's last voiced audio
 
 
 @dataclass(frozen=True, slots=True)

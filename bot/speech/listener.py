@@ -83,6 +83,10 @@ class CallListener:
     def subscription(self) -> Subscription:
         return self._sub
 
+    def silent_for(self, now: float) -> float | None:
+        """Seconds the caller has been quiet inside the utterance in progress (None outside)."""
+        return self._vad.silent_for(now) if self._vad is not None else None
+
     # -- prompt timeline, from the call controller ------------------------------------
 
     def prompt_started(self, pcm: bytes, sample_rate: int, started_at: float) -> None:
@@ -231,7 +235,7 @@ class CallListener:
         latency = now - ended.detected_at
         self.stats.asr_final_ms.append(latency * 1000)
         self.stats.eos_to_final_ms.append((now - ended.at) * 1000)
-        self.events.put_nowait(ev.FinalTranscript(final.text, now, ended.duration, latency))
+        self.events.put_nowait(ev.FinalTranscript(final.text, now, ended.duration, latency, ended.at))
 
 
 def _merge_audio(batch: list) -> list:

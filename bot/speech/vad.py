@@ -106,6 +106,11 @@ class SpeechDetector:
         self.speaking = False
         return [SpeechEnded(at=self._last_voiced_end, duration=self._last_voiced_end - self._started_at)]
 
+    def silent_for(self, now: float) -> float | None:
+        """Seconds since the last voiced frame of the utterance in progress (None outside one):
+        a turn-taking hint shorter than the end-of-speech silence."""
+        return now - self._last_voiced_end if self.speaking else None
+
     def next_deadline(self) -> float | None:
         """When ``tick`` could next fire, for a caller that waits on frames with a timeout."""
         if not self.speaking:
