@@ -28,18 +28,22 @@ def _logging(verbose: bool) -> None:
 @app.command()
 def demo(
     asr: str = typer.Option(None, help="whisper (default) or vosk"),
+    listen: bool = typer.Option(False, "--listen", help="only the listen path over AudioSocket (no ARI)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Run the listen path on the bundled French speech fixtures, over real AudioSocket TCP,
-    and print what MiniBot heard (speech, barge-ins over an echoing prompt, transcripts)."""
-    from bot.demo.listen import run_listen_demo
-
+    """Place simulated calls through MiniBot's whole call control, against the simulated
+    Asterisk (ARI + AudioSocket), and print each call's outcome and timeline."""
     _logging(verbose)
     settings = Settings()
     if asr:
         settings = settings.model_copy(update={"asr": asr})
-    code = asyncio.run(run_listen_demo(settings, console))
-    raise typer.Exit(code)
+    if listen:
+        from bot.demo.listen import run_listen_demo
+
+        raise typer.Exit(asyncio.run(run_listen_demo(settings, console)))
+    from bot.demo.calls import run_call_demo
+
+    raise typer.Exit(asyncio.run(run_call_demo(settings, console)))
 
 
 @app.command()

@@ -130,6 +130,11 @@ async def test_transfer_to_an_agent(sim, whisper):
     callee = Human(utterances=[Say("allo", at=0.3), Say("interesse", after_prompt=True)], hangup_after=14.0)
     record = await _place(sim, whisper, callee, conversation=demo_conversation(transfer_to="PJSIP/agent1"))
     assert record.outcome is Outcome.TRANSFERRED
+    # The caller stayed with the agent until they hung up (14 s after answer), and the bot
+    # then removed the agent leg and the bridge.
+    assert record.ended_at - record.answered_at > 12
+    agent = sim.call("mb-" + record.call_id + "-agent")
+    assert agent.ended_at is not None
     await _no_orphans(sim)
 
 

@@ -187,7 +187,7 @@ class Call:
             return None
 
     async def hangup(self, note: str = "") -> None:
-        if self.ended:
+        if self.ended or self.hangup_requested:
             return
         self.hangup_requested = True
         self.record.note = self.record.note or note
@@ -478,12 +478,13 @@ class Call:
     async def _cleanup(self) -> None:
         if self.listener is not None:
             self.listener.prompt_stopped(time.monotonic())
+        if self.record.outcome is Outcome.TRANSFERRED and not self.ended:
+            # The caller and the agent talk; the bot's part is over, its bookkeeping is not:
+            # the agent leg and the bridge are removed once one of them hangs up.
+            self.record.timeline.add("waiting for the transferred call to end")
+            await self._quiet(asyncio.wait_for(asyncio.shield(self._gone), self.config.max_call_seconds))
         for kind, rid in reversed(self._created):
             await self._remove(kind, rid)
-        if self.record.outcome is Outcome.TRANSFERRED and not self.ended:
-            # The bot's part is over once the caller and the agent talk; wait for them to end.
-            await self._quiet(asyncio.wait_for(asyncio.shield(self._gone), self.config.max_call_seconds))
-            await self._remove("bridge", self._ids["xfer"])
 
     async def _remove(self, kind: str, rid: str) -> None:
         if (kind, rid) not in self._created:
