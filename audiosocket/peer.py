@@ -91,7 +91,7 @@ class AsteriskPeer:
             await self.stream(b"\x00" * (int(seconds / FRAME_SEC) * self.frame_bytes))
         else:
             await asyncio.sleep(seconds)
-            self._deadline = time.monotonic()
+            self._deadline = float("-inf")  # the next audio restarts the frame clock
 
     async def send_raw(self, data: bytes) -> None:
         assert self._writer is not None
