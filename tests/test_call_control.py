@@ -127,12 +127,13 @@ async def test_caller_hangs_up_mid_prompt(sim, whisper):
 
 async def test_transfer_to_an_agent(sim, whisper):
     sim.add_callee("PJSIP/agent1", Agent())
-    callee = Human(utterances=[Say("allo", at=0.3), Say("interesse", after_prompt=True)], hangup_after=14.0)
+    callee = Human(utterances=[Say("allo", at=0.3), Say("interesse", after_prompt=True)], hangup_after=19.0)
     record = await _place(sim, whisper, callee, conversation=demo_conversation(transfer_to="PJSIP/agent1"))
     assert record.outcome is Outcome.TRANSFERRED
-    # The caller stayed with the agent until they hung up (14 s after answer), and the bot
+    assert record.barge_ins == 0  # nobody talked over the bot: the prompts' echo never barged in
+    # The caller stayed with the agent until they hung up (19 s after answer), and the bot
     # then removed the agent leg and the bridge.
-    assert record.ended_at - record.answered_at > 12
+    assert record.ended_at - record.answered_at > 18
     agent = sim.call("mb-" + record.call_id + "-agent")
     assert agent.ended_at is not None
     await _no_orphans(sim)

@@ -172,7 +172,8 @@ class Call:
             if isinstance(event, sev.BargeInDetected):
                 await self.stop_playbacks()
                 self.record.barge_ins += 1
-                self.record.timeline.add(f"barge-in ({(time.monotonic() - event.at) * 1000:.0f} ms after onset)")
+                delay = "" if event.echo_delay_ms is None else f", echo delay {event.echo_delay_ms:.0f} ms"
+                self.record.timeline.add(f"barge-in ({(time.monotonic() - event.at) * 1000:.0f} ms after onset{delay})")
             elif isinstance(event, sev.FinalTranscript) and event.text:
                 self.record.transcripts.append(event.text)
                 self.record.timeline.add(f"heard: {event.text!r}")

@@ -32,6 +32,7 @@ class BargeInConfig(BaseModel, frozen=True):
     onset_ms: int = Field(40, ge=20, description="near-end speech needed to confirm a barge-in")
     onset_window_ms: int = Field(120, ge=20)
     max_echo_delay_ms: int = Field(300, ge=20, description="longest echo delay searched")
+    clock_slack_ms: int = Field(60, ge=0, le=200, description="how early the echo may seem to come")
     worst_echo_db: float = Field(-6.0, le=0, description="loudest echo assumed before learning")
     margin_db: float = Field(4.0, ge=0, description="safety margin over the predicted echo")
     near_end_fraction: float = Field(0.4, gt=0, lt=1, description="unexplained share of energy = speech")
@@ -58,7 +59,7 @@ _GAP_S = 0.12  # later than this, a frame starts a new chain (silence suppressio
 
 
 @functools.lru_cache(maxsize=64)
-def _prompt_tables(pcm: bytes, frame_len: int, nfft: int, max_delay: int,
+def _prompt_tables(pcm: bytes, frame_len: int, nfft: int, max_delay: int, slack: int,
                    band_of_bin: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The prompt as floats, its band energies every half frame maximised over the delay
     range (the no-delay-yet prediction becomes one lookup per frame), and its mean band
@@ -76,9 +77,10 @@ def _prompt_tables(pcm: bytes, frame_len: int, nfft: int, max_delay: int,
     bands = np.zeros((n, _N_BANDS))
     for b in range(_N_BANDS):
         bands[:, b] = spec[:, bins == b].sum(axis=1)
-    span = max_delay // hop + 1
-    padded = np.concatenate([np.zeros((span - 1, _N_BANDS)), bands])
-    hop_max = np.lib.stride_tricks.sliding_window_view(padded, span, axis=0).max(axis=2)
+    span, ahead = max_delay // hop + 1, -(-slack // hop)
+    # Row h: the loudest band energy over the prompt's hops h - span + 1 .. h + ahead.
+    padded = np.concatenate([np.zeros((span - 1, _N_BANDS)), bands, np.zeros((ahead, _N_BANDS))])
+    hop_max = np.lib.stride_tricks.sliding_window_view(padded, span + ahead, axis=0).max(axis=2)
     hop_max.flags.writeable = False
     level = np.maximum(bands.mean(axis=0), 1e-12)
     level.flags.writeable = False
@@ -123,6 +125,9 @@ class EchoAwareBargeIn:
         self._band_of_bin = np.digitize(freqs, edges) - 1  # -1 or _N_BANDS: outside every band
         self._band_key = tuple(int(b) for b in self._band_of_bin)
         self._max_delay = int(self.config.max_echo_delay_ms * sample_rate / 1000)
+        # Our clock for the prompt's start and the frames' times is an estimate (the play
+        # request, Asterisk's frame timing): the echo may appear a little "before" it.
+        self._min_delay = -int(self.config.clock_slack_ms * sample_rate / 1000)
         self._prior_gain = 10 ** (self.config.worst_echo_db / 10)
         self._margin = 10 ** (self.config.margin_db / 10)
         self._unlocked_headroom = 10 ** (self.config.unlocked_headroom_db / 10)
@@ -159,7 +164,7 @@ class EchoAwareBargeIn:
         self._reset_prompt_state()
         self._ref_start = started_at
         self._ref, self._hop_max, self._ref_level = _prompt_tables(
-            pcm, self.frame_len, self._nfft, self._max_delay, self._band_key)
+            pcm, self.frame_len, self._nfft, self._max_delay, -self._min_delay, self._band_key)
         self._hop = self.frame_len // 2
         self._ref_end = started_at + len(self._ref) / self.rate
         self.prompt_active = True
@@ -214,25 +219,26 @@ class EchoAwareBargeIn:
         if float(np.sqrt(np.mean(mic * mic))) < 1e-4:
             return
         base = int(round((t0 - self._ref_start) * self.rate))
-        ref = self._ref_segment(base - self._max_delay, len(mic) + self._max_delay)
+        lo, hi = self._min_delay, self._max_delay  # delays searched, in samples (lo < 0: clock slack)
+        ref = self._ref_segment(base - hi, len(mic) + hi - lo)
         if float(np.sqrt(np.mean(ref * ref))) < 1e-4:
             return
         n = 1 << (len(ref) + len(mic)).bit_length()
         cross = np.fft.rfft(mic, n) * np.conj(np.fft.rfft(ref, n))
         cc = np.fft.irfft(cross / (np.abs(cross) + 1e-9), n)
-        # mic[t] = ref_segment[t + max_delay - d]  ->  the peak sits at lag d - max_delay
-        lags = np.concatenate([cc[-self._max_delay :], cc[: 1]])  # lags[i]: an echo delay of i samples
+        # mic[t] = ref_segment[t + hi - d]  ->  the peak sits at lag d - hi (lo - hi .. 0)
+        lags = np.concatenate([cc[-(hi - lo) :], cc[:1]])  # lags[i]: an echo delay of lo + i samples
         # One window can peak one pitch period off the true delay (voiced speech is nearly
         # periodic); the pitch moves from window to window and the echo path does not, so
         # the correlations are accumulated before picking the peak.
         lags /= max(float(np.abs(lags).max()), 1e-12)
         self._gcc = lags if self._gcc is None else 0.7 * self._gcc + lags
-        d = int(np.argmax(self._gcc))
+        d = lo + int(np.argmax(self._gcc))
         # Is this window mostly echo? The plain correlation near that delay, taken in absolute
         # value over the span of a hybrid's response (its strongest tap may be inverted).
         raw = np.fft.irfft(cross, n)
         span = self.rate // 250  # 4 ms
-        near = [(k - self._max_delay) % n for k in range(d - span, d + span + 1)]
+        near = [(k - hi) % n for k in range(d - span, d + span + 1)]
         aligned = self._ref_segment(base - d, len(mic))
         denom = float(np.linalg.norm(mic) * np.linalg.norm(aligned))
         rho = float(np.abs(raw[near]).max() / denom) if denom > 0 else 0.0
@@ -289,7 +295,8 @@ class EchoAwareBargeIn:
         # delay in range is covered (or the echo that has not arrived yet would teach us
         # that there is none).
         loud = ref > 1e-2 * self._ref_level
-        settled = start >= self._ref_start + (self._delay or self._max_delay) / self.rate
+        reach = self._max_delay if self._delay is None else max(self._delay, 0)
+        settled = start >= self._ref_start + reach / self.rate
         if settled and loud.any():
             if self._delay is not None:
                 # Aligned: the per-band echo return is stable; its median over recent frames
