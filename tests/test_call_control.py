@@ -54,7 +54,7 @@ async def _place(sim, whisper, callee, *, conversation=None, ring_timeout=10, du
                                                                          ring_timeout=ring_timeout) as ctl:
         task = asyncio.ensure_future(ctl.place_call("+33612345678", conversation or demo_conversation()))
         if during is not None:
-            await during(sim)
+            await during(sim, server)
         record = await asyncio.wait_for(task, 60)
     return record
 
@@ -164,7 +164,7 @@ async def test_external_media_refused_ends_the_call_cleanly(sim, whisper):
 
 
 async def test_ari_drop_mid_call_reconnects_and_cleans_up(sim, whisper):
-    async def drop(sim):
+    async def drop(sim, server):
         await asyncio.sleep(2.0)
         await sim.drop_websockets()
 
@@ -172,6 +172,20 @@ async def test_ari_drop_mid_call_reconnects_and_cleans_up(sim, whisper):
     record = await _place(sim, whisper, callee, during=drop)
     assert record.outcome is Outcome.ANSWERED
     assert any("ARI reconnected" in what for _, what in record.timeline.entries)
+    await _no_orphans(sim)
+
+
+async def test_audiosocket_dropping_mid_call_hangs_up_and_cleans_up(sim, whisper):
+    async def cut(sim, server):
+        await asyncio.sleep(2.5)
+        for session in list(server.sessions.values()):
+            await session.close()  # MiniBot's side of the media TCP goes away
+
+    callee = Human(utterances=[Say("allo", at=0.3), Say("interesse", after_prompt=True)], hangup_when_idle=8.0)
+    record = await _place(sim, whisper, callee, during=cut)
+    assert record.outcome is Outcome.ANSWERED
+    assert record.note == "media path lost"
+    assert record.ended_at - record.answered_at < 5  # hung up at once, not after the script
     await _no_orphans(sim)
 
 
