@@ -189,6 +189,18 @@ async def test_audiosocket_dropping_mid_call_hangs_up_and_cleans_up(sim, whisper
     await _no_orphans(sim)
 
 
+async def test_asterisk_restart_mid_call_resolves_the_call(sim, whisper):
+    async def restart(sim, server):
+        await asyncio.sleep(2.0)
+        await sim.restart(downtime=0.5)  # every channel gone, no events for them
+
+    callee = Human(utterances=[Say("allo", at=0.3), Say("interesse", after_prompt=True)], hangup_when_idle=8.0)
+    record = await _place(sim, whisper, callee, during=restart)
+    assert record.outcome is Outcome.ANSWERED
+    assert any("gone during the outage" in what for _, what in record.timeline.entries)
+    await _no_orphans(sim)
+
+
 async def test_asterisk_gone_for_good_resolves_the_call(whisper):
     async with SimulatedAsterisk(password=PASSWORD) as sim:
         sim.add_callee("PJSIP/+33612345678@trunk", Human(utterances=[Say("allo", at=0.3)]))
