@@ -227,3 +227,17 @@ async def test_inbound_call_runs_the_same_conversation(sim, whisper):
     assert record.direction == "inbound" and record.outcome is Outcome.ANSWERED
     assert record.played and record.played[0] == "bonjour.wav16"
     await _no_orphans(sim)
+
+
+async def test_inbound_caller_hanging_up_ends_the_call_at_once(sim, whisper):
+    async with AudioSocketServer("127.0.0.1", 0) as server, _controller(
+            sim, server, whisper, inbound=lambda number: demo_conversation()) as ctl:
+        sim.inbound("+33612345678", "0162000000", Human(utterances=[Say("allo", at=0.3)], hangup_after=2.5))
+        for _ in range(300):
+            if ctl.records:
+                break
+            await asyncio.sleep(0.05)
+    [record] = ctl.records
+    assert record.outcome is Outcome.ANSWERED
+    assert record.ended_at - record.answered_at < 4  # not left talking to nobody
+    await _no_orphans(sim)

@@ -372,6 +372,10 @@ class Call:
                 self._on_stasis_start(event)
             elif isinstance(event, ev.ChannelDestroyed):
                 self._on_destroyed(event)
+            elif isinstance(event, ev.StasisEnd) and event.channel.id == self.caller_id and self._answered:
+                # The caller channel only leaves Stasis when it hangs up. For an inbound call it is
+                # the last event: nothing subscribed it explicitly, so no ChannelDestroyed follows.
+                self._set_gone(None)
             elif isinstance(event, ev.PlaybackStarted):
                 if self.record.first_audio_at is None:
                     self.record.first_audio_at = time.monotonic()
