@@ -367,7 +367,7 @@ class Call:
                 self.record.note = self.record.note or f"ARI lost: {event.reason}"
                 self._set_gone(None)
                 for fut in self._pending_futures():
-                    fut.set_exception(_LegFailed("ARI connection lost"))
+                    _fail(fut, _LegFailed("ARI connection lost"))
             elif isinstance(event, ev.StasisStart):
                 self._on_stasis_start(event)
             elif isinstance(event, ev.ChannelDestroyed):
@@ -410,11 +410,11 @@ class Call:
             self._set_gone(event)
             fut = self._stasis.get(cid)
             if fut is not None and not fut.done():
-                fut.set_exception(_LegFailed(f"not answered: {event.cause_txt}"))
+                _fail(fut, _LegFailed(f"not answered: {event.cause_txt}"))
         elif cid == self._ids["agent"]:
             fut = self._stasis.get(cid)
             if fut is not None and not fut.done():
-                fut.set_exception(_LegFailed(f"agent not reached: {event.cause_txt}"))
+                _fail(fut, _LegFailed(f"agent not reached: {event.cause_txt}"))
             elif self.record.outcome is Outcome.TRANSFERRED and not self.ended:
                 self._background(self._quiet(self.client.hangup(self.caller_id)))  # the agent left
         media = cid in (self._ids["ext"], self._ids["listen"])
@@ -434,7 +434,7 @@ class Call:
             self._gone.set_result(event)
         for fut in self._playbacks.values():
             if not fut.done():
-                fut.set_exception(CallEnded())
+                _fail(fut, CallEnded())
 
     def _pending_futures(self) -> list[asyncio.Future]:
         return [f for f in (*self._stasis.values(), *self._playbacks.values()) if not f.done()]
@@ -447,7 +447,7 @@ class Call:
             self.record.timeline.add("caller channel gone during the outage")
             self._set_gone(None)
             for fut in self._pending_futures():
-                fut.set_exception(_LegFailed("channel gone during the ARI outage"))
+                _fail(fut, _LegFailed("channel gone during the ARI outage"))
         except AriError:
             pass
 
@@ -516,6 +516,13 @@ class Call:
             await aw
         except (AriError, TimeoutError) as exc:
             log.debug("call %s: ignored %s", self.call_id, exc)
+
+
+def _fail(fut: asyncio.Future, exc: BaseException) -> None:
+    """Fail a future some code path may no longer await, without asyncio logging
+    "exception was never retrieved" for it."""
+    fut.set_exception(exc)
+    fut.exception()
 
 
 class _LegFailed(Exception):
