@@ -40,8 +40,8 @@ class WhisperRecognizer:
         from faster_whisper import WhisperModel
 
         # One model shared by all calls; ``workers`` lets that many utterances decode at once.
-        # (Built here, not on the niced executor: built from another thread, CTranslate2
-        # transcribed our fixtures differently, so its decode threads keep normal priority.)
+        # CTranslate2 creates its decode threads here, so they keep normal priority (only the
+        # executor threads that call it are niced).
         self._model = WhisperModel(
             str(model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads, num_workers=workers
         )
