@@ -27,12 +27,12 @@ _AGENT = "PJSIP/agent-1"
 # (what the callee does, their number, who answers, transfer to an agent?)
 CALLEES = [
     ("says allô, then is interested", "+33612000001",
-     Human(utterances=[Say("bonjour_oui", at=0.3), Say("interesse", after_prompt=True)], hangup_when_idle=5)),
+     Human(utterances=[Say("allo", at=0.3), Say("interesse", after_prompt=True)], hangup_when_idle=5)),
     ("interrupts the greeting", "+33612000002",
      Human(utterances=[Say("allo", at=0.4), Say("non_merci", at=1.2, over_prompt=True)],
            echo_db=-10, echo_delay_ms=150, hangup_when_idle=4)),
     ("wants a human: transferred", "+33612000003",
-     Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True)], hangup_after=16)),
+     Human(utterances=[Say("bonjour_oui", at=0.3), Say("oui_daccord", after_prompt=True)], hangup_after=20)),
     ("voicemail", "+33612000004", Machine()),
     ("busy", "+33612000005", Busy(ring=0.5)),
     ("no answer", "+33612000006", NoAnswer()),

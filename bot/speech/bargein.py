@@ -55,6 +55,7 @@ _GAIN_PERCENTILE = 75  # of recent echo-return ratios per band: leans to the lou
 _BAND_FLOOR = 10 ** (-10 / 10)  # a band's echo return is at least the overall one - 10 dB
 _RATIOS_MIN = 5  # aligned frames before the per-band echo return is used
 _BROADBAND_MIN = 25  # frames before a quiet line lowers the echo bound
+_FIRST_LOCK_FRAMES = 20  # 400 ms of line before the first delay lock
 _GAP_S = 0.12  # later than this, a frame starts a new chain (silence suppression, a stall)
 
 
@@ -211,7 +212,10 @@ class EchoAwareBargeIn:
         return self._hop_max[min(h, len(self._hop_max) - 1)]
 
     def _estimate_delay(self) -> None:
-        if len(self._mic) < 10:
+        # The first lock needs a long window: a short one at the prompt's start holds only
+        # the echo's first milliseconds and can lock anywhere, and ratios learned at a wrong
+        # delay (before the echo arrives) make the real echo look like the caller.
+        if len(self._mic) < (_FIRST_LOCK_FRAMES if self._delay is None else 10):
             return
         mic = np.concatenate([m for _, m in self._mic])
         # Anchored on the newest frame: its start carries the best clock estimate so far.
