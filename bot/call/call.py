@@ -303,11 +303,10 @@ class Call:
 
     async def _start_listening(self) -> None:
         cfg, ids = self.config, self._ids
-        self._sub.add(ids["listen"], ids["ext"], ids["bridge"])
+        self._sub.add(ids["ext"], ids["bridge"])
         self._stasis[ids["ext"]] = asyncio.get_running_loop().create_future()
         session_wait = self.server.expect(self.media_uuid)
-        await self.client.snoop(self.caller_id, spy="in", app_args=["listen"], snoop_id=ids["listen"])
-        self._created.append(("channel", ids["listen"]))
+        await self._snoop("listen", spy="in", app_args=["listen"], wait=False)
         await self.client.create_bridge(bridge_id=ids["bridge"])
         self._created.append(("bridge", ids["bridge"]))
         # Asterisk connects to our AudioSocket server inside this request.
@@ -320,14 +319,20 @@ class Call:
         self.listener = CallListener(session.subscribe(), self.recognizer, vad=cfg.vad, barge_in=cfg.barge_in)
         self.record.timeline.add("listening")
 
+    async def _snoop(self, role: str, *, spy: str, app_args: list[str], wait: bool = True) -> str:
+        """A snoop channel on the caller, owned by this call; with ``wait``, once it is in Stasis."""
+        sid = self._ids[role]
+        self._sub.add(sid)
+        self._stasis[sid] = asyncio.get_running_loop().create_future()
+        await self.client.snoop(self.caller_id, spy=spy, app_args=app_args, snoop_id=sid)
+        self._created.append(("channel", sid))
+        if wait:
+            await self._until(self._stasis[sid], 5)
+        return sid
+
     async def _start_amd(self) -> None:
-        amd = self._ids["amd"]
-        self._sub.add(amd)
-        self._stasis[amd] = asyncio.get_running_loop().create_future()
         try:
-            await self.client.snoop(self.caller_id, spy="in", app_args=["amd-snoop"], snoop_id=amd)
-            self._created.append(("channel", amd))
-            await self._until(self._stasis[amd], 5)
+            amd = await self._snoop("amd", spy="in", app_args=["amd-snoop"])
             await self.client.continue_in_dialplan(amd, self.config.amd_context)
         except CallEnded:
             pass
@@ -338,13 +343,8 @@ class Call:
     async def _start_recording(self) -> None:
         if not self.config.record:
             return
-        rec = self._ids["rec"]
-        self._sub.add(rec)
-        self._stasis[rec] = asyncio.get_running_loop().create_future()
         try:
-            await self.client.snoop(self.caller_id, spy="both", app_args=["record"], snoop_id=rec)
-            self._created.append(("channel", rec))
-            await self._until(self._stasis[rec], 5)
+            rec = await self._snoop("rec", spy="both", app_args=["record"])
             name = f"minibot-{self.call_id}"
             await self.client.record(rec, name, format="wav", max_duration_s=self.config.max_call_seconds)
             self.record.recording = name
