@@ -1,0 +1,55 @@
+"""What the caller meant: the intent taxonomy and one classification result.
+
+Every classifier (offline rules + fuzzy + embeddings, Ollama) answers with an `Understanding`;
+the scenario engine only ever reads this type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class Intent(StrEnum):
+    AFFIRM = "affirm"  # oui, d'accord, volontiers
+    DENY = "deny"  # non, pas du tout
+    UNSURE = "unsure"  # je ne sais pas, peut-être
+    QUESTION = "question"  # the caller asks something (FAQ answers carry an objection id)
+    OBJECTION = "objection"  # a reason not to go on (the objection id says which)
+    CALLBACK = "callback"  # rappelez-moi plus tard
+    OPT_OUT = "opt_out"  # do-not-call request: legal weight, always honoured
+    TRANSFER = "transfer"  # asks for a human
+    REPEAT = "repeat"  # did not hear / understand
+
+    @classmethod
+    def parse(cls, value: str) -> Intent:
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            raise ValueError(f"unknown intent {value!r}; known: {', '.join(i.value for i in cls)}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    text: str  # what the classifier read (ASR output)
+    intent: Intent
+    objection: str | None  # objection/FAQ id from the library, when one matched
+    score: float  # 0..1 confidence in (intent, objection)
+    source: str  # which layer decided: rules, fuzzy, embedding, ollama, fallback...
+
+    def as_json(self) -> dict:
+        return {
+            "text": self.text,
+            "intent": self.intent.value,
+            "objection": self.objection,
+            "score": round(self.score, 3),
+        }
+
+
+class IntentClassifier(Protocol):
+    """Anything that turns a caller's words into an `Understanding`.
+
+    Async because some backends wait on a network (Ollama); offline ones return at once."""
+
+    async def understand(self, text: str) -> Understanding: ...
