@@ -1,0 +1,249 @@
+"""The scenario engine: one run of a scenario for one call, turn by turn.
+
+Pure decision logic, no audio and no telephony: it is told what the caller meant (an
+`Understanding`), that the caller stayed silent, or that a machine answered, and it answers with
+a `Turn` (the lines to say, and whether the call then ends, with which result, or is transferred).
+The call layer plays the lines and comes back with the caller's next words.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ..intents import Intent, Understanding
+from ..objections.library import Library
+from .lines import engine_line
+from .loader import render
+from .model import DEFAULT_KEY, CallResult, Scenario, Step
+
+log = logging.getLogger(__name__)
+
+# The seeds' two thresholds: under ANSWER_AT the match is a guess (freestyle takes over); from
+# CONFIDENT_AT the pre-recorded answer is played as it is.
+ANSWER_AT, CONFIDENT_AT = 0.5, 0.7
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    text: str  # what is said (variables filled in)
+    key: str  # where it comes from: step:<name>, objection:<id>, engine:<key>, freestyle, rail_return
+    audio: Path | None = None  # a pre-recorded file to play instead of synthesising `text`
+
+
+@dataclass(slots=True)
+class Turn:
+    lines: list[Line]
+    end: CallResult | None = None  # hang up after the lines, with this result
+    transfer: bool = False  # hand the caller to an agent after the lines
+    why: str = ""  # for the call's timeline
+
+    @property
+    def text(self) -> str:
+        return " ".join(line.text for line in self.lines)
+
+
+class FreestyleAnswerer(Protocol):
+    """An LLM answer for what no step or library entry answers; None when none can be had."""
+
+    async def __call__(
+        self, caller_text: str, step_context: str | None, hint: str | None, history: list[tuple[str, str]]
+    ) -> str | None: ...
+
+
+class RailReturnPicker(Protocol):
+    def __call__(self) -> str: ...
+
+
+@dataclass
+class RunRecord:
+    """What the campaign keeps about the conversation."""
+
+    steps: list[str] = field(default_factory=list)
+    turns: int = 0
+    objections: list[str] = field(default_factory=list)
+    freestyle_turns: int = 0
+    points: int = 0
+    max_points: int = 0
+    opted_out: bool = False
+    result: CallResult | None = None
+
+    @property
+    def qualification(self) -> float:
+        return self.points / self.max_points if self.max_points else 0.0
+
+
+class ScenarioRun:
+    def __init__(
+        self,
+        scenario: Scenario,
+        values: dict[str, str] | None = None,
+        *,
+        library: Library | None = None,
+        freestyle: FreestyleAnswerer | None = None,
+        rail_return: RailReturnPicker | None = None,
+        base_dir: Path | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.values = {"agent_name": scenario.agent_name, "company_name": scenario.company_name, **(values or {})}
+        self.library = library
+        self.freestyle = freestyle
+        self.rail_return = rail_return
+        self.base_dir = base_dir
+        self.rng = rng or random.Random()
+        self.record = RunRecord()
+        self.step_name = scenario.first_step
+        self.history: list[tuple[str, str]] = []  # (caller, bot), for freestyle
+        self._autonomous = 0  # objection answers in a row at this step
+        self._silences = 0
+        self._scored: set[str] = set()
+
+    # -- what the call layer calls -------------------------------------------------------
+
+    def start(self) -> Turn:
+        return self._enter(self.scenario.first_step, why="start")
+
+    async def hear(self, understood: Understanding) -> Turn:
+        self.record.turns += 1
+        self._silences = 0
+        turn = await self._respond(understood)
+        self.history.append((understood.text, turn.text))
+        if turn.end:
+            self.record.result = turn.end
+        return turn
+
+    def silence(self) -> Turn:
+        self._silences += 1
+        if self._silences >= self.scenario.settings.max_silences:
+            return self._end([self._engine("no_answer")], CallResult.NO_ANSWER, "silences")
+        return Turn([self._engine("still_there"), *self._step_lines(self.step)], why="silence")
+
+    def machine(self) -> Turn:
+        message = self.scenario.voicemail
+        if message is None:
+            return self._end([], CallResult.ANSWERING_MACHINE, "answering machine")
+        line = Line(render(message.say or "", self.values), "voicemail", self._audio(message.audio))
+        return self._end([line], CallResult.VOICEMAIL_LEFT, "voicemail message")
+
+    @property
+    def step(self) -> Step:
+        return self.scenario.steps[self.step_name]
+
+    @property
+    def finished(self) -> bool:
+        return self.record.result is not None
+
+    # -- decisions ------------------------------------------------------------------------
+
+    async def _respond(self, u: Understanding) -> Turn:
+        step, settings = self.step, self.scenario.settings
+        if u.intent is Intent.OPT_OUT:  # legal weight: honoured whatever the step maps
+            self.record.opted_out = True
+            return self._end([self._engine("opt_out")], CallResult.OPTED_OUT, "do-not-call request")
+        if self.record.turns > settings.max_turns:
+            return self._enter(self._wrap_up_step(), lead=[self._engine("max_turns")], why="max turns")
+        mapped = step.intent_mapping.get(u.intent.value)
+        if mapped:
+            return self._leave(u, mapped)
+        if u.intent is Intent.REPEAT:
+            return Turn(self._step_lines(step), why="repeat")
+        if u.intent is Intent.TRANSFER:
+            target = next((n for n, s in self.scenario.steps.items() if s.transfer), None)
+            if target:
+                return self._enter(target, why="asked for a human")
+            return self._end(
+                [self._engine("no_transfer")], CallResult.CALLBACK_REQUESTED, "asked for a human, none here"
+            )
+        if u.intent is Intent.CALLBACK:
+            return self._end([self._engine("callback")], CallResult.CALLBACK_REQUESTED, "callback")
+        aside = u.intent in (Intent.OBJECTION, Intent.QUESTION) or step.freestyle
+        if aside and self._autonomous < settings.max_autonomous_turns:
+            self._autonomous += 1
+            return await self._answer_aside(u)
+        target = step.intent_mapping.get(DEFAULT_KEY) or self.scenario.next_on_rail(self.step_name)
+        if target is None:  # validation forbids it; stay safe if a scenario slipped through
+            return self._end([], CallResult.NOT_QUALIFIED, f"step {self.step_name!r} leads nowhere")
+        return self._leave(u, target)
+
+    async def _answer_aside(self, u: Understanding) -> Turn:
+        """Answer an objection or a question, then bring the caller back to this step's question."""
+        entry = None
+        if u.objection and self.library is not None and u.score >= ANSWER_AT:
+            try:
+                entry = self.library.by_id(u.objection)
+            except KeyError:
+                log.warning("objection %r is not in this scenario's library", u.objection)
+        answer: Line | None = None
+        if entry is not None:
+            self.record.objections.append(entry.id)
+            if u.score >= CONFIDENT_AT:
+                answer = Line(render(entry.answer, self.values), f"objection:{entry.id}")
+        if answer is None and self.freestyle is not None:
+            text = await self.freestyle(u.text, self.step.freestyle, entry.answer if entry else None, self.history[-5:])
+            if text:
+                self.record.freestyle_turns += 1
+                answer = Line(text, "freestyle")
+        if answer is None and entry is not None:
+            answer = Line(render(entry.answer, self.values), f"objection:{entry.id}")
+        if answer is None:
+            key = "question_later" if u.intent is Intent.QUESTION else "not_understood"
+            answer = self._engine(key)
+        lines = [answer]
+        if self.rail_return is not None:
+            lines.append(Line(self.rail_return(), "rail_return"))
+        lines += self._step_lines(self.step)
+        return Turn(lines, why=f"aside ({entry.id if entry else u.intent.value})")
+
+    def _wrap_up_step(self) -> str:
+        """Where a conversation that ran too long ends: the rail's qualification check (so the
+        result reflects what the caller said), else the rail's last step."""
+        checks = [name for name in self.scenario.rail if self.scenario.steps[name].check]
+        return checks[-1] if checks else self.scenario.rail[-1]
+
+    def _leave(self, u: Understanding, target: str) -> Turn:
+        self._score(u)
+        return self._enter(target, why=f"{u.intent.value} → {target}")
+
+    def _score(self, u: Understanding) -> None:
+        step = self.step
+        if step.score and self.step_name not in self._scored:
+            self._scored.add(self.step_name)
+            self.record.points += max(0, step.score.get(u.intent.value, 0))
+            self.record.max_points += max(max(step.score.values()), 0)
+
+    def _enter(self, name: str, *, lead: list[Line] | None = None, why: str = "") -> Turn:
+        lines = list(lead or [])
+        for _ in range(len(self.scenario.steps)):  # checks chain; a loop of checks cannot spin
+            step = self.scenario.steps[name]
+            self.step_name = name
+            self._autonomous = 0
+            self.record.steps.append(name)
+            if step.check == "qualification":
+                qualified = self.record.qualification >= self.scenario.settings.qualification_threshold
+                name = step.qualified if qualified else step.not_qualified  # type: ignore[assignment]
+                continue
+            lines += self._step_lines(step)
+            if step.result:
+                return self._end(lines, step.result, why)
+            return Turn(lines, transfer=step.transfer, end=CallResult.TRANSFERRED if step.transfer else None, why=why)
+        raise RuntimeError(f"qualification checks loop at {name!r}")
+
+    def _end(self, lines: list[Line], result: CallResult, why: str) -> Turn:
+        self.record.result = result
+        return Turn(lines, end=result, why=why)
+
+    def _step_lines(self, step: Step) -> list[Line]:
+        text = render(step.say, self.values) if step.say else ""
+        return [Line(text, f"step:{self.step_name}", self._audio(step.audio))]
+
+    def _engine(self, key: str) -> Line:
+        return Line(render(engine_line(self.scenario.lines, key), self.values), f"engine:{key}")
+
+    def _audio(self, relative: str | None) -> Path | None:
+        if not relative:
+            return None
+        return (self.base_dir / relative) if self.base_dir else Path(relative)

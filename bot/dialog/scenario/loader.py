@@ -1,0 +1,249 @@
+"""Read and check a scenario file, naming file, line and problem for everything wrong.
+
+Pydantic checks the shape; the checks here are the ones a shape cannot express: every target
+exists, every step can be reached, every {{variable}} is declared, every audio file is there,
+every intent is in the taxonomy, and the first line discloses the automated assistant (and the
+recording, when the call is recorded).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from ..intents import Intent
+from ..objections.library import BASE_THEMES, Library
+from .lines import ENGINE_LINES
+from .model import BUILTIN_VARIABLES, DEFAULT_KEY, MAPPING_KEYS, Scenario
+
+VARIABLE = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
+_DISCLOSES_BOT = re.compile(
+    r"assistant\w* (vocal\w* |virtuel\w* )?automatis|automatis\w*|virtuel|robot|intelligence artificielle", re.I
+)
+_DISCLOSES_RECORDING = re.compile(r"enregistr", re.I)
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class ScenarioInvalid(ValueError):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+def _lines(node: yaml.Node, path: Path_ = (), out: dict[Path_, int] | None = None) -> dict[Path_, int]:
+    """Line (1-based) of every key and item in a composed YAML tree."""
+    out = {} if out is None else out
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            out[child] = key.start_mark.line + 1
+            _lines(value, child, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _lines(item, (*path, i), out)
+    return out
+
+
+def _line_of(lines: dict[Path_, int], path: Iterable[str | int]) -> int:
+    path = tuple(path)
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path, 1)
+
+
+def load_scenario(path: Path, *, library: Library | None = None) -> Scenario:
+    """The scenario in `path`, or ScenarioInvalid listing every problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioInvalid([Problem(path, 0, f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioInvalid([Problem(path, line, f"not valid YAML: {reason}")]) from None
+    if not isinstance(raw, dict) or node is None:
+        raise ScenarioInvalid([Problem(path, 1, "a scenario is a YAML mapping (name, title, rail, steps...)")])
+    lines = _lines(node)
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
+            where = ".".join(map(str, loc)) or "scenario"
+            problems.append(Problem(path, _line_of(lines, loc), f"{where}: {error['msg']}"))
+        raise ScenarioInvalid(problems) from None
+    problems = [Problem(path, _line_of(lines, loc), msg) for loc, msg in check(scenario, path.parent, library)]
+    if problems:
+        raise ScenarioInvalid(sorted(problems, key=lambda p: p.line))
+    return scenario
+
+
+def check(scenario: Scenario, base_dir: Path, library: Library | None) -> list[tuple[Path_, str]]:
+    """Everything wrong with a well-shaped scenario, as (YAML path, message)."""
+    problems: list[tuple[Path_, str]] = []
+    steps = scenario.steps
+    intents = ", ".join(i.value for i in Intent)
+
+    for i, name in enumerate(scenario.rail):
+        if name not in steps:
+            problems.append((("rail", i), f"rail step {name!r} is not defined in steps"))
+    for name, step in steps.items():
+        here: Path_ = ("steps", name)
+        for key, target in step.intent_mapping.items():
+            if key not in MAPPING_KEYS:
+                problems.append(
+                    (
+                        (*here, "intent_mapping", key),
+                        f"step {name!r}: {key!r} is not an intent (known: {intents}, or {DEFAULT_KEY})",
+                    )
+                )
+            if target not in steps:
+                problems.append(((*here, "intent_mapping", key), f"step {name!r}: {key} → unknown step {target!r}"))
+        for key in step.score:
+            if key not in MAPPING_KEYS[:-1]:
+                problems.append(
+                    (
+                        (*here, "score", key),
+                        f"step {name!r}: score for {key!r}, which is not an intent (known: {intents})",
+                    )
+                )
+        for field in ("qualified", "not_qualified"):
+            target = getattr(step, field)
+            if target and target not in steps:
+                problems.append(((*here, field), f"step {name!r}: {field} → unknown step {target!r}"))
+        if (
+            not step.is_end
+            and not step.check
+            and not step.intent_mapping.get(DEFAULT_KEY)
+            and scenario.next_on_rail(name) is None
+        ):
+            problems.append(
+                (
+                    here,
+                    f"step {name!r} leads nowhere: not an end step, no 'default' mapping, "
+                    "and nothing follows it on the rail",
+                )
+            )
+        if step.audio:
+            problems += _missing_audio(step.audio, base_dir, (*here, "audio"))
+    if scenario.rail and scenario.rail[-1] in steps and not steps[scenario.rail[-1]].is_end:
+        problems.append(
+            (
+                ("rail", len(scenario.rail) - 1),
+                f"the rail ends on {scenario.rail[-1]!r}, which is not an end step (result or transfer)",
+            )
+        )
+
+    reachable = _reachable(scenario)
+    for name in steps:
+        if name not in reachable:
+            problems.append((("steps", name), f"step {name!r} is unreachable from {scenario.first_step!r}"))
+
+    declared = set(scenario.variables) | set(BUILTIN_VARIABLES)
+    for loc, text in _texts(scenario):
+        for variable in VARIABLE.findall(text):
+            if variable not in declared:
+                problems.append(
+                    (
+                        loc,
+                        f"undefined variable {{{{{variable}}}}} "
+                        f"(declare it in 'variables' or use {', '.join(BUILTIN_VARIABLES)})",
+                    )
+                )
+
+    if scenario.voicemail and scenario.voicemail.audio:
+        problems += _missing_audio(scenario.voicemail.audio, base_dir, ("voicemail", "audio"))
+
+    first = steps.get(scenario.first_step)
+    if first is not None:
+        here = ("steps", scenario.first_step)
+        if not first.disclosure:
+            problems.append(
+                (here, f"first step {scenario.first_step!r} must be the disclosure line (disclosure: true)")
+            )
+        elif first.say and not _DISCLOSES_BOT.search(first.say):
+            problems.append(
+                ((*here, "say"), "the disclosure line must tell the caller they speak with an automated assistant")
+            )
+        elif scenario.recorded and first.say and not _DISCLOSES_RECORDING.search(first.say):
+            problems.append(((*here, "say"), "the call is recorded (recorded: true): the disclosure line must say so"))
+        elif first.audio and not first.say:
+            problems.append(
+                (here, "a pre-recorded disclosure needs its words in 'say' too, so they can be checked and logged")
+            )
+
+    if library is not None:
+        known = set(library.themes)
+        for i, theme in enumerate(scenario.themes):
+            if theme not in known:
+                problems.append(
+                    (("themes", i), f"unknown objection theme {theme!r} (known: {', '.join(sorted(known))})")
+                )
+        for theme in BASE_THEMES:
+            if theme not in known:
+                problems.append((("themes",), f"the objection library has no {theme!r} theme"))
+    for key in scenario.lines:
+        if key not in ENGINE_LINES:
+            problems.append((("lines", key), f"unknown engine line {key!r} (known: {', '.join(ENGINE_LINES)})"))
+    return problems
+
+
+def _reachable(scenario: Scenario) -> set[str]:
+    seen: set[str] = set()
+    todo = [scenario.first_step]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in scenario.steps:
+            continue
+        seen.add(name)
+        step = scenario.steps[name]
+        todo += list(step.intent_mapping.values())
+        todo += [t for t in (step.qualified, step.not_qualified) if t]
+        if not step.is_end and (following := scenario.next_on_rail(name)):
+            todo.append(following)
+    return seen
+
+
+def _texts(scenario: Scenario) -> Iterable[tuple[Path_, str]]:
+    for name, step in scenario.steps.items():
+        for field in ("say", "freestyle"):
+            if value := getattr(step, field):
+                yield ("steps", name, field), value
+    if scenario.voicemail and scenario.voicemail.say:
+        yield ("voicemail", "say"), scenario.voicemail.say
+    for key, text in scenario.lines.items():
+        yield ("lines", key), text
+
+
+def _missing_audio(relative: str, base_dir: Path, loc: Path_) -> list[tuple[Path_, str]]:
+    path = (base_dir / relative).resolve()
+    if path.is_file():
+        return []
+    return [(loc, f"audio file {relative!r} not found (looked for {path})")]
+
+
+def render(text: str, values: dict[str, str]) -> str:
+    """The line with its {{variables}} filled in (validation has made sure each one exists)."""
+    return VARIABLE.sub(lambda m: str(values.get(m.group(1), "")), text)

@@ -1,0 +1,132 @@
+"""The scenario format: a campaign conversation as a state machine, read from YAML.
+
+A scenario names who speaks (agent, company, personality), what the call is for (objective,
+context, fact sheet), the rail (the ordered main path), and its steps. A step says a line (text
+with {{variables}}, or a pre-recorded file), maps the caller's intent to the next step, may score
+lead qualification, may branch on the score, and may end the call with a result.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..intents import Intent
+
+
+class CallResult(StrEnum):
+    QUALIFIED = "QUALIFIED"
+    NOT_INTERESTED = "NOT_INTERESTED"
+    NOT_QUALIFIED = "NOT_QUALIFIED"
+    CALLBACK_REQUESTED = "CALLBACK_REQUESTED"
+    APPOINTMENT_SCHEDULED = "APPOINTMENT_SCHEDULED"
+    # Set by the engine, not by end steps:
+    NO_ANSWER = "NO_ANSWER"  # two silences in a row, or nobody said anything
+    OPTED_OUT = "OPTED_OUT"  # do-not-call request (kept as evidence by the campaign store)
+    TRANSFERRED = "TRANSFERRED"
+    ANSWERING_MACHINE = "ANSWERING_MACHINE"  # hung up on a machine
+    VOICEMAIL_LEFT = "VOICEMAIL_LEFT"
+
+
+END_RESULTS = (
+    CallResult.QUALIFIED,
+    CallResult.NOT_INTERESTED,
+    CallResult.NOT_QUALIFIED,
+    CallResult.CALLBACK_REQUESTED,
+    CallResult.APPOINTMENT_SCHEDULED,
+)
+PERSONALITIES = ("professionnel", "doux", "dynamique", "assertif", "expert", "commercial", "consultatif")
+# Filled from the scenario itself; every other {{name}} must be declared in `variables`.
+BUILTIN_VARIABLES = ("agent_name", "company_name")
+# intent_mapping keys besides the intents: where to go when no mapped intent applies.
+DEFAULT_KEY = "default"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Step(_Strict):
+    say: str | None = None  # the line, with {{variables}}
+    audio: str | None = None  # a pre-recorded file to play instead (relative to the scenario file)
+    disclosure: bool = False  # this line tells the caller they speak with an automated assistant
+    intent_mapping: dict[str, str] = Field(default_factory=dict)  # intent (or "default") → step
+    score: dict[str, int] = Field(default_factory=dict)  # intent → qualification points
+    check: Literal["qualification"] | None = None  # branch on the score, says nothing
+    qualified: str | None = None
+    not_qualified: str | None = None
+    freestyle: str | None = None  # context for LLM answers to whatever the caller says at this step
+    transfer: bool = False  # after the line, hand the caller to an agent
+    result: CallResult | None = None  # an end step: say the line, hang up with this result
+
+    @model_validator(mode="after")
+    def _shape(self) -> Step:
+        if self.check:
+            if not (self.qualified and self.not_qualified):
+                raise ValueError("a qualification check needs both 'qualified' and 'not_qualified'")
+            if self.say or self.audio or self.intent_mapping:
+                raise ValueError("a qualification check says nothing and maps no intent")
+        elif not (self.say or self.audio):
+            raise ValueError("a step needs 'say' or 'audio' (or is a 'check')")
+        if self.result and self.result not in END_RESULTS:
+            raise ValueError(f"an end step's result is one of {', '.join(END_RESULTS)}")
+        if self.result and (self.intent_mapping or self.transfer):
+            raise ValueError("an end step hangs up: no intent_mapping, no transfer")
+        return self
+
+    @property
+    def is_end(self) -> bool:
+        return self.result is not None or self.transfer
+
+
+class Settings(_Strict):
+    qualification_threshold: float = Field(0.7, gt=0, le=1)  # share of the points available
+    max_turns: int = Field(20, ge=1)  # caller turns before the bot wraps up
+    max_autonomous_turns: int = Field(2, ge=0)  # objection answers in a row before the rail resumes
+    max_silences: int = Field(2, ge=1)  # consecutive silences that end the call as no-answer
+    silence_timeout: float = Field(6.0, gt=0)  # seconds without speech that count as one silence
+
+
+class Voicemail(_Strict):
+    say: str | None = None
+    audio: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Voicemail:
+        if not (self.say or self.audio):
+            raise ValueError("a voicemail message needs 'say' or 'audio'")
+        return self
+
+
+class Scenario(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    agent_name: str
+    company_name: str
+    objective: Literal["appointment", "lead", "transfer"]
+    personality: Literal[PERSONALITIES] = "professionnel"  # type: ignore[valid-type]
+    themes: list[str] = Field(default_factory=list)  # objection themes besides general and standard
+    recorded: bool = False  # the call is recorded: the first line must say so
+    context: str = ""  # what the campaign is about, for freestyle answers
+    facts: list[str] = Field(default_factory=list)  # the only facts a freestyle answer may state
+    variables: list[str] = Field(default_factory=list)  # per-contact values the lines use
+    settings: Settings = Field(default_factory=Settings)
+    voicemail: Voicemail | None = None  # left after the beep; without it the bot hangs up on machines
+    lines: dict[str, str] = Field(default_factory=dict)  # overrides of the engine's own lines (lines.py)
+    rail: list[str] = Field(min_length=2)
+    steps: dict[str, Step] = Field(min_length=2)
+
+    @property
+    def first_step(self) -> str:
+        return self.rail[0]
+
+    def next_on_rail(self, step: str) -> str | None:
+        if step in self.rail:
+            i = self.rail.index(step)
+            return self.rail[i + 1] if i + 1 < len(self.rail) else None
+        return None
+
+
+MAPPING_KEYS = tuple(i.value for i in Intent) + (DEFAULT_KEY,)
