@@ -1,0 +1,130 @@
+"""Rules for the intents whose wording is unmistakable, tried before any similarity.
+
+Written against the normalised form (bot.dialog.nlu.normalize): no accents, "ne" dropped,
+elisions whole ("m'appelez" → "me appelez"). Each rule is a precise pattern; anything vague is
+left to the example index. Order matters: a do-not-call request wins over everything, because it
+has legal weight.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..intents import Intent
+
+_CALL = r"(appel\w*|rappel\w*|contact\w*|recontact\w*|derang\w*|harcel\w*|solicit\w*|sollicit\w*|demarch\w*)"
+_REMOVE = r"(retir\w*|supprim\w*|effac\w*|enlev\w*|rayez|rayer|otez|oter|radi\w*)"
+
+OPT_OUT = [
+    rf"\b(me|nous) {_CALL}( \w+)? (plus|jamais)\b(?! tard)",  # ne m'appelez plus (not "plus tard")
+    rf"\b(plus|jamais) (me|nous) {_CALL}",
+    rf"\barret\w* (de|ces|vos|ce|les|tout) ?(me |nous )?{_CALL}",
+    rf"\b(veux|souhaite|voudrais|desire)( \w+)? (plus|pas) (etre|que vous)( \w+)? {_CALL}",
+    r"\b(veux|souhaite|voudrais) plus (recevoir|de vos|vos|d appel|de appel)",
+    rf"\b{_REMOVE}( me| moi| nous)? (de|du|des)( \w+){{0,2}} (liste|fichier|base|listing)",
+    rf"\b{_REMOVE}( \w+)? (mon|mes|notre|nos) (numero|coordonnees|donnees|telephone|nom)",
+    rf"\b({_REMOVE}|sortez) (moi|nous)\b",
+    r"\bbloctel\b",
+    r"\bliste (rouge|d opposition|de opposition)\b",
+    r"\b(oppose|opposition)\b.*\b(demarchage|appel|fichier|prospection)",
+    r"\b(refuse|interdis)\w* (le |tout )?(demarchage|prospection)",
+    r"\bdroit de (me|nous) (appeler|demarcher)\b",
+    r"\bporter plainte\b",
+    r"\boubliez (mon|mes|moi)\b",
+    r"\b(plus jamais|jamais plus)\b.*\b(appel|appelez|rappelez|contact)",
+    r"\bstop (aux|les|a vos|a ces) appels\b",
+]
+
+TRANSFER = [
+    r"\b(parler|discuter|causer|avoir affaire|echanger)\b( \w+){0,3} (a|avec) (un|une|quelqu|le|la|votre|vos|des|vrai|vraie)"
+    r"( \w+){0,2} ?(humain|personne|quelqu un|conseiller|conseillere|responsable|commercial|commerciale|operateur"
+    r"|operatrice|collegue|superieur|manager|directeur|vendeur|agent|technicien|interlocuteur|vrai|vraie|physique)",
+    r"\b(passe|passez|transfer\w*|mettez|met|mettre|redirig\w*|bascul\w*)\b( \w+){0,2} (moi|nous|me)?"
+    r" ?(en relation|en contact|en ligne|un|une|quelqu un|votre|le|la)\b( \w+){0,2} ?(humain|personne|conseiller"
+    r"|conseillere|responsable|commercial|operateur|collegue|superieur|manager|interlocuteur|quelqu un|avec)",
+    r"\b(transferez|transfere|transferer) (moi|me|nous|l appel)\b",
+    r"\b(veux|voudrais|prefere|souhaite|exige|demande)( \w+){0,2} (un|une|des) (humain|vrai humain|vraie personne"
+    r"|personne physique|conseiller|interlocuteur)",
+    r"\b(un|une) (conseiller|conseillere|humain|vraie personne|personne physique|interlocuteur)( \w+)? (svp|sil vous plait)$",
+]
+
+REPEAT = [
+    r"^(pardon|comment|quoi|hein|allo|excusez moi|excuse moi|plait il|de quoi|repetez|repete)( (pardon|allo|quoi|comment"
+    r"|sil vous plait|madame|monsieur|vous dites|oui))*$",
+    r"\b(pas|mal) (bien |tout |tres bien |trop )?(compris|entendu|saisi|capte|suivi|percu)\b",
+    r"\b(repet\w*|redit\w*|redire|reformul\w*)\b",
+    r"\b(parlez|parler|articulez|articuler)( \w+)? (plus )?(fort|lentement|doucement|moins vite|distinctement)\b",
+    r"\b(ca|la ligne|le reseau|votre ligne) (coupe|grésille|gresille|est mauvais\w*|capte mal)\b",
+    r"\bentends? (rien|mal|pas|plus)\b",
+    r"\bvous (avez|venez de) dit quoi\b",
+    r"\bque est ce que vous (dites|avez dit|venez de dire)\b",
+    r"\bvous dites quoi\b",
+]
+
+CALLBACK = [
+    r"\b(rappel\w*|recontact\w*)\b",
+    r"\b(un autre|une autre) (jour|moment|fois|heure)\b",
+    r"\b(en reparler|reparler|se reparler)\b( \w+){0,3} (demain|plus tard|semaine|lundi|mardi|mercredi|jeudi|vendredi|samedi|soir|matin|apres)",
+    r"\b(appelez|appeler|telephonez)\b( \w+){0,3} (demain|plus tard|ce soir|semaine prochaine|lundi|mardi|mercredi|jeudi|vendredi|samedi|apres|vers|dans)",
+]
+# "ne me rappelez pas", "pas besoin de rappeler": a callback pattern that is refused.
+_CALLBACK_REFUSED = re.compile(
+    r"\b(me|nous) (rappel\w*|recontact\w*) pas\b|\bpas (besoin|la peine|utile) de (me |nous )?(rappel|recontact)"
+)
+
+# Whole utterances: a bare yes or no (after normalisation) needs no similarity search.
+AFFIRM_EXACT = frozenset(
+    """oui|oui oui|oui oui oui|ok|ok ok|oui ok|ok oui|de accord|oui de accord|ok de accord|daccord|tout a fait
+    |oui tout a fait|exactement|absolument|bien sur|oui bien sur|volontiers|oui volontiers|ca marche|oui ca marche
+    |entendu|parfait|tres bien|oui tres bien|carrement|evidemment|certainement|pourquoi pas|oui pourquoi pas
+    |allez y|oui allez y|vas y|oui vas y|je vous ecoute|oui je vous ecoute|allez y je vous ecoute|ce est ca
+    |oui ce est ca|ce est bien ca|oui ce est moi|ce est moi|ce est bien moi|oui ce est bien moi|cest moi|affirmatif
+    |avec plaisir|oui avec plaisir|ca me va|ce est bon|oui ce est bon|oui bien entendu|bien entendu|sans probleme
+    |pas de souci|pas de probleme|oui pas de souci|oui pas de probleme|oui merci|oui je veux bien|je veux bien
+    |effectivement|oui effectivement|voila|oui voila|en effet|oui en effet|oui monsieur|oui madame|super|genial|nickel""".replace(
+        "\n", ""
+    ).split("|")
+)
+DENY_EXACT = frozenset(
+    """non|non non|non non non|non merci|non merci bien|merci non|pas du tout|non pas du tout|absolument pas
+    |certainement pas|surement pas|jamais|non jamais|pas question|hors de question|negatif|aucunement|nullement
+    |non ce est pas moi|ce est pas moi|non ca ira|non ce est bon|non ce est bon merci|pas vraiment|non pas vraiment
+    |pas trop|non pas trop|non monsieur|non madame|non je pense pas|je pense pas|je crois pas|non je crois pas
+    |pas de accord|je suis pas de accord|non pas de accord|ah non|oh non|non plus""".replace("\n", "").split("|")
+)
+UNSURE_EXACT = frozenset(
+    """je sais pas|je sais pas trop|je en sais rien|je sais pas trop quoi dire|peut etre|bof|mouais|ca depend
+    |il faut voir|faut voir|on verra|je suis pas sur|pas sur|pas sure|je suis pas sure|aucune idee|je hesite
+    |difficile a dire|je sais plus|je suis pas certain|peut etre oui|peut etre pas|oui et non|oui peut etre
+    |je me pose la question|possible|ce est possible|ca se peut""".replace("\n", "").split("|")
+)
+
+
+def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
+    return [re.compile(p) for p in patterns]
+
+
+_RULES: list[tuple[Intent, list[re.Pattern[str]]]] = [
+    (Intent.OPT_OUT, _compile(OPT_OUT)),
+    (Intent.TRANSFER, _compile(TRANSFER)),
+    (Intent.REPEAT, _compile(REPEAT)),
+]
+_CALLBACK = _compile(CALLBACK)
+
+
+def match_rules(normalized: str) -> Intent | None:
+    """The intent an unmistakable wording says, or None to let similarity decide."""
+    if not normalized:
+        return Intent.REPEAT  # nothing usable was heard
+    for intent, patterns in _RULES:
+        if any(p.search(normalized) for p in patterns):
+            return intent
+    if normalized in AFFIRM_EXACT:
+        return Intent.AFFIRM
+    if normalized in DENY_EXACT:
+        return Intent.DENY
+    if normalized in UNSURE_EXACT:
+        return Intent.UNSURE
+    if not _CALLBACK_REFUSED.search(normalized) and any(p.search(normalized) for p in _CALLBACK):
+        return Intent.CALLBACK
+    return None
