@@ -32,6 +32,17 @@ class DialSettings(BaseModel):
     agent_endpoint: str | None = Field(None, description="where 'transfert d'appel' sends the caller")
 
 
+class LlmSettings(BaseModel):
+    """The local LLM (Ollama): NLU fallback and free answers. Off unless enabled."""
+
+    enabled: bool = Field(False, description="use Ollama at all")
+    ollama_url: str = Field("http://127.0.0.1:11434", description="Ollama base URL")
+    model: str = Field("qwen2.5:3b-instruct", description="an Ollama model tag (ollama pull <model>)")
+    timeout: float = Field(1.5, gt=0, le=30, description="seconds an NLU classification may take")
+    freestyle_timeout: float = Field(4.0, gt=0, le=60, description="seconds a free answer may take")
+    keep_alive: str = Field("30m", description="how long Ollama keeps the model loaded after a call")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINIBOT_", env_file=".env", env_nested_delimiter="__", extra="ignore")
 
@@ -46,6 +57,7 @@ class Settings(BaseSettings):
     audiosocket_address: str | None = Field(None, description="host:port Asterisk connects to (default host:port)")
     ari: AriSettings = AriSettings()
     dial: DialSettings = DialSettings()
+    llm: LlmSettings = LlmSettings()
     vad: VadConfig = VadConfig()
     barge_in: BargeInConfig = BargeInConfig()
 
