@@ -12,9 +12,16 @@ from rich.console import Console
 
 from bot.config import Settings
 
+from .amd import amd_app
+from .nlu import nlu_app
+from .scenario import scenario_app
+
 app = typer.Typer(help="MiniBot: French phone voicebot on Asterisk.", no_args_is_help=True)
 models_app = typer.Typer(help="Speech models: fetch and check.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(scenario_app, name="scenario")
+app.add_typer(nlu_app, name="nlu")
+app.add_typer(amd_app, name="amd")
 console = Console()
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.dialog.freestyle import RailReturn, RailReturns
 from bot.dialog.intents import Intent, Understanding
 from bot.dialog.objections.library import Library, Objection
 from bot.dialog.scenario.engine import ScenarioRun
@@ -77,10 +78,11 @@ async def test_callback_and_transfer_without_an_agent_step_end_as_callback() -> 
 
 
 async def test_a_confident_objection_is_answered_then_the_question_comes_back() -> None:
-    run = demo_run(rail_return=lambda: "Pour revenir à ma question,")
+    run = demo_run(rail_returns=RailReturns([RailReturn("a", "Pour revenir à ma question."), RailReturn("b", "Bref.")]))
     first = run.start()
     turn = await run.hear(said(Intent.OBJECTION, "no_time", score=0.8))
-    assert [line.key for line in turn.lines] == ["objection:no_time", "rail_return", "step:hello"]
+    assert [line.key for line in turn.lines][0::2] == ["objection:no_time", "step:hello"]
+    assert turn.lines[1].key.startswith("rail_return:")
     assert turn.lines[0].text == "Je serai bref, Marie." and turn.lines[2].text == first.text
     assert run.step_name == "hello" and run.record.objections == ["no_time"]
 

@@ -54,8 +54,15 @@ class FreestyleAnswerer(Protocol):
     ) -> str | None: ...
 
 
+class RailReturn(Protocol):
+    id: str
+    text: str
+
+
 class RailReturnPicker(Protocol):
-    def __call__(self) -> str: ...
+    """Lead-ins back to the script after an aside ("Pour revenir à ma question,")."""
+
+    def pick(self, rng: random.Random) -> RailReturn: ...
 
 
 @dataclass
@@ -84,7 +91,7 @@ class ScenarioRun:
         *,
         library: Library | None = None,
         freestyle: FreestyleAnswerer | None = None,
-        rail_return: RailReturnPicker | None = None,
+        rail_returns: RailReturnPicker | None = None,
         base_dir: Path | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -92,7 +99,7 @@ class ScenarioRun:
         self.values = {"agent_name": scenario.agent_name, "company_name": scenario.company_name, **(values or {})}
         self.library = library
         self.freestyle = freestyle
-        self.rail_return = rail_return
+        self.rail_returns = rail_returns
         self.base_dir = base_dir
         self.rng = rng or random.Random()
         self.record = RunRecord()
@@ -128,6 +135,10 @@ class ScenarioRun:
             return self._end([], CallResult.ANSWERING_MACHINE, "answering machine")
         line = Line(render(message.say or "", self.values), "voicemail", self._audio(message.audio))
         return self._end([line], CallResult.VOICEMAIL_LEFT, "voicemail message")
+
+    def no_transfer(self) -> Turn:
+        """The agent leg failed (busy, no agent): promise a callback rather than drop the caller."""
+        return self._end([self._engine("no_transfer")], CallResult.CALLBACK_REQUESTED, "transfer failed")
 
     @property
     def step(self) -> Step:
@@ -193,16 +204,26 @@ class ScenarioRun:
             key = "question_later" if u.intent is Intent.QUESTION else "not_understood"
             answer = self._engine(key)
         lines = [answer]
-        if self.rail_return is not None:
-            lines.append(Line(self.rail_return(), "rail_return"))
+        if self.rail_returns is not None:
+            lead_in = self.rail_returns.pick(self.rng)
+            lines.append(Line(lead_in.text, f"rail_return:{lead_in.id}"))
         lines += self._step_lines(self.step)
         return Turn(lines, why=f"aside ({entry.id if entry else u.intent.value})")
 
     def _wrap_up_step(self) -> str:
-        """Where a conversation that ran too long ends: the rail's qualification check (so the
-        result reflects what the caller said), else the rail's last step."""
-        checks = [name for name in self.scenario.rail if self.scenario.steps[name].check]
-        return checks[-1] if checks else self.scenario.rail[-1]
+        """Where a conversation that ran too long ends, this turn: the end step the rail's
+        qualification check leads to (so the result reflects what the caller said), else the
+        rail's last step (an end step, validation makes sure)."""
+        steps = self.scenario.steps
+        for name in reversed(self.scenario.rail):
+            check = steps[name]
+            if check.check:
+                qualified = self.record.qualification >= self.scenario.settings.qualification_threshold
+                branch = check.qualified if qualified else check.not_qualified
+                if branch and steps[branch].result:
+                    return branch
+                break
+        return self.scenario.rail[-1]
 
     def _leave(self, u: Understanding, target: str) -> Turn:
         self._score(u)

@@ -1,0 +1,300 @@
+"""`minibot scenario`: validate, list, show and write conversation scenarios.
+
+Thin: resolve arguments, call `bot.dialog.scenario` (loader, authoring), print with rich.
+Exit codes: 0 fine, 1 a scenario is invalid (or would be overwritten), 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.markup import escape
+from rich.prompt import Confirm, Prompt
+from rich.table import Table
+
+from bot.dialog.objections.library import BASE_THEMES, DEFAULT_DIR, Library, LibraryError, load_library
+from bot.dialog.scenario.authoring import (
+    NAME,
+    OBJECTIVES,
+    SCENARIOS_DIR,
+    Answers,
+    build_scenario,
+    default_topic,
+    dump_scenario,
+    resolve,
+    shipped,
+)
+from bot.dialog.scenario.loader import Problem, ScenarioInvalid, load_scenario
+from bot.dialog.scenario.model import DEFAULT_KEY, PERSONALITIES, Scenario
+
+scenario_app = typer.Typer(help="Conversation scenarios: validate, list, show, write.", no_args_is_help=True)
+console = Console()
+
+_OBJECTIONS = typer.Option(None, "--objections", help="objection library directory (default: scenarios/objections)")
+
+
+def _library(directory: Path | None, level: str = "[yellow]warning:[/]") -> Library | None:
+    """The objection library, or None after saying why (themes then go unchecked)."""
+    try:
+        return load_library(directory or DEFAULT_DIR)
+    except LibraryError as exc:
+        console.print(f"{level} objection library not loaded, themes unchecked: {escape(str(exc))}", soft_wrap=True)
+        return None
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for p in problems:
+        # markup off: messages quote YAML (brackets, braces) that rich would read as style tags
+        console.print(f"{_shown(p.file)}:{p.line}: {p.message}", markup=False, highlight=False, soft_wrap=True)
+
+
+@scenario_app.command()
+def validate(
+    scenarios: list[str] = typer.Argument(
+        None, help="files or names (a name is scenarios/<name>.yaml); default: every scenarios/*.yaml"),
+    objections: Path = _OBJECTIONS,
+) -> None:
+    """Check scenarios: every problem as file:line: message; exit 1 if any is invalid."""
+    files = [resolve(s) for s in scenarios] if scenarios else shipped()
+    if not files:
+        console.print(f"[red]error:[/] no scenario in {escape(str(SCENARIOS_DIR))}")
+        raise typer.Exit(1)
+    library = _library(objections, "[red]error:[/]")
+    invalid = 0
+    for path in files:
+        try:
+            scenario = load_scenario(path, library=library)
+        except ScenarioInvalid as exc:
+            invalid += 1
+            _print_problems(exc.problems)
+            continue
+        console.print(f"[green]OK[/] {scenario.name} ({len(scenario.steps)} steps)", highlight=False)
+    if invalid:
+        console.print(f"[red]{invalid} of {len(files)} scenario(s) invalid[/]")
+    if invalid or library is None:
+        raise typer.Exit(1)
+
+
+@scenario_app.command("list")
+def list_(objections: Path = _OBJECTIONS) -> None:
+    """The shipped scenarios, one row each, with whether they validate."""
+    library = _library(objections)
+    table = Table("name", "title", "objective", "personality", "themes", "steps", "valid")
+    table.columns[0].no_wrap = True
+    for path in shipped():
+        raw = _raw(path)
+        try:
+            load_scenario(path, library=library)
+            valid = "[green]yes[/]"
+        except ScenarioInvalid as exc:
+            valid = f"[red]no ({len(exc.problems)} problem{'s' if len(exc.problems) > 1 else ''})[/]"
+        steps = raw.get("steps")
+        themes = raw.get("themes")
+        table.add_row(
+            escape(str(raw.get("name") or path.stem)),
+            escape(str(raw.get("title", ""))),
+            escape(str(raw.get("objective", ""))),
+            escape(str(raw.get("personality", "professionnel"))),
+            escape(", ".join(map(str, themes)) if isinstance(themes, list) else ""),
+            str(len(steps)) if isinstance(steps, dict) else "?",
+            valid,
+        )
+    console.print(table)
+
+
+def _raw(path: Path) -> dict[str, Any]:
+    """The file's top-level mapping, best effort: list shows what it can of a broken file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+@scenario_app.command()
+def show(
+    name: str = typer.Argument(..., help="a name (scenarios/<name>.yaml) or a file"),
+    objections: Path = _OBJECTIONS,
+) -> None:
+    """The rail, then every step: its line, where each answer leads, its score and its result."""
+    library = _library(objections)
+    try:
+        scenario = load_scenario(resolve(name), library=library)
+    except ScenarioInvalid as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(1) from None
+    _print_scenario(scenario)
+
+
+def _print_scenario(s: Scenario) -> None:
+    out = console.print
+    out(f"[bold]{escape(s.name)}[/]: {escape(s.title)}")
+    themes = ", ".join([*BASE_THEMES, *s.themes])
+    out(f"{escape(s.agent_name)} for {escape(s.company_name)}, personality {s.personality}, objective {s.objective}, "
+        f"objections {escape(themes)}, {'recorded' if s.recorded else 'not recorded'}", highlight=False)
+    st = s.settings
+    out(f"qualified from {st.qualification_threshold:.0%} of the points; at most {st.max_turns} turns, "
+        f"{st.max_autonomous_turns} objection answers in a row, {st.max_silences} silences of {st.silence_timeout:g} s",
+        highlight=False)
+    if s.variables:
+        out(f"variables: {escape(', '.join(s.variables))}")
+    if s.voicemail:
+        audio = f" (audio {escape(s.voicemail.audio)})" if s.voicemail.audio else ""
+        out(f"voicemail: {escape(s.voicemail.say or '')}{audio}", highlight=False)
+    else:
+        out("voicemail: none (hangs up on answering machines)")
+    out(f"\n[bold]rail[/]: {' → '.join(escape(r) for r in s.rail)}\n")
+    for name, step in s.steps.items():
+        tags = []
+        if name in s.rail:
+            tags.append(f"rail {s.rail.index(name) + 1}")
+        if step.disclosure:
+            tags.append("disclosure")
+        out(f"[bold cyan]{escape(name)}[/]" + (f"  ({', '.join(tags)})" if tags else ""))
+        if step.say:
+            out(f"  says: {escape(step.say)}", highlight=False)
+        if step.audio:
+            out(f"  plays: {escape(step.audio)}")
+        if step.check:
+            out(f"  checks qualification: qualified → {escape(step.qualified or '')}, "
+                f"else → {escape(step.not_qualified or '')}")
+        for intent, target in step.intent_mapping.items():
+            if intent != DEFAULT_KEY:
+                out(f"  {intent} → {escape(target)}")
+        if not step.is_end and not step.check:
+            otherwise = step.intent_mapping.get(DEFAULT_KEY)
+            following = otherwise or s.next_on_rail(name)
+            out(f"  otherwise → {escape(following or '?')}{'' if otherwise else ' (next on the rail)'}")
+        if step.score:
+            out("  score: " + ", ".join(f"{intent} {points}" for intent, points in step.score.items()), highlight=False)
+        if step.freestyle:
+            out(f"  freestyle: {escape(step.freestyle)}", highlight=False)
+        if step.transfer:
+            out("  [bold]transfers[/] the caller to an advisor (TRANSFERRED)")
+        if step.result:
+            out(f"  [bold]ends[/]: {step.result.value}")
+
+
+@scenario_app.command()
+def new(
+    interactive: bool = typer.Option(False, "--interactive", "-i", help="ask for every answer not given as an option"),
+    name: str = typer.Option(None, help="scenario name (lowercase, digits, _): scenarios/<name>.yaml"),
+    theme: str = typer.Option(None, help="objection library theme (or, energie, assurance...)"),
+    objective: str = typer.Option(None, help=f"one of {', '.join(OBJECTIVES)}"),
+    personality: str = typer.Option(None, help=f"one of {', '.join(PERSONALITIES)} (default professionnel)"),
+    agent_name: str = typer.Option(None, "--agent-name", help="the name the assistant gives"),
+    company: str = typer.Option(None, help="the company the call is for"),
+    step: list[str] = typer.Option(
+        None, "--step", help="a qualification question a good prospect answers 'oui' (repeatable)"),
+    topic: str = typer.Option(None, help="completes « Je vous appelle au sujet de … » (default: from the theme)"),
+    title: str = typer.Option(None, help="a title for listings (default: company and topic)"),
+    recorded: bool = typer.Option(None, "--recorded/--not-recorded", help="the call is recorded (default: yes)"),
+    voicemail: bool = typer.Option(
+        None, "--voicemail/--no-voicemail", help="leave a message on answering machines (default: yes)"),
+    out: Path = typer.Option(None, help="where to write (default: scenarios/<name>.yaml)"),
+    force: bool = typer.Option(False, "--force", help="overwrite an existing file"),
+    objections: Path = _OBJECTIONS,
+) -> None:
+    """Write a new, valid scenario from a few answers (asked with --interactive)."""
+    library = _library(objections)
+    themes = [t for t in library.themes if t not in BASE_THEMES] if library else []
+
+    def ask(value: str | None, label: str, **kwargs: Any) -> str | None:
+        return value if value is not None or not interactive else _prompt(label, **kwargs)
+
+    try:
+        name = ask(name, "Scenario name (lowercase letters, digits, _)", pattern=NAME)
+        if name is not None and _target(out, name).exists() and not force:
+            _refuse_overwrite(_target(out, name))  # before the other questions are asked
+        theme = ask(theme, "Objection theme", choices=themes or None)
+        objective = ask(objective, "Objective", choices=list(OBJECTIVES))
+        personality = ask(personality, "Personality", choices=list(PERSONALITIES), default="professionnel")
+        agent_name = ask(agent_name, "Agent name (the assistant's first name)")
+        company = ask(company, "Company")
+        if theme is not None and topic is None and interactive:
+            topic = _prompt("The call is about (« Je vous appelle au sujet de … »)",
+                            default=default_topic(theme) or None)
+        questions = list(step or [])
+        if not questions and interactive:
+            console.print("Qualification questions, each answered « oui » by a good prospect (empty line to finish):")
+            questions.append(_prompt("Question 1"))
+            while more := Prompt.ask(f"Question {len(questions) + 1}", console=console, default="", show_default=False):
+                questions.append(more.strip())
+        if recorded is None:
+            recorded = Confirm.ask("Is the call recorded?", console=console, default=True) if interactive else True
+        if voicemail is None:
+            voicemail = (Confirm.ask("Leave a message on answering machines?", console=console, default=True)
+                         if interactive else True)
+    except EOFError:
+        console.print("\n[red]error:[/] no more answers (input closed)")
+        raise typer.Exit(2) from None
+    personality = personality or "professionnel"
+
+    missing = [flag for flag, value in (("--name", name), ("--theme", theme), ("--objective", objective),
+                                        ("--agent-name", agent_name), ("--company", company)) if not value]
+    if not questions:
+        missing.append("--step")
+    if missing:
+        console.print(f"[red]error:[/] missing {', '.join(missing)} (or use --interactive)")
+        raise typer.Exit(2)
+    if themes and theme not in themes:
+        console.print(f"[red]error:[/] unknown theme {escape(theme)!r} (known: {', '.join(themes)})")
+        raise typer.Exit(2)
+
+    answers = Answers(name=name, theme=theme, objective=objective, personality=personality, agent_name=agent_name,
+                      company_name=company, questions=questions, recorded=recorded, voicemail=voicemail, topic=topic,
+                      title=title)
+    try:
+        scenario = build_scenario(answers)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    target = _target(out, name)
+    if target.exists() and not force:
+        _refuse_overwrite(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(dump_scenario(scenario), encoding="utf-8")
+    try:
+        loaded = load_scenario(target, library=library)
+    except ScenarioInvalid as exc:
+        _print_problems(exc.problems)
+        console.print(f"[red]wrote {escape(_shown(target))}, but it does not validate[/]")
+        raise typer.Exit(1) from None
+    shown = escape(_shown(target))
+    console.print(f"[green]wrote[/] {shown}: {loaded.name}, {len(loaded.steps)} steps, valid. "
+                  f"Fill its facts, then: minibot scenario show {shown}", highlight=False, soft_wrap=True)
+
+
+def _prompt(label: str, *, choices: list[str] | None = None, default: str | None = None,
+            pattern: re.Pattern[str] | None = None) -> str:
+    """One answer, asked again until it is not empty (and matches `pattern`, when given)."""
+    while True:
+        kwargs: dict[str, Any] = {"choices": choices} if choices else {}
+        if default:
+            kwargs["default"] = default
+        answer = (Prompt.ask(label, console=console, **kwargs) or "").strip()
+        if answer and (pattern is None or pattern.match(answer)):
+            return answer
+        console.print("[yellow]please answer[/]" if not answer else f"[yellow]{escape(answer)!r} does not fit[/]")
+
+
+def _target(out: Path | None, name: str) -> Path:
+    return out if out is not None else SCENARIOS_DIR / f"{name}.yaml"
+
+
+def _refuse_overwrite(target: Path) -> None:
+    console.print(f"[red]error:[/] {escape(_shown(target))} exists; use --force to overwrite it", soft_wrap=True)
+    raise typer.Exit(1)
