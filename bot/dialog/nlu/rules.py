@@ -24,12 +24,15 @@ OPT_OUT = [
     rf"\b{_REMOVE}( me| moi| nous)? (de|du|des)( \w+){{0,2}} (liste|fichier|base|listing)",
     rf"\b{_REMOVE}( \w+)? (mon|mes|notre|nos) (numero|coordonnees|donnees|telephone|nom)",
     rf"\b({_REMOVE}|sortez) (moi|nous)\b",
-    r"\bbloctel\b",
-    r"\bliste (rouge|d opposition|de opposition)\b",
+    r"\bbloc ?tel\b",
+    r"\bliste (de |d )?opposition\b",
+    rf"\b(me|nous) {_CALL} pas\b(?! (avant|maintenant|tout de suite|ce|cette|aujourd))",  # ne me rappelez pas
+    rf"\bpas (besoin|la peine|utile) de (me |nous )?{_CALL}",
+    rf"\binterdi\w* de (me |nous )?{_CALL}",
+    rf"\bplainte\b.*\b{_CALL}|\b{_CALL}.*\bplainte\b",
     r"\b(oppose|opposition)\b.*\b(demarchage|appel|fichier|prospection)",
     r"\b(refuse|interdis)\w* (le |tout )?(demarchage|prospection)",
     r"\bdroit de (me|nous) (appeler|demarcher)\b",
-    r"\bporter plainte\b",
     r"\boubliez (mon|mes|moi)\b",
     r"\b(plus jamais|jamais plus)\b.*\b(appel|appelez|rappelez|contact)",
     r"\bstop (aux|les|a vos|a ces) appels\b",
@@ -67,14 +70,14 @@ CALLBACK = [
     r"\b(en reparler|reparler|se reparler)\b( \w+){0,3} (demain|plus tard|semaine|lundi|mardi|mercredi|jeudi|vendredi|samedi|soir|matin|apres)",
     r"\b(appelez|appeler|telephonez)\b( \w+){0,3} (demain|plus tard|ce soir|semaine prochaine|lundi|mardi|mercredi|jeudi|vendredi|samedi|apres|vers|dans)",
 ]
-# "ne me rappelez pas", "pas besoin de rappeler": a callback pattern that is refused.
-_CALLBACK_REFUSED = re.compile(
-    r"\b(me|nous) (rappel\w*|recontact\w*) pas\b|\bpas (besoin|la peine|utile) de (me |nous )?(rappel|recontact)"
+# Hesitation around a word that says it ("oui enfin bof", "pas forcément").
+_UNSURE = re.compile(
+    r"^(oui |non |mais |enfin |alors )*(bof|mouais|pas forcement|pas sur|pas certain|je sais pas trop|ca depend|peut etre|a voir)( \w+){0,2}$"
 )
 
 # Whole utterances: a bare yes or no (after normalisation) needs no similarity search.
 AFFIRM_EXACT = frozenset(
-    """oui|oui oui|oui oui oui|ok|ok ok|oui ok|ok oui|de accord|oui de accord|ok de accord|daccord|tout a fait
+    """oui|oui oui|oui oui oui|si|si si|mais si|ben si|ok|ok ok|oui ok|ok oui|de accord|oui de accord|ok de accord|daccord|tout a fait
     |oui tout a fait|exactement|absolument|bien sur|oui bien sur|volontiers|oui volontiers|ca marche|oui ca marche
     |entendu|parfait|tres bien|oui tres bien|carrement|evidemment|certainement|pourquoi pas|oui pourquoi pas
     |allez y|oui allez y|vas y|oui vas y|je vous ecoute|oui je vous ecoute|allez y je vous ecoute|ce est ca
@@ -90,13 +93,14 @@ DENY_EXACT = frozenset(
     |certainement pas|surement pas|jamais|non jamais|pas question|hors de question|negatif|aucunement|nullement
     |non ce est pas moi|ce est pas moi|non ca ira|non ce est bon|non ce est bon merci|pas vraiment|non pas vraiment
     |pas trop|non pas trop|non monsieur|non madame|non je pense pas|je pense pas|je crois pas|non je crois pas
-    |pas de accord|je suis pas de accord|non pas de accord|ah non|oh non|non plus""".replace("\n", "").split("|")
+    |pas de accord|je suis pas de accord|non pas de accord|ah non|oh non|non plus|ca va aller|non ca va aller|ca ira
+    |non ca ira|non merci ca ira|non ca va""".replace("\n", "").split("|")
 )
 UNSURE_EXACT = frozenset(
     """je sais pas|je sais pas trop|je en sais rien|je sais pas trop quoi dire|peut etre|bof|mouais|ca depend
     |il faut voir|faut voir|on verra|je suis pas sur|pas sur|pas sure|je suis pas sure|aucune idee|je hesite
     |difficile a dire|je sais plus|je suis pas certain|peut etre oui|peut etre pas|oui et non|oui peut etre
-    |je me pose la question|possible|ce est possible|ca se peut""".replace("\n", "").split("|")
+    |je me pose la question|possible|ce est possible|ca se peut|pas forcement|a voir|ca reste a voir""".replace("\n", "").split("|")
 )
 
 
@@ -107,8 +111,8 @@ def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
 _RULES: list[tuple[Intent, list[re.Pattern[str]]]] = [
     (Intent.OPT_OUT, _compile(OPT_OUT)),
     (Intent.TRANSFER, _compile(TRANSFER)),
-    (Intent.REPEAT, _compile(REPEAT)),
 ]
+_REPEAT = _compile(REPEAT)
 _CALLBACK = _compile(CALLBACK)
 
 
@@ -125,6 +129,10 @@ def match_rules(normalized: str) -> Intent | None:
         return Intent.DENY
     if normalized in UNSURE_EXACT:
         return Intent.UNSURE
-    if not _CALLBACK_REFUSED.search(normalized) and any(p.search(normalized) for p in _CALLBACK):
-        return Intent.CALLBACK
+    if any(p.search(normalized) for p in _CALLBACK):
+        return Intent.CALLBACK  # before repeat: "ça capte mal, rappelez-moi" asks for another time
+    if any(p.search(normalized) for p in _REPEAT):
+        return Intent.REPEAT
+    if _UNSURE.search(normalized):
+        return Intent.UNSURE
     return None
