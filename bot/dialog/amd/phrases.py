@@ -7,7 +7,8 @@ normalises them the same way as the transcript (lowercase, no accents, no punctu
 
 Weights are in one unit: the classifier adds the machine groups that matched, subtracts the
 human groups that matched, and says "machine" from MACHINE_THRESHOLD (1.0) up, so:
-  STRONG (1.6)  one phrase decides alone, and still wins against one human cue such as "allô";
+  STRONG (1.8)  one phrase decides alone, and still wins against one human cue such as "allô"
+                together with Asterisk's HUMAN;
   1.0 - 1.2     decides alone, but a human cue overrules it;
   MEDIUM (0.7)  needs a second idea, Asterisk's MACHINE or a long greeting to decide;
   WEAK (0.35)   only adds to other evidence.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-STRONG = 1.6
+STRONG = 1.8
 MEDIUM = 0.7
 WEAK = 0.35
 
@@ -136,6 +137,8 @@ MACHINE_CUES: tuple[CueGroup, ...] = (
         "l'agence est fermée", "pour joindre le service", "un conseiller va prendre votre appel",
         "prochain conseiller disponible", "composez le", "nous sommes fermés", "le standard est ouvert",
         "notre standard est ouvert", "nous sommes ouverts du", "est ouvert du lundi", "notre établissement est fermé",
+        "est ouverte du", "est ouvert du", "sont ouverts du", "ouvert du mardi", "ouverte du mardi",
+        "du mardi au samedi", "du mardi au vendredi", "du lundi au jeudi",
     )),
 )
 

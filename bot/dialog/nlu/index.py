@@ -1,8 +1,10 @@
 """Nearest labelled examples for an utterance, by spelling (rapidfuzz) and by meaning (e5).
 
-The example bank groups phrasings under labels (an intent, or an objection id). An utterance
-scores each label by its closest phrasing; spelling catches recognition errors on known wordings,
-meaning catches wordings nobody wrote down.
+The example bank groups phrasings under labels (an objection id, typically). An utterance
+scores each label by its closest phrasing's spelling and by its similarity to the label's mean
+meaning: spelling catches recognition errors on known wordings, meaning catches wordings nobody
+wrote down. Built for speed: one rapidfuzz pass over pre-sorted tokens and one small matrix
+product per query, whatever the number of phrasings (~1 ms for 1,000 entries).
 """
 
 from __future__ import annotations
@@ -23,10 +25,21 @@ NEGATORS = frozenset({"pas", "jamais", "aucun", "aucune", "rien", "nullement", "
 # e5 puts unrelated French sentences near 0.78 cosine and paraphrases above 0.9.
 _COS_FLOOR, _COS_SPAN = 0.78, 0.17
 _NEGATION_PENALTY = 0.2
+_MEANING_SHARE = 0.6
 
 
 def negated(normalized: str) -> bool:
     return any(w in NEGATORS for w in normalized.split())
+
+
+def for_embedding(text: str) -> str:
+    # What the recogniser writes: lowercase, no punctuation (accents kept, e5 reads them).
+    return " ".join("".join(c if c.isalnum() or c in "'’-" else " " for c in text.lower()).split())
+
+
+def _sorted_tokens(normalized: str) -> str:
+    # token_sort_ratio, with the choices' sorting done once at build time.
+    return " ".join(sorted(normalized.split()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +52,16 @@ class Example:
 class Scored:
     label: str
     score: float  # 0..1
-    example: str  # the phrasing that scored it
+    example: str  # the phrasing closest in spelling
 
 
 class ExampleIndex:
     def __init__(self, examples: Sequence[Example], embedder: Embedder | None = None) -> None:
         ordered = sorted(examples, key=lambda e: e.label)  # contiguous labels: one reduceat per query
         self._examples = ordered
-        self._normalized = [normalize(e.text) for e in ordered]
-        self._negated = np.array([negated(n) for n in self._normalized])
+        normalized = [normalize(e.text) for e in ordered]
+        self._sorted = [_sorted_tokens(n) for n in normalized]
+        self._negated = np.array([negated(n) for n in normalized])
         self.labels: list[str] = []
         starts: list[int] = []
         for i, example in enumerate(ordered):
@@ -55,48 +69,56 @@ class ExampleIndex:
                 self.labels.append(example.label)
                 starts.append(i)
         self._starts = np.array(starts, dtype=np.intp)
+        self._position = {label: i for i, label in enumerate(self.labels)}
+        counts = np.diff(np.append(self._starts, len(ordered)))
+        # A label is negative when most of its phrasings are ("pas le temps", "pas intéressé").
+        self._label_negated = np.add.reduceat(self._negated.astype(np.int32), self._starts) * 2 > counts
         self._embedder = embedder
-        self._vectors = embedder.embed_many([for_embedding(e.text) for e in ordered]) if embedder else None
+        self._centroids: np.ndarray | None = None
+        if embedder is not None and ordered:
+            vectors = embedder.embed_many([for_embedding(e.text) for e in ordered])
+            sums = np.add.reduceat(vectors, self._starts, axis=0)
+            self._centroids = np.ascontiguousarray(sums / np.linalg.norm(sums, axis=1, keepdims=True))
 
     def __len__(self) -> int:
         return len(self._examples)
 
     @property
     def uses_embeddings(self) -> bool:
-        return self._vectors is not None
+        return self._centroids is not None
 
     def embed(self, text: str) -> np.ndarray | None:
         return self._embedder.embed(for_embedding(text)) if self._embedder else None
 
-    def example_scores(self, text: str, vector: np.ndarray | None = None) -> np.ndarray:
-        """One 0..1 score per example."""
-        query = normalize(text)
-        if not query:
-            return np.zeros(len(self._examples), dtype=np.float32)
-        spelling = process.cdist([query], self._normalized, scorer=fuzz.token_sort_ratio, dtype=np.uint8)[0]
-        scores = spelling.astype(np.float32) / 100.0
-        if self._vectors is not None and vector is not None:
-            meaning = np.clip((self._vectors @ vector - _COS_FLOOR) / _COS_SPAN, 0.0, 1.0)
-            scores = 0.6 * meaning + 0.4 * scores
-        scores = scores - _NEGATION_PENALTY * (self._negated != negated(query))
-        return np.clip(scores, 0.0, 1.0)
-
     def rank(self, text: str, vector: np.ndarray | None = None, limit: int = 3) -> list[Scored]:
-        """Labels by their best example's score, best first."""
-        if not self._examples:
+        """Labels by score, best first."""
+        if not self._examples or not normalize(text):
             return []
-        scores = self.example_scores(text, vector)
-        best = np.maximum.reduceat(scores, self._starts)
-        order = np.argsort(-best)[:limit]
+        scores, spelling = self._scores(text, vector)
         ranked = []
-        for i in order:
+        for i in np.argsort(-scores)[:limit]:
             start = self._starts[i]
-            end = self._starts[i + 1] if i + 1 < len(self._starts) else len(scores)
-            where = start + int(np.argmax(scores[start:end]))
-            ranked.append(Scored(self.labels[i], float(best[i]), self._examples[where].text))
+            end = self._starts[i + 1] if i + 1 < len(self._starts) else len(spelling)
+            where = start + int(np.argmax(spelling[start:end]))
+            ranked.append(Scored(self.labels[i], float(scores[i]), self._examples[where].text))
         return ranked
 
+    def score_of(self, label: str, text: str, vector: np.ndarray | None = None) -> float:
+        """How close the utterance is to one label (0 for an unknown label or empty text)."""
+        if label not in self._position or not normalize(text):
+            return 0.0
+        return float(self._scores(text, vector)[0][self._position[label]])
 
-def for_embedding(text: str) -> str:
-    # What the recogniser writes: lowercase, no punctuation (accents kept, e5 reads them).
-    return " ".join("".join(c if c.isalnum() or c in "'’-" else " " for c in text.lower()).split())
+    def _scores(self, text: str, vector: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """(one score per label, one spelling score per example)."""
+        query = normalize(text)
+        query_negated = negated(query)
+        spelling = process.cdist([_sorted_tokens(query)], self._sorted, scorer=fuzz.ratio, dtype=np.uint8)[0]
+        spelling = spelling.astype(np.float32) / 100.0 - _NEGATION_PENALTY * (self._negated != query_negated)
+        closest = np.maximum.reduceat(spelling, self._starts)
+        scores = closest
+        if self._centroids is not None and vector is not None:
+            meaning = np.clip((self._centroids @ vector - _COS_FLOOR) / _COS_SPAN, 0.0, 1.0)
+            meaning -= _NEGATION_PENALTY * (self._label_negated != query_negated)
+            scores = _MEANING_SHARE * meaning + (1 - _MEANING_SHARE) * closest
+        return np.clip(scores, 0.0, 1.0), spelling

@@ -7,6 +7,7 @@ every phrasing of the objection library in use, so an objection is recognised wi
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from pathlib import Path
 
@@ -14,13 +15,17 @@ import yaml
 
 from ..intents import Intent, Understanding
 from ..objections.library import Library
+from ..objections.matcher import ObjectionMatcher
 from .embeddings import Embedder
 from .index import Example
 from .model import IntentModel
 from .normalize import normalize
 from .rules import match_rules
 
-INTENT_EXAMPLES = Path(__file__).resolve().parents[3] / "scenarios" / "nlu" / "intents.yaml"
+NLU_DATA = Path(__file__).resolve().parents[3] / "scenarios" / "nlu"
+INTENT_EXAMPLES = NLU_DATA / "intents.yaml"
+# Caller utterances as a phone recogniser writes them, labelled: what real calls sound like.
+LABELLED_UTTERANCES = NLU_DATA / "utterances.jsonl"
 _QUESTION_WORDS = re.compile(
     r"^(combien|comment|pourquoi|quand|ou|quel|quelle|quels|quelles|que est ce|qui|est ce que|ce est quoi|ce est qui"
     r"|ca coute|vous etes qui|ca sert)\b|\b(combien|pourquoi|quoi|ou ca|est ce que|ce est quoi|quelle?s?)$"
@@ -39,6 +44,21 @@ def load_intent_examples(path: Path = INTENT_EXAMPLES) -> list[Example]:
     return examples
 
 
+def load_labelled_utterances(path: Path = LABELLED_UTTERANCES) -> list[Example]:
+    examples = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            intent = Intent.parse(row["intent"])
+            label = _OBJECTION_PREFIX + row["objection"] if row.get("objection") else _INTENT_PREFIX + intent.value
+            examples.append(Example(label, row["text"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from None
+    return examples
+
+
 class OfflineClassifier:
     """`IntentClassifier` with no network: rules, then a model trained on the examples
     (character and word n-grams, and e5 embeddings when available)."""
@@ -47,7 +67,13 @@ class OfflineClassifier:
         self.library = library
         examples = load_intent_examples()
         examples += [Example(_OBJECTION_PREFIX + e.id, p) for e in library.entries for p in e.phrasings]
+        known = {e.id for e in library.entries}
+        examples += [e for e in load_labelled_utterances() if not e.label.startswith(_OBJECTION_PREFIX)
+                     or e.label.removeprefix(_OBJECTION_PREFIX) in known]
         self.model = IntentModel(examples, embedder)
+        # How close the words are to the entry the model chose: the confidence the seeds'
+        # thresholds read (answer from 0.5, pre-recorded answer from 0.7).
+        self.matcher = ObjectionMatcher(library, embedder=embedder)
         self.floor = floor  # below this, the model is guessing: a question stays a question
 
     def classify(self, text: str) -> Understanding:
@@ -55,12 +81,14 @@ class OfflineClassifier:
         ruled = match_rules(normalized)
         if ruled is not None:
             return Understanding(text, ruled, None, 0.95, "rules")
-        best = self.model.predict(text, limit=1)[0]
+        vector = self.matcher.index.embed(text)
+        best = self.model.predict(text, vector, limit=1)[0]
         if best.probability < self.floor and _QUESTION_WORDS.search(normalized):
             return Understanding(text, Intent.QUESTION, None, best.probability, "question-words")
         if best.label.startswith(_OBJECTION_PREFIX):
             entry = self.library.by_id(best.label.removeprefix(_OBJECTION_PREFIX))
-            return Understanding(text, entry.intent, entry.id, best.probability, "model")
+            closeness = self.matcher.index.score_of(entry.id, text, vector)
+            return Understanding(text, entry.intent, entry.id, max(best.probability, closeness), "model")
         return Understanding(text, Intent(best.label.removeprefix(_INTENT_PREFIX)), None, best.probability, "model")
 
     async def understand(self, text: str) -> Understanding:
