@@ -43,6 +43,18 @@ class LlmSettings(BaseModel):
     keep_alive: str = Field("30m", description="how long Ollama keeps the model loaded after a call")
 
 
+class TtsSettings(BaseModel):
+    """The bot's voice: which engine renders lines, and where the rendered audio lives."""
+
+    engine: str = Field("espeak", description="espeak (offline default), kokoro, or xtts (cloned voices)")
+    voice: str | None = Field(None, description="the engine's voice (default: the engine's own)")
+    audio_dir: Path | None = Field(None, description="rendered audio cache (default: <cache_dir>/audio)")
+    cache_max_mb: int = Field(2048, ge=10, description="size cap of the audio cache; least recently used go first")
+    xtts_model_dir: Path | None = Field(None, description="XTTS v2 weights (non-commercial licence)")
+    xtts_voices_dir: Path | None = Field(None, description="reference recordings <voice>.wav for XTTS cloning")
+    http_url: str | None = Field(None, description="base URL Asterisk fetches audio from when on another host")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINIBOT_", env_file=".env", env_nested_delimiter="__", extra="ignore")
 
@@ -58,9 +70,14 @@ class Settings(BaseSettings):
     ari: AriSettings = AriSettings()
     dial: DialSettings = DialSettings()
     llm: LlmSettings = LlmSettings()
+    tts: TtsSettings = TtsSettings()
     vad: VadConfig = VadConfig()
     barge_in: BargeInConfig = BargeInConfig()
 
     @property
     def models_path(self) -> Path:
         return self.models_dir or self.cache_dir / "models"
+
+    @property
+    def audio_path(self) -> Path:
+        return self.tts.audio_dir or self.cache_dir / "audio"

@@ -118,11 +118,21 @@ async def test_an_unmatched_question_gets_freestyle_or_an_honest_later() -> None
 async def test_after_max_autonomous_turns_the_rail_moves_on() -> None:
     run = demo_run()
     run.start()
-    for _ in range(2):  # max_autonomous_turns: 2 in demo.yaml
-        await run.hear(said(Intent.OBJECTION, "no_time"))
+    for objection in ("no_time", "who_are_you"):  # max_autonomous_turns: 2 in demo.yaml
+        await run.hear(said(Intent.OBJECTION, objection))
         assert run.step_name == "hello"
     await run.hear(said(Intent.OBJECTION, "no_time"))
     assert run.step_name == "interest"
+
+
+async def test_the_same_objection_twice_takes_the_callers_no_path() -> None:
+    run = demo_run()
+    run.start()
+    await run.hear(said(Intent.AFFIRM))
+    first = await run.hear(said(Intent.OBJECTION, "no_time"))
+    assert first.lines[0].key == "objection:no_time" and run.step_name == "interest"
+    again = await run.hear(said(Intent.OBJECTION, "no_time"))
+    assert again.end is CallResult.NOT_INTERESTED and run.record.objections == ["no_time"]
 
 
 async def test_two_silences_in_a_row_end_as_no_answer_and_speech_resets_the_count() -> None:

@@ -72,6 +72,7 @@ class CallRecord:
     played: list[str] = field(default_factory=list)
     barge_ins: int = 0
     transcripts: list[str] = field(default_factory=list)
+    result: str | None = None  # what the conversation concluded (a scenario's CallResult)
     note: str = ""
     timeline: Timeline = field(default_factory=Timeline)
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from ..speech.pcm import Audio, read_wav
 
-# What Asterisk can play from a WAV-like file, by extension (facts §5.2): ``.wav`` is 8 kHz
-# only; a 16 kHz WAV must be named ``.wav16``.
+# What Asterisk can play, by extension (facts §5.2): ``.wav`` is 8 kHz only; a 16 kHz WAV must
+# be named ``.wav16``; ``.sln16`` is headerless 16 kHz PCM.
 _WAV_RATES = {".wav": 8000, ".wav16": 16000}
+_RAW_RATES = {".sln16": 16000}
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,11 @@ class Prompt:
     @classmethod
     def load(cls, path: str | Path) -> Prompt:
         path = Path(path)
+        if path.suffix in _RAW_RATES:
+            return cls(path.resolve(), Audio(path.read_bytes(), _RAW_RATES[path.suffix]))
         expected = _WAV_RATES.get(path.suffix)
         if expected is None:
-            raise ValueError(f"{path}: prompts are .wav (8 kHz) or .wav16 (16 kHz) files")
+            raise ValueError(f"{path}: prompts are .wav (8 kHz), .wav16 or .sln16 (16 kHz) files")
         audio = read_wav(path)
         if audio.sample_rate != expected:
             raise ValueError(f"{path}: {audio.sample_rate} Hz, but Asterisk reads {path.suffix} as {expected} Hz")

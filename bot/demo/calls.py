@@ -1,6 +1,6 @@
-"""`minibot demo`: calls against the simulated Asterisk, the whole way through MiniBot's call
-control (ARI over HTTP/WebSocket, AudioSocket over TCP, VAD, barge-in, recogniser), printed
-as an outcome and a timeline per call."""
+"""`minibot demo`: calls against the simulated Asterisk, the whole way through MiniBot (ARI over
+HTTP/WebSocket, AudioSocket over TCP, VAD, barge-in, recogniser, the scenario brain, the voice),
+printed as an outcome, a result and a timeline per call."""
 
 from __future__ import annotations
 
@@ -10,33 +10,45 @@ from rich.console import Console
 from rich.table import Table
 
 from ari.client import AriConfig
-from ari.simulator import Agent, Busy, Human, Machine, NoAnswer, Rejected, Say, SimulatedAsterisk
+from ari.simulator import Busy, Human, Machine, NoAnswer, Rejected, Say, SimulatedAsterisk
 from audiosocket import AudioSocketServer
 
 from ..call.call import CallRecord
 from ..call.config import CallConfig
 from ..call.controller import CallController
-from ..call.runtime import demo_conversation
+from ..call.scenario_conversation import ScenarioConversation
 from ..config import Settings
+from ..dialog.brain import Brain
 from ..speech.asr import AsrUnavailable, load_recognizer
 from ..speech.asr.executor import recognition_executor
+from ..speech.tts import TtsError, load_engine
+from ..voice.cache import AudioCache
+from ..voice.voice import CachedVoice
 
 _PASSWORD = "demo-only"
-_AGENT = "PJSIP/agent-1"
+_GOLD = {"slot_1": "jeudi à dix heures", "slot_2": "vendredi à quatorze heures"}
 
-# (what the callee does, their number, who answers, transfer to an agent?)
+# (what the callee does, their number, who answers, scenario, contact variables)
 CALLEES = [
-    ("says allô, then is interested", "+33612000001",
-     Human(utterances=[Say("allo", at=0.3), Say("interesse", after_prompt=True)], hangup_when_idle=5)),
-    ("interrupts the greeting", "+33612000002",
+    ("says allô, yes, then is interested", "+33612000001",
+     Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True),
+                       Say("interesse", after_prompt=True)], hangup_when_idle=5), "demo", {"first_name": "Marie"}),
+    ("asks if it is a robot, then declines", "+33612000002",
+     Human(utterances=[Say("bonjour_oui", at=0.3), Say("robot", after_prompt=True),
+                       Say("oui_daccord", after_prompt=True), Say("non_merci", after_prompt=True),
+                       Say("non_merci", after_prompt=True)], hangup_when_idle=5),
+     "demo", {"first_name": "Paul"}),
+    ("interrupts the greeting", "+33612000003",
      Human(utterances=[Say("allo", at=0.4), Say("non_merci", at=1.2, over_prompt=True)],
-           echo_db=-10, echo_delay_ms=150, hangup_when_idle=4)),
-    ("wants a human: transferred", "+33612000003",
-     Human(utterances=[Say("bonjour_oui", at=0.3), Say("oui_daccord", after_prompt=True)], hangup_after=20)),
-    ("voicemail", "+33612000004", Machine()),
-    ("busy", "+33612000005", Busy(ring=0.5)),
-    ("no answer", "+33612000006", NoAnswer()),
-    ("rejects the call", "+33612000007", Rejected(ring=1.0)),
+           echo_db=-10, echo_delay_ms=150, hangup_when_idle=6), "demo", {"first_name": "Luc"}),
+    ("asks not to be called again", "+33612000004",
+     Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)], hangup_when_idle=5),
+     "demo", {"first_name": "Anne"}),
+    ("voicemail: the gold scenario leaves its message", "+33612000005", Machine(), "or_rendez_vous",
+     {"first_name": "Jean", **_GOLD}),
+    ("busy", "+33612000006", Busy(ring=0.5), "demo", {}),
+    ("no answer", "+33612000007", NoAnswer(), "demo", {}),
+    ("rejects the call", "+33612000008", Rejected(ring=1.0), "demo", {}),
 ]
 
 
@@ -49,6 +61,8 @@ def _summary(record: CallRecord) -> str:
         parts.append(f"answer → first bot audio {first * 1000:.0f} ms")
     if record.barge_ins:
         parts.append(f"{record.barge_ins} barge-in(s)")
+    if record.result:
+        parts.append(f"result [bold]{record.result}[/]")
     return ", ".join(parts)
 
 
@@ -62,24 +76,28 @@ async def run_call_demo(settings: Settings, console: Console) -> int:
                     None, lambda: load_recognizer(settings.asr, cache_dir=settings.cache_dir,
                                                   models_dir=settings.models_path, vosk_model=settings.vosk_model,
                                                   executor=pool))
-        except AsrUnavailable as exc:
+            with console.status("loading the scenarios and the voice..."):
+                brains = {name: Brain.build(name, embeddings=True) for name in {c[3] for c in CALLEES}}
+                voice = CachedVoice(load_engine(settings.tts.engine), AudioCache(settings.audio_path),
+                                    voice=settings.tts.voice)
+        except (AsrUnavailable, TtsError) as exc:
             console.print(f"[red]error:[/] {exc}")
             return 1
         async with SimulatedAsterisk(password=_PASSWORD) as sim, AudioSocketServer("127.0.0.1", 0) as server:
-            for _, number, callee in CALLEES:
+            for _, number, callee, _, _ in CALLEES:
                 sim.add_callee(f"PJSIP/{number}@trunk", callee)
-            sim.add_callee(_AGENT, Agent())
             ari = AriConfig(url=sim.url, username="minibot", password=_PASSWORD)
             config = CallConfig(audiosocket_address=server.address, caller_id="Horizon <+33162000000>",
                                 ring_timeout=6, vad=settings.vad, barge_in=settings.barge_in)
             async with CallController(ari, config, server, recognizer) as controller:
                 console.print(f"simulated Asterisk at {sim.url}, AudioSocket server on {server.address}\n")
                 records = await asyncio.gather(*(
-                    controller.place_call(number, demo_conversation(transfer_to=_AGENT if "transfer" in what else None))
-                    for what, number, _ in CALLEES))
+                    controller.place_call(number, ScenarioConversation(brains[scenario], voice, values))
+                    for _, number, _, scenario, values in CALLEES))
             leftovers = len(sim.live_channels()) + len(sim.live_bridges())
-    for (what, _, _), record in zip(CALLEES, records, strict=True):
-        table = Table(title=f"{record.number}: {what}\n{_summary(record)}", show_header=False, title_justify="left")
+    for (what, _, _, scenario, _), record in zip(CALLEES, records, strict=True):
+        title = f"{record.number} ({scenario}): {what}\n{_summary(record)}"
+        table = Table(title=title, show_header=False, title_justify="left")
         table.add_column(justify="right", style="cyan")
         table.add_column()
         for t, entry in record.timeline.entries:

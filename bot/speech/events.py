@@ -41,6 +41,12 @@ class BargeInDetected:
 
 
 @dataclass(frozen=True, slots=True)
+class BeepDetected:
+    at: float  # when the tone ended: a voicemail is recording from here
+    frequency: float
+
+
+@dataclass(frozen=True, slots=True)
 class DtmfReceived:
     digit: str
     at: float
@@ -57,6 +63,7 @@ ListenEvent = (
     | PartialTranscript
     | FinalTranscript
     | BargeInDetected
+    | BeepDetected
     | DtmfReceived
     | MediaClosed
 )

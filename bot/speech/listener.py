@@ -19,6 +19,7 @@ from audiosocket import AudioFrame, Closed, DtmfDigit, Subscription
 from . import events as ev
 from .asr.base import Recognizer, RecognizerStream
 from .bargein import BargeInConfig, EchoAwareBargeIn
+from .beep import BeepDetector
 from .pcm import FRAME_MS, StreamResampler, resample
 from .vad import WEBRTC_RATES, SpeechDetector, SpeechEnded, SpeechStarted, VadConfig
 
@@ -78,6 +79,8 @@ class CallListener:
         self._barged = False
         self._pending_prompt: tuple[bytes, int, float] | None = None
         self._vad_buf = bytearray()
+        self._beep_wanted = False  # beep detection costs an FFT per frame: only on request
+        self._beep: BeepDetector | None = None
 
     @property
     def subscription(self) -> Subscription:
@@ -86,6 +89,12 @@ class CallListener:
     def silent_for(self, now: float) -> float | None:
         """Seconds the caller has been quiet inside the utterance in progress (None outside)."""
         return self._vad.silent_for(now) if self._vad is not None else None
+
+    def watch_for_beep(self, on: bool = True) -> None:
+        """Report a voicemail's beep (BeepDetected) while on."""
+        self._beep_wanted = on
+        if not on:
+            self._beep = None
 
     # -- prompt timeline, from the call controller ------------------------------------
 
@@ -150,6 +159,11 @@ class CallListener:
             self._setup(frame.sample_rate)
         now = frame.arrived
         self.stats.frames += 1
+        if self._beep_wanted:
+            if self._beep is None or self._beep.rate != frame.sample_rate:
+                self._beep = BeepDetector(frame.sample_rate)
+            if (beep := self._beep.process(frame.pcm, now)) is not None:
+                self.events.put_nowait(ev.BeepDetected(beep.ended_at, beep.frequency))
         barge = self._barge
         if barge.echo_possible(now) and not self._barged:
             # Under a prompt: only the echo-aware detector may open the turn.

@@ -122,6 +122,11 @@ MACHINE_CUES: tuple[CueGroup, ...] = (
     CueGroup("network_soft", "network message", 0.8, (
         "n'existe pas", "hors service", "est en dérangement",
     )),
+    # "messagerie" misheard as "message" ("vous êtes bien sur la message de..."): ungrammatical,
+    # so only a recogniser's rendering of a voicemail greeting.
+    CueGroup("mailbox_misheard", "voicemail phrase", MEDIUM, (
+        "sur la message", "bien sur la message", "la message de", "la message d'",
+    ), fuzzy=False),
     CueGroup("switchboard", "switchboard message", STRONG, (
         "horaires d'ouverture", "nos horaires", "nos bureaux sont fermés", "nos bureaux sont actuellement fermés",
         "nos bureaux", "notre standard", "tous nos conseillers", "toutes nos lignes sont occupées",

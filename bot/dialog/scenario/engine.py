@@ -106,6 +106,7 @@ class ScenarioRun:
         self.step_name = scenario.first_step
         self.history: list[tuple[str, str]] = []  # (caller, bot), for freestyle
         self._autonomous = 0  # objection answers in a row at this step
+        self._last_aside: str | None = None  # the objection last answered at this step
         self._silences = 0
         self._scored: set[str] = set()
 
@@ -171,6 +172,13 @@ class ScenarioRun:
             )
         if u.intent is Intent.CALLBACK:
             return self._end([self._engine("callback")], CallResult.CALLBACK_REQUESTED, "callback")
+        if u.objection and u.objection == self._last_aside:
+            # The same objection again after its answer: the caller means it. Take their "no"
+            # path rather than argue a second time.
+            target = step.intent_mapping.get(Intent.DENY.value) or step.intent_mapping.get(DEFAULT_KEY)
+            target = target or self.scenario.next_on_rail(self.step_name)
+            if target is not None:
+                return self._leave(u, target, why=f"{u.objection} again → {target}")
         aside = u.intent in (Intent.OBJECTION, Intent.QUESTION) or step.freestyle
         if aside and self._autonomous < settings.max_autonomous_turns:
             self._autonomous += 1
@@ -189,6 +197,7 @@ class ScenarioRun:
             except KeyError:
                 log.warning("objection %r is not in this scenario's library", u.objection)
         answer: Line | None = None
+        self._last_aside = entry.id if entry is not None else None
         if entry is not None:
             self.record.objections.append(entry.id)
             if u.score >= CONFIDENT_AT:
@@ -225,9 +234,9 @@ class ScenarioRun:
                 break
         return self.scenario.rail[-1]
 
-    def _leave(self, u: Understanding, target: str) -> Turn:
+    def _leave(self, u: Understanding, target: str, *, why: str = "") -> Turn:
         self._score(u)
-        return self._enter(target, why=f"{u.intent.value} → {target}")
+        return self._enter(target, why=why or f"{u.intent.value} → {target}")
 
     def _score(self, u: Understanding) -> None:
         step = self.step
@@ -242,6 +251,7 @@ class ScenarioRun:
             step = self.scenario.steps[name]
             self.step_name = name
             self._autonomous = 0
+            self._last_aside: str | None = None
             self.record.steps.append(name)
             if step.check == "qualification":
                 qualified = self.record.qualification >= self.scenario.settings.qualification_threshold

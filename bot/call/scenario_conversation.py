@@ -1,0 +1,210 @@
+"""A scenario conversation on a live call: the engine's turns played, the caller's words
+classified, the answering-machine question settled as the greeting comes in.
+
+The bot greets as soon as the callee's "allô ?" pauses (waiting for Asterisk's AMD would leave a
+person in silence for seconds). Until the AMD transcript layer has settled, what the callee says
+keeps feeding it; a machine found late (a recorded "allô ?... je suis absent") still ends in the
+voicemail message or a hang-up, never in a pitch to a recording.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..dialog.amd import AmdTranscriptLayer, AmdVerdict
+from ..dialog.brain import Brain
+from ..dialog.scenario.engine import Line, ScenarioRun, Turn
+from ..dialog.scenario.model import CallResult
+from ..speech import events as sev
+from .call import Call
+from .prompt import Prompt
+
+log = logging.getLogger(__name__)
+
+
+class Voice(Protocol):
+    """Audio for a line: its pre-recorded file, or the line rendered by a TTS engine."""
+
+    async def prompt(self, line: Line) -> Prompt: ...
+
+
+@dataclass
+class GreetingTiming:
+    first_words_timeout: float = 1.0  # silence after the answer before the bot speaks first
+    greeting_gap: float = 0.35  # a pause this long after "allô" is the bot's turn
+    greeting_max: float = 2.5  # still talking after this: not an "allô", let the AMD layer judge
+    amd_max: float = 7.0  # longest wait for a verdict on a long greeting
+    amd_window: float = 20.0  # after the answer, what the callee says still feeds the AMD layer (a whole greeting)
+    beep_max: float = 20.0  # longest wait for a voicemail's beep
+    no_beep_quiet: float = 2.0  # a box that never beeps: its greeting over once quiet this long
+
+
+@dataclass
+class ScenarioConversation:
+    brain: Brain
+    voice: Voice
+    values: dict[str, str] = field(default_factory=dict)  # the contact's variables
+    agent_endpoint: str | None = None  # where a transfer step sends the caller
+    timing: GreetingTiming = field(default_factory=GreetingTiming)
+    run: ScenarioRun | None = None  # set when the call starts, for the campaign to read after
+
+    async def __call__(self, call: Call) -> None:
+        self.run = run = self.brain.new_run(self.values)
+        amd = AmdTranscriptLayer()
+        self._beep_at: float | None = None
+        if call.listener is not None:
+            call.listener.watch_for_beep()
+        verdict = await self._greeting(call, amd)
+        if verdict is not None and verdict.is_machine:
+            await self._machine(call, run, verdict)
+            return
+        turn = run.start()
+        while True:
+            stopped_by_machine = await self._say(call, turn, amd)
+            if stopped_by_machine:
+                await self._machine(call, run, amd.verdict())
+                return
+            if turn.transfer:
+                if self.agent_endpoint and await call.transfer(self.agent_endpoint):
+                    self._finish(call, run, CallResult.TRANSFERRED)
+                    return
+                turn = run.no_transfer()
+                continue
+            if turn.end is not None:
+                self._finish(call, run, turn.end)
+                await call.hangup(f"scenario: {turn.end.value}")
+                return
+            heard = await self._caller_answer(call, amd, self.brain.scenario.settings.silence_timeout)
+            if isinstance(heard, AmdVerdict):
+                await self._machine(call, run, heard)
+                return
+            if heard is None:
+                turn = run.silence()
+                continue
+            understood = await self.brain.classifier.understand(heard)
+            call.record.timeline.add(
+                f"understood {understood.intent.value}"
+                + (f"/{understood.objection}" if understood.objection else "")
+                + f" ({understood.score:.2f}, {understood.source})"
+            )
+            turn = await run.hear(understood)
+
+    # -- answering machine -----------------------------------------------------------------
+
+    async def _greeting(self, call: Call, amd: AmdTranscriptLayer) -> AmdVerdict | None:
+        """Wait for the callee's greeting; None or a human verdict: the bot speaks now."""
+        t = self.timing
+        answered = call.record.answered_at or time.monotonic()
+        speaking_since: float | None = None
+        while True:
+            now = time.monotonic()
+            self._feed_amd_status(call, amd)
+            if (v := amd.verdict_so_far()) is not None and v.is_machine:
+                return v
+            if speaking_since is None and now - answered >= t.first_words_timeout:
+                return None  # silence: a person waiting for us to speak (or a machine AMD will name)
+            if speaking_since is not None and now - speaking_since < t.greeting_max:
+                quiet = call.listener.silent_for(now) if call.listener else None
+                if quiet is None or quiet >= t.greeting_gap:
+                    return amd.verdict_so_far()  # "allô ?" and a pause: our turn
+            long_greeting = speaking_since is not None and now - speaking_since >= t.greeting_max
+            # A long greeting: a person who talks, or a recording. Let the evidence decide.
+            if long_greeting and ((v := amd.verdict_so_far()) is not None or now - answered >= t.amd_max):
+                return v or amd.verdict()
+            event = await call.next_listen_event(timeout=0.04)
+            self._note_beep(call, event)
+            self._feed_amd(call, amd, event, answered)
+            if isinstance(event, sev.SpeechStarted) and speaking_since is None:
+                speaking_since = now
+
+    async def _machine(self, call: Call, run: ScenarioRun, verdict: AmdVerdict) -> None:
+        call.record.timeline.add(f"answering machine: {verdict.reason}")
+        turn = run.machine()
+        if turn.lines:
+            await call.stop_playbacks()
+            await self._after_beep(call)
+            await call.play([await self.voice.prompt(line) for line in turn.lines])
+        self._finish(call, run, turn.end or CallResult.ANSWERING_MACHINE)
+        await call.hangup(f"answering machine: {verdict.reason}")
+
+    async def _after_beep(self, call: Call) -> None:
+        """A voicemail message must start after the beep (before it, the box is still talking
+        and records nothing): wait for the beep, or for a long quiet from a box that has none."""
+        t = self.timing
+        deadline = time.monotonic() + t.beep_max
+        while self._beep_at is None and (now := time.monotonic()) < deadline:
+            quiet = call.listener.silent_for(now) if call.listener else None
+            if quiet is not None and quiet >= t.no_beep_quiet:
+                call.record.timeline.add("no beep heard; the greeting is over")
+                break
+            self._note_beep(call, await call.next_listen_event(timeout=0.05))
+        if call.listener is not None:
+            call.listener.watch_for_beep(False)
+
+    def _note_beep(self, call: Call, event: object) -> None:
+        if isinstance(event, sev.BeepDetected) and self._beep_at is None:
+            self._beep_at = event.at
+            call.record.timeline.add(f"voicemail beep ({event.frequency:.0f} Hz)")
+
+    # -- turns -------------------------------------------------------------------------------
+
+    async def _say(self, call: Call, turn: Turn, amd: AmdTranscriptLayer) -> bool:
+        """Play a turn's lines; True when the AMD layer found a machine meanwhile."""
+        if turn.lines:
+            prompts = [await self.voice.prompt(line) for line in turn.lines]
+            call.record.timeline.add(f"say ({turn.why}): {turn.text[:80]!r}")
+            await call.play(prompts)
+        self._feed_amd_status(call, amd)
+        verdict = amd.verdict_so_far()
+        return verdict is not None and verdict.is_machine and self._in_amd_window(call)
+
+    async def _caller_answer(self, call: Call, amd: AmdTranscriptLayer, timeout: float) -> str | AmdVerdict | None:
+        """The caller's answer to what the bot just said (a final for speech that ended after
+        the bot started speaking), a machine verdict, or None after `timeout` of silence."""
+        answered = call.record.answered_at or time.monotonic()
+        deadline = time.monotonic() + timeout
+        while (now := time.monotonic()) < deadline:
+            event = await call.next_listen_event(timeout=deadline - now)
+            self._note_beep(call, event)
+            self._feed_amd(call, amd, event, answered)
+            verdict = amd.verdict_so_far()
+            if verdict is not None and verdict.is_machine and self._in_amd_window(call):
+                return verdict
+            if isinstance(event, sev.SpeechStarted):
+                deadline = max(deadline, time.monotonic() + timeout)  # a caller mid-sentence is not silent
+            answer = isinstance(event, sev.FinalTranscript) and event.speech_ended_at >= call.last_prompt_at
+            if answer and event.text.strip():
+                return event.text
+        return None
+
+    def _in_amd_window(self, call: Call) -> bool:
+        answered = call.record.answered_at or time.monotonic()
+        return time.monotonic() - answered <= self.timing.amd_window
+
+    def _feed_amd(self, call: Call, amd: AmdTranscriptLayer, event: object, answered: float) -> None:
+        if not self._in_amd_window(call):
+            return
+        self._feed_amd_status(call, amd)
+        if isinstance(event, sev.PartialTranscript):
+            amd.partial(event.text)
+        elif isinstance(event, sev.FinalTranscript):
+            amd.final(event.text, int(event.speech_duration * 1000))
+        elif event is None and call.listener is not None:
+            quiet = call.listener.silent_for(time.monotonic())
+            if quiet is not None:
+                amd.silence(int(quiet * 1000))
+
+    @staticmethod
+    def _feed_amd_status(call: Call, amd: AmdTranscriptLayer) -> None:
+        status = call.record.amd_status
+        if status and amd.evidence().amd_status != status:
+            amd.amd(status, call.record.amd_cause)
+
+    @staticmethod
+    def _finish(call: Call, run: ScenarioRun, result: CallResult) -> None:
+        run.record.result = result
+        call.record.result = result.value
+        call.record.timeline.add(f"result {result.value} (qualification {run.record.qualification:.0%})")

@@ -1,0 +1,1 @@
+"""What the bot sounds like: the content-addressed audio cache, rendering, and serving it."""

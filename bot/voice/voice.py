@@ -1,0 +1,66 @@
+"""A voice for calls: a line's pre-recorded file, or its text from the cache, rendered on a miss.
+
+Scenario lines, objection answers and rail returns are rendered before the call (`minibot
+scenario render`), so during a call a lookup is a stat and a read. Freestyle answers and lines
+with per-contact variables are synthesised during the call, in a worker thread, once per text
+even when several calls ask at the same moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
+
+from ..call.prompt import Prompt
+from ..dialog.scenario.engine import Line
+from ..speech.pcm import Audio
+from ..speech.tts import TtsEngine
+from .cache import AudioCache, CachedLine, cache_key
+
+log = logging.getLogger(__name__)
+
+
+class CachedVoice:
+    def __init__(self, engine: TtsEngine, cache: AudioCache, *, voice: str | None = None,
+                 executor: Executor | None = None) -> None:
+        self.engine, self.cache = engine, cache
+        self.voice = voice or engine.default_voice
+        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="tts")
+        self._rendering: dict[str, asyncio.Future[CachedLine]] = {}
+
+    def key(self, text: str) -> str:
+        return cache_key(self.engine.name, self.engine.version, self.voice, text)
+
+    def lookup(self, text: str) -> CachedLine | None:
+        return self.cache.lookup(self.key(text))
+
+    def render(self, text: str) -> tuple[CachedLine, bool]:
+        """Blocking: the cached line for `text`, and whether it was already there."""
+        key = self.key(text)
+        if (hit := self.cache.lookup(key)) is not None:
+            return hit, True
+        audio: Audio = self.engine.synthesize(text, self.voice)
+        return self.cache.store(key, audio), False
+
+    async def prompt(self, line: Line) -> Prompt:
+        if line.audio is not None:
+            return Prompt.load(line.audio)
+        key = self.key(line.text)
+        cached = self.cache.lookup(key)
+        if cached is None:
+            pending = self._rendering.get(key)
+            if pending is None:
+                log.info("rendering during the call (%s): %r", line.key, line.text[:60])
+                loop = asyncio.get_running_loop()
+                pending = loop.run_in_executor(self._executor, lambda: self.render(line.text)[0])
+                self._rendering[key] = pending
+                pending.add_done_callback(lambda _: self._rendering.pop(key, None))
+            cached = await asyncio.shield(pending)
+        return _prompt(cached)
+
+
+def _prompt(line: CachedLine) -> Prompt:
+    path: Path = line.file("sln16")
+    return Prompt(path, Audio(path.read_bytes(), 16000))

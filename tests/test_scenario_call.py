@@ -1,0 +1,118 @@
+"""A scenario on a call: MiniBot's brain, voice and call control against the simulated Asterisk
+(real HTTP, WebSocket and TCP), Whisper hearing the caller, espeak-ng speaking the lines."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ari.client import AriConfig
+from ari.simulator import Human, Machine, Say, SimulatedAsterisk
+from audiosocket import AudioSocketServer
+from bot.call.config import CallConfig
+from bot.call.controller import CallController
+from bot.call.scenario_conversation import ScenarioConversation
+from bot.config import Settings
+from bot.dialog.brain import Brain
+from bot.dialog.scenario.lines import ENGINE_LINES
+from bot.dialog.scenario.loader import render
+from bot.speech.asr.models import whisper_base_dir
+from bot.speech.asr.whisper_engine import WhisperRecognizer
+from bot.speech.tts import load_engine
+from bot.voice.cache import AudioCache
+from bot.voice.voice import CachedVoice
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed"),
+]
+PASSWORD = "s3cret-test"
+NUMBER = "+33612345678"
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    with ThreadPoolExecutor(2) as pool:
+        yield WhisperRecognizer(whisper_base_dir(Settings().cache_dir), pool)
+
+
+@pytest.fixture(scope="module")
+def brains():
+    return {name: Brain.build(name) for name in ("demo", "or_rendez_vous")}
+
+
+@pytest.fixture
+def voice(tmp_path):
+    return CachedVoice(load_engine("espeak"), AudioCache(tmp_path / "audio"))
+
+
+async def _call(whisper, callee, conversation):
+    async with SimulatedAsterisk(password=PASSWORD) as sim, AudioSocketServer("127.0.0.1", 0) as server:
+        sim.add_callee(f"PJSIP/{NUMBER}@trunk", callee)
+        ari = AriConfig(url=sim.url, username="minibot", password=PASSWORD)
+        calls = CallConfig(audiosocket_address=server.address, endpoint_template="PJSIP/{number}@trunk",
+                           ring_timeout=10, media_timeout=2.0)
+        async with CallController(ari, calls, server, whisper) as ctl:
+            record = await asyncio.wait_for(ctl.place_call(NUMBER, conversation), 90)
+        for _ in range(50):  # nothing left behind in Asterisk
+            if not sim.live_channels() and not sim.live_bridges():
+                break
+            await asyncio.sleep(0.05)
+        assert not sim.live_channels() and not sim.live_bridges()
+        return record, [p.media for p in sim.calls[-1].played]
+
+
+async def test_a_caller_who_says_yes_twice_becomes_a_qualified_lead(whisper, brains, voice):
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
+    callee = Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True),
+                               Say("interesse", after_prompt=True)], hangup_when_idle=8.0)
+    record, played = await _call(whisper, callee, conversation)
+    assert record.result == "QUALIFIED", record.timeline.entries
+    assert conversation.run.record.steps == ["hello", "interest", "is_lead", "goodbye_qualified"]
+    assert record.answer_to_first_audio is not None and record.answer_to_first_audio <= 1.5
+    assert len(played) == 3 and all(m.startswith("sound:" + str(voice.cache.directory)) for m in played)
+
+
+async def test_a_do_not_call_request_is_acknowledged_and_ends_the_call(whisper, brains, voice):
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
+    callee = Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)], hangup_when_idle=8.0)
+    record, played = await _call(whisper, callee, conversation)
+    assert record.result == "OPTED_OUT", record.timeline.entries
+    assert conversation.run.record.opted_out
+    assert played[-1].endswith(voice.key(ENGINE_LINES["opt_out"]))  # the acknowledgement, last
+
+
+async def test_an_objection_is_answered_and_the_question_asked_again(whisper, brains, voice):
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
+    callee = Human(utterances=[Say("allo", at=0.3), Say("robot", after_prompt=True),
+                               Say("oui_daccord", after_prompt=True), Say("non_merci", after_prompt=True),
+                               Say("non_merci", after_prompt=True)], hangup_when_idle=8.0)
+    record, _ = await _call(whisper, callee, conversation)
+    run = conversation.run.record
+    assert run.objections[:1] == ["is_robot"], record.timeline.entries  # answered honestly, then back
+    assert run.steps[:2] == ["hello", "interest"]
+    # "Not interested" (said twice if the first is taken as an objection to answer) ends it politely.
+    assert record.result == "NOT_INTERESTED"
+
+
+async def test_a_machine_gets_the_voicemail_message_after_its_greeting(whisper, brains, voice):
+    conversation = ScenarioConversation(brains["or_rendez_vous"], voice,
+                                        {"first_name": "Marie", "slot_1": "jeudi à dix heures",
+                                         "slot_2": "vendredi à quatorze heures"})
+    record, played = await _call(whisper, Machine(), conversation)
+    assert record.result == "VOICEMAIL_LEFT", record.timeline.entries
+    message = render(brains["or_rendez_vous"].scenario.voicemail.say, conversation.run.values)
+    assert len(played) == 1 and played[0].endswith(voice.key(message))  # only the message, nothing pitched
+    events = [what for _, what in record.timeline.entries]
+    beep = next(i for i, what in enumerate(events) if what.startswith("voicemail beep"))
+    assert beep < next(i for i, what in enumerate(events) if what.startswith("play"))  # after the beep
+
+
+async def test_a_machine_is_hung_up_on_when_the_scenario_has_no_message(whisper, brains, voice):
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
+    record, played = await _call(whisper, Machine(), conversation)
+    assert record.result == "ANSWERING_MACHINE", record.timeline.entries
+    assert played == []
