@@ -56,37 +56,62 @@ def demo(
 @app.command()
 def call(
     number: str = typer.Argument(..., help="E.164 number (+33...) or an Asterisk endpoint (Local/human@callee-sim)"),
-    scenario: str = typer.Option("demo", help="the conversation to run (demo: greeting, offer, goodbye)"),
-    transfer: bool = typer.Option(False, help="hand the caller to MINIBOT_DIAL__AGENT_ENDPOINT after the offer"),
+    scenario: str = typer.Option("demo", help="a shipped scenario's name or a scenario YAML file"),
+    var: list[str] = typer.Option([], "--var", help="a contact variable, name=value (repeatable)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Place one real call through the configured ARI (MINIBOT_ARI__URL...) and print its timeline."""
+    """Place one real call through the configured ARI (MINIBOT_ARI__URL...) running a scenario, and
+    print its timeline and result. A transfer step sends the caller to MINIBOT_DIAL__AGENT_ENDPOINT."""
     from ari.errors import AriError
-    from bot.call.runtime import call_runtime, demo_conversation
+    from bot.call.runtime import call_runtime
+    from bot.call.scenario_conversation import ScenarioConversation
+    from bot.dialog.brain import Brain
+    from bot.dialog.scenario.loader import ScenarioInvalid
+    from bot.speech.tts import TtsError, load_engine
+    from bot.voice.cache import AudioCache
+    from bot.voice.voice import CachedVoice
 
     _logging(verbose)
     settings = Settings()
-    if scenario != "demo":
-        console.print(f"[red]error:[/] unknown scenario {scenario!r} (available: demo)")
-        raise typer.Exit(2)
-    agent = settings.dial.agent_endpoint if transfer else None
-    if transfer and not agent:
-        console.print("[red]error:[/] --transfer needs MINIBOT_DIAL__AGENT_ENDPOINT")
+    values = {}
+    for item in var:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            console.print(f"[red]error:[/] --var {item!r}: expected name=value")
+            raise typer.Exit(2)
+        values[name.strip()] = value
+    try:
+        brain = Brain.build(scenario, settings.llm)
+        voice = CachedVoice(load_engine(settings.tts.engine, xtts_model_dir=settings.tts.xtts_model_dir,
+                                        xtts_voices_dir=settings.tts.xtts_voices_dir),
+                            AudioCache(settings.audio_path, max_bytes=settings.tts.cache_max_mb * 1024**2),
+                            voice=settings.tts.voice)
+    except ScenarioInvalid as exc:
+        console.print(f"[red]invalid scenario:[/]\n{exc}")
+        raise typer.Exit(2) from None
+    except TtsError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    missing = [v for v in brain.scenario.variables if v not in values]
+    if missing:
+        console.print(f"[red]error:[/] scenario {brain.scenario.name!r} needs --var for: {', '.join(missing)}")
         raise typer.Exit(2)
 
     async def run() -> int:
+        conversation = ScenarioConversation(brain, voice, values, agent_endpoint=settings.dial.agent_endpoint)
         async with call_runtime(settings) as controller:
-            record = await controller.place_call(number, demo_conversation(transfer_to=agent))
+            record = await controller.place_call(number, conversation)
         console.print(str(record.timeline))
         first = record.answer_to_first_audio
         console.print(f"outcome: [bold]{record.outcome.value}[/] (cause {record.cause} {record.cause_txt})"
-                      + (f", answer -> first bot audio {first * 1000:.0f} ms" if first is not None else ""))
+                      + (f", answer -> first bot audio {first * 1000:.0f} ms" if first is not None else "")
+                      + (f", result [bold]{record.result}[/]" if record.result else ""))
         return 0
 
     try:
         raise typer.Exit(asyncio.run(run()))
     except (TimeoutError, OSError, AriError) as exc:
-        console.print(f"[red]error:[/] cannot reach Asterisk at {settings.ari.url}: {exc or 'no event stream'}")
+        console.print(f"[red]error:[/] cannot reach Asterisk at {settings.ari.url}: {str(exc) or 'no event stream'}")
         raise typer.Exit(1) from None
 
 

@@ -40,7 +40,11 @@ class CallController:
         await self._stack.enter_async_context(self.client)
         runner = asyncio.create_task(self.stream.run(), name="ari-events")
         self._stack.push_async_callback(_cancel, runner)
-        await self.stream.wait_connected(10)
+        try:
+            await self.stream.wait_connected(10)
+        except BaseException:
+            await self._stack.aclose()  # no ARI: close what was opened (HTTP session, event task)
+            raise
         if self.inbound is not None:
             watcher = asyncio.create_task(self._watch_inbound(), name="ari-inbound")
             self._stack.push_async_callback(_cancel, watcher)
