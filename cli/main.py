@@ -99,6 +99,9 @@ def call(
 
     async def run() -> int:
         conversation = ScenarioConversation(brain, voice, values, agent_endpoint=settings.dial.agent_endpoint)
+        if settings.llm.enabled and not await brain.prewarm():
+            console.print(f"[yellow]warning:[/] Ollama at {settings.llm.ollama_url} did not load "
+                          f"{settings.llm.model}; the call goes on with the offline classifier and scripted lines")
         async with call_runtime(settings) as controller:
             record = await controller.place_call(number, conversation)
         console.print(str(record.timeline))

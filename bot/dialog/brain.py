@@ -59,6 +59,13 @@ class Brain:
     classifier: IntentClassifier
     freestyle: ScenarioFreestyle | None
     rail_returns_path: Path | None = None
+    chat: ChatModel | None = None
+
+    async def prewarm(self) -> bool:
+        """Load the LLM before the first call (a cold model answers in seconds, not in a turn);
+        False when there is no LLM or it is not there (calls then go on without it)."""
+        prewarm = getattr(self.chat, "prewarm", None)
+        return bool(prewarm and await prewarm())
 
     def new_run(self, values: dict[str, str] | None = None, *, rng: random.Random | None = None) -> ScenarioRun:
         rng = rng or random.Random()
@@ -85,4 +92,4 @@ class Brain:
             brief = FreestyleBrief(parsed.agent_name, parsed.company_name, parsed.context.strip(), parsed.objective,
                                    parsed.personality, list(parsed.facts))
             freestyle = ScenarioFreestyle(Freestyle(chat, llm.freestyle_timeout if llm else 4.0), brief)
-        return cls(parsed, path, library, classifier, freestyle)
+        return cls(parsed, path, library, classifier, freestyle, chat=chat)
