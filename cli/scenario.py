@@ -298,3 +298,47 @@ def _target(out: Path | None, name: str) -> Path:
 def _refuse_overwrite(target: Path) -> None:
     console.print(f"[red]error:[/] {escape(_shown(target))} exists; use --force to overwrite it", soft_wrap=True)
     raise typer.Exit(1)
+
+
+@scenario_app.command("render")
+def render_(
+    name: str = typer.Argument(..., help="a shipped scenario's name or a scenario YAML file"),
+) -> None:
+    """Render every line known before the calls (steps, engine lines, objection answers, rail
+    returns, voicemail) into the audio cache, and report what was rendered, reused or failed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from bot.config import Settings
+    from bot.dialog.brain import Brain
+    from bot.speech.tts import TtsError, load_engine
+    from bot.voice.cache import AudioCache
+    from bot.voice.render import RenderReport, known_lines, render_lines
+    from bot.voice.voice import CachedVoice
+
+    settings = Settings()
+    try:
+        brain = Brain.build(name, embeddings=False)
+        engine = load_engine(settings.tts.engine, xtts_model_dir=settings.tts.xtts_model_dir,
+                             xtts_voices_dir=settings.tts.xtts_voices_dir)
+    except ScenarioInvalid as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(1) from None
+    except TtsError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    voice = CachedVoice(engine, AudioCache(settings.audio_path, max_bytes=settings.tts.cache_max_mb * 1024**2),
+                        voice=settings.tts.voice)
+    lines, later = known_lines(brain)
+    report = RenderReport(per_contact=later)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"{brain.scenario.name} ({engine.name}, {voice.voice})", total=len(lines))
+        render_lines(voice, lines, report, lambda _: progress.advance(task))
+    console.print(f"rendered {len(report.rendered)} ({report.audio_seconds:.0f} s of audio), "
+                  f"reused {len(report.reused)}, failed {len(report.failed)}; "
+                  f"{len(report.per_contact)} line(s) need a contact's variables and are rendered during the call"
+                  + (f": {', '.join(report.per_contact)}" if report.per_contact else ""))
+    for key, why in report.failed:
+        console.print(f"[red]failed[/] {key}: {escape(why)}")
+    console.print(f"audio cache: {settings.audio_path}")
+    raise typer.Exit(1 if report.failed else 0)

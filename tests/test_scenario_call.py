@@ -115,4 +115,7 @@ async def test_a_machine_is_hung_up_on_when_the_scenario_has_no_message(whisper,
     conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
     record, played = await _call(whisper, Machine(), conversation)
     assert record.result == "ANSWERING_MACHINE", record.timeline.entries
-    assert played == []
+    # The bot may have begun its first line on a pause in the greeting (it answers a person's
+    # "allô ?" at once); once the machine is known it stops and hangs up, pitching nothing more.
+    assert len(played) <= 1
+    assert record.ended_at - record.answered_at < 12
