@@ -52,7 +52,9 @@ class TtsSettings(BaseModel):
     cache_max_mb: int = Field(2048, ge=10, description="size cap of the audio cache; least recently used go first")
     xtts_model_dir: Path | None = Field(None, description="XTTS v2 weights (non-commercial licence)")
     xtts_voices_dir: Path | None = Field(None, description="reference recordings <voice>.wav for XTTS cloning")
-    http_url: str | None = Field(None, description="base URL Asterisk fetches audio from when on another host")
+    http_port: int | None = Field(None, description="serve the audio cache over HTTP on this port (remote Asterisk)")
+    http_host: str = Field("127.0.0.1", description="address the audio HTTP server listens on")
+    http_url: str | None = Field(None, description="base URL Asterisk fetches audio from, e.g. http://10.0.0.5:8090")
 
 
 class Settings(BaseSettings):

@@ -85,7 +85,7 @@ def call(
         voice = CachedVoice(load_engine(settings.tts.engine, xtts_model_dir=settings.tts.xtts_model_dir,
                                         xtts_voices_dir=settings.tts.xtts_voices_dir),
                             AudioCache(settings.audio_path, max_bytes=settings.tts.cache_max_mb * 1024**2),
-                            voice=settings.tts.voice)
+                            voice=settings.tts.voice, http_url=settings.tts.http_url)
     except ScenarioInvalid as exc:
         console.print(f"[red]invalid scenario:[/]\n{exc}")
         raise typer.Exit(2) from None

@@ -226,6 +226,10 @@ class Call:
 
     async def run(self) -> CallRecord:
         reader = asyncio.create_task(self._read_events(), name=f"call-{self.call_id}-events")
+        prepare = getattr(self.conversation, "prepare", None)
+        if prepare is not None:
+            # Work the conversation can do while the phone rings (rendering the contact's lines).
+            self._background(prepare())
         try:
             if self.record.direction == "outbound":
                 await self._originate()

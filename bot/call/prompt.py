@@ -18,6 +18,7 @@ _RAW_RATES = {".sln16": 16000}
 class Prompt:
     path: Path  # the file, with its extension
     audio: Audio
+    uri: str | None = None  # where Asterisk fetches it instead of the local path (sound:http://...)
 
     @classmethod
     def load(cls, path: str | Path) -> Prompt:
@@ -34,6 +35,8 @@ class Prompt:
 
     @property
     def media_uri(self) -> str:
+        if self.uri is not None:
+            return self.uri
         # sound: takes the path without its extension; Asterisk picks the format.
         return f"sound:{self.path.with_suffix('')}"
 

@@ -41,12 +41,33 @@ def ari_config(settings: Settings) -> AriConfig:
 
 
 @asynccontextmanager
+async def _audio_http(settings: Settings) -> AsyncIterator[None]:
+    """The audio cache over HTTP, when Asterisk runs elsewhere (MINIBOT_TTS__HTTP_PORT)."""
+    if settings.tts.http_port is None:
+        yield
+        return
+    from aiohttp import web
+
+    from ..voice.cache import AudioCache
+    from ..voice.server import audio_app
+
+    runner = web.AppRunner(audio_app(AudioCache(settings.audio_path)))
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.tts.http_host, settings.tts.http_port).start()
+        yield
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
 async def call_runtime(settings: Settings, *, inbound: Callable[[str], Conversation] | None = None,
                        give_up_after: float = 30.0) -> AsyncIterator[CallController]:
     with recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
         recognizer = load_recognizer(settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                                      vosk_model=settings.vosk_model, executor=pool)
-        async with AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port) as server:
+        async with AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port) as server, \
+                _audio_http(settings):
             config = call_config(settings, server.address)
             async with CallController(ari_config(settings), config, server, recognizer, inbound=inbound,
                                       give_up_after=give_up_after) as controller:

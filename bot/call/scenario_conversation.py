@@ -17,6 +17,7 @@ from typing import Protocol
 from ..dialog.amd import AmdTranscriptLayer, AmdVerdict
 from ..dialog.brain import Brain
 from ..dialog.scenario.engine import Line, ScenarioRun, Turn
+from ..dialog.scenario.loader import render
 from ..dialog.scenario.model import CallResult
 from ..speech import events as sev
 from .call import Call
@@ -50,6 +51,21 @@ class ScenarioConversation:
     agent_endpoint: str | None = None  # where a transfer step sends the caller
     timing: GreetingTiming = field(default_factory=GreetingTiming)
     run: ScenarioRun | None = None  # set when the call starts, for the campaign to read after
+
+    async def prepare(self) -> None:
+        """While the phone rings: render this contact's own lines (the greeting with their name,
+        the voicemail message), so the bot answers an "allô" without a synthesis delay."""
+        scenario = self.brain.scenario
+        values = {"agent_name": scenario.agent_name, "company_name": scenario.company_name, **self.values}
+        first = scenario.steps[scenario.first_step]
+        texts = [first.say] if first.say and not first.audio else []
+        if scenario.voicemail and scenario.voicemail.say:
+            texts.append(scenario.voicemail.say)
+        for text in texts:
+            try:
+                await self.voice.prompt(Line(render(text, values), "prepare"))
+            except Exception as exc:  # the call renders it again when needed, and reports then
+                log.warning("could not render ahead: %s", exc)
 
     async def __call__(self, call: Call) -> None:
         self.run = run = self.brain.new_run(self.values)

@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 
 class CachedVoice:
     def __init__(self, engine: TtsEngine, cache: AudioCache, *, voice: str | None = None,
-                 executor: Executor | None = None) -> None:
+                 executor: Executor | None = None, http_url: str | None = None) -> None:
         self.engine, self.cache = engine, cache
+        # Set when Asterisk runs on another host and fetches the cache over HTTP (bot.voice.server).
+        self.http_url = http_url.rstrip("/") if http_url else None
         self.voice = voice or engine.default_voice
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="tts")
         self._rendering: dict[str, asyncio.Future[CachedLine]] = {}
@@ -45,22 +47,20 @@ class CachedVoice:
         return self.cache.store(key, audio), False
 
     async def prompt(self, line: Line) -> Prompt:
+        loop = asyncio.get_running_loop()
         if line.audio is not None:
-            return Prompt.load(line.audio)
+            return await loop.run_in_executor(None, Prompt.load, line.audio)
         key = self.key(line.text)
         cached = self.cache.lookup(key)
         if cached is None:
             pending = self._rendering.get(key)
             if pending is None:
                 log.info("rendering during the call (%s): %r", line.key, line.text[:60])
-                loop = asyncio.get_running_loop()
                 pending = loop.run_in_executor(self._executor, lambda: self.render(line.text)[0])
                 self._rendering[key] = pending
                 pending.add_done_callback(lambda _: self._rendering.pop(key, None))
             cached = await asyncio.shield(pending)
-        return _prompt(cached)
-
-
-def _prompt(line: CachedLine) -> Prompt:
-    path: Path = line.file("sln16")
-    return Prompt(path, Audio(path.read_bytes(), 16000))
+        path: Path = cached.file("sln16")
+        uri = f"sound:{self.http_url}/audio/{cached.key[:2]}/{cached.key}.wav" if self.http_url else None
+        pcm = await loop.run_in_executor(None, path.read_bytes)  # the barge-in's reference of what plays
+        return Prompt(path, Audio(pcm, 16000), uri)
