@@ -55,6 +55,8 @@ class TtsSettings(BaseModel):
     http_port: int | None = Field(None, description="serve the audio cache over HTTP on this port (remote Asterisk)")
     http_host: str = Field("127.0.0.1", description="address the audio HTTP server listens on")
     http_url: str | None = Field(None, description="base URL Asterisk fetches audio from, e.g. http://10.0.0.5:8090")
+    ambience: str | None = Field(None, description="room loop under rendered lines: audio/ambience/<name> or a WAV")
+    ambience_db: float = Field(-8.0, ge=-40, le=0, description="the loop's level relative to the voice's speech, dB")
 
 
 class Settings(BaseSettings):

@@ -13,8 +13,11 @@ from rich.console import Console
 from bot.config import Settings
 
 from .amd import amd_app
+from .audio import audio_app
 from .nlu import nlu_app
 from .scenario import scenario_app
+from .tts import tts_app
+from .voice import voice_app
 
 app = typer.Typer(help="MiniBot: French phone voicebot on Asterisk.", no_args_is_help=True)
 models_app = typer.Typer(help="Speech models: fetch and check.", no_args_is_help=True)
@@ -22,6 +25,9 @@ app.add_typer(models_app, name="models")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(amd_app, name="amd")
+app.add_typer(voice_app, name="voice")
+app.add_typer(tts_app, name="tts")
+app.add_typer(audio_app, name="audio")
 console = Console()
 
 
@@ -67,9 +73,8 @@ def call(
     from bot.call.scenario_conversation import ScenarioConversation
     from bot.dialog.brain import Brain
     from bot.dialog.scenario.loader import ScenarioInvalid
-    from bot.speech.tts import TtsError, load_engine
-    from bot.voice.cache import AudioCache
-    from bot.voice.voice import CachedVoice
+    from bot.speech.tts import TtsError
+    from bot.voice.voice import voice_from_settings
 
     _logging(verbose)
     settings = Settings()
@@ -82,10 +87,7 @@ def call(
         values[name.strip()] = value
     try:
         brain = Brain.build(scenario, settings.llm)
-        voice = CachedVoice(load_engine(settings.tts.engine, xtts_model_dir=settings.tts.xtts_model_dir,
-                                        xtts_voices_dir=settings.tts.xtts_voices_dir),
-                            AudioCache(settings.audio_path, max_bytes=settings.tts.cache_max_mb * 1024**2),
-                            voice=settings.tts.voice, http_url=settings.tts.http_url)
+        voice = voice_from_settings(settings)
     except ScenarioInvalid as exc:
         console.print(f"[red]invalid scenario:[/]\n{exc}")
         raise typer.Exit(2) from None

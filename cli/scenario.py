@@ -310,29 +310,25 @@ def render_(
 
     from bot.config import Settings
     from bot.dialog.brain import Brain
-    from bot.speech.tts import TtsError, load_engine
-    from bot.voice.cache import AudioCache
+    from bot.speech.tts import TtsError
     from bot.voice.render import RenderReport, known_lines, render_lines
-    from bot.voice.voice import CachedVoice
+    from bot.voice.voice import voice_from_settings
 
     settings = Settings()
     try:
         brain = Brain.build(name, embeddings=False)
-        engine = load_engine(settings.tts.engine, xtts_model_dir=settings.tts.xtts_model_dir,
-                             xtts_voices_dir=settings.tts.xtts_voices_dir)
+        voice = voice_from_settings(settings)
     except ScenarioInvalid as exc:
         _print_problems(exc.problems)
         raise typer.Exit(1) from None
     except TtsError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    voice = CachedVoice(engine, AudioCache(settings.audio_path, max_bytes=settings.tts.cache_max_mb * 1024**2),
-                        voice=settings.tts.voice)
     lines, later = known_lines(brain)
     report = RenderReport(per_contact=later)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task(f"{brain.scenario.name} ({engine.name}, {voice.voice})", total=len(lines))
+        task = progress.add_task(f"{brain.scenario.name} ({voice.engine.name}, {voice.voice})", total=len(lines))
         render_lines(voice, lines, report, lambda _: progress.advance(task))
     console.print(f"rendered {len(report.rendered)} ({report.audio_seconds:.0f} s of audio), "
                   f"reused {len(report.reused)}, failed {len(report.failed)}; "

@@ -21,9 +21,8 @@ from ..config import Settings
 from ..dialog.brain import Brain
 from ..speech.asr import AsrUnavailable, load_recognizer
 from ..speech.asr.executor import recognition_executor
-from ..speech.tts import TtsError, load_engine
-from ..voice.cache import AudioCache
-from ..voice.voice import CachedVoice
+from ..speech.tts import TtsError
+from ..voice.voice import voice_from_settings
 
 _PASSWORD = "demo-only"
 _GOLD = {"slot_1": "jeudi à dix heures", "slot_2": "vendredi à quatorze heures"}
@@ -78,8 +77,7 @@ async def run_call_demo(settings: Settings, console: Console) -> int:
                                                   executor=pool))
             with console.status("loading the scenarios and the voice..."):
                 brains = {name: Brain.build(name, embeddings=True) for name in {c[3] for c in CALLEES}}
-                voice = CachedVoice(load_engine(settings.tts.engine), AudioCache(settings.audio_path),
-                                    voice=settings.tts.voice)
+                voice = voice_from_settings(settings)
         except (AsrUnavailable, TtsError) as exc:
             console.print(f"[red]error:[/] {exc}")
             return 1

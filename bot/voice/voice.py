@@ -14,9 +14,11 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 from ..call.prompt import Prompt
+from ..config import Settings
 from ..dialog.scenario.engine import Line
 from ..speech.pcm import Audio
-from ..speech.tts import TtsEngine
+from ..speech.tts import TtsEngine, TtsUnavailable, load_engine
+from .ambience import ambience_tag, load_ambience, mix_ambience
 from .cache import AudioCache, CachedLine, cache_key
 
 log = logging.getLogger(__name__)
@@ -24,8 +26,13 @@ log = logging.getLogger(__name__)
 
 class CachedVoice:
     def __init__(self, engine: TtsEngine, cache: AudioCache, *, voice: str | None = None,
-                 executor: Executor | None = None, http_url: str | None = None) -> None:
+                 executor: Executor | None = None, http_url: str | None = None,
+                 ambience: Audio | None = None, ambience_db: float = -8.0) -> None:
         self.engine, self.cache = engine, cache
+        # An optional room loop mixed under every rendered line (bot.voice.ambience); it is part
+        # of the key, so plain and mixed renders of a text never share a file.
+        self.ambience, self.ambience_db = ambience, ambience_db
+        self._ambience_tag = ambience_tag(ambience, ambience_db) if ambience is not None else ""
         # Set when Asterisk runs on another host and fetches the cache over HTTP (bot.voice.server).
         self.http_url = http_url.rstrip("/") if http_url else None
         self.voice = voice or engine.default_voice
@@ -33,7 +40,7 @@ class CachedVoice:
         self._rendering: dict[str, asyncio.Future[CachedLine]] = {}
 
     def key(self, text: str) -> str:
-        return cache_key(self.engine.name, self.engine.version, self.voice, text)
+        return cache_key(self.engine.name, self.engine.version + self._ambience_tag, self.voice, text)
 
     def lookup(self, text: str) -> CachedLine | None:
         return self.cache.lookup(self.key(text))
@@ -44,6 +51,8 @@ class CachedVoice:
         if (hit := self.cache.lookup(key)) is not None:
             return hit, True
         audio: Audio = self.engine.synthesize(text, self.voice)
+        if self.ambience is not None:
+            audio = mix_ambience(audio, self.ambience, self.ambience_db)
         return self.cache.store(key, audio), False
 
     async def prompt(self, line: Line) -> Prompt:
@@ -64,3 +73,16 @@ class CachedVoice:
         uri = f"sound:{self.http_url}/audio/{cached.key[:2]}/{cached.key}.wav" if self.http_url else None
         pcm = await loop.run_in_executor(None, path.read_bytes)  # the barge-in's reference of what plays
         return Prompt(path, Audio(pcm, 16000), uri)
+
+
+def voice_from_settings(settings: Settings) -> CachedVoice:
+    """The voice the settings describe: engine, voice, cache (size cap), ambience, HTTP URL.
+    TtsUnavailable (naming what is missing) when it cannot be built."""
+    t = settings.tts
+    engine = load_engine(t.engine, xtts_model_dir=t.xtts_model_dir, xtts_voices_dir=t.xtts_voices_dir)
+    try:
+        ambience = load_ambience(t.ambience) if t.ambience else None
+    except ValueError as exc:
+        raise TtsUnavailable(str(exc)) from None
+    cache = AudioCache(settings.audio_path, max_bytes=t.cache_max_mb * 1024**2)
+    return CachedVoice(engine, cache, voice=t.voice, http_url=t.http_url, ambience=ambience, ambience_db=t.ambience_db)
