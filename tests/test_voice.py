@@ -140,6 +140,8 @@ def test_espeak_speaks_french_and_refuses_unknown_voices() -> None:
     engine = load_engine("espeak")
     audio = engine.synthesize("Bonjour, je suis l'assistante vocale automatisée.")
     assert audio.sample_rate == 22050 and 1.5 < audio.duration < 6
+    narrow = engine.synthesize("Bonjour, je suis l'assistante vocale automatisée.", sample_rate=8000)
+    assert narrow.sample_rate == 8000 and abs(narrow.duration - audio.duration) < 0.01
     with pytest.raises(Exception, match="unknown voice"):
         engine.synthesize("Bonjour", "en")
 

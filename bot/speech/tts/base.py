@@ -30,6 +30,11 @@ class TtsEngine(Protocol):
 
     def voices(self) -> list[str]: ...
 
-    def synthesize(self, text: str, voice: str | None = None) -> Audio:
-        """Mono 16-bit PCM of `text`, at the engine's native rate. Blocking."""
+    def synthesize(self, text: str, voice: str | None = None, sample_rate: int | None = None) -> Audio:
+        """Mono 16-bit PCM of `text`, at `sample_rate` (default: the engine's own). Blocking."""
         ...
+
+
+def at_rate(audio: Audio, sample_rate: int | None) -> Audio:
+    """The engine's output at the rate asked for (soxr), or as it is."""
+    return audio if sample_rate in (None, audio.sample_rate) else audio.at_rate(sample_rate)

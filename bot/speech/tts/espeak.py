@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..pcm import Audio, read_wav
-from .base import TtsError, TtsUnavailable
+from .base import TtsError, TtsUnavailable, at_rate
 
 # French voices: the base one and espeak's female/male variants (espeak-ng --voices=variant).
 VOICES = ("fr", "fr+f2", "fr+f3", "fr+f4", "fr+m3", "fr+m4")
@@ -34,7 +34,7 @@ class EspeakEngine:
     def voices(self) -> list[str]:
         return list(VOICES)
 
-    def synthesize(self, text: str, voice: str | None = None) -> Audio:
+    def synthesize(self, text: str, voice: str | None = None, sample_rate: int | None = None) -> Audio:
         voice = voice or self.default_voice
         if voice not in VOICES:
             raise TtsError(f"espeak: unknown voice {voice!r}; French voices: {', '.join(VOICES)}")
@@ -47,4 +47,4 @@ class EspeakEngine:
             )
             if done.returncode != 0 or not out.exists():
                 raise TtsError(f"espeak-ng failed ({done.returncode}): {done.stderr.decode(errors='replace')[:200]}")
-            return read_wav(out)
+            return at_rate(read_wav(out), sample_rate)

@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from ..pcm import Audio, to_pcm
-from .base import TtsError, TtsUnavailable
+from .base import TtsError, TtsUnavailable, at_rate
 
 VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 
@@ -47,7 +47,7 @@ class KokoroEngine:
     def voices(self) -> list[str]:
         return list(VOICES)
 
-    def synthesize(self, text: str, voice: str | None = None) -> Audio:
+    def synthesize(self, text: str, voice: str | None = None, sample_rate: int | None = None) -> Audio:
         voice = voice or self.default_voice
         if voice not in VOICES:
             raise TtsError(f"kokoro: unknown voice {voice!r}; voices: {', '.join(VOICES)}")
@@ -56,4 +56,5 @@ class KokoroEngine:
             samples, rate = self._kokoro.create(phonemes, voice=voice, speed=self.speed, is_phonemes=True)
         samples = np.asarray(samples, np.float32)
         peak = float(np.max(np.abs(samples))) or 1.0
-        return Audio(to_pcm(samples * (0.5 / peak)), int(rate))  # about -6 dBFS peak, like a phone line
+        # About -6 dBFS peak, like a phone line.
+        return at_rate(Audio(to_pcm(samples * (0.5 / peak)), int(rate)), sample_rate)

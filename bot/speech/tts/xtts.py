@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..pcm import Audio, to_pcm
-from .base import TtsError, TtsUnavailable
+from .base import TtsError, TtsUnavailable, at_rate
 
 MODEL_FILES = ("config.json", "model.pth", "vocab.json")
 LICENCE = "XTTS v2 weights: Coqui Public Model License, non-commercial use only"
@@ -67,7 +67,7 @@ class XttsEngine:
     def voices(self) -> list[str]:
         return sorted(p.stem for p in self._voices_dir.glob("*.wav"))
 
-    def synthesize(self, text: str, voice: str | None = None) -> Audio:
+    def synthesize(self, text: str, voice: str | None = None, sample_rate: int | None = None) -> Audio:
         voice = voice or self.default_voice
         reference = self._voices_dir / f"{voice}.wav"
         if not reference.is_file():
@@ -79,4 +79,4 @@ class XttsEngine:
             out = self._model.inference(text, "fr", gpt_latent, speaker_embedding, temperature=self.temperature)
         samples = np.asarray(out["wav"], dtype=np.float32)
         peak = float(np.max(np.abs(samples))) or 1.0
-        return Audio(to_pcm(samples * (0.5 / peak)), self._rate)
+        return at_rate(Audio(to_pcm(samples * (0.5 / peak)), self._rate), sample_rate)
