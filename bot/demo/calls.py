@@ -74,7 +74,7 @@ async def run_call_demo(settings: Settings, console: Console) -> int:
                 recognizer = await asyncio.get_running_loop().run_in_executor(
                     None, lambda: load_recognizer(settings.asr, cache_dir=settings.cache_dir,
                                                   models_dir=settings.models_path, vosk_model=settings.vosk_model,
-                                                  executor=pool))
+                                                  executor=pool, workers=settings.asr_threads, nice=settings.asr_nice))
             with console.status("loading the scenarios and the voice..."):
                 brains = {name: Brain.build(name, embeddings=True) for name in {c[3] for c in CALLEES}}
                 voice = voice_from_settings(settings)

@@ -102,7 +102,8 @@ async def run_listen_demo(settings: Settings, console: Console) -> int:
                 recognizer = await asyncio.get_running_loop().run_in_executor(
                     None,
                     lambda: load_recognizer(settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
-                                            vosk_model=settings.vosk_model, executor=pool),
+                                            vosk_model=settings.vosk_model, executor=pool,
+                                            workers=settings.asr_threads, nice=settings.asr_nice),
                 )
         except AsrUnavailable as exc:
             console.print(f"[red]error:[/] {exc}")

@@ -10,18 +10,23 @@ from .models import VOSK_ALIASES, whisper_base_dir
 
 
 def load_recognizer(
-    engine: str, *, cache_dir: Path, models_dir: Path, vosk_model: Path | None, executor: Executor | None
+    engine: str, *, cache_dir: Path, models_dir: Path, vosk_model: Path | None, executor: Executor | None,
+    workers: int = 2, nice: int = 10,
 ) -> Recognizer:
-    """Build the configured engine; AsrUnavailable says what is missing and how to get it."""
+    """Build the configured engine; AsrUnavailable says what is missing and how to get it.
+
+    Whisper runs on `executor`'s threads (CTranslate2 releases the GIL for the whole decode);
+    Vosk runs in `workers` processes at `nice`, so its many small calls never hold the GIL the
+    frame path needs."""
     if engine == "whisper":
         from .whisper_engine import WhisperRecognizer
 
         return WhisperRecognizer(whisper_base_dir(cache_dir), executor)
     if engine == "vosk":
-        from .vosk_engine import VoskRecognizer
+        from .vosk_process import VoskProcessRecognizer
 
         path = vosk_model or models_dir / VOSK_ALIASES["vosk-fr"]
-        return VoskRecognizer(path, executor)
+        return VoskProcessRecognizer(path, workers=workers, nice=nice)
     raise AsrUnavailable(f"unknown ASR engine {engine!r} (choose whisper or vosk)")
 
 
