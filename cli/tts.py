@@ -47,7 +47,7 @@ def say(
     from bot.speech.pcm import Audio
     from bot.speech.tts import ENGINES, TtsError, load_engine
     from bot.voice.ambience import load_ambience, mix_ambience
-    from bot.voice.cache import _atomic_write
+    from bot.voice.cache import write_audio
 
     if not text.strip():
         raise _fail("nothing to say: TEXT is empty", 2)
@@ -87,7 +87,7 @@ def say(
     if audio.sample_rate != rate:
         audio = audio.at_rate(rate)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, audio.pcm, rate, wav=out.suffix != ".sln16")
+    write_audio(out, audio.pcm, rate, wav=out.suffix != ".sln16")
     under = f", over {escape(room_name)} at {level:g} dB" if room is not None else ""
     console.print(f"wrote {escape(str(out))}: {audio.duration:.2f} s at {rate} Hz ({name}, {escape(chosen)}{under}), "
                   f"rendered in {took:.2f} s ({audio.duration / took if took else 0:.0f}x real time)",

@@ -17,3 +17,12 @@ def speech_manifest() -> dict:
 
 def speech(name: str, rate: int = 16000) -> Audio:
     return read_wav(FIXTURES / f"{name}_{rate // 1000}k.wav")
+
+
+@pytest.fixture
+async def fake():
+    """A fake Ollama server on loopback (tests/fake_ollama.py), for the LLM tests."""
+    from tests.fake_ollama import FakeOllama
+
+    async with FakeOllama() as server:
+        yield server

@@ -21,7 +21,7 @@ from bot.dialog.freestyle import (
     vet,
 )
 from bot.dialog.llm import CircuitBreaker, OllamaChat
-from tests.fake_ollama import DEFAULT_MODEL, FakeOllama, free_port
+from tests.fake_ollama import DEFAULT_MODEL, free_port
 
 FACTS = [
     "L'audit énergétique est gratuit et dure environ 45 minutes.",
@@ -34,12 +34,6 @@ BRIEF = FreestyleBrief(
     objective="appointment", personality="consultatif", facts=FACTS,
 )
 HISTORY = [Exchange(f"phrase de l'appelant numéro {i}", f"réponse du bot numéro {i}") for i in range(1, 8)]
-
-
-@pytest.fixture
-async def fake():
-    async with FakeOllama() as server:
-        yield server
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from bot.dialog.intents import Intent, Understanding
 from bot.dialog.llm import CircuitBreaker, HealthLog, LlmFailure, LlmUnavailable, OllamaChat
 from bot.dialog.nlu.ollama import MEANINGS, OllamaClassifier
 from bot.dialog.objections.library import Library, Objection
-from tests.fake_ollama import DEFAULT_MODEL, FakeOllama, free_port
+from tests.fake_ollama import DEFAULT_MODEL, free_port
 
 MARGIN = 0.25  # seconds a fallback may take beyond the timeout (the fallback itself, scheduling)
 
@@ -58,12 +58,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def fake():
-    async with FakeOllama() as server:
-        yield server
 
 
 @pytest.fixture

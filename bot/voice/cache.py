@@ -16,8 +16,10 @@ import logging
 import os
 import tempfile
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ..speech.pcm import Audio
 
@@ -67,7 +69,7 @@ class AudioCache:
         written = 0
         for fmt, rate in FORMATS.items():
             pcm = audio.at_rate(rate).pcm if audio.sample_rate != rate else audio.pcm
-            written += _atomic_write(line.file(fmt), pcm, rate, wav=fmt == "wav")
+            written += write_audio(line.file(fmt), pcm, rate, wav=fmt == "wav")
         self._bytes_since_check += written
         if self._bytes_since_check > self.max_bytes // 20:  # scanning the tree is not free
             self._bytes_since_check = 0
@@ -102,18 +104,13 @@ class AudioCache:
         return removed
 
 
-def _atomic_write(path: Path, pcm: bytes, rate: int, *, wav: bool) -> int:
+def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> int:
+    """Write a file whole or not at all: `write` fills a temporary file in the same directory,
+    which is synced and renamed into place (readers never see half a file). Returns its size."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            if wav:
-                with wave.open(f, "wb") as w:
-                    w.setnchannels(1)
-                    w.setsampwidth(2)
-                    w.setframerate(rate)
-                    w.writeframes(pcm)
-            else:
-                f.write(pcm)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # Asterisk runs as its own user
@@ -122,3 +119,19 @@ def _atomic_write(path: Path, pcm: bytes, rate: int, *, wav: bool) -> int:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path.stat().st_size
+
+
+def write_audio(path: Path, pcm: bytes, rate: int, *, wav: bool) -> int:
+    """16-bit mono PCM as a WAV file, or headerless (.sln16), written atomically."""
+
+    def fill(f: BinaryIO) -> None:
+        if not wav:
+            f.write(pcm)
+            return
+        with wave.open(f, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(pcm)
+
+    return write_atomic(path, fill)

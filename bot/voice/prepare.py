@@ -27,7 +27,7 @@ import soxr
 import yaml
 
 from ..speech.pcm import Audio, to_pcm
-from .cache import _atomic_write
+from .cache import write_audio
 from .levels import _frame_levels, limit_peaks, loudness
 
 TARGET_LUFS = -20.0  # speech on a phone line; the level the TTS engines land near once band-limited
@@ -191,7 +191,7 @@ def write_outputs(audio: Audio, out_dir: Path, stem: str, suffixes: Iterable[str
             x = soxr.resample(np.frombuffer(audio.pcm, "<i2").astype(np.float32) / 32768.0, audio.sample_rate, rate)
             pcm = to_pcm(np.clip(x, -peak, peak))
         path = out_dir / f"{stem}{suffix}"
-        _atomic_write(path, pcm, rate, wav=suffix != ".sln16")
+        write_audio(path, pcm, rate, wav=suffix != ".sln16")
         written.append(path)
     return tuple(written)
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +30,8 @@ import soxr
 import webrtcvad
 from pydantic import BaseModel, Field
 
-from ..speech.pcm import Audio, read_wav, to_pcm, write_wav
+from ..speech.pcm import read_wav, to_pcm
+from .cache import write_atomic, write_audio
 from .levels import limit_peaks, loudness
 
 VOICE_RATE = 24000  # XTTS v2 conditions on, and speaks at, 24 kHz
@@ -509,18 +508,6 @@ def check_name(name: str) -> None:
             f"starting with a letter (e.g. julie, julie-2)")
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same directory, then rename: never half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def clone_voice(path: str | Path, name: str, directory: Path, *, force: bool = False,
                 limits: ReferenceLimits | None = None) -> ClonedVoice:
     """Check, clean and store `path` as voice `name` in `directory`. Raises a `VoiceReferenceError`
@@ -557,8 +544,8 @@ def clone_voice(path: str | Path, name: str, directory: Path, *, force: bool = F
         "output": output,
     }
     directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(wav, lambda p: write_wav(p, Audio(to_pcm(cleaned), VOICE_RATE)))
-    _write_atomic(meta, lambda p: p.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n"))
+    write_audio(wav, to_pcm(cleaned), VOICE_RATE, wav=True)
+    write_atomic(meta, lambda f: f.write((json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode()))
     return ClonedVoice(name, wav, meta, source, measurements, processing, output)
 
 
