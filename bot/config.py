@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .speech.bargein import BargeInConfig
@@ -14,6 +14,12 @@ from .speech.vad import VadConfig
 
 def _user_cache() -> Path:
     return Path.home() / ".cache" / "minibot"
+
+
+def _user_data() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("minibot"))
 
 
 class AriSettings(BaseModel):
@@ -62,6 +68,10 @@ class TtsSettings(BaseModel):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINIBOT_", env_file=".env", env_nested_delimiter="__", extra="ignore")
 
+    database_url: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "MINIBOT_DATABASE_URL"),
+        description="postgresql://user:password@host/db; unset: the embedded PostgreSQL in <data_dir>/postgres")
+    data_dir: Path = Field(default_factory=_user_data, description="the embedded database, recordings index")
     cache_dir: Path = Field(default_factory=_user_cache, description="assembled models, rendered audio")
     models_dir: Path | None = Field(None, description="downloaded models (default: <cache_dir>/models)")
     asr: Literal["whisper", "vosk"] = "whisper"
@@ -77,6 +87,10 @@ class Settings(BaseSettings):
     tts: TtsSettings = TtsSettings()
     vad: VadConfig = VadConfig()
     barge_in: BargeInConfig = BargeInConfig()
+
+    @property
+    def database_dsn(self) -> str | None:
+        return self.database_url.get_secret_value() if self.database_url else None
 
     @property
     def models_path(self) -> Path:

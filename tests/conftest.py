@@ -26,3 +26,91 @@ async def fake():
 
     async with FakeOllama() as server:
         yield server
+
+
+# -- PostgreSQL: one embedded server per test session, a fresh migrated database per test --------
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """The embedded PostgreSQL (pgserver), or the server in MINIBOT_TEST_DATABASE_URL."""
+    import os
+
+    url = os.environ.get("MINIBOT_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    from bot.store.embedded import start_embedded, stop_embedded
+
+    server, url = start_embedded(tmp_path_factory.mktemp("pg"))
+    try:
+        yield url
+    finally:
+        stop_embedded(server)
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server):
+    """A migrated database that each test's database is copied from (CREATE DATABASE ... TEMPLATE)."""
+    import asyncio
+
+    import asyncpg
+
+    from bot.store.migrate import migrate
+
+    async def build() -> None:
+        conn = await asyncpg.connect(pg_server)
+        try:
+            await conn.execute("DROP DATABASE IF EXISTS minibot_template")
+            await conn.execute("CREATE DATABASE minibot_template")
+        finally:
+            await conn.close()
+        conn = await asyncpg.connect(with_database(pg_server, "minibot_template"))
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(build())
+    return "minibot_template"
+
+
+_db_counter = iter(range(1, 1_000_000))
+
+
+def with_database(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture
+async def database_url(pg_server, pg_template):
+    """A fresh, migrated database for one test; dropped afterwards."""
+    import asyncpg
+
+    name = f"minibot_test_{next(_db_counter)}"
+    conn = await asyncpg.connect(pg_server)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    finally:
+        await conn.close()
+    yield with_database(pg_server, name)
+    conn = await asyncpg.connect(pg_server)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def db(database_url, tmp_path):
+    """An open `Database` on a fresh migrated database."""
+    from bot.store import Database
+
+    database = await Database.open(database_url, tmp_path)
+    try:
+        yield database
+    finally:
+        await database.close()

@@ -1,0 +1,43 @@
+"""The embedded PostgreSQL: when no DATABASE_URL is set, MiniBot runs its own server through
+the `pgserver` package (PostgreSQL binaries in a wheel), its data in a user data directory.
+
+pgserver counts the processes using a data directory and stops the server when the last one
+leaves, so a CLI command beside a running `minibot serve` shares the same server.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedUnavailable(RuntimeError):
+    """The embedded server could not start; the message says why and what to do instead."""
+
+
+def start_embedded(data_dir: Path) -> tuple[object, str]:
+    """Start (or join) the server on `data_dir`; returns the handle and its connection URL.
+    Blocking (initdb the first time, about a second after): call it from a thread."""
+    try:
+        import pgserver
+    except ImportError as exc:  # pragma: no cover - a dependency of the project
+        raise EmbeddedUnavailable("the embedded PostgreSQL needs the pgserver package, or set DATABASE_URL") from exc
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    except Exception as exc:
+        raise EmbeddedUnavailable(
+            f"the embedded PostgreSQL did not start in {data_dir}: {exc} "
+            "(set DATABASE_URL to use another server)") from exc
+    log.info("embedded PostgreSQL in %s", data_dir)
+    return server, server.get_uri()
+
+
+def stop_embedded(server: object) -> None:
+    """Leave the server; it stops when no other process uses it."""
+    try:
+        server.cleanup()
+    except Exception as exc:  # pragma: no cover - best effort at exit
+        log.warning("embedded PostgreSQL cleanup: %s", exc)

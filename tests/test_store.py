@@ -1,0 +1,75 @@
+"""Storage: the embedded PostgreSQL, migrations, and the schema's guarantees."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from bot.store import Database, DatabaseError
+from bot.store.migrate import MigrationError, load_migrations, migrate
+from tests.conftest import with_database
+
+
+async def test_migrations_apply_once_and_are_recorded(db):
+    versions = [r["version"] for r in await db.pool.fetch("SELECT version FROM schema_migrations ORDER BY 1")]
+    assert versions == [m.version for m in load_migrations()]
+    async with db.pool.acquire() as conn:
+        assert await migrate(conn) == []  # nothing left to apply
+
+
+async def test_concurrent_migrations_apply_each_once(pg_server):
+    import uuid
+
+    name = "m" + uuid.uuid4().hex[:10]
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute(f"CREATE DATABASE {name}")
+    try:
+        url = with_database(pg_server, name)
+        conns = [await asyncpg.connect(url) for _ in range(3)]
+        results = await asyncio.gather(*(migrate(c) for c in conns))
+        assert sorted(len(r) for r in results) == [0, 0, len(load_migrations())]
+        for c in conns:
+            await c.close()
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
+async def test_an_edited_applied_migration_is_refused(db, tmp_path):
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for m in load_migrations():
+        (folder / f"{m.version:04d}_{m.name}.sql").write_text(m.sql + "\n-- edited\n")
+    async with db.pool.acquire() as conn:
+        with pytest.raises(MigrationError, match="changed after it was applied"):
+            await migrate(conn, folder)
+
+
+async def test_phone_must_be_e164(db):
+    with pytest.raises(asyncpg.CheckViolationError):
+        await db.pool.execute("INSERT INTO contacts (phone) VALUES ('0612345678')")
+
+
+async def test_one_open_attempt_per_contact_and_campaign(db):
+    cid = await db.pool.fetchval("INSERT INTO campaigns (name, scenario) VALUES ('c', 'demo') RETURNING id")
+    kid = await db.pool.fetchval("INSERT INTO contacts (phone) VALUES ('+33612345678') RETURNING id")
+    await db.pool.execute("INSERT INTO attempts (campaign_id, contact_id) VALUES ($1, $2)", cid, kid)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await db.pool.execute("INSERT INTO attempts (campaign_id, contact_id) VALUES ($1, $2)", cid, kid)
+
+
+async def test_unreachable_server_is_a_clear_error_without_the_password(tmp_path):
+    with pytest.raises(DatabaseError) as err:
+        await Database.open("postgresql://minibot:s3cret@127.0.0.1:9/minibot", tmp_path, timeout=2)
+    assert "127.0.0.1:9" in str(err.value) and "s3cret" not in str(err.value)
+
+
+async def test_embedded_server_starts_in_the_data_dir(tmp_path):
+    db = await Database.open(None, tmp_path)
+    try:
+        assert (tmp_path / "postgres" / "PG_VERSION").exists()
+        assert await db.pool.fetchval("SELECT count(*) FROM schema_migrations") == len(load_migrations())
+    finally:
+        await db.close()
