@@ -1,0 +1,224 @@
+"""The compliance gate: asked before every dial, it allows a call or refuses it with named reasons.
+
+Reasons are temporary (the time of day, the frequency cap, the rest after a refusal: the call may be
+made later, and `retry_at` says when) or permanent (opt-out, blacklist, Bloctel, no consent: no date
+will do until a person changes the registers). Every applicable reason is listed, in a fixed order,
+so that an operator sees all that stands in the way and not only the first.
+
+The dialer calls it before each dial, so a check is one SQL statement (bot.store.compliance.gate_facts)
+and the rules are then applied in Python (`evaluate`, pure and testable on its own).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+from bot.call.call import mask
+from bot.store import compliance as store
+
+from .bloctel import BLOCTEL_MAX_AGE
+from .hours import OUTSIDE_HOURS, PUBLIC_HOLIDAY, WEEKEND, CallingHours
+from .rules import MAX_CAP_DAYS, ComplianceRules
+
+log = logging.getLogger(__name__)
+
+FREQUENCY_CAP, REFUSAL_COOLOFF = "frequency_cap", "refusal_cooloff"
+OPT_OUT, BLACKLIST, BLOCTEL, NO_CONSENT = "opt_out", "blacklist", "bloctel", "no_consent"
+# The order reasons are listed in: time first, then history, then the registers.
+REASONS = (OUTSIDE_HOURS, WEEKEND, PUBLIC_HOLIDAY, FREQUENCY_CAP, REFUSAL_COOLOFF, OPT_OUT, BLACKLIST, BLOCTEL,
+           NO_CONSENT)
+PERMANENT = frozenset({OPT_OUT, BLACKLIST, BLOCTEL, NO_CONSENT})
+# A call whose scenario ended on an opt-out: refused even if the opt_outs row was never written.
+OPTED_OUT_RESULT = "OPTED_OUT"
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    reasons: list[str]
+    retry_at: datetime | None = None  # when every temporary reason clears; None if allowed or permanent
+    details: dict[str, str] = field(default_factory=dict)  # facts behind the reasons, for people
+
+    def to_json(self) -> dict[str, Any]:
+        return {"allowed": self.allowed, "reasons": list(self.reasons),
+                "retry_at": self.retry_at.isoformat() if self.retry_at else None, "details": dict(self.details)}
+
+
+class ComplianceGate:
+    """`await gate.check(phone, at, campaign_id=...)` → Decision. Holds only the pool."""
+
+    def __init__(self, pool: store.Conn) -> None:
+        self._pool = pool
+
+    async def check(self, phone: str, at: datetime, *, campaign_id: int | None = None,
+                    rules: ComplianceRules | None = None) -> Decision:
+        """May `phone` (E.164) be dialled at `at` (aware)? Rules: `rules`, else the campaign's, else France's.
+        LookupError for an unknown campaign; ValueError for a campaign whose compliance settings are invalid."""
+        if at.tzinfo is None:
+            raise ValueError("the time to check must carry its time zone (e.g. 2026-11-23T10:30:00+01:00)")
+        if not _E164.match(phone):
+            raise ValueError(f"not an E.164 number: {mask(phone)} (normalise it with bot.contacts.phones.to_e164)")
+        since = at - timedelta(days=rules.frequency_cap_days if rules else MAX_CAP_DAYS)
+        facts = await store.gate_facts(self._pool, phone, at=at, since=since, campaign_id=campaign_id)
+        if not facts.campaign_found:
+            raise LookupError(f"no campaign with id {campaign_id}")
+        if rules is None:
+            try:
+                rules = ComplianceRules.for_campaign(facts.campaign_compliance)
+            except ValueError as exc:
+                raise ValueError(f"campaign {campaign_id}: {exc}") from None
+        decision = evaluate(at, rules, facts)
+        if not decision.allowed:
+            log.debug("gate refused %s at %s: %s", mask(phone), at.isoformat(), ",".join(decision.reasons))
+        return decision
+
+
+def evaluate(at: datetime, rules: ComplianceRules, facts: store.GateFacts) -> Decision:
+    """Apply the rules to what the database knows: the decision, with every reason that applies."""
+    details: dict[str, str] = {}
+    hours = _contact_hours(rules.hours, facts.contact_timezone, details)
+    local = at.astimezone(hours.zone)
+    details["timezone"] = hours.timezone
+    details["local_time"] = local.isoformat(timespec="minutes")
+    reasons = set(hours.reasons(at))
+    if reasons:
+        details["calling_hours"] = _describe_hours(hours)
+    if PUBLIC_HOLIDAY in reasons and hours.holiday_country:
+        calendar = holidays.country_holidays(hours.holiday_country, subdiv=hours.holiday_subdivision, years=local.year)
+        details["holiday"] = str(calendar.get(local.date(), ""))
+
+    window = timedelta(days=rules.frequency_cap_days)
+    times = [t for t in facts.attempt_times if t > at - window]
+    frees_at = _cap_frees_at(times, at, rules)
+    if rules.frequency_cap_attempts:
+        details["attempts"] = (f"{len(times)} in the last {rules.frequency_cap_days} days "
+                               f"(at most {rules.frequency_cap_attempts})")
+    if frees_at is not None:
+        reasons.add(FREQUENCY_CAP)
+        details["frequency_cap_frees_at"] = _iso(frees_at, hours)
+
+    refusal = _last_refusal(rules, facts)
+    cooloff_ends = refusal[1] + timedelta(days=rules.refusal_cooloff_days) if refusal else None
+    if refusal and cooloff_ends and at < cooloff_ends:
+        reasons.add(REFUSAL_COOLOFF)
+        details["refusal"] = f"{refusal[0]} on {_iso(refusal[1], hours)}"
+        details["cooloff_ends_at"] = _iso(cooloff_ends, hours)
+
+    if facts.opt_out is not None:
+        reasons.add(OPT_OUT)
+        details["opt_out"] = f"recorded on {_iso(facts.opt_out.created_at, hours)} (source {facts.opt_out.source})"
+    elif OPTED_OUT_RESULT in facts.last_results:
+        reasons.add(OPT_OUT)
+        ended = _iso(facts.last_results[OPTED_OUT_RESULT], hours)
+        details["opt_out"] = f"a call ended {OPTED_OUT_RESULT} on {ended}"
+    if facts.blacklist_reason is not None:
+        reasons.add(BLACKLIST)
+        details["blacklist"] = facts.blacklist_reason or "(no reason given)"
+    if rules.check_bloctel:
+        if facts.in_bloctel:
+            reasons.add(BLOCTEL)
+        if facts.bloctel_imported_at is None:
+            details["bloctel_warning"] = "no Bloctel list imported: opposed numbers are not filtered"
+        elif at - facts.bloctel_imported_at > BLOCTEL_MAX_AGE:
+            age = (at - facts.bloctel_imported_at).days
+            details["bloctel_warning"] = f"the Bloctel list is {age} days old (refresh it at least every 30 days)"
+    if rules.require_consent and not facts.has_consent:
+        reasons.add(NO_CONSENT)
+        details["consent"] = "the campaign requires a recorded consent and there is none"
+
+    ordered = [r for r in REASONS if r in reasons]
+    retry_at = None
+    if ordered and not reasons & PERMANENT:
+        retry_at = _retry_at(at, hours, rules, facts.attempt_times, cooloff_ends)
+        if retry_at is None:
+            details["retry"] = "no calling time found within 31 days of the other limits"
+    return Decision(allowed=not ordered, reasons=ordered, retry_at=retry_at, details=details)
+
+
+def _iso(at: datetime, hours: CallingHours) -> str:
+    """A time as the contact's clock shows it: what an operator reading the details compares with."""
+    return at.astimezone(hours.zone).isoformat(timespec="minutes")
+
+
+def _describe_hours(hours: CallingHours) -> str:
+    """'Mon–Fri 10:00–13:00, 14:00–20:00 Europe/Paris, not on FR public holidays'."""
+    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    days, run = [], []
+    for day in sorted(set(hours.weekdays)) + [None]:
+        if run and (day is None or day != run[-1] + 1):
+            days.append(names[run[0]] if len(run) == 1 else f"{names[run[0]]}–{names[run[-1]]}")
+            run = []
+        if day is not None:
+            run.append(day)
+    windows = ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in hours.windows)
+    text = f"{' '.join(days) or 'no day'} {windows} {hours.timezone}"
+    return text + (f", not on {hours.holiday_country} public holidays" if hours.holiday_country else "")
+
+
+def _contact_hours(hours: CallingHours, timezone: str | None, details: dict[str, str]) -> CallingHours:
+    """The calling hours in the contact's own time zone when it has one (contacts.timezone)."""
+    if not timezone or timezone == hours.timezone:
+        return hours
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        # A broken contact field must not stop the dialer; the campaign's zone is the safer guess.
+        details["contact_timezone"] = f"unknown time zone {timezone!r}, used {hours.timezone}"
+        return hours
+    return hours.model_copy(update={"timezone": timezone})
+
+
+def _cap_frees_at(times: list[datetime], at: datetime, rules: ComplianceRules) -> datetime | None:
+    """None when the cap allows a dial at `at`; else the moment enough attempts have left the window.
+    `times` are the attempts up to the check, oldest first; the window is (at - days, at]."""
+    cap = rules.frequency_cap_attempts
+    if not cap:
+        return None
+    window = timedelta(days=rules.frequency_cap_days)
+    inside = [t for t in times if at - window < t <= at]
+    if len(inside) < cap:
+        return None
+    # Dropping below the cap takes the oldest len - cap + 1 attempts out of the window.
+    return inside[len(inside) - cap] + window
+
+
+def _last_refusal(rules: ComplianceRules, facts: store.GateFacts) -> tuple[str, datetime] | None:
+    if not rules.refusal_cooloff_days:
+        return None
+    found = [(t, r) for r, t in facts.last_results.items() if r in rules.refusal_results]
+    if not found:
+        return None
+    when, result = max(found)
+    return result, when
+
+
+def _retry_at(at: datetime, hours: CallingHours, rules: ComplianceRules, times: list[datetime],
+              cooloff_ends: datetime | None) -> datetime | None:
+    """The earliest time every temporary reason has cleared at once. Each limit can push the time into
+    another's (the cap frees on a Sunday, the next window opens...), so move forward until all agree."""
+    t = at
+    for _ in range(100):
+        later = t
+        if hours.reasons(later):
+            opens = hours.next_allowed(later)
+            if opens is None:
+                return None
+            later = opens
+        frees_at = _cap_frees_at(times, later, rules)
+        if frees_at is not None:
+            later = max(later, frees_at)
+        if cooloff_ends is not None and later < cooloff_ends:
+            later = cooloff_ends
+        if later == t:
+            return t.astimezone(hours.zone)
+        t = later
+    return None

@@ -1,0 +1,321 @@
+"""`minibot compliance`: ask the gate about one number, and keep the registers it reads
+(opt-outs, blacklist, Bloctel list, consents).
+
+Thin: parse, call `bot.compliance` and `bot.store.compliance`, print. Exit codes: 0 allowed / done,
+1 refused / failed, 2 bad arguments. Numbers are shown in full here: these are the operator's own
+registers, printed to the operator (logs, unlike this output, mask them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot.compliance.bloctel import BLOCTEL_MAX_AGE, BloctelError, bloctel_list_age, import_bloctel
+from bot.compliance.gate import ComplianceGate, Decision
+from bot.config import Settings
+from bot.contacts.phones import InvalidPhone, to_e164
+from bot.store import Database, DatabaseError
+from bot.store import compliance as store
+
+compliance_app = typer.Typer(help="French compliance: check a number, keep opt-outs, blacklist, Bloctel, consents.",
+                             no_args_is_help=True)
+opt_out_app = typer.Typer(help="Do-not-call requests (kept as evidence, never deleted).", no_args_is_help=True)
+blacklist_app = typer.Typer(help="The operator's own blacklist.", no_args_is_help=True)
+bloctel_app = typer.Typer(help="The Bloctel opposition list.", no_args_is_help=True)
+consent_app = typer.Typer(help="The consent ledger (for campaigns that require consent).", no_args_is_help=True)
+compliance_app.add_typer(opt_out_app, name="opt-out")
+compliance_app.add_typer(blacklist_app, name="blacklist")
+compliance_app.add_typer(bloctel_app, name="bloctel")
+compliance_app.add_typer(consent_app, name="consent")
+
+console = Console()
+err = Console(stderr=True)
+PARIS = ZoneInfo("Europe/Paris")
+T = TypeVar("T")
+
+_JSON = typer.Option(False, "--json", help="print one JSON object")
+_CAMPAIGN = typer.Option(None, "--campaign", help="a campaign id")
+
+_EXPLAINED = {
+    "outside_hours": "outside the calling windows",
+    "weekend": "not a calling day",
+    "public_holiday": "a public holiday",
+    "frequency_cap": "too many dials recently (frequency cap)",
+    "refusal_cooloff": "the person said no recently (rest period after a refusal)",
+    "opt_out": "the person asked not to be called (opt-out)",
+    "blacklist": "the number is on the blacklist",
+    "bloctel": "the number is registered on Bloctel, France's do-not-call list",
+    "no_consent": "the campaign requires consent and none is recorded",
+}
+
+
+# -- plumbing ---------------------------------------------------------------------------------------
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _fail(message: str, code: int, as_json: bool = False) -> NoReturn:
+    if as_json:
+        _emit({"error": message})
+    else:
+        err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _phone(raw: str, as_json: bool = False) -> str:
+    try:
+        return to_e164(raw)
+    except InvalidPhone as exc:
+        _fail(f"phone: {exc}", 2, as_json)
+
+
+def _with_db(work: Callable[[Database], Awaitable[T]], as_json: bool = False) -> T:
+    """Open the database (DATABASE_URL, or the embedded one), run `work`, close."""
+    settings = Settings()
+
+    async def main() -> T:
+        async with await Database.open(settings.database_dsn, settings.data_dir) as db:
+            return await work(db)
+
+    try:
+        return asyncio.run(main())
+    except DatabaseError as exc:
+        _fail(str(exc), 1, as_json)
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(PARIS).strftime("%Y-%m-%d %H:%M %Z") if value else "-"
+
+
+def _parse_at(text: str | None, as_json: bool) -> datetime:
+    if not text:
+        return datetime.now(PARIS)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"--at: not an ISO 8601 time: {text!r} (e.g. 2026-11-23T10:30 or 2026-11-23T10:30:00+01:00)", 2, as_json)
+    return at if at.tzinfo else at.replace(tzinfo=PARIS)
+
+
+# -- check ------------------------------------------------------------------------------------------
+
+@compliance_app.command()
+def check(
+    phone: str = typer.Option(..., "--phone", help="the number, E.164 (+33612345678) or national (06 12 34 56 78)"),
+    at: str = typer.Option(None, "--at", help="ISO 8601 time; without an offset it is Europe/Paris local time; "
+                                               "default now"),
+    campaign: int = _CAMPAIGN,
+    as_json: bool = _JSON,
+) -> None:
+    """May this number be called at this time? Exit 0 allowed, 1 refused (with every reason), 2 bad arguments."""
+    number = _phone(phone, as_json)
+    when = _parse_at(at, as_json)
+
+    async def work(db: Database) -> tuple[Decision | Exception, Any]:
+        gate = ComplianceGate(db.pool)
+        try:
+            decision: Decision | Exception = await gate.check(number, when, campaign_id=campaign)
+        except (LookupError, ValueError) as exc:  # no such campaign; its compliance settings are invalid
+            decision = exc
+        return decision, await bloctel_list_age(db.pool)
+
+    decision, age = _with_db(work, as_json)
+    if isinstance(decision, Exception):
+        _fail(f"--campaign: {decision}" if isinstance(decision, LookupError) else str(decision),
+              2 if isinstance(decision, LookupError) else 1, as_json)
+    if as_json:
+        _emit(decision.to_json())
+    else:
+        _print_decision(number, decision, age)
+    raise typer.Exit(0 if decision.allowed else 1)
+
+
+def _print_decision(number: str, decision: Decision, age: Any) -> None:
+    d = decision.details
+    verdict = "[green]ALLOWED[/]" if decision.allowed else "[red]REFUSED[/]"
+    console.print(f"{verdict} {number} at {escape(d.get('local_time', ''))} ({escape(d.get('timezone', ''))})"
+                  + ("" if decision.allowed else ": " + ", ".join(decision.reasons)), highlight=False, soft_wrap=True)
+    for reason in decision.reasons:
+        console.print(f"  - {reason}: {_explain(reason, d)}", highlight=False, markup=False, soft_wrap=True)
+    if not decision.allowed:
+        if decision.retry_at:
+            retry = decision.retry_at  # on the contact's clock
+            console.print(f"  next possible call: {retry:%a %Y-%m-%d %H:%M} ({escape(d.get('timezone', ''))})",
+                          highlight=False)
+        else:
+            console.print("  no later time will do: a register must change first", highlight=False)
+    if age is None:
+        err.print("[yellow]warning:[/] no Bloctel list imported (minibot compliance bloctel import FILE)")
+    elif age > BLOCTEL_MAX_AGE:
+        err.print(f"[yellow]warning:[/] the Bloctel list is {age.days} days old; the law asks for a check at least "
+                  "every 30 days")
+
+
+def _explain(reason: str, d: dict[str, str]) -> str:
+    text = _EXPLAINED.get(reason, reason)
+    extra = {
+        "outside_hours": d.get("calling_hours"),
+        "weekend": d.get("calling_hours"),
+        "public_holiday": d.get("holiday"),
+        "frequency_cap": d.get("attempts") and f"{d['attempts']}; one leaves the window on "
+                                               f"{d.get('frequency_cap_frees_at')}",
+        "refusal_cooloff": d.get("refusal") and f"{d['refusal']}, rest until {d.get('cooloff_ends_at')}",
+        "opt_out": d.get("opt_out"),
+        "blacklist": d.get("blacklist"),
+    }.get(reason)
+    return f"{text} ({extra})" if extra else text
+
+
+# -- opt-outs ---------------------------------------------------------------------------------------
+
+@opt_out_app.command("add")
+def opt_out_add(
+    phone: str = typer.Argument(..., help="the number (E.164 or national)"),
+    evidence: str = typer.Option("", "--evidence", help="who asked, how, when (kept as evidence)"),
+) -> None:
+    """Record a do-not-call request. Every request is kept: two requests, two rows."""
+    number = _phone(phone)
+    row_id = _with_db(lambda db: store.record_opt_out(db.pool, number, source="cli",
+                                                      evidence=evidence or "recorded from the command line"))
+    console.print(f"opt-out #{row_id} recorded for {number}", highlight=False)
+
+
+@opt_out_app.command("list")
+def opt_out_list(as_json: bool = _JSON) -> None:
+    """Every do-not-call request, oldest first."""
+    rows = _with_db(lambda db: store.list_opt_outs(db.pool), as_json)
+    if as_json:
+        _emit({"opt_outs": [{"id": r.id, "phone": r.phone, "source": r.source, "evidence": r.evidence,
+                             "call_id": r.call_id, "campaign_id": r.campaign_id,
+                             "created_at": r.created_at.isoformat()} for r in rows]})
+        return
+    table = Table("#", "phone", "when", "source", "call", "campaign", "evidence")
+    for r in rows:
+        table.add_row(str(r.id), r.phone, _when(r.created_at), escape(r.source), str(r.call_id or ""),
+                      str(r.campaign_id or ""), escape(r.evidence))
+    console.print(table)
+    console.print(f"{len(rows)} request(s), {len({r.phone for r in rows})} number(s)", highlight=False)
+
+
+# -- blacklist --------------------------------------------------------------------------------------
+
+@blacklist_app.command("add")
+def blacklist_add(
+    phone: str = typer.Argument(..., help="the number (E.164 or national)"),
+    reason: str = typer.Option("", "--reason", help="why (shown in refusals)"),
+) -> None:
+    """Put a number on the blacklist (again: updates its reason)."""
+    number = _phone(phone)
+    added = _with_db(lambda db: store.blacklist_add(db.pool, number, reason))
+    console.print(f"{number} {'added to' if added else 'already on'} the blacklist", highlight=False)
+
+
+@blacklist_app.command("remove")
+def blacklist_remove(phone: str = typer.Argument(..., help="the number (E.164 or national)")) -> None:
+    """Take a number off the blacklist; exit 1 when it was not on it."""
+    number = _phone(phone)
+    if not _with_db(lambda db: store.blacklist_remove(db.pool, number)):
+        _fail(f"{number} is not on the blacklist", 1)
+    console.print(f"{number} removed from the blacklist", highlight=False)
+
+
+@blacklist_app.command("list")
+def blacklist_list(as_json: bool = _JSON) -> None:
+    """The blacklist, oldest first."""
+    rows = _with_db(lambda db: store.blacklist_list(db.pool), as_json)
+    if as_json:
+        _emit({"blacklist": [{"phone": r.phone, "reason": r.reason, "created_at": r.created_at.isoformat()}
+                             for r in rows]})
+        return
+    table = Table("phone", "since", "reason")
+    for r in rows:
+        table.add_row(r.phone, _when(r.created_at), escape(r.reason))
+    console.print(table)
+
+
+# -- Bloctel ----------------------------------------------------------------------------------------
+
+@bloctel_app.command("import")
+def bloctel_import(
+    file: Path = typer.Argument(..., help="the opposed numbers, one per line (text or CSV)"),
+    as_json: bool = _JSON,
+) -> None:
+    """Replace the Bloctel list with the numbers in FILE. Invalid lines are reported, not fatal."""
+    if not file.is_file():
+        _fail(f"{file}: no such file", 2, as_json)
+
+    async def work(db: Database) -> Any:
+        try:
+            return await import_bloctel(db.pool, file)
+        except BloctelError as exc:
+            return str(exc)
+
+    report = _with_db(work, as_json)
+    if isinstance(report, str):
+        _fail(report, 1, as_json)
+    if as_json:
+        _emit(report.to_json())
+        return
+    console.print(f"{report.file_name}: {report.imported} numbers imported (replacing {report.previous}), "
+                  f"{report.duplicates} duplicate(s), {len(report.invalid)} invalid line(s)", highlight=False)
+    for bad in report.invalid:
+        console.print(f"  {report.file_name}:{bad.line}: {bad.reason}", markup=False, highlight=False)
+
+
+# -- consents ---------------------------------------------------------------------------------------
+
+@consent_app.command("add")
+def consent_add(
+    phone: str = typer.Argument(..., help="the number (E.164 or national)"),
+    campaign: int = typer.Option(None, "--campaign", help="the campaign it covers (default: every campaign)"),
+    evidence: str = typer.Option(..., "--evidence", help="the proof: form, date, recording..."),
+) -> None:
+    """Record that a person agreed to be called."""
+    number = _phone(phone)
+
+    async def work(db: Database) -> int | None:
+        try:
+            return await store.grant_consent(db.pool, number, source="cli", evidence=evidence, campaign_id=campaign)
+        except asyncpg.ForeignKeyViolationError:
+            return None
+
+    row_id = _with_db(work)
+    if row_id is None:
+        _fail(f"--campaign: no campaign with id {campaign}", 2)
+    scope = f"campaign {campaign}" if campaign is not None else "every campaign"
+    console.print(f"consent #{row_id} recorded for {number} ({scope})", highlight=False)
+
+
+@consent_app.command("revoke")
+def consent_revoke(
+    phone: str = typer.Argument(..., help="the number (E.164 or national)"),
+    campaign: int = typer.Option(None, "--campaign", help="only this campaign's consent (default: all of them)"),
+) -> None:
+    """Withdraw consent (the rows stay, marked revoked). Exit 1 when there was none to revoke."""
+    number = _phone(phone)
+
+    async def work(db: Database) -> tuple[int, bool]:
+        revoked = await store.revoke_consent(db.pool, number, campaign_id=campaign)
+        return revoked, campaign is not None and await store.has_consent(db.pool, number, campaign)
+
+    revoked, still = _with_db(work)
+    if not revoked:
+        _fail(f"no active consent for {number}" + (f" in campaign {campaign}" if campaign is not None else ""), 1)
+    console.print(f"{revoked} consent(s) revoked for {number}", highlight=False)
+    if still:
+        err.print(f"[yellow]note:[/] a consent for every campaign still covers campaign {campaign}; "
+                  "revoke without --campaign to withdraw it")
