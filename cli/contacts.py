@@ -1,0 +1,119 @@
+"""`minibot contacts`: import contact files (CSV, XLSX, JSON), optionally into a campaign.
+
+Thin: parse the options, call `bot.contacts.importer`, print the report (rich, or one JSON object with
+--json). Exit codes: 0 the import ran (even with invalid rows), 1 the file cannot be read, the campaign
+is closed or the database failed, 2 bad arguments (options, --map, no phone column, unknown campaign).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from bot.config import Settings
+from bot.contacts.headers import TARGETS, MappingError, parse_map
+from bot.contacts.importer import (
+    BadArguments,
+    CheckedFile,
+    ClosedCampaign,
+    ImportReport,
+    ReadError,
+    check_file,
+    check_region,
+    store_checked,
+)
+from bot.store import Database, DatabaseError
+
+contacts_app = typer.Typer(help="Contacts: import the people to call.", no_args_is_help=True)
+console = Console()
+
+SHOWN = 20  # lines listed per kind of problem in the human summary
+
+
+@contacts_app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="a CSV (; , or tab), XLSX or JSON file of contacts"),
+    campaign: int = typer.Option(None, "--campaign", help="also enrol the contacts in this campaign"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="check and report only; write nothing"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as one JSON object"),
+    map_: list[str] = typer.Option([], "--map", help=f"COLUMN=field, repeatable, e.g. --map 'Tel fixe=phone'; "
+                                                     f"field is one of {', '.join(TARGETS)}"),
+    region: str = typer.Option("FR", "--region", help="country of numbers written without +country code"),
+) -> None:
+    """Import a contact file, optionally into a campaign; all or nothing.
+
+    Phones become E.164; duplicates (within the file and against stored contacts), invalid rows and
+    empty rows are reported with their line numbers (header = line 1)."""
+    try:
+        mapping = parse_map(map_)
+        region = check_region(region)
+        checked = check_file(file, mapping=mapping, region=region)
+    except ReadError as exc:
+        _fail(as_json, str(exc), 1)
+    except (MappingError, BadArguments) as exc:
+        _fail(as_json, str(exc), 2)
+
+    async def run() -> ImportReport:
+        settings = Settings()
+        async with await Database.open(settings.database_dsn, settings.data_dir) as db:
+            return await store_checked(db, checked, campaign_id=campaign, dry_run=dry_run)
+
+    try:
+        report = asyncio.run(run())
+    except BadArguments as exc:
+        _fail(as_json, str(exc), 2)
+    except (ClosedCampaign, DatabaseError) as exc:
+        _fail(as_json, str(exc), 1)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+    else:
+        _summary(report, checked)
+
+
+def _fail(as_json: bool, message: str, code: int) -> NoReturn:
+    if as_json:
+        sys.stdout.write(json.dumps({"error": message}, ensure_ascii=False) + "\n")
+    else:
+        console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _summary(report: ImportReport, checked: CheckedFile) -> None:
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True, highlight=False)
+
+    say(f"[bold]{escape(report.file)}[/]: {report.rows} rows ({report.format}, {escape(checked.detail)})")
+    done = f"[green]{report.imported} valid[/] (dry run: nothing written)" if report.dry_run \
+        else f"[green]{report.imported} imported[/]"
+    say(f"{done}, {len(report.duplicates)} duplicates, {len(report.invalid)} invalid, {len(report.empty)} empty")
+    if report.campaign_id is not None:
+        verb = "would be enrolled" if report.dry_run else "enrolled"
+        say(f"{report.enrolled} {verb} in campaign {report.campaign_id}")
+    say("columns: " + ", ".join(f"{escape(h)} → {f}" for h, f in report.columns.items()))
+    if report.invalid:
+        say("[red]invalid rows[/]")
+        for item in report.invalid[:SHOWN]:
+            say(f"  line {item.line}: {escape(item.reason)}")
+        _more(len(report.invalid))
+    if report.duplicates:
+        say("[yellow]duplicates[/]")
+        for dup in report.duplicates[:SHOWN]:
+            where = f"same as line {dup.first_line}" if dup.first_line is not None \
+                else f"already stored (contact {dup.contact_id})"
+            say(f"  line {dup.line}: {dup.phone} {where}")
+        _more(len(report.duplicates))
+    if report.empty:
+        shown = ", ".join(str(n) for n in report.empty[:SHOWN])
+        say(f"empty lines: {shown}" + (f" …and {len(report.empty) - SHOWN} more" if len(report.empty) > SHOWN else ""))
+
+
+def _more(total: int) -> None:
+    if total > SHOWN:
+        console.print(f"  …and {total - SHOWN} more", highlight=False)
