@@ -31,7 +31,7 @@ async def fake():
 # -- PostgreSQL: one embedded server per test session, a fresh migrated database per test --------
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
+def pg_server():
     """The embedded PostgreSQL (pgserver), or the server in MINIBOT_TEST_DATABASE_URL."""
     import os
 
@@ -39,13 +39,20 @@ def pg_server(tmp_path_factory):
     if url:
         yield url
         return
+    import shutil
+    import tempfile
+
     from bot.store.embedded import start_embedded, stop_embedded
 
-    server, url = start_embedded(tmp_path_factory.mktemp("pg"))
+    # Not under pytest's own temporary directory: as root, pgserver runs PostgreSQL as another user,
+    # which must traverse the path, and pytest resets its directory to 0700 when another run starts.
+    data = Path(tempfile.mkdtemp(prefix="minibot-test-pg-"))
+    server, url = start_embedded(data)
     try:
         yield url
     finally:
         stop_embedded(server)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

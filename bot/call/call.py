@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from ari import events as ev
 from ari.client import AriClient
@@ -55,11 +56,28 @@ class Timeline:
         return "\n".join(f"{t:7.2f}s  {what}" for t, what in self.entries)
 
 
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """One line of the transcript: who spoke, what, and when (monotonic)."""
+
+    speaker: str  # bot | caller
+    text: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectionMatch:
+    id: str
+    score: float
+    at: float  # monotonic
+
+
 @dataclass
 class CallRecord:
     call_id: str
     direction: str  # outbound | inbound
     number: str
+    placed_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # wall clock, for storage
     outcome: Outcome | None = None
     cause: int | None = None
     cause_txt: str = ""
@@ -72,9 +90,22 @@ class CallRecord:
     played: list[str] = field(default_factory=list)
     barge_ins: int = 0
     transcripts: list[str] = field(default_factory=list)
+    utterances: list[Utterance] = field(default_factory=list)  # both sides, in order
+    objections: list[ObjectionMatch] = field(default_factory=list)
+    freestyle_turns: int = 0
+    amd_verdict: str | None = None  # human | machine: Asterisk's AMD and the transcript layer together
+    turn_latencies: list[float] = field(default_factory=list)  # caller end of speech -> next bot audio, s
+    qualification: float | None = None
     result: str | None = None  # what the conversation concluded (a scenario's CallResult)
     note: str = ""
     timeline: Timeline = field(default_factory=Timeline)
+
+    def wall(self, monotonic: float) -> datetime:
+        """A monotonic instant of this call as wall-clock time."""
+        return self.placed_at + timedelta(seconds=monotonic - self.timeline.started)
+
+    def said(self, text: str) -> None:
+        self.utterances.append(Utterance("bot", text, time.monotonic()))
 
     @property
     def answer_to_first_audio(self) -> float | None:
@@ -113,6 +144,7 @@ class Call:
         self.listener: CallListener | None = None
         self.hangup_requested = False
         self.last_prompt_at = 0.0  # monotonic: when the bot last started to speak
+        self._reply_due_since: float | None = None  # the caller's last end of speech not yet answered
 
     # -- public: what a conversation may do ----------------------------------------------
 
@@ -177,6 +209,8 @@ class Call:
                 self.record.timeline.add(f"barge-in ({(time.monotonic() - event.at) * 1000:.0f} ms after onset{delay})")
             elif isinstance(event, sev.FinalTranscript) and event.text:
                 self.record.transcripts.append(event.text)
+                self.record.utterances.append(Utterance("caller", event.text, event.speech_ended_at or event.at))
+                self._reply_due_since = event.speech_ended_at or event.at
                 self.record.timeline.add(f"heard: {event.text!r}")
             self._heard.put_nowait(event)
             if isinstance(event, sev.MediaClosed):
@@ -382,8 +416,13 @@ class Call:
                 # the last event: nothing subscribed it explicitly, so no ChannelDestroyed follows.
                 self._set_gone(None)
             elif isinstance(event, ev.PlaybackStarted):
+                now = time.monotonic()
                 if self.record.first_audio_at is None:
-                    self.record.first_audio_at = time.monotonic()
+                    self.record.first_audio_at = now
+                if self._reply_due_since is not None:
+                    # The turn latency: the caller's end of speech to the bot's next audio.
+                    self.record.turn_latencies.append(now - self._reply_due_since)
+                    self._reply_due_since = None
             elif isinstance(event, ev.PlaybackFinished):
                 fut = self._playbacks.get(event.playback.id)
                 if fut is not None and not fut.done():

@@ -59,9 +59,10 @@ class CallController:
     def _call(self, conversation: Conversation, **kw) -> Call:
         return Call(self.call_config, self.client, self.stream, self.server, self.recognizer, conversation, **kw)
 
-    async def place_call(self, number: str, conversation: Conversation) -> CallRecord:
-        record = await self._track(self._call(conversation, number=number).run())
-        return record
+    async def place_call(self, number: str, conversation: Conversation, *, call_id: str | None = None) -> CallRecord:
+        """Dial `number` and run `conversation` on it; `call_id` names the call (the dialer chooses
+        it before dialling, so the stored call row and the Asterisk channel share it)."""
+        return await self._track(self._call(conversation, number=number, call_id=call_id).run())
 
     async def _track(self, coro) -> CallRecord:
         task = asyncio.ensure_future(coro)

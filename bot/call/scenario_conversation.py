@@ -20,7 +20,7 @@ from ..dialog.scenario.engine import Line, ScenarioRun, Turn
 from ..dialog.scenario.loader import render
 from ..dialog.scenario.model import CallResult
 from ..speech import events as sev
-from .call import Call
+from .call import Call, ObjectionMatch
 from .prompt import Prompt
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,8 @@ class ScenarioConversation:
                 turn = run.silence()
                 continue
             understood = await self.brain.classifier.understand(heard)
+            if understood.objection:
+                call.record.objections.append(ObjectionMatch(understood.objection, understood.score, time.monotonic()))
             call.record.timeline.add(
                 f"understood {understood.intent.value}"
                 + (f"/{understood.objection}" if understood.objection else "")
@@ -138,6 +140,7 @@ class ScenarioConversation:
 
     async def _machine(self, call: Call, run: ScenarioRun, verdict: AmdVerdict) -> None:
         call.record.timeline.add(f"answering machine: {verdict.reason}")
+        call.record.amd_verdict = "machine"
         turn = run.machine()
         if turn.lines:
             await call.stop_playbacks()
@@ -172,6 +175,8 @@ class ScenarioConversation:
         if turn.lines:
             prompts = [await self.voice.prompt(line) for line in turn.lines]
             call.record.timeline.add(f"say ({turn.why}): {turn.text[:80]!r}")
+            for line in turn.lines:
+                call.record.said(line.text)
             await call.play(prompts)
         self._feed_amd_status(call, amd)
         verdict = amd.verdict_so_far()
@@ -223,4 +228,7 @@ class ScenarioConversation:
     def _finish(call: Call, run: ScenarioRun, result: CallResult) -> None:
         run.record.result = result
         call.record.result = result.value
+        call.record.amd_verdict = call.record.amd_verdict or "human"
+        call.record.freestyle_turns = run.record.freestyle_turns
+        call.record.qualification = run.record.qualification if run.record.max_points else None
         call.record.timeline.add(f"result {result.value} (qualification {run.record.qualification:.0%})")

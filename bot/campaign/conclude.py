@@ -1,0 +1,77 @@
+"""What happens to a contact after an attempt: a retry, a callback at the time they asked for,
+an opt-out kept as evidence, or done. Runs in the transaction that stores the call."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from ..store import attempts as q
+from ..store.compliance import record_opt_out
+from .callback_time import parse_callback_time
+from .retries import RetryPolicy, retry_cause
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How an attempt ended, as the campaign sees it."""
+
+    outcome: str | None  # bot.call.outcome.Outcome value, or "interrupted"
+    result: str | None  # the scenario's CallResult value
+    caller_said: tuple[str, ...] = ()  # the caller's utterances, in order
+
+
+@dataclass(frozen=True)
+class Next:
+    due_at: datetime | None  # None: the contact is done with
+    reason: str = ""
+
+
+def plan_next(ending: Ending, policy: RetryPolicy, retries_made: dict[str, int], now: datetime,
+              zone: ZoneInfo) -> Next:
+    """The next attempt for this contact (pure: tested without a database)."""
+    if ending.result == "CALLBACK_REQUESTED":
+        if retries_made.get("callback", 0) >= policy.callbacks_max:
+            return Next(None)
+        for text in reversed(ending.caller_said):  # the latest time they gave wins
+            asked = parse_callback_time(text, now, zone=zone)
+            if asked is not None:
+                return Next(max(asked.at, now), "callback")
+        return Next(now + policy.callback_without_time.delay, "callback")
+    cause = "interrupted" if ending.outcome == "interrupted" else retry_cause(ending.outcome, ending.result)
+    if cause is None:
+        return Next(None)
+    rule = getattr(policy, cause)
+    reason = f"retry:{cause}"
+    if retries_made.get(reason, 0) >= rule.max_retries:
+        return Next(None)
+    return Next(now + rule.delay, reason)
+
+
+async def conclude(conn: asyncpg.Connection, *, campaign_id: int, contact_id: int, phone: str, call_id: int | None,
+                   ending: Ending, policy: RetryPolicy, now: datetime, zone: ZoneInfo) -> Next:
+    """Record the contact's state after an attempt and plan the next one; the caller's
+    transaction makes it all or nothing with the call row."""
+    if ending.result == "OPTED_OUT":
+        evidence = " / ".join(ending.caller_said[-2:]) or "(do-not-call request understood on the call)"
+        await record_opt_out(conn, phone, source="call", evidence=evidence, call_id=call_id, campaign_id=campaign_id)
+    made = {r["reason"]: r["n"] for r in await conn.fetch(
+        "SELECT reason, count(*) AS n FROM attempts WHERE campaign_id = $1 AND contact_id = $2 GROUP BY 1",
+        campaign_id, contact_id)}
+    nxt = Next(None) if ending.result == "OPTED_OUT" else plan_next(ending, policy, made, now, zone)
+    if nxt.due_at is not None:
+        await q.schedule(conn, campaign_id, contact_id, due_at=nxt.due_at, reason=nxt.reason)
+    await conn.execute(
+        """UPDATE campaign_contacts SET status = $3, result = $4, attempts = attempts + 1, updated_at = now()
+           WHERE campaign_id = $1 AND contact_id = $2""",
+        campaign_id, contact_id, "PENDING" if nxt.due_at is not None else "DONE",
+        ending.result or ending.outcome)
+    if await q.complete_finished_campaigns(conn, campaign_id):
+        log.info("campaign %s completed: nothing left to dial", campaign_id)
+    return nxt

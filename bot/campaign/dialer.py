@@ -1,0 +1,302 @@
+"""The dialer: one worker that claims due attempts, asks the compliance gate, dials, and
+stores what happened. Several workers on several machines share one database.
+
+An attempt moves SCHEDULED → CLAIMED (leased, gate passed) → DIALING (call row written, then
+the originate) → DONE. A worker renews its leases while it lives. When one dies:
+- a CLAIMED attempt was never dialled: it goes back to the queue;
+- a DIALING attempt may have rung: it is never dialled again as such; its call is closed as
+  INTERRUPTED and the contact gets the `interrupted` retry (after 30 min, once, by default),
+  which the 4-in-30-days cap still counts against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from ..call.call import CallRecord, Conversation, mask
+from ..call.outcome import Outcome
+from ..compliance.gate import ComplianceGate
+from ..compliance.rules import ComplianceRules
+from ..store import Database
+from ..store import attempts as q
+from ..store.calls import insert_call, interrupt_call, save_call
+from .conclude import Ending, conclude
+from .retries import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+PlaceCall = Callable[..., Awaitable[CallRecord]]  # (phone, conversation, *, call_id) -> CallRecord
+ConversationFor = Callable[[q.Due], Awaitable[Conversation]]
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class DialerConfig:
+    worker_id: str = field(default_factory=default_worker_id)
+    max_calls: int = 10  # this worker's simultaneous calls (what its machine can carry)
+    max_total_calls: int | None = None  # across every worker sharing the database
+    campaign_ids: list[int] | None = None  # only these campaigns (None: every running one)
+    poll_interval: float = 1.0  # seconds between looks at an empty queue
+    lease: timedelta = timedelta(seconds=60)
+    renew_every: float = 15.0
+    recover_every: float = 10.0
+    save_retries: int = 5  # storing a finished call, with backoff, before the lease recovery takes over
+
+
+@dataclass
+class _Active:
+    due: q.Due
+    call_id: int | None = None
+    task: asyncio.Task | None = None
+
+
+class Dialer:
+    def __init__(self, db: Database, place_call: PlaceCall, conversation_for: ConversationFor,
+                 config: DialerConfig | None = None, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.db, self.place_call, self.conversation_for = db, place_call, conversation_for
+        self.config = config or DialerConfig()
+        self.clock = clock
+        self.active: dict[int, _Active] = {}  # attempt id → its call
+        self.dialled = 0
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Dial until stopped (``stop()``) or cancelled; calls in progress are left to ``drain``."""
+        cfg = self.config
+        log.info("dialer %s: up to %d calls", cfg.worker_id, cfg.max_calls)
+        housekeeping = [asyncio.create_task(self._every(cfg.renew_every, self._renew), name="dialer-renew"),
+                        asyncio.create_task(self._every(cfg.recover_every, self.recover), name="dialer-recover")]
+        try:
+            while not self._stopping.is_set():
+                if len(self.active) >= cfg.max_calls:
+                    await self._nap(cfg.poll_interval)
+                    continue
+                try:
+                    due = await self.claim()
+                except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                    log.warning("dialer %s: cannot claim (%s); retrying", cfg.worker_id, exc)
+                    await self._nap(cfg.poll_interval * 5)
+                    continue
+                if due is None:
+                    await self._nap(cfg.poll_interval)
+                    continue
+                active = _Active(due)
+                self.active[due.attempt_id] = active
+                active.task = asyncio.create_task(self._dial(active), name=f"dial-{due.attempt_id}")
+        finally:
+            for task in housekeeping:
+                task.cancel()
+            await asyncio.gather(*housekeeping, return_exceptions=True)
+
+    def stop(self) -> None:
+        """Dial nothing new (calls in progress go on)."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def drain(self, deadline: float) -> None:
+        """Let calls in progress finish within `deadline` seconds; then end them (stored as
+        interrupted, retried later). Attempts claimed but not dialled go back to the queue."""
+        self.stop()
+        tasks = [a.task for a in self.active.values() if a.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=deadline)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+            await q.release_claimed(self.db.pool, self.config.worker_id)
+
+    async def _nap(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    async def _every(self, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("dialer %s: %s failed: %s", self.config.worker_id, job.__name__, exc)
+
+    # -- claiming ------------------------------------------------------------------------
+
+    async def claim(self) -> q.Due | None:
+        """The next attempt this worker may dial now, gate passed and leased; None if none."""
+        cfg = self.config
+        now = self.clock()
+        passed_over: list[int] = []
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            await q.lock_claims(conn)
+            gate = ComplianceGate(conn)
+            for _ in range(100):  # refused attempts are moved out of the way; give others a turn after that
+                due = await q.next_due(conn, now, campaign_ids=cfg.campaign_ids, max_total=cfg.max_total_calls,
+                                       skip=passed_over)
+                if due is None:
+                    return None
+                try:
+                    rules = ComplianceRules.for_campaign(due.compliance)
+                except ValueError as exc:
+                    log.error("campaign %s: invalid compliance rules, not dialled: %s", due.campaign_id, exc)
+                    passed_over.append(due.attempt_id)
+                    continue
+                decision = await gate.check(due.phone, now, campaign_id=due.campaign_id, rules=rules)
+                if decision.allowed:
+                    await q.mark_claimed(conn, due, cfg.worker_id, cfg.lease, now)
+                    return due
+                if decision.retry_at is None:
+                    log.info("attempt %s (%s): never, %s", due.attempt_id, mask(due.phone), decision.reasons)
+                    await q.skip(conn, due, decision.reasons)
+                    await q.complete_finished_campaigns(conn, due.campaign_id)
+                else:
+                    log.info("attempt %s (%s): not before %s, %s", due.attempt_id, mask(due.phone),
+                             decision.retry_at.isoformat(), decision.reasons)
+                    await q.reschedule(conn, due.attempt_id, decision.retry_at, decision.reasons)
+                passed_over.append(due.attempt_id)
+        return None
+
+    # -- one call ------------------------------------------------------------------------
+
+    async def _dial(self, active: _Active) -> None:
+        due, cfg = active.due, self.config
+        record: CallRecord | None = None
+        try:
+            try:
+                conversation = await self.conversation_for(due)
+            except Exception as exc:  # a scenario broken since the campaign started: not dialled
+                log.error("attempt %s: campaign %s cannot run its scenario (%s); retrying in 15 minutes",
+                          due.attempt_id, due.campaign_id, exc)
+                async with self.db.pool.acquire() as conn:
+                    await q.reschedule(conn, due.attempt_id, self.clock() + timedelta(minutes=15), ["scenario_error"])
+                return
+            call_uuid = uuid.uuid4().hex[:12]
+            async with self.db.pool.acquire() as conn, conn.transaction():
+                active.call_id = await insert_call(conn, call_uuid=call_uuid, phone=due.phone, worker=cfg.worker_id,
+                                                   campaign_id=due.campaign_id, contact_id=due.contact_id,
+                                                   attempt_id=due.attempt_id)
+                if not await q.mark_dialing(conn, due.attempt_id, cfg.worker_id, active.call_id):
+                    raise _LeaseLost()  # rolled back: nothing was dialled
+            self.dialled += 1
+            log.info("attempt %s: dialling %s (call %s)", due.attempt_id, mask(due.phone), call_uuid)
+            try:
+                record = await self.place_call(due.phone, conversation, call_id=call_uuid)
+            except (OSError, TimeoutError) as exc:  # ARI unreachable: nothing rang
+                record = CallRecord(call_uuid, "outbound", due.phone, outcome=Outcome.FAILED, note=str(exc))
+            await self._store(active, record)
+        except _LeaseLost:
+            log.warning("attempt %s: lease lost before dialling; not dialled", due.attempt_id)
+        except asyncio.CancelledError:
+            if active.call_id is not None:
+                await asyncio.shield(self._interrupted(active, "worker stopped during the call"))
+            raise
+        except Exception:
+            log.exception("attempt %s: dial failed", due.attempt_id)
+            if active.call_id is not None:
+                await asyncio.shield(self._interrupted(active, "dialer error during the call"))
+        finally:
+            self.active.pop(due.attempt_id, None)
+            self._wake.set()
+
+    async def _store(self, active: _Active, record: CallRecord) -> None:
+        """Store the call and plan what comes next, retrying while the database is away."""
+        delay = 0.5
+        for attempt in range(self.config.save_retries):
+            try:
+                async with self.db.pool.acquire() as conn, conn.transaction():
+                    await save_call(conn, active.call_id, record)
+                    if await q.close(conn, active.due.attempt_id, self.config.worker_id):
+                        await self._conclude(conn, active, _ending(record))
+                    else:
+                        # The lease was taken back while the call ran: the recovery closed the attempt
+                        # and planned an `interrupted` retry. The call's real ending replaces that plan.
+                        await conn.execute(
+                            """UPDATE attempts SET status = 'CANCELLED', updated_at = now()
+                               WHERE campaign_id = $1 AND contact_id = $2 AND status = 'SCHEDULED'
+                                 AND reason = 'retry:interrupted'""", active.due.campaign_id, active.due.contact_id)
+                        await self._conclude(conn, active, _ending(record))
+                return
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                if attempt == self.config.save_retries - 1:
+                    log.error("call %s: not stored (%s); the lease recovery will close it", record.call_id, exc)
+                    return
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    async def _conclude(self, conn: asyncpg.Connection, active: _Active, ending: Ending) -> None:
+        due = active.due
+        rules = ComplianceRules.for_campaign(due.compliance)
+        zone = ZoneInfo(due.contact.get("timezone") or rules.hours.timezone)
+        nxt = await conclude(conn, campaign_id=due.campaign_id, contact_id=due.contact_id, phone=due.phone,
+                             call_id=active.call_id, ending=ending, policy=RetryPolicy.for_campaign(due.retry_policy),
+                             now=self.clock(), zone=zone)
+        if nxt.due_at is not None:
+            log.info("attempt %s: next %s at %s", due.attempt_id, nxt.reason, nxt.due_at.isoformat())
+
+    async def _interrupted(self, active: _Active, note: str) -> None:
+        try:
+            async with self.db.pool.acquire() as conn, conn.transaction():
+                await interrupt_call(conn, active.call_id, note)
+                if await q.close(conn, active.due.attempt_id, self.config.worker_id):
+                    await self._conclude(conn, active, Ending("interrupted", None))
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.error("attempt %s: not closed (%s); the lease recovery will", active.due.attempt_id, exc)
+
+    # -- leases --------------------------------------------------------------------------
+
+    async def _renew(self) -> None:
+        held = await q.renew_leases(self.db.pool, self.config.worker_id, list(self.active), self.config.lease)
+        lost = set(self.active) - held
+        if lost:
+            log.warning("dialer %s: leases lost for attempts %s", self.config.worker_id, sorted(lost))
+
+    async def recover(self) -> int:
+        """Take back the attempts of workers that stopped renewing their leases."""
+        requeued = await q.requeue_expired_claims(self.db.pool)
+        closed = 0
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            for row in await q.expired_dialing(conn):
+                log.warning("attempt %s: worker %s lost mid-call; closing it as interrupted",
+                            row["id"], row["lease_owner"])
+                if row["call_id"] is not None:
+                    await interrupt_call(conn, row["call_id"], f"worker {row['lease_owner']} lost mid-call")
+                await q.close(conn, row["id"], None)
+                due = q.Due(attempt_id=row["id"], campaign_id=row["campaign_id"], contact_id=row["contact_id"],
+                            number=0, reason="", phone=row["phone"], contact={}, scenario="", variables={},
+                            compliance={}, retry_policy=json.loads(row["retry_policy"]))
+                await self._conclude(conn, _Active(due, call_id=row["call_id"]), Ending("interrupted", None))
+                closed += 1
+        if requeued or closed:
+            log.info("recovered: %d claims back in the queue, %d calls closed as interrupted", requeued, closed)
+        return requeued + closed
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+def _ending(record: CallRecord) -> Ending:
+    return Ending(record.outcome.value if record.outcome else None, record.result,
+                  tuple(u.text for u in record.utterances if u.speaker == "caller"))
+
