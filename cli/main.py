@@ -14,6 +14,10 @@ from bot.config import Settings
 
 from .amd import amd_app
 from .audio import audio_app
+from .campaign import campaign_app
+from .compliance import compliance_app
+from .contacts import contacts_app
+from .db import db_app
 from .nlu import nlu_app
 from .scenario import scenario_app
 from .tts import tts_app
@@ -28,6 +32,10 @@ app.add_typer(amd_app, name="amd")
 app.add_typer(voice_app, name="voice")
 app.add_typer(tts_app, name="tts")
 app.add_typer(audio_app, name="audio")
+app.add_typer(db_app, name="db")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(compliance_app, name="compliance")
 console = Console()
 
 

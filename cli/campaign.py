@@ -1,0 +1,236 @@
+"""`minibot campaign`: create campaigns, move them through their lifecycle, see their figures,
+run a dialer worker, export their calls.
+
+Exit codes: 0 fine, 1 refused (wrong status, not ready) or failed, 2 bad arguments (unknown campaign too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.campaign import control
+from bot.campaign.lifecycle import TransitionError
+from bot.config import Settings
+from bot.store import Database, DatabaseError
+from bot.store.campaigns import Campaign, campaign_stats, get_campaign, list_campaigns
+
+from .campaign_export import export
+from .common import emit, fail, with_db
+
+campaign_app = typer.Typer(help="Campaigns: create, start, pause, resume, stop, watch, export.",
+                           no_args_is_help=True)
+campaign_app.command("export")(export)
+console = Console()
+_JSON = typer.Option(False, "--json", help="print one JSON object")
+
+
+def _json_option(text: str | None, what: str) -> dict | None:
+    """--compliance / --retry: inline JSON, or @file.json."""
+    if not text:
+        return None
+    try:
+        raw = Path(text[1:]).read_text(encoding="utf-8") if text.startswith("@") else text
+        value = json.loads(raw)
+    except (OSError, json.JSONDecodeError) as exc:
+        fail(f"--{what}: {exc}", 2)
+    if not isinstance(value, dict):
+        fail(f"--{what}: expected a JSON object", 2)
+    return value
+
+
+@campaign_app.command("create")
+def create(
+    name: str = typer.Argument(..., help="a name for people"),
+    scenario: str = typer.Option(..., "--scenario", help="a shipped scenario's name or a scenario YAML file"),
+    max_concurrent: int = typer.Option(5, "--max-concurrent", min=1, help="simultaneous calls of this campaign"),
+    cps: float = typer.Option(1.0, "--cps", min=0.01, help="new calls per second at most"),
+    var: list[str] = typer.Option([], "--var", help="a value every call gets, name=value (repeatable)"),
+    compliance: str = typer.Option(None, "--compliance", help='rule overrides as JSON or @file, e.g. '
+                                   '\'{"require_consent": true}\''),
+    retry: str = typer.Option(None, "--retry", help='retry overrides as JSON or @file, e.g. '
+                              '\'{"no_answer": {"delay_minutes": 60, "max_retries": 1}}\''),
+    as_json: bool = _JSON,
+) -> None:
+    """Create a campaign (DRAFT). Import its contacts with `minibot contacts import FILE --campaign ID`."""
+    variables = {}
+    for item in var:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--var {item!r}: expected name=value", 2, as_json)
+        variables[key.strip()] = value
+    settings = dict(max_concurrent_calls=max_concurrent, calls_per_second=cps, variables=variables,
+                    compliance=_json_option(compliance, "compliance"), retry_policy=_json_option(retry, "retry"))
+
+    async def work(db: Database) -> Campaign:
+        return await control.new_campaign(db, name, scenario, **settings)
+
+    try:
+        campaign = with_db(work, as_json)
+    except control.CampaignNotReady as exc:
+        fail(str(exc), 2, as_json)
+    if as_json:
+        emit(campaign.to_json())
+    else:
+        console.print(f"campaign [bold]{campaign.id}[/] created ({campaign.status.value}), scenario {scenario}")
+
+
+@campaign_app.command("list")
+def list_(as_json: bool = _JSON) -> None:
+    """Every campaign with its status."""
+    campaigns = with_db(list_campaigns, as_json)
+    if as_json:
+        emit({"campaigns": [c.to_json() for c in campaigns]})
+        return
+    table = Table("id", "name", "scenario", "status", "limit", "cps", "created")
+    for c in campaigns:
+        table.add_row(str(c.id), c.name, c.scenario, c.status.value, str(c.max_concurrent_calls),
+                      f"{c.calls_per_second:g}", c.created_at.strftime("%Y-%m-%d %H:%M"))
+    console.print(table)
+
+
+def _lookup(work, campaign_id: int, as_json: bool):
+    try:
+        return with_db(work, as_json)
+    except LookupError as exc:
+        fail(str(exc).strip("'\""), 2, as_json)
+
+
+@campaign_app.command("stats")
+def stats(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+    """The campaign's figures: contacts by status, calls by outcome and result, rates."""
+
+    async def work(db: Database) -> tuple[Campaign, dict[str, Any]]:
+        return await get_campaign(db.pool, campaign_id), await campaign_stats(db.pool, campaign_id)
+
+    campaign, figures = _lookup(work, campaign_id, as_json)
+    if as_json:
+        emit({"campaign": campaign.to_json(), "stats": figures})
+        return
+    print_stats(console, campaign, figures)
+
+
+def print_stats(out: Console, campaign: Campaign, figures: dict[str, Any]) -> None:
+    out.print(f"[bold]campaign {campaign.id}[/] {campaign.name} ({campaign.scenario}): {campaign.status.value}")
+    table = Table("", "count", title_justify="left", show_header=False)
+    table.add_row("contacts", str(figures["contacts"]))
+    for status, n in sorted(figures["contacts_by_status"].items()):
+        table.add_row(f"  {status.lower()}", str(n))
+    table.add_row("calls", str(figures["calls"]))
+    for outcome, n in sorted(figures["calls_by_outcome"].items()):
+        table.add_row(f"  {outcome}", str(n))
+    table.add_row("results", "")
+    for result, n in sorted(figures["results"].items()):
+        table.add_row(f"  {result}", str(n))
+    if figures["answer_rate"] is not None:
+        table.add_row("answer rate", f"{figures['answer_rate']:.0%}")
+    if figures["avg_duration_s"] is not None:
+        table.add_row("average answered call", f"{figures['avg_duration_s']:.1f} s")
+    if figures["answer_to_first_audio_p95_ms"] is not None:
+        table.add_row("answer → first audio p95", f"{figures['answer_to_first_audio_p95_ms']} ms")
+    out.print(table)
+
+
+def _lifecycle(action: str, campaign_id: int, as_json: bool) -> None:
+    async def work(db: Database) -> Campaign:
+        if action == "start":
+            return await control.start(db, campaign_id)
+        return await control.act(db, campaign_id, action)
+
+    try:
+        campaign = _lookup(work, campaign_id, as_json)
+    except (TransitionError, control.CampaignNotReady) as exc:
+        fail(str(exc), 1, as_json)
+    if as_json:
+        emit(campaign.to_json())
+    else:
+        console.print(f"campaign {campaign.id}: {campaign.status.value}")
+
+
+@campaign_app.command("start")
+def start(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+    """DRAFT or READY → RUNNING (a draft is checked first). Dialling is done by `minibot campaign run`."""
+    _lifecycle("start", campaign_id, as_json)
+
+
+@campaign_app.command("pause")
+def pause(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+    """RUNNING → PAUSED: nothing new is dialled; calls in progress finish."""
+    _lifecycle("pause", campaign_id, as_json)
+
+
+@campaign_app.command("resume")
+def resume(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+    """PAUSED → RUNNING."""
+    _lifecycle("resume", campaign_id, as_json)
+
+
+@campaign_app.command("stop")
+def stop(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+    """→ CANCELLED: scheduled attempts are dropped; calls in progress finish."""
+    _lifecycle("stop", campaign_id, as_json)
+
+
+@campaign_app.command("run")
+def run(
+    campaign_ids: list[int] = typer.Argument(None, metavar="[ID]...",
+                                             help="only these campaigns (default: every running one)"),
+    max_calls: int = typer.Option(10, "--max-calls", min=1, help="this worker's simultaneous calls"),
+    until_done: bool = typer.Option(False, "--until-done", help="exit once the campaigns are completed or stopped"),
+    drain: float = typer.Option(120.0, "--drain", help="seconds calls in progress get to finish on Ctrl-C"),
+) -> None:
+    """Run a dialer worker against the configured Asterisk (MINIBOT_ARI__URL...): claim due attempts of
+    running campaigns, check the compliance gate, dial, store each call. Several workers on several
+    machines may share one database."""
+    from bot.call.runtime import call_runtime
+    from bot.campaign.conversations import CampaignConversations
+    from bot.campaign.dialer import Dialer, DialerConfig
+    from bot.voice.voice import voice_from_settings
+
+    settings = Settings()
+    voice = voice_from_settings(settings)
+
+    async def main() -> int:
+        async with await Database.open(settings.database_dsn, settings.data_dir) as db:
+            for cid in campaign_ids or []:
+                await get_campaign(db.pool, cid)
+            conversations = CampaignConversations(voice, settings.llm, agent_endpoint=settings.dial.agent_endpoint)
+            async with call_runtime(settings) as controller:
+                dialer = Dialer(db, controller.place_call, conversations,
+                                DialerConfig(max_calls=max_calls, campaign_ids=campaign_ids or None))
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, dialer.stop)
+                worker = asyncio.create_task(dialer.run())
+                console.print(f"dialer {dialer.config.worker_id} running (Ctrl-C stops dialling, then drains)")
+                while not worker.done():
+                    await asyncio.wait({worker}, timeout=2)
+                    if until_done and campaign_ids and await _all_closed(db, campaign_ids):
+                        dialer.stop()
+                await dialer.drain(drain)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+                console.print(f"dialer stopped after {dialer.dialled} calls")
+        return 0
+
+    try:
+        raise typer.Exit(asyncio.run(main()))
+    except LookupError as exc:
+        fail(str(exc).strip("'\""), 2)
+    except DatabaseError as exc:
+        fail(str(exc), 1)
+    except (TimeoutError, OSError) as exc:
+        fail(f"cannot reach Asterisk at {settings.ari.url}: {exc or 'no event stream'}", 1)
+
+
+async def _all_closed(db: Database, campaign_ids: list[int]) -> bool:
+    statuses = {(await get_campaign(db.pool, cid)).status.value for cid in campaign_ids}
+    return statuses <= {"COMPLETED", "CANCELLED"}

@@ -1,0 +1,135 @@
+"""`minibot db`: the database's schema and retention.
+
+    minibot db migrate                          # apply what is missing (also done at every start)
+    minibot db purge --older-than 30d --dry-run # what retention would remove
+    minibot db purge --older-than 30d --json    # remove it; one JSON object
+
+Thin: open the database (DATABASE_URL, or the embedded server), call `bot.store`, print.
+Exit codes: 0 done, 1 the database failed or some recordings could not be deleted, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from bot.config import Settings
+from bot.store import Database, DatabaseError
+from bot.store.embedded import EmbeddedUnavailable
+from bot.store.migrate import MigrationError
+from bot.store.retention import ASTERISK_RECORDINGS, PurgeReport, parse_age, purge
+
+db_app = typer.Typer(help="The database: schema migrations and retention.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+PARIS = ZoneInfo("Europe/Paris")
+T = TypeVar("T")
+
+_JSON = typer.Option(False, "--json", help="print one JSON object")
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _fail(message: str, code: int, as_json: bool) -> NoReturn:
+    if as_json:
+        _emit({"error": message})
+    else:
+        err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _with_db(work: Callable[[Database, str], Awaitable[T]], as_json: bool) -> T:
+    """Open the database (which applies missing migrations), run `work(db, where)`, close."""
+    settings = Settings()
+    where = None if settings.database_dsn else f"embedded in {settings.data_dir / 'postgres'}"
+
+    async def main() -> T:
+        async with await Database.open(settings.database_dsn, settings.data_dir) as db:
+            return await work(db, where or db.url)
+
+    try:
+        return asyncio.run(main())
+    except (DatabaseError, MigrationError, EmbeddedUnavailable) as exc:
+        _fail(str(exc), 1, as_json)
+    except asyncpg.PostgresError as exc:
+        _fail(f"database: {exc}", 1, as_json)
+
+
+@db_app.command()
+def migrate(as_json: bool = _JSON) -> None:
+    """Apply the schema migrations the database lacks, and say which (or that it is up to date)."""
+
+    async def work(db: Database, where: str) -> dict[str, Any]:
+        version = await db.pool.fetchval("SELECT max(version) FROM schema_migrations")
+        return {"database": where, "applied": [f"{m.version:04d}_{m.name}" for m in db.migrated], "version": version}
+
+    result = _with_db(work, as_json)
+    if as_json:
+        _emit(result)
+        return
+    console.print(f"database: {escape(result['database'])}", highlight=False, soft_wrap=True)
+    for name in result["applied"]:
+        console.print(f"[green]applied[/] {escape(name)}", highlight=False)
+    if not result["applied"]:
+        console.print(f"up to date (schema version {result['version']:04d})", highlight=False)
+
+
+@db_app.command("purge")
+def purge_(
+    older_than: str = typer.Option(..., "--older-than", help="age past which calls are purged: 30d, 12h, 2w, 90m"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="report what would be removed; change nothing"),
+    recordings_dir: Path = typer.Option(
+        ASTERISK_RECORDINGS, "--recordings-dir", envvar="MINIBOT_RECORDINGS_DIR",
+        help="where Asterisk saves recordings (recording names stored on calls are looked up there)"),
+    as_json: bool = _JSON,
+) -> None:
+    """Remove the recordings, transcripts and word events of calls older than --older-than.
+    Call rows (statistics), opt-outs, blacklist, Bloctel and consents stay."""
+    try:
+        age = parse_age(older_than)
+    except ValueError as exc:
+        _fail(f"--older-than: {exc}", 2, as_json)
+
+    async def work(db: Database, where: str) -> PurgeReport:
+        return await purge(db.pool, age, dry_run=dry_run, recordings_dir=recordings_dir)
+
+    report = _with_db(work, as_json)
+    if as_json:
+        _emit(report.to_json())
+    else:
+        _print_report(report, older_than)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _print_report(r: PurgeReport, older_than: str) -> None:
+    cutoff = r.cutoff.astimezone(PARIS).strftime("%Y-%m-%d %H:%M %Z")
+    verb = "would purge" if r.dry_run else "purged"
+    console.print(f"{verb} {r.calls_purged} call(s) ended before {cutoff} (older than {escape(older_than)}): "
+                  f"{r.recordings_deleted} recording(s) {'to delete' if r.dry_run else 'deleted'} "
+                  f"({_size(r.bytes_freed)}), {r.recordings_missing} already missing, "
+                  f"{r.events_removed} word event(s) {'to remove' if r.dry_run else 'removed'}",
+                  highlight=False, soft_wrap=True)
+    for failure in r.failed:
+        console.print(f"[yellow]not deleted[/] {escape(failure)} (the call is kept for the next purge)",
+                      highlight=False, soft_wrap=True)
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} bytes"  # pragma: no cover
