@@ -289,6 +289,8 @@ class Dialer:
                 closed += 1
         if requeued or closed:
             log.info("recovered: %d claims back in the queue, %d calls closed as interrupted", requeued, closed)
+        for campaign_id in await q.complete_idle_campaigns(self.db.pool):
+            log.info("campaign %s completed: nothing left to dial", campaign_id)
         return requeued + closed
 
 

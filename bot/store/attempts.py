@@ -49,18 +49,24 @@ async def next_due(conn: asyncpg.Connection, now: datetime, *, campaign_ids: lis
         active = await conn.fetchval("SELECT count(*) FROM attempts WHERE status = ANY($1::text[])", list(ACTIVE))
         if active >= max_total:
             return None
+    # Campaigns that may dial now are few: find them first (the active counts come from the small
+    # partial index of leased attempts), then walk the due index in order to the first attempt of one.
     row = await conn.fetchrow(
-        """SELECT a.id, a.campaign_id, a.contact_id, a.number, a.reason,
+        """WITH active AS (
+               SELECT campaign_id, count(*) AS n FROM attempts
+               WHERE status IN ('CLAIMED', 'DIALING') GROUP BY campaign_id),
+           dialable AS (
+               SELECT c.id FROM campaigns c LEFT JOIN active x ON x.campaign_id = c.id
+               WHERE c.status = 'RUNNING' AND c.next_dial_at <= $1 AND coalesce(x.n, 0) < c.max_concurrent_calls
+                 AND ($2::bigint[] IS NULL OR c.id = ANY($2)))
+           SELECT a.id, a.campaign_id, a.contact_id, a.number, a.reason,
                   k.phone, k.first_name, k.last_name, k.email, k.company, k.timezone, k.extra,
                   c.scenario, c.variables, c.compliance, c.retry_policy
            FROM attempts a
            JOIN campaigns c ON c.id = a.campaign_id
            JOIN contacts k ON k.id = a.contact_id
-           WHERE a.status = 'SCHEDULED' AND a.due_at <= $1 AND c.status = 'RUNNING' AND c.next_dial_at <= $1
-             AND ($2::bigint[] IS NULL OR a.campaign_id = ANY($2))
+           WHERE a.status = 'SCHEDULED' AND a.due_at <= $1 AND a.campaign_id IN (SELECT id FROM dialable)
              AND NOT (a.id = ANY($3::bigint[]))
-             AND (SELECT count(*) FROM attempts b
-                  WHERE b.campaign_id = a.campaign_id AND b.status IN ('CLAIMED', 'DIALING')) < c.max_concurrent_calls
            ORDER BY a.due_at, a.id
            LIMIT 1
            FOR UPDATE OF a SKIP LOCKED""",
@@ -189,3 +195,14 @@ async def complete_finished_campaigns(conn: asyncpg.Connection, campaign_id: int
                SELECT 1 FROM attempts WHERE campaign_id = $1 AND status IN ('SCHEDULED', 'CLAIMED', 'DIALING'))""",
         campaign_id)
     return done.endswith(" 1")
+
+
+async def complete_idle_campaigns(db: asyncpg.Pool | asyncpg.Connection) -> list[int]:
+    """Running campaigns with nothing left to dial (e.g. every contact opted out by hand): complete."""
+    rows = await db.fetch(
+        """UPDATE campaigns c SET status = 'COMPLETED', finished_at = now(), updated_at = now()
+           WHERE c.status = 'RUNNING' AND EXISTS (SELECT 1 FROM campaign_contacts WHERE campaign_id = c.id)
+             AND NOT EXISTS (SELECT 1 FROM attempts
+                             WHERE campaign_id = c.id AND status IN ('SCHEDULED', 'CLAIMED', 'DIALING'))
+           RETURNING c.id""")
+    return [r["id"] for r in rows]
