@@ -73,3 +73,15 @@ async def test_embedded_server_starts_in_the_data_dir(tmp_path):
         assert await db.pool.fetchval("SELECT count(*) FROM schema_migrations") == len(load_migrations())
     finally:
         await db.close()
+
+
+async def test_pools_of_one_process_share_the_embedded_server_until_the_last_closes(tmp_path):
+    first = await Database.open(None, tmp_path)
+    second = await Database.open(None, tmp_path)
+    await first.close()
+    try:
+        assert await second.pool.fetchval("SELECT 1") == 1  # still up, new connections too
+        async with second.pool.acquire() as a, second.pool.acquire() as b:
+            assert await a.fetchval("SELECT 2") + await b.fetchval("SELECT 3") == 5
+    finally:
+        await second.close()
