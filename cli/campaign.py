@@ -24,13 +24,12 @@ from bot.store import Database, DatabaseError
 from bot.store.campaigns import Campaign, campaign_stats, get_campaign, list_campaigns
 
 from .campaign_export import export
-from .common import emit, fail, with_db
+from .common import JSON_OPTION, emit, fail, with_db
 
 campaign_app = typer.Typer(help="Campaigns: create, start, pause, resume, stop, watch, export.",
                            no_args_is_help=True)
 campaign_app.command("export")(export)
 console = Console()
-_JSON = typer.Option(False, "--json", help="print one JSON object")
 
 
 def _json_option(text: str | None, what: str) -> dict | None:
@@ -58,7 +57,7 @@ def create(
                                    '\'{"require_consent": true}\''),
     retry: str = typer.Option(None, "--retry", help='retry overrides as JSON or @file, e.g. '
                               '\'{"no_answer": {"delay_minutes": 60, "max_retries": 1}}\''),
-    as_json: bool = _JSON,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a campaign (DRAFT). Import its contacts with `minibot contacts import FILE --campaign ID`."""
     variables = {}
@@ -84,9 +83,9 @@ def create(
 
 
 @campaign_app.command("list")
-def list_(as_json: bool = _JSON) -> None:
+def list_(as_json: bool = JSON_OPTION) -> None:
     """Every campaign with its status."""
-    campaigns = with_db(list_campaigns, as_json)
+    campaigns = with_db(lambda db: list_campaigns(db.pool), as_json)
     if as_json:
         emit({"campaigns": [c.to_json() for c in campaigns]})
         return
@@ -105,7 +104,7 @@ def _lookup(work, campaign_id: int, as_json: bool):
 
 
 @campaign_app.command("stats")
-def stats(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+def stats(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
     """The campaign's figures: contacts by status, calls by outcome and result, rates."""
 
     async def work(db: Database) -> tuple[Campaign, dict[str, Any]]:
@@ -156,25 +155,25 @@ def _lifecycle(action: str, campaign_id: int, as_json: bool) -> None:
 
 
 @campaign_app.command("start")
-def start(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+def start(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
     """DRAFT or READY → RUNNING (a draft is checked first). Dialling is done by `minibot campaign run`."""
     _lifecycle("start", campaign_id, as_json)
 
 
 @campaign_app.command("pause")
-def pause(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+def pause(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
     """RUNNING → PAUSED: nothing new is dialled; calls in progress finish."""
     _lifecycle("pause", campaign_id, as_json)
 
 
 @campaign_app.command("resume")
-def resume(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+def resume(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
     """PAUSED → RUNNING."""
     _lifecycle("resume", campaign_id, as_json)
 
 
 @campaign_app.command("stop")
-def stop(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
+def stop(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
     """→ CANCELLED: scheduled attempts are dropped; calls in progress finish."""
     _lifecycle("stop", campaign_id, as_json)
 

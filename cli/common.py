@@ -1,5 +1,6 @@
-"""What the database commands share: one JSON object on stdout, errors that say what, and the
-database opened (DATABASE_URL, or the embedded server) around the work."""
+"""What the database commands share, written once: one JSON object on stdout (--json), errors that
+say what (red `error:` on stderr, or {"error": ...} with --json) with their exit code, and the database
+opened (DATABASE_URL, or the embedded server) around the work, its failures exiting 1."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TypeVar
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from bot.config import Settings
 from bot.store import Database, DatabaseError
+from bot.store.embedded import EmbeddedUnavailable
+from bot.store.migrate import MigrationError
 
 T = TypeVar("T")
 err = Console(stderr=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="print one JSON object")
 
 
 def emit(obj: dict[str, Any]) -> None:
@@ -34,7 +40,8 @@ def fail(message: str, code: int, as_json: bool = False) -> NoReturn:
 
 
 def with_db(work: Callable[[Database], Awaitable[T]], as_json: bool = False) -> T:
-    """Open the database, run `work`, close; a database that cannot be opened exits 1."""
+    """Open the database (which applies missing migrations), run `work`, close. A database that cannot
+    be opened, migrated or queried exits 1; other exceptions of `work` reach the caller."""
     settings = Settings()
 
     async def main() -> T:
@@ -43,5 +50,7 @@ def with_db(work: Callable[[Database], Awaitable[T]], as_json: bool = False) -> 
 
     try:
         return asyncio.run(main())
-    except DatabaseError as exc:
+    except (DatabaseError, MigrationError, EmbeddedUnavailable) as exc:
         fail(str(exc), 1, as_json)
+    except asyncpg.PostgresError as exc:
+        fail(f"database: {exc}", 1, as_json)

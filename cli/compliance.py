@@ -8,13 +8,9 @@ registers, printed to the operator (logs, unlike this output, mask them).
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -25,10 +21,11 @@ from rich.table import Table
 
 from bot.compliance.bloctel import BLOCTEL_MAX_AGE, BloctelError, bloctel_list_age, import_bloctel
 from bot.compliance.gate import ComplianceGate, Decision
-from bot.config import Settings
 from bot.contacts.phones import InvalidPhone, to_e164
-from bot.store import Database, DatabaseError
+from bot.store import Database
 from bot.store import compliance as store
+
+from .common import JSON_OPTION, emit, err, fail, with_db
 
 compliance_app = typer.Typer(help="French compliance: check a number, keep opt-outs, blacklist, Bloctel, consents.",
                              no_args_is_help=True)
@@ -42,11 +39,8 @@ compliance_app.add_typer(bloctel_app, name="bloctel")
 compliance_app.add_typer(consent_app, name="consent")
 
 console = Console()
-err = Console(stderr=True)
 PARIS = ZoneInfo("Europe/Paris")
-T = TypeVar("T")
 
-_JSON = typer.Option(False, "--json", help="print one JSON object")
 _CAMPAIGN = typer.Option(None, "--campaign", help="a campaign id")
 
 _EXPLAINED = {
@@ -62,39 +56,13 @@ _EXPLAINED = {
 }
 
 
-# -- plumbing ---------------------------------------------------------------------------------------
-
-def _emit(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
-def _fail(message: str, code: int, as_json: bool = False) -> NoReturn:
-    if as_json:
-        _emit({"error": message})
-    else:
-        err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
+# -- parsing ----------------------------------------------------------------------------------------
 
 def _phone(raw: str, as_json: bool = False) -> str:
     try:
         return to_e164(raw)
     except InvalidPhone as exc:
-        _fail(f"phone: {exc}", 2, as_json)
-
-
-def _with_db(work: Callable[[Database], Awaitable[T]], as_json: bool = False) -> T:
-    """Open the database (DATABASE_URL, or the embedded one), run `work`, close."""
-    settings = Settings()
-
-    async def main() -> T:
-        async with await Database.open(settings.database_dsn, settings.data_dir) as db:
-            return await work(db)
-
-    try:
-        return asyncio.run(main())
-    except DatabaseError as exc:
-        _fail(str(exc), 1, as_json)
+        fail(f"phone: {exc}", 2, as_json)
 
 
 def _when(value: datetime | None) -> str:
@@ -107,7 +75,7 @@ def _parse_at(text: str | None, as_json: bool) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        _fail(f"--at: not an ISO 8601 time: {text!r} (e.g. 2026-11-23T10:30 or 2026-11-23T10:30:00+01:00)", 2, as_json)
+        fail(f"--at: not an ISO 8601 time: {text!r} (e.g. 2026-11-23T10:30 or 2026-11-23T10:30:00+01:00)", 2, as_json)
     return at if at.tzinfo else at.replace(tzinfo=PARIS)
 
 
@@ -119,7 +87,7 @@ def check(
     at: str = typer.Option(None, "--at", help="ISO 8601 time; without an offset it is Europe/Paris local time; "
                                                "default now"),
     campaign: int = _CAMPAIGN,
-    as_json: bool = _JSON,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """May this number be called at this time? Exit 0 allowed, 1 refused (with every reason), 2 bad arguments."""
     number = _phone(phone, as_json)
@@ -133,12 +101,12 @@ def check(
             decision = exc
         return decision, await bloctel_list_age(db.pool)
 
-    decision, age = _with_db(work, as_json)
+    decision, age = with_db(work, as_json)
     if isinstance(decision, Exception):
-        _fail(f"--campaign: {decision}" if isinstance(decision, LookupError) else str(decision),
-              2 if isinstance(decision, LookupError) else 1, as_json)
+        fail(f"--campaign: {decision}" if isinstance(decision, LookupError) else str(decision),
+             2 if isinstance(decision, LookupError) else 1, as_json)
     if as_json:
-        _emit(decision.to_json())
+        emit(decision.to_json())
     else:
         _print_decision(number, decision, age)
     raise typer.Exit(0 if decision.allowed else 1)
@@ -189,19 +157,19 @@ def opt_out_add(
 ) -> None:
     """Record a do-not-call request. Every request is kept: two requests, two rows."""
     number = _phone(phone)
-    row_id = _with_db(lambda db: store.record_opt_out(db.pool, number, source="cli",
+    row_id = with_db(lambda db: store.record_opt_out(db.pool, number, source="cli",
                                                       evidence=evidence or "recorded from the command line"))
     console.print(f"opt-out #{row_id} recorded for {number}", highlight=False)
 
 
 @opt_out_app.command("list")
-def opt_out_list(as_json: bool = _JSON) -> None:
+def opt_out_list(as_json: bool = JSON_OPTION) -> None:
     """Every do-not-call request, oldest first."""
-    rows = _with_db(lambda db: store.list_opt_outs(db.pool), as_json)
+    rows = with_db(lambda db: store.list_opt_outs(db.pool), as_json)
     if as_json:
-        _emit({"opt_outs": [{"id": r.id, "phone": r.phone, "source": r.source, "evidence": r.evidence,
-                             "call_id": r.call_id, "campaign_id": r.campaign_id,
-                             "created_at": r.created_at.isoformat()} for r in rows]})
+        emit({"opt_outs": [{"id": r.id, "phone": r.phone, "source": r.source, "evidence": r.evidence,
+                            "call_id": r.call_id, "campaign_id": r.campaign_id,
+                            "created_at": r.created_at.isoformat()} for r in rows]})
         return
     table = Table("#", "phone", "when", "source", "call", "campaign", "evidence")
     for r in rows:
@@ -220,7 +188,7 @@ def blacklist_add(
 ) -> None:
     """Put a number on the blacklist (again: updates its reason)."""
     number = _phone(phone)
-    added = _with_db(lambda db: store.blacklist_add(db.pool, number, reason))
+    added = with_db(lambda db: store.blacklist_add(db.pool, number, reason))
     console.print(f"{number} {'added to' if added else 'already on'} the blacklist", highlight=False)
 
 
@@ -228,18 +196,18 @@ def blacklist_add(
 def blacklist_remove(phone: str = typer.Argument(..., help="the number (E.164 or national)")) -> None:
     """Take a number off the blacklist; exit 1 when it was not on it."""
     number = _phone(phone)
-    if not _with_db(lambda db: store.blacklist_remove(db.pool, number)):
-        _fail(f"{number} is not on the blacklist", 1)
+    if not with_db(lambda db: store.blacklist_remove(db.pool, number)):
+        fail(f"{number} is not on the blacklist", 1)
     console.print(f"{number} removed from the blacklist", highlight=False)
 
 
 @blacklist_app.command("list")
-def blacklist_list(as_json: bool = _JSON) -> None:
+def blacklist_list(as_json: bool = JSON_OPTION) -> None:
     """The blacklist, oldest first."""
-    rows = _with_db(lambda db: store.blacklist_list(db.pool), as_json)
+    rows = with_db(lambda db: store.blacklist_list(db.pool), as_json)
     if as_json:
-        _emit({"blacklist": [{"phone": r.phone, "reason": r.reason, "created_at": r.created_at.isoformat()}
-                             for r in rows]})
+        emit({"blacklist": [{"phone": r.phone, "reason": r.reason, "created_at": r.created_at.isoformat()}
+                            for r in rows]})
         return
     table = Table("phone", "since", "reason")
     for r in rows:
@@ -252,11 +220,11 @@ def blacklist_list(as_json: bool = _JSON) -> None:
 @bloctel_app.command("import")
 def bloctel_import(
     file: Path = typer.Argument(..., help="the opposed numbers, one per line (text or CSV)"),
-    as_json: bool = _JSON,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Replace the Bloctel list with the numbers in FILE. Invalid lines are reported, not fatal."""
     if not file.is_file():
-        _fail(f"{file}: no such file", 2, as_json)
+        fail(f"{file}: no such file", 2, as_json)
 
     async def work(db: Database) -> Any:
         try:
@@ -264,11 +232,11 @@ def bloctel_import(
         except BloctelError as exc:
             return str(exc)
 
-    report = _with_db(work, as_json)
+    report = with_db(work, as_json)
     if isinstance(report, str):
-        _fail(report, 1, as_json)
+        fail(report, 1, as_json)
     if as_json:
-        _emit(report.to_json())
+        emit(report.to_json())
         return
     console.print(f"{report.file_name}: {report.imported} numbers imported (replacing {report.previous}), "
                   f"{report.duplicates} duplicate(s), {len(report.invalid)} invalid line(s)", highlight=False)
@@ -293,9 +261,9 @@ def consent_add(
         except asyncpg.ForeignKeyViolationError:
             return None
 
-    row_id = _with_db(work)
+    row_id = with_db(work)
     if row_id is None:
-        _fail(f"--campaign: no campaign with id {campaign}", 2)
+        fail(f"--campaign: no campaign with id {campaign}", 2)
     scope = f"campaign {campaign}" if campaign is not None else "every campaign"
     console.print(f"consent #{row_id} recorded for {number} ({scope})", highlight=False)
 
@@ -312,9 +280,9 @@ def consent_revoke(
         revoked = await store.revoke_consent(db.pool, number, campaign_id=campaign)
         return revoked, campaign is not None and await store.has_consent(db.pool, number, campaign)
 
-    revoked, still = _with_db(work)
+    revoked, still = with_db(work)
     if not revoked:
-        _fail(f"no active consent for {number}" + (f" in campaign {campaign}" if campaign is not None else ""), 1)
+        fail(f"no active consent for {number}" + (f" in campaign {campaign}" if campaign is not None else ""), 1)
     console.print(f"{revoked} consent(s) revoked for {number}", highlight=False)
     if still:
         err.print(f"[yellow]note:[/] a consent for every campaign still covers campaign {campaign}; "

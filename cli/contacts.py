@@ -7,17 +7,12 @@ is closed or the database failed, 2 bad arguments (options, --map, no phone colu
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from bot.config import Settings
 from bot.contacts.headers import TARGETS, MappingError, parse_map
 from bot.contacts.importer import (
     BadArguments,
@@ -29,7 +24,9 @@ from bot.contacts.importer import (
     check_region,
     store_checked,
 )
-from bot.store import Database, DatabaseError
+from bot.store import Database
+
+from .common import emit, fail, with_db
 
 contacts_app = typer.Typer(help="Contacts: import the people to call.", no_args_is_help=True)
 console = Console()
@@ -56,33 +53,23 @@ def import_(
         region = check_region(region)
         checked = check_file(file, mapping=mapping, region=region)
     except ReadError as exc:
-        _fail(as_json, str(exc), 1)
+        fail(str(exc), 1, as_json)
     except (MappingError, BadArguments) as exc:
-        _fail(as_json, str(exc), 2)
+        fail(str(exc), 2, as_json)
 
-    async def run() -> ImportReport:
-        settings = Settings()
-        async with await Database.open(settings.database_dsn, settings.data_dir) as db:
-            return await store_checked(db, checked, campaign_id=campaign, dry_run=dry_run)
+    async def work(db: Database) -> ImportReport:
+        return await store_checked(db, checked, campaign_id=campaign, dry_run=dry_run)
 
     try:
-        report = asyncio.run(run())
-    except BadArguments as exc:
-        _fail(as_json, str(exc), 2)
-    except (ClosedCampaign, DatabaseError) as exc:
-        _fail(as_json, str(exc), 1)
+        report = with_db(work, as_json)
+    except BadArguments as exc:  # an unknown campaign
+        fail(str(exc), 2, as_json)
+    except ClosedCampaign as exc:
+        fail(str(exc), 1, as_json)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+        emit(report.to_json())
     else:
         _summary(report, checked)
-
-
-def _fail(as_json: bool, message: str, code: int) -> NoReturn:
-    if as_json:
-        sys.stdout.write(json.dumps({"error": message}, ensure_ascii=False) + "\n")
-    else:
-        console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _summary(report: ImportReport, checked: CheckedFile) -> None:

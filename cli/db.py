@@ -10,74 +10,40 @@ Exit codes: 0 done, 1 the database failed or some recordings could not be delete
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from bot.config import Settings
-from bot.store import Database, DatabaseError
-from bot.store.embedded import EmbeddedUnavailable
-from bot.store.migrate import MigrationError
+from bot.store import Database
 from bot.store.retention import ASTERISK_RECORDINGS, PurgeReport, parse_age, purge
+
+from .common import JSON_OPTION, emit, fail, with_db
 
 db_app = typer.Typer(help="The database: schema migrations and retention.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 PARIS = ZoneInfo("Europe/Paris")
-T = TypeVar("T")
-
-_JSON = typer.Option(False, "--json", help="print one JSON object")
-
-
-def _emit(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
-def _fail(message: str, code: int, as_json: bool) -> NoReturn:
-    if as_json:
-        _emit({"error": message})
-    else:
-        err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _with_db(work: Callable[[Database, str], Awaitable[T]], as_json: bool) -> T:
-    """Open the database (which applies missing migrations), run `work(db, where)`, close."""
-    settings = Settings()
-    where = None if settings.database_dsn else f"embedded in {settings.data_dir / 'postgres'}"
-
-    async def main() -> T:
-        async with await Database.open(settings.database_dsn, settings.data_dir) as db:
-            return await work(db, where or db.url)
-
-    try:
-        return asyncio.run(main())
-    except (DatabaseError, MigrationError, EmbeddedUnavailable) as exc:
-        _fail(str(exc), 1, as_json)
-    except asyncpg.PostgresError as exc:
-        _fail(f"database: {exc}", 1, as_json)
 
 
 @db_app.command()
-def migrate(as_json: bool = _JSON) -> None:
+def migrate(as_json: bool = JSON_OPTION) -> None:
     """Apply the schema migrations the database lacks, and say which (or that it is up to date)."""
+    settings = Settings()
+    # Where the data lives, shown without a password: the embedded server's folder, or the redacted URL.
+    embedded = None if settings.database_dsn else f"embedded in {settings.data_dir / 'postgres'}"
 
-    async def work(db: Database, where: str) -> dict[str, Any]:
+    async def work(db: Database) -> dict[str, Any]:
         version = await db.pool.fetchval("SELECT max(version) FROM schema_migrations")
-        return {"database": where, "applied": [f"{m.version:04d}_{m.name}" for m in db.migrated], "version": version}
+        return {"database": embedded or db.url, "applied": [f"{m.version:04d}_{m.name}" for m in db.migrated],
+                "version": version}
 
-    result = _with_db(work, as_json)
+    result = with_db(work, as_json)
     if as_json:
-        _emit(result)
+        emit(result)
         return
     console.print(f"database: {escape(result['database'])}", highlight=False, soft_wrap=True)
     for name in result["applied"]:
@@ -93,21 +59,21 @@ def purge_(
     recordings_dir: Path = typer.Option(
         ASTERISK_RECORDINGS, "--recordings-dir", envvar="MINIBOT_RECORDINGS_DIR",
         help="where Asterisk saves recordings (recording names stored on calls are looked up there)"),
-    as_json: bool = _JSON,
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove the recordings, transcripts and word events of calls older than --older-than.
     Call rows (statistics), opt-outs, blacklist, Bloctel and consents stay."""
     try:
         age = parse_age(older_than)
     except ValueError as exc:
-        _fail(f"--older-than: {exc}", 2, as_json)
+        fail(f"--older-than: {exc}", 2, as_json)
 
-    async def work(db: Database, where: str) -> PurgeReport:
+    async def work(db: Database) -> PurgeReport:
         return await purge(db.pool, age, dry_run=dry_run, recordings_dir=recordings_dir)
 
-    report = _with_db(work, as_json)
+    report = with_db(work, as_json)
     if as_json:
-        _emit(report.to_json())
+        emit(report.to_json())
     else:
         _print_report(report, older_than)
     if report.failed:

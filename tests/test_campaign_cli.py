@@ -1,0 +1,61 @@
+"""`minibot campaign` as an operator uses it: create, import contacts, start, pause, stats,
+stop, with --json, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+
+@pytest.fixture
+def minibot(database_url, tmp_path):
+    runner = CliRunner()
+    env = {"DATABASE_URL": database_url, "MINIBOT_DATA_DIR": str(tmp_path)}
+
+    def run(*args: str, code: int = 0) -> dict:
+        result = runner.invoke(app, list(args), env=env)
+        assert result.exit_code == code, (args, result.stdout, result.stderr)
+        return json.loads(result.stdout) if "--json" in args else {}
+
+    return run
+
+
+def _contacts(tmp_path) -> str:
+    path = tmp_path / "contacts.csv"
+    path.write_text("Prénom;Nom;Téléphone\nMarie;Durand;06 12 34 56 78\nPaul;Martin;06 98 76 54 32\n",
+                    encoding="cp1252")
+    return str(path)
+
+
+def test_a_campaign_from_creation_to_stop(minibot, tmp_path):
+    created = minibot("campaign", "create", "Rentrée", "--scenario", "demo", "--max-concurrent", "3",
+                      "--cps", "0.5", "--var", "offre=rentrée", "--json")
+    cid = str(created["id"])
+    assert created["status"] == "DRAFT" and created["variables"] == {"offre": "rentrée"}
+    assert minibot("campaign", "start", cid, "--json", code=1) == {"error": f"no contacts: import some with "
+                                                                    f"`minibot contacts import FILE --campaign {cid}`"}
+    report = minibot("contacts", "import", _contacts(tmp_path), "--campaign", cid, "--json")
+    assert report["imported"] == 2 and report["enrolled"] == 2
+    assert minibot("campaign", "start", cid, "--json")["status"] == "RUNNING"
+    assert minibot("campaign", "pause", cid, "--json")["status"] == "PAUSED"
+    assert "PAUSED" in minibot("campaign", "pause", cid, "--json", code=1)["error"]
+    stats = minibot("campaign", "stats", cid, "--json")["stats"]
+    assert stats["contacts"] == 2 and stats["attempts_by_status"] == {"SCHEDULED": 2}
+    assert minibot("campaign", "stop", cid, "--json")["status"] == "CANCELLED"
+    listed = minibot("campaign", "list", "--json")["campaigns"]
+    assert [(c["name"], c["status"]) for c in listed] == [("Rentrée", "CANCELLED")]
+
+
+def test_bad_settings_are_refused_with_the_field(minibot):
+    assert "no such scenario" in minibot("campaign", "create", "x", "--scenario", "nope", "--json", code=2)["error"]
+    error = minibot("campaign", "create", "x", "--scenario", "demo", "--compliance",
+                    '{"frequency_cap_attempts": -1}', "--json", code=2)["error"]
+    assert "frequency_cap_attempts" in error
+    error = minibot("campaign", "create", "x", "--scenario", "demo", "--retry", '{"busy": {"delay_minutes": 0}}',
+                    "--json", code=2)["error"]
+    assert "retry_policy.busy.delay_minutes" in error
+    assert "no campaign 42" in minibot("campaign", "stats", "42", "--json", code=2)["error"]
