@@ -71,7 +71,9 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DATABASE_URL", "MINIBOT_DATABASE_URL"),
         description="postgresql://user:password@host/db; unset: the embedded PostgreSQL in <data_dir>/postgres")
-    data_dir: Path = Field(default_factory=_user_data, description="the embedded database, recordings index")
+    data_dir: Path = Field(default_factory=_user_data, description="the embedded database (<data_dir>/postgres)")
+    recordings_dir: Path = Field(Path("/var/spool/asterisk/recording"),
+                                 description="where Asterisk writes call recordings (retention deletes there)")
     cache_dir: Path = Field(default_factory=_user_cache, description="assembled models, rendered audio")
     models_dir: Path | None = Field(None, description="downloaded models (default: <cache_dir>/models)")
     asr: Literal["whisper", "vosk"] = "whisper"

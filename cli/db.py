@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from bot.config import Settings
 from bot.store import Database
-from bot.store.retention import ASTERISK_RECORDINGS, PurgeReport, parse_age, purge
+from bot.store.retention import PurgeReport, parse_age, purge
 
 from .common import JSON_OPTION, emit, fail, with_db
 
@@ -57,8 +57,8 @@ def purge_(
     older_than: str = typer.Option(..., "--older-than", help="age past which calls are purged: 30d, 12h, 2w, 90m"),
     dry_run: bool = typer.Option(False, "--dry-run", help="report what would be removed; change nothing"),
     recordings_dir: Path = typer.Option(
-        ASTERISK_RECORDINGS, "--recordings-dir", envvar="MINIBOT_RECORDINGS_DIR",
-        help="where Asterisk saves recordings (recording names stored on calls are looked up there)"),
+        None, "--recordings-dir",
+        help="where Asterisk saves recordings (default: MINIBOT_RECORDINGS_DIR, /var/spool/asterisk/recording)"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Remove the recordings, transcripts and word events of calls older than --older-than.
@@ -69,7 +69,7 @@ def purge_(
         fail(f"--older-than: {exc}", 2, as_json)
 
     async def work(db: Database) -> PurgeReport:
-        return await purge(db.pool, age, dry_run=dry_run, recordings_dir=recordings_dir)
+        return await purge(db.pool, age, dry_run=dry_run, recordings_dir=recordings_dir or Settings().recordings_dir)
 
     report = with_db(work, as_json)
     if as_json:
