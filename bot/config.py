@@ -65,6 +65,14 @@ class TtsSettings(BaseModel):
     ambience_db: float = Field(-8.0, ge=-40, le=0, description="the loop's level relative to the voice's speech, dB")
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API, /health, /metrics and the dashboard (`minibot serve`)."""
+
+    host: str = Field("127.0.0.1", description="address the API listens on")
+    port: int = Field(8080, ge=1, le=65535, description="the API's port")
+    key: SecretStr | None = Field(None, description="X-API-Key for /api/*; unset: /api/* answers 401")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINIBOT_", env_file=".env", env_nested_delimiter="__", extra="ignore")
 
@@ -87,6 +95,7 @@ class Settings(BaseSettings):
     dial: DialSettings = DialSettings()
     llm: LlmSettings = LlmSettings()
     tts: TtsSettings = TtsSettings()
+    api: ApiSettings = ApiSettings()
     vad: VadConfig = VadConfig()
     barge_in: BargeInConfig = BargeInConfig()
 
