@@ -65,6 +65,15 @@ class TtsSettings(BaseModel):
     ambience_db: float = Field(-8.0, ge=-40, le=0, description="the loop's level relative to the voice's speech, dB")
 
 
+class DialerSettings(BaseModel):
+    """The campaign dialer of a `minibot serve` (role calls)."""
+
+    max_calls: int = Field(10, ge=1, description="simultaneous calls this worker carries")
+    max_total_calls: int | None = Field(None, ge=1, description="simultaneous calls across every worker")
+    drain_seconds: float = Field(120.0, ge=0, description="on shutdown, how long calls in progress may go on")
+    inbound_scenario: str | None = Field(None, description="the scenario inbound calls run (unset: inbound refused)")
+
+
 class ApiSettings(BaseModel):
     """The HTTP API, /health, /metrics and the dashboard (`minibot serve`)."""
 
@@ -96,6 +105,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     tts: TtsSettings = TtsSettings()
     api: ApiSettings = ApiSettings()
+    dialer: DialerSettings = DialerSettings()
     vad: VadConfig = VadConfig()
     barge_in: BargeInConfig = BargeInConfig()
 

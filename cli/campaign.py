@@ -19,6 +19,7 @@ from rich.table import Table
 
 from bot.campaign import control
 from bot.campaign.lifecycle import TransitionError
+from bot.campaign.summary import stats_table
 from bot.config import Settings
 from bot.store import Database, DatabaseError
 from bot.store.campaigns import Campaign, campaign_stats, get_campaign, list_campaigns
@@ -114,28 +115,7 @@ def stats(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = 
     if as_json:
         emit({"campaign": campaign.to_json(), "stats": figures})
         return
-    print_stats(console, campaign, figures)
-
-
-def print_stats(out: Console, campaign: Campaign, figures: dict[str, Any]) -> None:
-    out.print(f"[bold]campaign {campaign.id}[/] {campaign.name} ({campaign.scenario}): {campaign.status.value}")
-    table = Table("", "count", title_justify="left", show_header=False)
-    table.add_row("contacts", str(figures["contacts"]))
-    for status, n in sorted(figures["contacts_by_status"].items()):
-        table.add_row(f"  {status.lower()}", str(n))
-    table.add_row("calls", str(figures["calls"]))
-    for outcome, n in sorted(figures["calls_by_outcome"].items()):
-        table.add_row(f"  {outcome}", str(n))
-    table.add_row("results", "")
-    for result, n in sorted(figures["results"].items()):
-        table.add_row(f"  {result}", str(n))
-    if figures["answer_rate"] is not None:
-        table.add_row("answer rate", f"{figures['answer_rate']:.0%}")
-    if figures["avg_duration_s"] is not None:
-        table.add_row("average answered call", f"{figures['avg_duration_s']:.1f} s")
-    if figures["answer_to_first_audio_p95_ms"] is not None:
-        table.add_row("answer → first audio p95", f"{figures['answer_to_first_audio_p95_ms']} ms")
-    out.print(table)
+    console.print(stats_table(campaign, figures))
 
 
 def _lifecycle(action: str, campaign_id: int, as_json: bool) -> None:

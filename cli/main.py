@@ -52,8 +52,8 @@ def demo(
     listen: bool = typer.Option(False, "--listen", help="only the listen path over AudioSocket (no ARI)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Place simulated calls through MiniBot's whole call control, against the simulated
-    Asterisk (ARI + AudioSocket), and print each call's outcome and timeline."""
+    """Run a campaign over simulated callees, offline: embedded PostgreSQL, simulated Asterisk (ARI +
+    AudioSocket), and all of MiniBot; print each conversation live, then the campaign's figures."""
     _logging(verbose)
     settings = Settings()
     if asr:
@@ -62,9 +62,9 @@ def demo(
         from bot.demo.listen import run_listen_demo
 
         raise typer.Exit(asyncio.run(run_listen_demo(settings, console)))
-    from bot.demo.calls import run_call_demo
+    from bot.demo.campaign import run_campaign_demo
 
-    raise typer.Exit(asyncio.run(run_call_demo(settings, console)))
+    raise typer.Exit(asyncio.run(run_campaign_demo(settings, console)))
 
 
 @app.command()

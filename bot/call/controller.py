@@ -8,9 +8,10 @@ failure never reaches another.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from ari import events as ev
 from ari.client import AriClient, AriConfig
@@ -26,13 +27,16 @@ log = logging.getLogger(__name__)
 
 class CallController:
     def __init__(self, ari: AriConfig, calls: CallConfig, server: AudioSocketServer, recognizer: Recognizer,
-                 *, inbound: Callable[[str], Conversation] | None = None, give_up_after: float = 30.0) -> None:
+                 *, inbound: Callable[[str], Conversation] | None = None, give_up_after: float = 30.0,
+                 on_inbound_end: Callable[[CallRecord], Awaitable[None]] | None = None) -> None:
         self.ari_config, self.call_config = ari, calls
         self.server, self.recognizer = server, recognizer
         self.inbound = inbound
+        self.on_inbound_end = on_inbound_end  # e.g. store the call (outbound calls are stored by the dialer)
         self.client = AriClient(ari)
         self.stream = EventStream(ari, give_up_after=give_up_after)
-        self.records: list[CallRecord] = []
+        self.calls: dict[str, Call] = {}  # in progress, by call id
+        self.records: collections.deque[CallRecord] = collections.deque(maxlen=200)  # the latest ended
         self._tasks: set[asyncio.Task] = set()
         self._stack = contextlib.AsyncExitStack()
 
@@ -62,16 +66,23 @@ class CallController:
     async def place_call(self, number: str, conversation: Conversation, *, call_id: str | None = None) -> CallRecord:
         """Dial `number` and run `conversation` on it; `call_id` names the call (the dialer chooses
         it before dialling, so the stored call row and the Asterisk channel share it)."""
-        return await self._track(self._call(conversation, number=number, call_id=call_id).run())
+        return await self._track(self._call(conversation, number=number, call_id=call_id))
 
-    async def _track(self, coro) -> CallRecord:
-        task = asyncio.ensure_future(coro)
+    async def _track(self, call: Call) -> CallRecord:
+        task = asyncio.ensure_future(call.run())
         self._tasks.add(task)
+        self.calls[call.call_id] = call
         try:
             record = await task
         finally:
             self._tasks.discard(task)
+            self.calls.pop(call.call_id, None)
         self.records.append(record)
+        if record.direction == "inbound" and self.on_inbound_end is not None:
+            try:
+                await self.on_inbound_end(record)
+            except Exception:
+                log.exception("call %s: storing the inbound call failed", record.call_id)
         return record
 
     async def _watch_inbound(self) -> None:
@@ -82,7 +93,7 @@ class CallController:
                     number = event.args[1] if len(event.args) > 1 else event.channel.caller_number
                     call = self._call(self.inbound(number), number=number, direction="inbound",
                                       channel_id=event.channel.id)
-                    task = asyncio.create_task(self._track(call.run()), name=f"inbound-{call.call_id}")
+                    task = asyncio.create_task(self._track(call), name=f"inbound-{call.call_id}")
                     task.add_done_callback(_log_failure)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from audiosocket import AudioSocketServer
 from ..config import Settings
 from ..speech.asr import load_recognizer
 from ..speech.asr.executor import recognition_executor
-from .call import Conversation
+from .call import CallRecord, Conversation
 from .config import CallConfig
 from .controller import CallController
 from .conversation import ScriptedConversation
@@ -62,7 +62,9 @@ async def _audio_http(settings: Settings) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def call_runtime(settings: Settings, *, inbound: Callable[[str], Conversation] | None = None,
-                       give_up_after: float = 30.0) -> AsyncIterator[CallController]:
+                       give_up_after: float = 30.0,
+                       on_inbound_end: Callable[[CallRecord], Awaitable[None]] | None = None,
+                       ) -> AsyncIterator[CallController]:
     with recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
         recognizer = load_recognizer(settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                                      vosk_model=settings.vosk_model, executor=pool,
@@ -71,5 +73,5 @@ async def call_runtime(settings: Settings, *, inbound: Callable[[str], Conversat
                 _audio_http(settings):
             config = call_config(settings, server.address)
             async with CallController(ari_config(settings), config, server, recognizer, inbound=inbound,
-                                      give_up_after=give_up_after) as controller:
+                                      give_up_after=give_up_after, on_inbound_end=on_inbound_end) as controller:
                 yield controller

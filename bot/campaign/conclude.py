@@ -59,7 +59,8 @@ async def conclude(conn: asyncpg.Connection, *, campaign_id: int, contact_id: in
     """Record the contact's state after an attempt and plan the next one; the caller's
     transaction makes it all or nothing with the call row."""
     if ending.result == "OPTED_OUT":
-        evidence = " / ".join(ending.caller_said[-2:]) or "(do-not-call request understood on the call)"
+        # The words that carried the request: the caller's last utterance (the call id leads to the rest).
+        evidence = ending.caller_said[-1] if ending.caller_said else "(do-not-call request understood on the call)"
         await record_opt_out(conn, phone, source="call", evidence=evidence, call_id=call_id, campaign_id=campaign_id)
     made = {r["reason"]: r["n"] for r in await conn.fetch(
         "SELECT reason, count(*) AS n FROM attempts WHERE campaign_id = $1 AND contact_id = $2 GROUP BY 1",

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+# platformdirs (under pgserver) warns on every start when XDG_RUNTIME_DIR is unset (root, containers):
+# it falls back to /tmp by itself, so the warning only clutters the demo and the CLI.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 @dataclass

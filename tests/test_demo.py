@@ -1,0 +1,30 @@
+"""`minibot demo` as a new user runs it: a whole campaign, offline, that ends by itself with 0."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+from rich.console import Console
+
+from bot.config import Settings
+from bot.demo.campaign import CALLEES, run_campaign_demo
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed"),
+]
+
+
+async def test_the_demo_runs_a_campaign_and_prints_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINIBOT_TTS__AUDIO_DIR", str(tmp_path / "audio"))
+    out = io.StringIO()
+    code = await run_campaign_demo(Settings(), Console(file=out, width=140))
+    text = out.getvalue()
+    assert code == 0, text
+    assert "10 rows, 8 imported, 1 duplicate (line 10), 1 invalid (line 11" in text
+    assert text.count("  dial +33") == len(CALLEES)  # each contact dialled once, printed live
+    assert "outcome busy" in text and "outcome no_answer" in text and "AMD MACHINE" in text
+    assert "answer rate" in text and "channels or bridges left in Asterisk: 0" in text
+    assert "retry:busy" in text and "retry:no_answer" in text
