@@ -24,6 +24,8 @@ from ari.errors import AriError, AriNotFound
 from ari.stream import AriGone, ConnectionLost, EventStream, Reconnected, Subscription
 from audiosocket import AudioSocketServer
 
+from ..ops import metrics
+from ..ops.logs import call_id_var
 from ..speech import events as sev
 from ..speech.asr.base import Recognizer
 from ..speech.listener import CallListener
@@ -95,6 +97,7 @@ class CallRecord:
     freestyle_turns: int = 0
     amd_verdict: str | None = None  # human | machine: Asterisk's AMD and the transcript layer together
     turn_latencies: list[float] = field(default_factory=list)  # caller end of speech -> next bot audio, s
+    barge_in_reactions: list[float] = field(default_factory=list)  # caller onset -> prompt stopped, s
     qualification: float | None = None
     result: str | None = None  # what the conversation concluded (a scenario's CallResult)
     note: str = ""
@@ -200,18 +203,23 @@ class Call:
         """Act on the listen path at once, whatever the conversation is awaiting (a playback
         to finish, typically): a barge-in must stop the prompt within its budget."""
         assert self.listener is not None
+        barges = metrics.BargeInWatch()
         while True:
             event = await self.listener.events.get()
             if isinstance(event, sev.BargeInDetected):
                 await self.stop_playbacks()
+                stopped = time.monotonic()
+                barges.barged(event, stopped)
+                self.record.barge_in_reactions.append(stopped - event.at)
                 self.record.barge_ins += 1
                 delay = "" if event.echo_delay_ms is None else f", echo delay {event.echo_delay_ms:.0f} ms"
-                self.record.timeline.add(f"barge-in ({(time.monotonic() - event.at) * 1000:.0f} ms after onset{delay})")
+                self.record.timeline.add(f"barge-in ({(stopped - event.at) * 1000:.0f} ms after onset{delay})")
             elif isinstance(event, sev.FinalTranscript) and event.text:
                 self.record.transcripts.append(event.text)
                 self.record.utterances.append(Utterance("caller", event.text, event.speech_ended_at or event.at))
                 self._reply_due_since = event.speech_ended_at or event.at
                 self.record.timeline.add(f"heard: {event.text!r}")
+            barges.heard(event)  # judges earlier barge-ins false or real (bot.ops.metrics)
             self._heard.put_nowait(event)
             if isinstance(event, sev.MediaClosed):
                 return
@@ -259,6 +267,16 @@ class Call:
     # -- running -----------------------------------------------------------------------------
 
     async def run(self) -> CallRecord:
+        # Every log line of this call's tasks carries its id (they inherit the context).
+        token = call_id_var.set(self.call_id)
+        metrics.CALLS_IN_PROCESS.inc()
+        try:
+            return await self._run()
+        finally:
+            metrics.CALLS_IN_PROCESS.dec()
+            call_id_var.reset(token)
+
+    async def _run(self) -> CallRecord:
         reader = asyncio.create_task(self._read_events(), name=f"call-{self.call_id}-events")
         prepare = getattr(self.conversation, "prepare", None)
         if prepare is not None:
@@ -422,6 +440,7 @@ class Call:
                 if self._reply_due_since is not None:
                     # The turn latency: the caller's end of speech to the bot's next audio.
                     self.record.turn_latencies.append(now - self._reply_due_since)
+                    metrics.TURN_LATENCY.observe(now - self._reply_due_since)
                     self._reply_due_since = None
             elif isinstance(event, ev.PlaybackFinished):
                 fut = self._playbacks.get(event.playback.id)
@@ -554,6 +573,7 @@ class Call:
             rec.outcome = outcome_for_cause(rec.cause, answered=self._answered)
         rec.timeline.add(f"outcome {rec.outcome.value}")
         log.info("call %s: %s (cause %s)", self.call_id, rec.outcome.value, rec.cause)
+        metrics.observe_call_end(rec)
 
     async def _quiet(self, aw: Awaitable) -> None:
         try:

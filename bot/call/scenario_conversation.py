@@ -19,6 +19,7 @@ from ..dialog.brain import Brain
 from ..dialog.scenario.engine import Line, ScenarioRun, Turn
 from ..dialog.scenario.loader import render
 from ..dialog.scenario.model import CallResult
+from ..ops import metrics
 from ..speech import events as sev
 from .call import Call, ObjectionMatch
 from .prompt import Prompt
@@ -100,7 +101,9 @@ class ScenarioConversation:
             if heard is None:
                 turn = run.silence()
                 continue
+            started = time.monotonic()
             understood = await self.brain.classifier.understand(heard)
+            metrics.INTENT_LATENCY.observe(time.monotonic() - started)
             if understood.objection:
                 call.record.objections.append(ObjectionMatch(understood.objection, understood.score, time.monotonic()))
             call.record.timeline.add(

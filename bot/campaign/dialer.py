@@ -29,6 +29,8 @@ from ..call.call import CallRecord, Conversation, mask
 from ..call.outcome import Outcome
 from ..compliance.gate import ComplianceGate
 from ..compliance.rules import ComplianceRules
+from ..ops import metrics
+from ..ops.logs import call_id_var
 from ..store import Database
 from ..store import attempts as q
 from ..store.calls import insert_call, interrupt_call, save_call
@@ -192,6 +194,7 @@ class Dialer:
                     await q.reschedule(conn, due.attempt_id, self.clock() + timedelta(minutes=15), ["scenario_error"])
                 return
             call_uuid = uuid.uuid4().hex[:12]
+            call_id_var.set(call_uuid)  # this task's log lines carry the call id (the task is this call's)
             async with self.db.pool.acquire() as conn, conn.transaction():
                 active.call_id = await insert_call(conn, call_uuid=call_uuid, phone=due.phone, worker=cfg.worker_id,
                                                    campaign_id=due.campaign_id, contact_id=due.contact_id,
@@ -204,6 +207,7 @@ class Dialer:
                 record = await self.place_call(due.phone, conversation, call_id=call_uuid)
             except (OSError, TimeoutError) as exc:  # ARI unreachable: nothing rang
                 record = CallRecord(call_uuid, "outbound", due.phone, outcome=Outcome.FAILED, note=str(exc))
+                metrics.observe_call_end(record)
             await self._store(active, record)
         except _LeaseLost:
             log.warning("attempt %s: lease lost before dialling; not dialled", due.attempt_id)
@@ -255,6 +259,7 @@ class Dialer:
             log.info("attempt %s: next %s at %s", due.attempt_id, nxt.reason, nxt.due_at.isoformat())
 
     async def _interrupted(self, active: _Active, note: str) -> None:
+        metrics.observe_interrupted()
         try:
             async with self.db.pool.acquire() as conn, conn.transaction():
                 await interrupt_call(conn, active.call_id, note)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from audiosocket import AudioFrame, Closed, DtmfDigit, Subscription
 
+from ..ops import metrics
 from . import events as ev
 from .asr.base import Recognizer, RecognizerStream
 from .bargein import BargeInConfig, EchoAwareBargeIn
@@ -232,7 +233,12 @@ class CallListener:
                     elif isinstance(cmd, _Audio) and stream is not None:
                         partial = await stream.feed(cmd.pcm)
                         if partial is not None:
-                            self.events.put_nowait(ev.PartialTranscript(partial.text, time.monotonic()))
+                            now = time.monotonic()
+                            self.events.put_nowait(ev.PartialTranscript(partial.text, now))
+                            if partial.text.strip() and self._vad is not None:
+                                # Words for audio that reaches into the caller's silence: the turn
+                                # is ready, it need not wait the whole end-of-speech silence.
+                                self._vad.recognizer_caught_up(now)
                     elif isinstance(cmd, _End) and stream is not None:
                         s, stream = stream, None
                         await self._finish(s, cmd.ended)
@@ -249,6 +255,8 @@ class CallListener:
         latency = now - ended.detected_at
         self.stats.asr_final_ms.append(latency * 1000)
         self.stats.eos_to_final_ms.append((now - ended.at) * 1000)
+        if ended.duration > 0:  # not the flush of an utterance cut off by the media closing
+            metrics.ASR_LATENCY.observe(now - ended.at)
         self.events.put_nowait(ev.FinalTranscript(final.text, now, ended.duration, latency, ended.at))
 
 

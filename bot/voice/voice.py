@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 from ..call.prompt import Prompt
 from ..config import Settings
 from ..dialog.scenario.engine import Line
+from ..ops import metrics
 from ..speech.pcm import Audio
 from ..speech.tts import TtsEngine, TtsUnavailable, load_engine
 from .ambience import ambience_tag, load_ambience, mix_ambience
@@ -50,10 +52,13 @@ class CachedVoice:
         key = self.key(text)
         if (hit := self.cache.lookup(key)) is not None:
             return hit, True
+        started = time.monotonic()
         audio: Audio = self.engine.synthesize(text, self.voice)
         if self.ambience is not None:
             audio = mix_ambience(audio, self.ambience, self.ambience_db)
-        return self.cache.store(key, audio), False
+        stored = self.cache.store(key, audio)
+        metrics.TTS_RENDER.observe(time.monotonic() - started)
+        return stored, False
 
     async def prompt(self, line: Line) -> Prompt:
         loop = asyncio.get_running_loop()
