@@ -1,0 +1,45 @@
+"""What the web handlers reach: the database and the parts `minibot serve` hands over.
+
+One dataclass stored on the application (under `CTX`), so handlers never import a global and a
+test builds an app around its own database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from ..dialog.scenario.authoring import SCENARIOS_DIR
+from ..ops.metrics import REGISTRY
+from ..store import Database
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a 100k-row contact file is ~10 MB; 50 MB leaves room for XLSX
+
+
+class HealthReport(Protocol):
+    """bot.ops.health.Health: the components' states and the HTTP status to answer with (200, or 503
+    when a required part is down)."""
+
+    async def report(self) -> tuple[dict[str, Any], int]: ...
+
+
+@dataclass
+class WebContext:
+    db: Database
+    api_key: str | None = None  # None: every /api/ route answers 401, saying the key is not configured
+    health: HealthReport | None = None
+    metrics_registry: CollectorRegistry = REGISTRY
+    system_stats: Callable[[], dict[str, Any]] | None = None  # active calls, dialer workers... (serve)
+    scenarios_dir: Path = SCENARIOS_DIR
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+
+
+CTX = web.AppKey("minibot_web_context", WebContext)
+
+
+def context(request: web.Request) -> WebContext:
+    return request.app[CTX]

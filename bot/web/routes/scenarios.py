@@ -1,0 +1,136 @@
+"""Scenarios over HTTP: the shipped ones (a campaign names one of them), and a validator for a YAML
+text that reports every problem with its line, as `minibot scenario validate` does for a file.
+
+Reading YAML and loading the objection library is CPU and file work: it runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...dialog.objections.library import LibraryError, load_library
+from ...dialog.scenario.authoring import shipped
+from ...dialog.scenario.loader import ScenarioInvalid, load_scenario
+from ..context import context
+from ..errors import ApiError
+from . import JSON, Answer, Route, json_body, reply, validate
+from .contacts import scratch
+
+YAML_TYPES = frozenset({"text/yaml", "application/yaml", "application/x-yaml", "text/x-yaml", "text/plain"})
+MAX_SCENARIO_BYTES = 1024 * 1024  # the largest shipped scenario is a few kB
+
+
+class ScenarioInfo(BaseModel):
+    name: str
+    title: str | None
+    objective: str | None
+    path: str = Field(description="the file, relative to the scenarios folder's parent")
+
+
+class ScenarioList(BaseModel):
+    scenarios: list[ScenarioInfo]
+
+
+class ScenarioText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    yaml: str = Field(max_length=MAX_SCENARIO_BYTES, description="the scenario's YAML text")
+
+
+class ValidationProblem(BaseModel):
+    line: int = Field(description="1-based line in the YAML text")
+    message: str
+
+
+class ValidationResult(BaseModel):
+    valid: bool
+    name: str | None = Field(None, description="the scenario's name, when valid")
+    steps: int | None = Field(None, description="its number of steps, when valid")
+    problems: list[ValidationProblem]
+    objections_checked: bool = Field(description="false when the objection library could not be loaded "
+                                     "(themes then go unchecked)")
+
+
+def _describe(folder: Path) -> list[dict[str, Any]]:
+    out = []
+    for path in shipped(folder):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            raw = None
+        raw = raw if isinstance(raw, dict) else {}
+        out.append({"name": str(raw.get("name") or path.stem), "title": raw.get("title"),
+                    "objective": raw.get("objective"), "path": str(path.relative_to(folder.parent))})
+    return out
+
+
+async def list_scenarios(request: web.Request) -> web.Response:
+    return reply({"scenarios": await asyncio.to_thread(_describe, context(request).scenarios_dir)})
+
+
+async def _text(request: web.Request) -> str:
+    if request.content_type == JSON:
+        return validate(ScenarioText, await json_body(request)).yaml
+    if request.content_type in YAML_TYPES:
+        if request.content_length is not None and request.content_length > MAX_SCENARIO_BYTES:
+            raise ApiError(413, f"a scenario is at most {MAX_SCENARIO_BYTES // 1024} KiB")
+        data = await request.read()
+        if len(data) > MAX_SCENARIO_BYTES:
+            raise ApiError(413, f"a scenario is at most {MAX_SCENARIO_BYTES // 1024} KiB")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ApiError(400, f"the YAML is not UTF-8 (byte {exc.start})", field="body") from None
+    raise ApiError(415, f"send the scenario as text/yaml, or as JSON {{\"yaml\": \"...\"}}, not {request.content_type}")
+
+
+def _validate(path: Path) -> dict[str, Any]:
+    try:
+        library = load_library()
+    except LibraryError:
+        library = None
+    try:
+        scenario = load_scenario(path, library=library)
+    except ScenarioInvalid as exc:
+        problems = [{"line": p.line, "message": p.message.replace(str(path), "scenario")} for p in exc.problems]
+        return {"valid": False, "name": None, "steps": None, "problems": problems,
+                "objections_checked": library is not None}
+    return {"valid": True, "name": scenario.name, "steps": len(scenario.steps), "problems": [],
+            "objections_checked": library is not None}
+
+
+def _prepare(folder: Path, scenarios_dir: Path, text: str) -> Path:
+    """The text as a file in `folder`, beside links to what the scenarios folder holds (audio...), so
+    that relative paths in it resolve as they would for a shipped scenario."""
+    for entry in scenarios_dir.iterdir() if scenarios_dir.is_dir() else ():
+        if entry.suffix not in (".yaml", ".yml"):
+            (folder / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    path = folder / "scenario.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def validate_scenario(request: web.Request) -> web.Response:
+    text = await _text(request)
+    async with scratch() as folder:
+        path = await asyncio.to_thread(_prepare, folder, context(request).scenarios_dir, text)
+        result = await asyncio.to_thread(_validate, path)
+    return reply(result)
+
+
+ROUTES = (
+    Route("GET", "/api/scenarios", list_scenarios, "List the shipped scenarios", "scenarios",
+          answers=(Answer(200, "name, title, objective and file of each", schema=ScenarioList),)),
+    Route("POST", "/api/scenarios/validate", validate_scenario, "Validate a scenario's YAML", "scenarios",
+          description="Every problem with its line: YAML syntax, shape, unknown steps and intents, unreachable "
+                      "steps, undeclared variables, the disclosure line, objection themes, audio files (relative "
+                      "to the scenarios folder). Always 200: `valid` says whether it passed.",
+          body={"text/yaml": {"type": "string"}, JSON: ScenarioText},
+          answers=(Answer(200, "the verdict and the problems", schema=ValidationResult),), errors=(400, 413, 415)),
+)
