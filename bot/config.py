@@ -78,7 +78,7 @@ class ApiSettings(BaseModel):
     """The HTTP API, /health, /metrics and the dashboard (`minibot serve`)."""
 
     host: str = Field("127.0.0.1", description="address the API listens on")
-    port: int = Field(8080, ge=1, le=65535, description="the API's port")
+    port: int = Field(8080, ge=0, le=65535, description="the API's port (0: any free port)")
     key: SecretStr | None = Field(None, description="X-API-Key for /api/*; unset: /api/* answers 401")
 
 

@@ -42,6 +42,7 @@ class Service:
     dialer: Dialer | None = None
     started: float = field(default_factory=time.monotonic)
     api_address: str | None = None
+    health: Any = None  # bot.ops.health.Health: what /health reports
 
     def stats(self) -> dict[str, Any]:
         out: dict[str, Any] = {"roles": list(self.roles), "uptime_s": round(time.monotonic() - self.started)}
@@ -68,10 +69,17 @@ async def store_inbound(db: Database, record: CallRecord) -> None:
 async def serve(settings: Settings, roles: tuple[str, ...] = ROLES, *, stop: asyncio.Event,
                 ready: asyncio.Event | None = None, service: Service | None = None) -> Service:
     """Run until `stop` is set, then shut down gracefully."""
+    from .ops import health as checks
+    from .ops import metrics
+
     service = service or Service(settings, roles)
+    service.health = checks.Health({"llm": checks.llm(settings.llm), "objection_library": checks.objection_library()})
     async with contextlib.AsyncExitStack() as stack:
         service.db = db = await Database.open(settings.database_dsn, settings.data_dir)
         stack.push_async_callback(db.close)
+        service.health.add("database", checks.database(db))
+        gauges = asyncio.create_task(metrics.refresh_campaign_gauges_every(db.pool, 5.0), name="gauges")
+        stack.push_async_callback(_cancel, gauges)
         dialer_task: asyncio.Task | None = None
         if "calls" in roles:
             dialer_task = await _start_calls(settings, service, stack)
@@ -85,12 +93,17 @@ async def serve(settings: Settings, roles: tuple[str, ...] = ROLES, *, stop: asy
         if service.dialer is not None:
             await service.dialer.drain(settings.dialer.drain_seconds)
         if dialer_task is not None:
-            dialer_task.cancel()
-            await asyncio.gather(dialer_task, return_exceptions=True)
+            await _cancel(dialer_task)
     return service
 
 
+async def _cancel(task: asyncio.Task) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 async def _start_calls(settings: Settings, service: Service, stack: contextlib.AsyncExitStack) -> asyncio.Task:
+    from .ops import health as checks
     from .voice.voice import voice_from_settings
 
     voice = voice_from_settings(settings)
@@ -105,6 +118,10 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
     db = service.db
     service.controller = controller = await stack.enter_async_context(call_runtime(
         settings, inbound=inbound, on_inbound_end=lambda record: store_inbound(db, record)))
+    for name, check in (("ari", checks.ari(controller.client, controller.stream)),
+                        ("audiosocket", checks.audiosocket(controller.server)),
+                        ("asr", checks.asr(controller.recognizer)), ("tts", checks.tts(voice.engine))):
+        service.health.add(name, check)
     d = settings.dialer
     service.dialer = Dialer(db, controller.place_call, conversations,
                             DialerConfig(max_calls=d.max_calls, max_total_calls=d.max_total_calls))
@@ -112,19 +129,14 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
 
 
 async def _start_api(settings: Settings, service: Service, stack: contextlib.AsyncExitStack) -> None:
-    from aiohttp import web
-
-    from .web.app import build_app
+    from .web.app import build_app, start_server
     from .web.context import WebContext
 
     key = settings.api.key.get_secret_value() if settings.api.key else None
     if key is None:
         log.warning("MINIBOT_API__KEY is not set: /api/* answers 401 until it is")
-    app = build_app(WebContext(db=service.db, api_key=key, system_stats=service.stats))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
+    app = build_app(WebContext(db=service.db, api_key=key, health=service.health, system_stats=service.stats))
+    runner = await start_server(app, settings.api.host, settings.api.port)
     stack.push_async_callback(runner.cleanup)
-    site = web.TCPSite(runner, settings.api.host, settings.api.port)
-    await site.start()
-    service.api_address = f"{settings.api.host}:{settings.api.port}"
+    service.api_address = ", ".join(f"{host}:{port}" for host, port, *_ in runner.addresses)
     log.info("API on http://%s", service.api_address)

@@ -26,10 +26,12 @@ from bot.store.campaigns import Campaign, campaign_stats, get_campaign, list_cam
 
 from .campaign_export import export
 from .common import JSON_OPTION, emit, fail, with_db
+from .monitor import monitor
 
 campaign_app = typer.Typer(help="Campaigns: create, start, pause, resume, stop, watch, export.",
                            no_args_is_help=True)
 campaign_app.command("export")(export)
+campaign_app.command("monitor")(monitor)
 console = Console()
 
 

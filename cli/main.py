@@ -128,6 +128,52 @@ def call(
         raise typer.Exit(1) from None
 
 
+@app.command()
+def serve(
+    role: list[str] = typer.Option(None, "--role", help="api (REST API, /health, /metrics, dashboard) and/or calls "
+                                   "(ARI controller, AudioSocket, dialer worker, inbound calls); default: both"),
+    json_logs: bool = typer.Option(True, "--json-logs/--text-logs", help="log lines as JSON (with the call id)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run MiniBot as a service until SIGTERM or Ctrl-C, then stop dialling, let calls in progress finish
+    (MINIBOT_DIALER__DRAIN_SECONDS) and give back what was claimed. Several `--role calls` workers on
+    several machines may share one PostgreSQL (DATABASE_URL)."""
+    import signal
+
+    from bot.ops.logs import redact, setup_logging
+    from bot.serve import ROLES
+    from bot.serve import serve as run_service
+    from bot.store import DatabaseError
+    from bot.store.embedded import EmbeddedUnavailable
+
+    roles = tuple(dict.fromkeys(role or ROLES))
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        console.print(f"[red]error:[/] --role {unknown[0]!r}: one of {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    settings = Settings()
+    setup_logging("DEBUG" if verbose else "INFO", json=json_logs)
+    redact(settings.api.key.get_secret_value() if settings.api.key else None,
+           settings.ari.password.get_secret_value(), settings.database_dsn)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_service(settings, roles, stop=stop)
+
+    try:
+        asyncio.run(main())
+    except (DatabaseError, EmbeddedUnavailable) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except (TimeoutError, OSError) as exc:
+        console.print(f"[red]error:[/] cannot start: {exc or 'ARI event stream not reachable'} "
+                      f"(Asterisk at {settings.ari.url}, API on {settings.api.host}:{settings.api.port})")
+        raise typer.Exit(1) from None
+
+
 @models_app.command("pull")
 def models_pull(
     name: str = typer.Argument(..., help="vosk-fr (small French model), vosk-fr-large, or a Vosk model name"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from ..compliance.rules import ComplianceRules
 from ..dialog.brain import scenario_path
 from ..dialog.objections.library import load_library
@@ -36,7 +38,9 @@ def check_settings(scenario: str, compliance: dict | None, retry_policy: dict | 
 
 
 async def new_campaign(db: Database, name: str, scenario: str, **settings) -> Campaign:
-    problems = check_settings(scenario, settings.get("compliance"), settings.get("retry_policy"))
+    # Loading the scenario and the objection library takes a few hundred ms: off the event loop.
+    problems = await asyncio.to_thread(check_settings, scenario, settings.get("compliance"),
+                                       settings.get("retry_policy"))
     if problems:
         raise CampaignNotReady("\n".join(problems))
     return await create_campaign(db.pool, name, scenario, **settings)
@@ -45,7 +49,8 @@ async def new_campaign(db: Database, name: str, scenario: str, **settings) -> Ca
 async def make_ready(db: Database, campaign_id: int) -> Campaign:
     """DRAFT → READY once its scenario and rules check out and it has someone to call."""
     campaign = await get_campaign(db.pool, campaign_id)
-    problems = check_settings(campaign.scenario, campaign.compliance, campaign.retry_policy)
+    problems = await asyncio.to_thread(check_settings, campaign.scenario, campaign.compliance,
+                                       campaign.retry_policy)
     contacts = await db.pool.fetchval("SELECT count(*) FROM campaign_contacts WHERE campaign_id = $1", campaign_id)
     if not contacts:
         problems.append("no contacts: import some with `minibot contacts import FILE --campaign "

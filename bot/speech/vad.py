@@ -23,6 +23,8 @@ class VadConfig(BaseModel, frozen=True):
     onset_ms: int = Field(80, ge=20, description="voiced audio needed to confirm speech started")
     onset_window_ms: int = Field(160, ge=20, description="window the onset voiced time is counted in")
     end_silence_ms: int = Field(600, ge=100, description="silence (wall clock) that ends an utterance")
+    early_end_ms: int = Field(400, ge=0, description="silence that ends it once a streaming recogniser has "
+                                                    "caught up with the words (0: never early)")
     lookback_ms: int = Field(300, ge=0, description="audio kept before the onset for the recogniser")
     min_level_dbfs: float = Field(-50.0, description="quieter frames never count as voiced")
 
@@ -57,6 +59,7 @@ class SpeechDetector:
         self.speaking = False
         self._started_at = 0.0
         self._last_voiced_end = 0.0
+        self._caught_up = False  # the recogniser has the words up to this silence: end it sooner
 
     def is_voiced(self, frame: bytes) -> bool:
         if rms_dbfs(frame) < self.config.min_level_dbfs:
@@ -70,6 +73,7 @@ class SpeechDetector:
         if self.speaking:
             if voiced:
                 self._last_voiced_end = now
+                self._caught_up = False
             return events
         self._lookback.append(frame)
         self._window.append((now, voiced))
@@ -79,6 +83,7 @@ class SpeechDetector:
             self.speaking = True
             self._started_at = first - FRAME_MS / 1000
             self._last_voiced_end = now
+            self._caught_up = False
             events.append(SpeechStarted(at=self._started_at, confirmed_at=now, lookback=b"".join(self._lookback)))
             self._lookback.clear()
             self._window.clear()
@@ -92,9 +97,20 @@ class SpeechDetector:
         self._lookback.clear()
         self._window.clear()
 
+    def recognizer_caught_up(self, now: float) -> None:
+        """A streaming recogniser returned words for audio into the current silence: the caller's
+        words so far are known, so the turn can end at `early_end_ms` instead of `end_silence_ms`
+        (a pause that turns out to be mid-sentence then starts a new utterance)."""
+        if self.speaking and self.config.early_end_ms and now > self._last_voiced_end:
+            self._caught_up = True
+
+    def _end_after(self) -> float:
+        early = self._caught_up and self.config.early_end_ms
+        return (self.config.early_end_ms if early else self.config.end_silence_ms) / 1000
+
     def tick(self, now: float) -> list[VadEvent]:
         """Advance the clock with no frame; ends the utterance after enough silence."""
-        if self.speaking and now - self._last_voiced_end >= self.config.end_silence_ms / 1000:
+        if self.speaking and now - self._last_voiced_end >= self._end_after():
             self.speaking = False
             return [SpeechEnded(at=self._last_voiced_end, duration=self._last_voiced_end - self._started_at)]
         return []
@@ -115,7 +131,7 @@ class SpeechDetector:
         """When ``tick`` could next fire, for a caller that waits on frames with a timeout."""
         if not self.speaking:
             return None
-        return self._last_voiced_end + self.config.end_silence_ms / 1000
+        return self._last_voiced_end + self._end_after()
 
     def reset(self) -> None:
         self.speaking = False

