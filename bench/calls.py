@@ -12,7 +12,7 @@ last:
 - turn_latency_*: the caller's end of speech (last voiced audio) to the bot's next audio;
 - answer_to_first_audio_p95_ms: answer to the bot's first audio, for callees saying "allô";
 - barge_in_p95_ms: the caller's speech onset to the prompt stopped; false_barge_in: barge-ins
-  on callees who never talked over the bot;
+  after which the caller said no word (bot.ops.metrics' definition, the one /metrics counts);
 - frames_lost: frames read from the socket and dropped because the listen path fell behind
   (TCP itself loses nothing); frames_sent / frames_received for the record;
 - cpu_per_call_pct: MiniBot's CPU (its process and its recogniser worker processes) per call.
@@ -93,6 +93,7 @@ async def run(calls: int, asr: str) -> dict:
     from bot.call.scenario_conversation import ScenarioConversation
     from bot.config import Settings
     from bot.dialog.brain import Brain
+    from bot.ops import metrics
     from bot.speech.asr import load_recognizer
     from bot.speech.asr.executor import recognition_executor
     from bot.speech.asr.models import packaged_vosk_model
@@ -128,6 +129,7 @@ async def run(calls: int, asr: str) -> dict:
                 # Render the contacts' lines once (a campaign renders them while the phone rings).
                 await ScenarioConversation(brain, voice, {"first_name": "Camille"}).prepare()
                 cpu0, t0 = _cpu(me, {line.pid}), time.monotonic()
+                false0 = (metrics.REGISTRY.get_sample_value("minibot_false_barge_ins_total") or 0)
 
                 async def watch() -> None:
                     while True:
@@ -140,21 +142,20 @@ async def run(calls: int, asr: str) -> dict:
                     for i in range(calls)))
                 watcher.cancel()
                 elapsed, cpu = time.monotonic() - t0, _cpu(me, {line.pid}) - cpu0
+                false_barge = round((metrics.REGISTRY.get_sample_value("minibot_false_barge_ins_total") or 0) - false0)
                 rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True)
                                                  if c.pid != line.pid)
     stop.set()
     frames_sent = await asyncio.to_thread(done.get, True, 30)
     line.join(10)
 
-    turn, first, barge, false_barge, frames_in, dropped = [], [], [], 0, 0, 0
+    turn, first, barge, frames_in, dropped = [], [], [], 0, 0
     for i, record in enumerate(records):
         kind = SCRIPTS[i % len(SCRIPTS)]
         turn.extend(record.turn_latencies)
         if record.answer_to_first_audio is not None and kind != "barge":
             first.append(record.answer_to_first_audio)
         barge.extend(record.barge_in_reactions)
-        if kind != "barge":
-            false_barge += record.barge_ins
     for call in tracked.values():
         if call.listener is not None:
             frames_in += call.listener.stats.frames

@@ -105,7 +105,7 @@ async def run(url: str | None, data_dir: Path, contacts: int, workers: int, dial
 
     dialled: list[str] = []
 
-    async def answer(phone: str, conversation, *, call_id: str) -> CallRecord:
+    async def answer(phone: str, conversation, *, call_id: str, on_answer=None) -> CallRecord:
         dialled.append(phone)
         await asyncio.sleep(0)
         return CallRecord(call_id, "outbound", phone, outcome=Outcome.ANSWERED, result="NOT_INTERESTED")

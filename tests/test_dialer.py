@@ -31,8 +31,10 @@ class Phone:
         self.release = asyncio.Event()
         self.release.set()
 
-    async def __call__(self, phone: str, conversation, *, call_id: str) -> CallRecord:
+    async def __call__(self, phone: str, conversation, *, call_id: str, on_answer=None) -> CallRecord:
         self.dialled.append(phone)
+        if on_answer is not None and self.ending(phone)[0] is Outcome.ANSWERED:
+            await on_answer()
         self.live += 1
         self.most_live = max(self.most_live, self.live)
         try:
@@ -232,6 +234,8 @@ async def test_a_worker_that_dies_mid_call_never_causes_a_second_dial_at_once(db
     due = await dead.claim()
     call = asyncio.create_task(dead._dial(_active(due)))
     await _until(lambda: _status(db, due.attempt_id, "DIALING"))
+    live = await db.pool.fetchrow("SELECT status, answered_at FROM calls WHERE campaign_id = $1", cid)
+    assert live["status"] == "IN_PROGRESS" and live["answered_at"] is not None  # answered: talking, not ringing
     alive = Dialer(db, Phone(), _no_conversation, DialerConfig(worker_id="alive"), clock=clock)
     await asyncio.sleep(0.4)  # the dead worker renews nothing
     assert await alive.recover() == 1

@@ -125,10 +125,12 @@ class Call:
 
     def __init__(self, config: CallConfig, client: AriClient, stream: EventStream, server: AudioSocketServer,
                  recognizer: Recognizer, conversation: Conversation, *, number: str, direction: str = "outbound",
-                 channel_id: str | None = None, call_id: str | None = None) -> None:
+                 channel_id: str | None = None, call_id: str | None = None,
+                 on_answer: Callable[[], Awaitable[None]] | None = None) -> None:
         self.config, self.client, self.stream, self.server = config, client, stream, server
         self.recognizer = recognizer
         self.conversation = conversation
+        self.on_answer = on_answer
         self.call_id = call_id or uuid.uuid4().hex[:12]
         self.record = CallRecord(self.call_id, direction, number)
         self.caller_id = channel_id or f"mb-{self.call_id}"
@@ -332,6 +334,14 @@ class Call:
         self._answered = True
         self.record.answered_at = time.monotonic()
         self.record.timeline.add("answered")
+        if self.on_answer is not None:  # e.g. the dialer marks the stored call as in progress
+            self._background(self._hook(self.on_answer))
+
+    async def _hook(self, hook: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await hook()
+        except Exception as exc:  # bookkeeping never costs the call
+            log.warning("call %s: answer hook failed: %s", self.call_id, exc)
 
     async def _converse(self) -> None:
         # The listen path comes first and alone on the critical path; AMD and the recording

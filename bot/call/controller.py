@@ -63,10 +63,12 @@ class CallController:
     def _call(self, conversation: Conversation, **kw) -> Call:
         return Call(self.call_config, self.client, self.stream, self.server, self.recognizer, conversation, **kw)
 
-    async def place_call(self, number: str, conversation: Conversation, *, call_id: str | None = None) -> CallRecord:
+    async def place_call(self, number: str, conversation: Conversation, *, call_id: str | None = None,
+                         on_answer: Callable[[], Awaitable[None]] | None = None) -> CallRecord:
         """Dial `number` and run `conversation` on it; `call_id` names the call (the dialer chooses
-        it before dialling, so the stored call row and the Asterisk channel share it)."""
-        return await self._track(self._call(conversation, number=number, call_id=call_id))
+        it before dialling, so the stored call row and the Asterisk channel share it); `on_answer`
+        runs in the background when the callee answers."""
+        return await self._track(self._call(conversation, number=number, call_id=call_id, on_answer=on_answer))
 
     async def _track(self, call: Call) -> CallRecord:
         task = asyncio.ensure_future(call.run())

@@ -33,13 +33,13 @@ from ..ops import metrics
 from ..ops.logs import call_id_var
 from ..store import Database
 from ..store import attempts as q
-from ..store.calls import insert_call, interrupt_call, save_call
+from ..store.calls import insert_call, interrupt_call, mark_answered, save_call
 from .conclude import Ending, conclude
 from .retries import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-PlaceCall = Callable[..., Awaitable[CallRecord]]  # (phone, conversation, *, call_id) -> CallRecord
+PlaceCall = Callable[..., Awaitable[CallRecord]]  # (phone, conversation, *, call_id, on_answer) -> CallRecord
 ConversationFor = Callable[[q.Due], Awaitable[Conversation]]
 
 
@@ -204,7 +204,9 @@ class Dialer:
             self.dialled += 1
             log.info("attempt %s: dialling %s (call %s)", due.attempt_id, mask(due.phone), call_uuid)
             try:
-                record = await self.place_call(due.phone, conversation, call_id=call_uuid)
+                call_id = active.call_id
+                record = await self.place_call(due.phone, conversation, call_id=call_uuid,
+                                               on_answer=lambda: mark_answered(self.db.pool, call_id))
             except (OSError, TimeoutError) as exc:  # ARI unreachable: nothing rang
                 record = CallRecord(call_uuid, "outbound", due.phone, outcome=Outcome.FAILED, note=str(exc))
                 metrics.observe_call_end(record)

@@ -80,6 +80,12 @@ def _kind(entry: str) -> str:
     return " ".join(head.split()[:2])[:40]
 
 
+async def mark_answered(conn: asyncpg.Connection | asyncpg.Pool, call_id: int) -> None:
+    """The callee answered: the call is in progress (live views show it talking, not ringing)."""
+    await conn.execute("UPDATE calls SET status = 'IN_PROGRESS', answered_at = now() WHERE id = $1 AND status = "
+                       "'DIALING'", call_id)
+
+
 async def interrupt_call(conn: asyncpg.Connection, call_id: int, note: str) -> None:
     await conn.execute(
         """UPDATE calls SET status = 'INTERRUPTED', ended_at = coalesce(ended_at, now()),
