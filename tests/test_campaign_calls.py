@@ -84,7 +84,8 @@ async def test_a_campaign_is_dialled_stored_and_planned(db, whisper, tmp_path):
     # The do-not-call request is kept with what was said and the call it came from.
     assert opt_out["result"] == "OPTED_OUT"
     evidence = await db.pool.fetchrow("SELECT * FROM opt_outs WHERE phone = $1", OPT_OUT)
-    assert evidence["call_id"] == opt_out["id"] and "appel" in evidence["evidence"].lower()
+    said = [t["text"] for t in json.loads(opt_out["transcript"]) if t["speaker"] == "caller"]
+    assert evidence["call_id"] == opt_out["id"] and evidence["evidence"] == said[-1]
 
     # Busy: the same number again in five minutes.
     assert busy["outcome"] == "busy" and busy["hangup_cause"] == 17 and busy["answered_at"] is None
