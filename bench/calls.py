@@ -149,7 +149,7 @@ async def run(calls: int, asr: str) -> dict:
     frames_sent = await asyncio.to_thread(done.get, True, 30)
     line.join(10)
 
-    turn, first, barge, frames_in, dropped = [], [], [], 0, 0
+    turn, first, barge, frames_in, dropped, eos_final, endpoint_final = [], [], [], 0, 0, [], []
     for i, record in enumerate(records):
         kind = SCRIPTS[i % len(SCRIPTS)]
         turn.extend(record.turn_latencies)
@@ -160,11 +160,17 @@ async def run(calls: int, asr: str) -> dict:
         if call.listener is not None:
             frames_in += call.listener.stats.frames
             dropped += call.listener.subscription.dropped
+            eos_final.extend(ms / 1000 for ms in call.listener.stats.eos_to_final_ms)
+            endpoint_final.extend(ms / 1000 for ms in call.listener.stats.asr_final_ms)
     figures = {
         "calls": calls, "asr": asr,
         "completed": sum(r.result is not None for r in records),
         "results": {k: sum(r.result == k for r in records) for k in sorted({str(r.result) for r in records})},
         "turn_latency_p50_ms": _pct(turn, 50), "turn_latency_p95_ms": _pct(turn, 95), "turns": len(turn),
+        # Where a turn's time goes: the caller's last voiced audio -> the final transcript (endpointing
+        # silence + recogniser), of which the end-of-speech decision -> the final (recogniser alone).
+        "eos_to_final_p50_ms": _pct(eos_final, 50), "eos_to_final_p95_ms": _pct(eos_final, 95),
+        "asr_final_after_endpoint_p50_ms": _pct(endpoint_final, 50),
         "answer_to_first_audio_p95_ms": _pct(first, 95),
         "barge_in_p95_ms": _pct(barge, 95), "barge_ins": len(barge), "false_barge_in": false_barge,
         "frames_sent": frames_sent, "frames_received": frames_in, "frames_lost": dropped,
