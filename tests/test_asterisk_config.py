@@ -403,7 +403,8 @@ def test_amd_context_runs_amd_then_returns_to_minibot(plan) -> None:
     steps = plan.steps("minibot-amd", "s")
     assert [s.app for s in steps] == ["AMD", "Stasis", "Hangup"]
     assert steps[0].args == []  # values come from amd.conf
-    assert steps[1].args == ["minibot", "amd", "${AMDSTATUS}", "${AMDCAUSE}"]
+    # back into the Stasis app of the worker that sent the snoop (it sets MINIBOT_APP first)
+    assert steps[1].args == ["${MINIBOT_APP}", "amd", "${AMDSTATUS}", "${AMDCAUSE}"]
     assert list(plan.contexts["minibot-amd"]) == ["s"]
 
 

@@ -400,6 +400,9 @@ class Call:
     async def _start_amd(self) -> None:
         try:
             amd = await self._snoop("amd", spy="in", app_args=["amd-snoop"])
+            # The dialplan brings the verdict back to this worker's own Stasis app (one WebSocket per
+            # app name: several workers on one Asterisk each register their own).
+            await self.client.set_variable(amd, "MINIBOT_APP", self.client.config.app)
             await self.client.continue_in_dialplan(amd, self.config.amd_context)
         except CallEnded:
             pass
