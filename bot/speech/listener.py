@@ -218,6 +218,7 @@ class CallListener:
 
     async def _asr_loop(self) -> None:
         stream: RecognizerStream | None = None
+        heard = ""  # the streaming recogniser's words so far in this utterance
         while True:
             batch = [await self._asr_cmds.get()]
             while not self._asr_cmds.empty():
@@ -229,11 +230,12 @@ class CallListener:
                     return
                 try:
                     if isinstance(cmd, _Open):
-                        stream = self._recognizer.open(cmd.rate)
+                        stream, heard = self._recognizer.open(cmd.rate), ""
                     elif isinstance(cmd, _Audio) and stream is not None:
                         partial = await stream.feed(cmd.pcm)
                         if partial is not None:
                             now = time.monotonic()
+                            heard = partial.text
                             self.events.put_nowait(ev.PartialTranscript(partial.text, now))
                             if partial.text.strip() and self._vad is not None:
                                 # Words for audio that reaches into the caller's silence: the turn
@@ -241,23 +243,33 @@ class CallListener:
                                 self._vad.recognizer_caught_up(now)
                     elif isinstance(cmd, _End) and stream is not None:
                         s, stream = stream, None
-                        await self._finish(s, cmd.ended)
+                        await self._finish(s, cmd.ended, heard)
                 except Exception:
                     # A recogniser failure costs this utterance, never the call.
                     log.exception("recogniser failed on an utterance")
                     stream = None
 
-    async def _finish(self, stream: RecognizerStream, ended: ev.SpeechEnded | None) -> None:
-        final = await stream.finish()
+    async def _finish(self, stream: RecognizerStream, ended: ev.SpeechEnded | None, heard: str = "") -> None:
+        """The utterance's final transcript. A streaming recogniser's words, already decoded up to
+        the end of speech, are the turn's text at once: its own final pass (lattice rescoring,
+        hundreds of ms on a large model) would only delay the reply, so it runs after, unheard."""
         now = time.monotonic()
         if ended is None:
             ended = ev.SpeechEnded(now, now, 0.0)
+        if heard.strip() and ended.duration > 0:
+            self._final(heard, ended, now)
+            await stream.finish()  # releases the decoder
+            return
+        final = await stream.finish()
+        self._final(final.text, ended, time.monotonic())
+
+    def _final(self, text: str, ended: ev.SpeechEnded, now: float) -> None:
         latency = now - ended.detected_at
         self.stats.asr_final_ms.append(latency * 1000)
         self.stats.eos_to_final_ms.append((now - ended.at) * 1000)
         if ended.duration > 0:  # not the flush of an utterance cut off by the media closing
             metrics.ASR_LATENCY.observe(now - ended.at)
-        self.events.put_nowait(ev.FinalTranscript(final.text, now, ended.duration, latency, ended.at))
+        self.events.put_nowait(ev.FinalTranscript(text, now, ended.duration, latency, ended.at))
 
 
 def _merge_audio(batch: list) -> list:
