@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ari.client import AriConfig
-from ari.simulator import Busy, Human, Say, SimulatedAsterisk
+from ari.simulator import Busy, Human, NoAnswer, Say, SimulatedAsterisk
 from audiosocket import AudioSocketServer
 from bot.call.config import CallConfig
 from bot.call.controller import CallController
@@ -24,14 +24,14 @@ from bot.speech.tts import load_engine
 from bot.store.campaigns import get_campaign
 from bot.voice.cache import AudioCache
 from bot.voice.voice import CachedVoice
-from tests.dialing import PARIS, Clock, running_campaign, weekday_morning
+from tests.dialing import Clock, running_campaign, weekday_morning
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed"),
 ]
 PASSWORD = "s3cret-test"
-CALLBACK, OPT_OUT, BUSY = "+33612000001", "+33612000002", "+33612000003"
+NO_ANSWER, OPT_OUT, BUSY = "+33612000001", "+33612000002", "+33612000003"
 
 
 @pytest.fixture(scope="module")
@@ -41,18 +41,17 @@ def whisper():
 
 
 async def test_a_campaign_is_dialled_stored_and_planned(db, whisper, tmp_path):
-    cid = await running_campaign(db, [CALLBACK, OPT_OUT, BUSY], max_concurrent_calls=3, calls_per_second=50)
+    cid = await running_campaign(db, [NO_ANSWER, OPT_OUT, BUSY], max_concurrent_calls=3, calls_per_second=50)
     clock = Clock(weekday_morning())
     conversations = CampaignConversations(CachedVoice(load_engine("espeak"), AudioCache(tmp_path / "audio")))
     async with SimulatedAsterisk(password=PASSWORD) as sim, AudioSocketServer("127.0.0.1", 0) as server:
-        sim.add_callee(f"PJSIP/{CALLBACK}@trunk",
-                       Human(utterances=[Say("allo", at=0.3), Say("rappelez", after_prompt=True)], hangup_when_idle=6))
+        sim.add_callee(f"PJSIP/{NO_ANSWER}@trunk", NoAnswer())
         sim.add_callee(f"PJSIP/{OPT_OUT}@trunk",
                        Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)],
                              hangup_when_idle=6))
         sim.add_callee(f"PJSIP/{BUSY}@trunk", Busy(ring=0.3))
         ari = AriConfig(url=sim.url, username="minibot", password=PASSWORD)
-        calls = CallConfig(audiosocket_address=server.address, ring_timeout=10, media_timeout=2.0)
+        calls = CallConfig(audiosocket_address=server.address, ring_timeout=5, media_timeout=2.0)
         async with CallController(ari, calls, server, whisper) as ctl:
             dialer = Dialer(db, ctl.place_call, conversations, DialerConfig(poll_interval=0.05), clock=clock)
             worker = asyncio.create_task(dialer.run())
@@ -66,42 +65,35 @@ async def test_a_campaign_is_dialled_stored_and_planned(db, whisper, tmp_path):
         assert not sim.live_channels() and not sim.live_bridges()
 
     rows = {r["phone"]: r for r in await db.pool.fetch("SELECT * FROM calls WHERE campaign_id = $1", cid)}
-    callback, opt_out, busy = rows[CALLBACK], rows[OPT_OUT], rows[BUSY]
+    no_answer, opt_out, busy = rows[NO_ANSWER], rows[OPT_OUT], rows[BUSY]
 
-    # The person who asked to be called back "demain vers dix-huit heures" is, at six. (Whisper base
-    # sometimes mishears "demain" in this recording; the day itself is tested in test_callback_time.)
+    async def planned(phone: str):
+        return await db.pool.fetchrow(
+            "SELECT due_at, reason FROM attempts a JOIN contacts k ON k.id = a.contact_id "
+            "WHERE k.phone = $1 AND a.status = 'SCHEDULED'", phone)
+
+    # The do-not-call request is kept with the caller's words and the call it came from; never again.
     events = [r["detail"] for r in await db.pool.fetch(
-        "SELECT detail FROM call_events WHERE call_id = $1 ORDER BY id", callback["id"])]
-    assert callback["result"] == "CALLBACK_REQUESTED", events
-    planned = await db.pool.fetchrow(
-        "SELECT due_at, reason FROM attempts a JOIN contacts k ON k.id = a.contact_id "
-        "WHERE k.phone = $1 AND a.status = 'SCHEDULED'", CALLBACK)
-    today = clock().astimezone(PARIS).date()
-    due = planned["due_at"].astimezone(PARIS)
-    assert planned["reason"] == "callback"
-    assert (due.date() - today).days in (0, 1) and (due.hour, due.minute) == (18, 0), callback["transcript"]
-
-    # The do-not-call request is kept with what was said and the call it came from.
-    assert opt_out["result"] == "OPTED_OUT"
+        "SELECT detail FROM call_events WHERE call_id = $1 ORDER BY id", opt_out["id"])]
+    assert opt_out["result"] == "OPTED_OUT", events
     evidence = await db.pool.fetchrow("SELECT * FROM opt_outs WHERE phone = $1", OPT_OUT)
     said = [t["text"] for t in json.loads(opt_out["transcript"]) if t["speaker"] == "caller"]
     assert evidence["call_id"] == opt_out["id"] and evidence["evidence"] == said[-1]
+    assert await planned(OPT_OUT) is None
 
-    # Busy: the same number again in five minutes.
+    # Busy: again in five minutes; no answer (cause 19 after the ring timeout): again in thirty.
     assert busy["outcome"] == "busy" and busy["hangup_cause"] == 17 and busy["answered_at"] is None
-    retry = await db.pool.fetchrow(
-        "SELECT reason FROM attempts a JOIN contacts k ON k.id = a.contact_id "
-        "WHERE k.phone = $1 AND a.status = 'SCHEDULED'", BUSY)
-    assert retry["reason"] == "retry:busy"
+    assert (await planned(BUSY))["reason"] == "retry:busy"
+    assert no_answer["outcome"] == "no_answer" and no_answer["hangup_cause"] == 19
+    assert (await planned(NO_ANSWER))["reason"] == "retry:no_answer"
 
     # What an answered call keeps: both sides of the transcript with times, AMD, latency, the timeline.
-    transcript = json.loads(callback["transcript"])
+    transcript = json.loads(opt_out["transcript"])
     assert {t["speaker"] for t in transcript} == {"bot", "caller"}
     assert all(t["at_ms"] >= 0 for t in transcript)
-    assert callback["amd_verdict"] == "human" and callback["outcome"] == "answered"
-    assert json.loads(callback["latency"])["answer_to_first_audio_ms"] > 0
-    assert callback["duration_ms"] > 0 and callback["ended_at"] > callback["answered_at"]
-    kinds = {r["kind"] for r in await db.pool.fetch("SELECT kind FROM call_events WHERE call_id = $1",
-                                                    callback["id"])}
+    assert opt_out["amd_verdict"] == "human" and opt_out["outcome"] == "answered"
+    assert json.loads(opt_out["latency"])["answer_to_first_audio_ms"] > 0
+    assert opt_out["duration_ms"] > 0 and opt_out["ended_at"] > opt_out["answered_at"]
+    kinds = {r["kind"] for r in await db.pool.fetch("SELECT kind FROM call_events WHERE call_id = $1", opt_out["id"])}
     assert {"answered", "heard", "say"} <= kinds
-    assert (await get_campaign(db.pool, cid)).status == "RUNNING"  # the callback and the retry are still to come
+    assert (await get_campaign(db.pool, cid)).status == "RUNNING"  # the retries are still to come
