@@ -27,6 +27,9 @@ from bot.voice.voice import CachedVoice
 
 pytestmark = [
     pytest.mark.slow,
+    # Real-time speech over real sockets on a 2-core machine: late in the full suite a turn can be
+    # segmented differently (Whisper then hears other words). One more try, never more.
+    pytest.mark.flaky(reruns=1),
     pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed"),
 ]
 PASSWORD = "s3cret-test"
@@ -93,7 +96,7 @@ async def test_an_objection_is_answered_and_the_question_asked_again(whisper, br
     record, _ = await _call(whisper, callee, conversation)
     run = conversation.run.record
     assert run.objections[:1] == ["is_robot"], record.timeline.entries  # answered honestly, then back
-    assert run.steps[:2] == ["hello", "interest"]
+    assert run.steps[:2] == ["hello", "interest"], [e for e in record.timeline.entries if not e[1].startswith("play")]
     # "Not interested" (said twice if the first is taken as an objection to answer) ends it politely.
     assert record.result == "NOT_INTERESTED"
 

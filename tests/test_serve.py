@@ -16,6 +16,9 @@ from bot.serve import ROLES, Service, serve
 
 pytestmark = [
     pytest.mark.slow,
+    # Real-time speech over real sockets on a 2-core machine: late in the full suite a turn can be
+    # segmented differently (Whisper then hears other words). One more try, never more.
+    pytest.mark.flaky(reruns=1),
     pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed"),
 ]
 KEY = "test-key-0123456789"
