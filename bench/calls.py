@@ -165,7 +165,7 @@ async def run(calls: int, asr: str) -> dict:
     figures = {
         "calls": calls, "asr": asr,
         "completed": sum(r.result is not None for r in records),
-        "results": {k: sum(r.result == k for r in records) for k in sorted({str(r.result) for r in records})},
+        "results": {k: sum(str(r.result) == k for r in records) for k in sorted({str(r.result) for r in records})},
         "turn_latency_p50_ms": _pct(turn, 50), "turn_latency_p95_ms": _pct(turn, 95), "turns": len(turn),
         # Where a turn's time goes: the caller's last voiced audio -> the final transcript (endpointing
         # silence + recogniser), of which the end-of-speech decision -> the final (recogniser alone).
