@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from bot.speech.pcm import to_pcm
 from bot.speech.vad import SpeechDetector, SpeechEnded, SpeechStarted, VadConfig
@@ -41,3 +42,27 @@ def test_short_click_is_not_an_onset():
     click = speech("combien").pcm[640 * 10 : 640 * 12]  # 40 ms of voice
     events, _ = _run(det, b"\x00" * 6400 + click + b"\x00" * 6400)
     assert not any(isinstance(e, SpeechStarted) for e in events)
+
+
+def test_the_end_comes_sooner_only_when_the_recogniser_has_decoded_into_the_silence():
+    det = SpeechDetector(16000, VadConfig(end_silence_ms=600, early_end_ms=300))
+    _, t_end = _run(det, speech("non_merci").pcm + b"\x00" * 640 * 5)
+    last_voiced = t_end - det.silent_for(t_end)
+    # Words for audio up to the last voiced frame: the caller may be mid-sentence, wait the full silence.
+    assert det.recognizer_caught_up(last_voiced) is False
+    assert det.tick(last_voiced + 0.35) == []
+    # Decoded past it, still with words: every word is known, the end comes at early_end_ms.
+    assert det.recognizer_caught_up(last_voiced + 0.04) is True
+    assert det.next_deadline() == last_voiced + 0.3
+    [ended] = det.tick(last_voiced + 0.35)
+    assert ended.early and ended.at == last_voiced
+
+
+def test_speech_after_the_recogniser_caught_up_cancels_the_early_end():
+    det = SpeechDetector(16000, VadConfig(end_silence_ms=600, early_end_ms=300))
+    _, t_end = _run(det, speech("non_merci").pcm + b"\x00" * 640 * 5)
+    det.recognizer_caught_up(t_end)
+    _, t_more = _run(det, speech("oui_daccord").pcm[: 640 * 40], t_end)  # the caller goes on
+    last_voiced = t_more - det.silent_for(t_more)
+    assert last_voiced > t_end
+    assert det.next_deadline() == pytest.approx(last_voiced + 0.6)  # the full silence again

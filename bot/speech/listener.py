@@ -34,6 +34,7 @@ class ListenerStats:
     asr_final_ms: list[float] = field(default_factory=list)  # end-of-speech decision -> final text
     eos_to_final_ms: list[float] = field(default_factory=list)  # last voiced audio -> final text
     barge_ins: int = 0
+    early_ends: int = 0  # utterances ended after the short silence: the recogniser had caught up
     _cap: int = 200_000
 
     def lag(self, ms: float) -> None:
@@ -49,6 +50,7 @@ class _Open:
 @dataclass(frozen=True, slots=True)
 class _Audio:
     pcm: bytes
+    until: float  # arrival (monotonic) of the last frame in pcm: where the recogniser will be
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ class CallListener:
         self._vad_buf = bytearray()
         self._beep_wanted = False  # beep detection costs an FFT per frame: only on request
         self._beep: BeepDetector | None = None
+        self._wake: asyncio.TimerHandle | None = None  # an end of speech brought forward
 
     @property
     def subscription(self) -> Subscription:
@@ -177,7 +180,7 @@ class CallListener:
                 self._vad.force_start(hit.at, now)
                 self.events.put_nowait(ev.SpeechStarted(hit.at, now))
                 self._asr_cmds.put_nowait(_Open(self._rate))
-                self._asr_cmds.put_nowait(_Audio(b"".join(self._held)))
+                self._asr_cmds.put_nowait(_Audio(b"".join(self._held), now))
                 self._held.clear()
             self.stats.lag((time.monotonic() - frame.arrived) * 1000)
             return
@@ -187,7 +190,7 @@ class CallListener:
         for vad_frame in self._vad_frames(frame.pcm):
             self._vad_events(self._vad.process(vad_frame, now))
         if was_speaking and self._vad.speaking:
-            self._asr_cmds.put_nowait(_Audio(frame.pcm))
+            self._asr_cmds.put_nowait(_Audio(frame.pcm, now))
         self.stats.lag((time.monotonic() - frame.arrived) * 1000)
 
     def _vad_frames(self, pcm: bytes) -> list[bytes]:
@@ -210,8 +213,9 @@ class CallListener:
                 lookback = e.lookback
                 if self._to_vad is not None:
                     lookback = resample(lookback, self._vad.sample_rate, self._rate)
-                self._asr_cmds.put_nowait(_Audio(lookback))
+                self._asr_cmds.put_nowait(_Audio(lookback, e.confirmed_at))
             elif isinstance(e, SpeechEnded):
+                self.stats.early_ends += e.early
                 ended = ev.SpeechEnded(e.at, time.monotonic(), e.duration)
                 self.events.put_nowait(ended)
                 self._asr_cmds.put_nowait(_End(ended))
@@ -219,35 +223,60 @@ class CallListener:
     async def _asr_loop(self) -> None:
         stream: RecognizerStream | None = None
         heard = ""  # the streaming recogniser's words so far in this utterance
-        while True:
-            batch = [await self._asr_cmds.get()]
-            while not self._asr_cmds.empty():
-                batch.append(self._asr_cmds.get_nowait())
-            for cmd in _merge_audio(batch):
-                if cmd is None:
-                    if stream is not None:
-                        await self._finish(stream, None)
-                    return
-                try:
-                    if isinstance(cmd, _Open):
-                        stream, heard = self._recognizer.open(cmd.rate), ""
-                    elif isinstance(cmd, _Audio) and stream is not None:
-                        partial = await stream.feed(cmd.pcm)
-                        if partial is not None:
-                            now = time.monotonic()
-                            heard = partial.text
-                            self.events.put_nowait(ev.PartialTranscript(partial.text, now))
-                            if partial.text.strip() and self._vad is not None:
-                                # Words for audio that reaches into the caller's silence: the turn
-                                # is ready, it need not wait the whole end-of-speech silence.
-                                self._vad.recognizer_caught_up(now)
-                    elif isinstance(cmd, _End) and stream is not None:
-                        s, stream = stream, None
-                        await self._finish(s, cmd.ended, heard)
-                except Exception:
-                    # A recogniser failure costs this utterance, never the call.
-                    log.exception("recogniser failed on an utterance")
-                    stream = None
+        decoded_until = 0.0  # arrival time of the last frame the recogniser has decoded
+        try:
+            while True:
+                batch = [await self._asr_cmds.get()]
+                while not self._asr_cmds.empty():
+                    batch.append(self._asr_cmds.get_nowait())
+                cmds = _merge_audio(batch)
+                for i, cmd in enumerate(cmds):
+                    if cmd is None:
+                        if stream is not None:
+                            await self._finish(stream, None)
+                        return
+                    try:
+                        if isinstance(cmd, _Open):
+                            stream, heard, decoded_until = self._recognizer.open(cmd.rate), "", 0.0
+                        elif isinstance(cmd, _Audio) and stream is not None:
+                            if _known_before_end(cmds, i, heard, decoded_until):
+                                continue  # only the silence after words already known: not worth the wait
+                            partial = await stream.feed(cmd.pcm)
+                            decoded_until = cmd.until
+                            if partial is not None:
+                                heard = partial.text
+                                self.events.put_nowait(ev.PartialTranscript(partial.text, time.monotonic()))
+                            if heard.strip():
+                                self._caught_up(decoded_until)
+                        elif isinstance(cmd, _End) and stream is not None:
+                            s, stream = stream, None
+                            await self._finish(s, cmd.ended, heard)
+                    except Exception:
+                        # A recogniser failure costs this utterance, never the call.
+                        log.exception("recogniser failed on an utterance")
+                        stream = None
+        finally:
+            if self._wake is not None:
+                self._wake.cancel()
+
+    def _caught_up(self, decoded_until: float) -> None:
+        """The recogniser has words for audio up to ``decoded_until``: if that reaches into the
+        caller's silence the end of speech comes sooner, and the frame loop may be waiting on
+        the later deadline (no frames come in silence on some paths), so a timer ticks the VAD."""
+        vad = self._vad
+        if vad is None or not vad.recognizer_caught_up(decoded_until):
+            return
+        deadline = vad.next_deadline()
+        if deadline is None:
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+        self._wake = asyncio.get_running_loop().call_later(max(0.0, deadline - time.monotonic()), self._tick)
+
+    def _tick(self) -> None:
+        self._wake = None
+        if self._vad is not None:
+            self._vad_events(self._vad.tick(time.monotonic()))
 
     async def _finish(self, stream: RecognizerStream, ended: ev.SpeechEnded | None, heard: str = "") -> None:
         """The utterance's final transcript. A streaming recogniser's words, already decoded up to
@@ -272,12 +301,19 @@ class CallListener:
         self.events.put_nowait(ev.FinalTranscript(text, now, ended.duration, latency, ended.at))
 
 
+def _known_before_end(cmds: list, i: int, heard: str, decoded_until: float) -> bool:
+    """Audio ``cmds[i]`` is followed by its utterance's end, and the recogniser has already
+    decoded past the last voiced frame with words: the turn's text is known without it."""
+    nxt = cmds[i + 1] if i + 1 < len(cmds) else None
+    return isinstance(nxt, _End) and bool(heard.strip()) and decoded_until > nxt.ended.at
+
+
 def _merge_audio(batch: list) -> list:
     """Join consecutive audio commands: one executor hop per batch, not per 20 ms frame."""
     out: list = []
     for cmd in batch:
         if isinstance(cmd, _Audio) and out and isinstance(out[-1], _Audio):
-            out[-1] = _Audio(out[-1].pcm + cmd.pcm)
+            out[-1] = _Audio(out[-1].pcm + cmd.pcm, cmd.until)
         else:
             out.append(cmd)
     return out

@@ -40,6 +40,7 @@ class SpeechStarted:
 class SpeechEnded:
     at: float  # monotonic time of the end of the last voiced frame
     duration: float  # seconds from start to last voiced frame
+    early: bool = False  # ended after early_end_ms: the recogniser already had every word
 
 
 VadEvent = SpeechStarted | SpeechEnded
@@ -94,15 +95,19 @@ class SpeechDetector:
         self.speaking = True
         self._started_at = at
         self._last_voiced_end = now
+        self._caught_up = False
         self._lookback.clear()
         self._window.clear()
 
-    def recognizer_caught_up(self, now: float) -> None:
-        """A streaming recogniser returned words for audio into the current silence: the caller's
-        words so far are known, so the turn can end at `early_end_ms` instead of `end_silence_ms`
-        (a pause that turns out to be mid-sentence then starts a new utterance)."""
-        if self.speaking and self.config.early_end_ms and now > self._last_voiced_end:
+    def recognizer_caught_up(self, audio_until: float) -> bool:
+        """A streaming recogniser has decoded the caller's audio up to the frame that arrived at
+        ``audio_until``, with words. When that frame lies in the silence after the last voiced
+        one, every word of the utterance is known: the turn can end after `early_end_ms` instead
+        of `end_silence_ms` (a pause that turns out to be mid-sentence starts a new utterance).
+        Returns whether the end came sooner."""
+        if self.speaking and self.config.early_end_ms and audio_until > self._last_voiced_end:
             self._caught_up = True
+        return self._caught_up
 
     def _end_after(self) -> float:
         early = self._caught_up and self.config.early_end_ms
@@ -112,7 +117,8 @@ class SpeechDetector:
         """Advance the clock with no frame; ends the utterance after enough silence."""
         if self.speaking and now - self._last_voiced_end >= self._end_after():
             self.speaking = False
-            return [SpeechEnded(at=self._last_voiced_end, duration=self._last_voiced_end - self._started_at)]
+            return [SpeechEnded(at=self._last_voiced_end, duration=self._last_voiced_end - self._started_at,
+                                early=self._caught_up and bool(self.config.early_end_ms))]
         return []
 
     def finish(self, now: float) -> list[VadEvent]:
