@@ -93,8 +93,9 @@ class Settings(BaseSettings):
                                  description="where Asterisk writes call recordings (retention deletes there)")
     cache_dir: Path = Field(default_factory=_user_cache, description="assembled models, rendered audio")
     models_dir: Path | None = Field(None, description="downloaded models (default: <cache_dir>/models)")
-    asr: Literal["whisper", "vosk"] = "whisper"
+    asr: Literal["whisper", "vosk", "vosk-server"] = "whisper"
     vosk_model: Path | None = Field(None, description="a Vosk model directory (default: vosk-fr if pulled)")
+    vosk_url: str | None = Field(None, description="a vosk-server WebSocket (ws://host:2700), for asr=vosk-server")
     asr_threads: int = Field(2, ge=1, description="executor threads for recognition")
     asr_nice: int = Field(10, ge=0, le=19, description="scheduling niceness of recognition threads")
     audiosocket_host: str = "127.0.0.1"

@@ -48,7 +48,7 @@ def _logging(verbose: bool) -> None:
 
 @app.command()
 def demo(
-    asr: str = typer.Option(None, help="whisper (default) or vosk"),
+    asr: str = typer.Option(None, help="whisper (default), vosk, or vosk-server (MINIBOT_VOSK_URL)"),
     listen: bool = typer.Option(False, "--listen", help="only the listen path over AudioSocket (no ARI)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:

@@ -162,7 +162,7 @@ async def _demo(settings: Settings, console: Console, work: Path) -> int:
                 recognizer = await asyncio.to_thread(
                     load_recognizer, settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                     vosk_model=settings.vosk_model, executor=pool, workers=settings.asr_threads,
-                    nice=settings.asr_nice)
+                    nice=settings.asr_nice, vosk_url=settings.vosk_url)
                 conversations = CampaignConversations(voice_from_settings(settings), settings.llm)
                 await conversations.brain("demo")
         except (AsrUnavailable, TtsError) as exc:

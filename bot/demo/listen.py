@@ -103,7 +103,8 @@ async def run_listen_demo(settings: Settings, console: Console) -> int:
                     None,
                     lambda: load_recognizer(settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                                             vosk_model=settings.vosk_model, executor=pool,
-                                            workers=settings.asr_threads, nice=settings.asr_nice),
+                                            workers=settings.asr_threads, nice=settings.asr_nice,
+                                            vosk_url=settings.vosk_url),
                 )
         except AsrUnavailable as exc:
             console.print(f"[red]error:[/] {exc}")

@@ -164,6 +164,11 @@ def asr(recognizer: Recognizer | None = None, *, name: str | None = None, model_
     name and a model path, for a process that loads it later)."""
 
     async def check() -> Component:
+        if recognizer is not None and hasattr(recognizer, "probe"):  # a recogniser on another machine
+            try:
+                return ok(await recognizer.probe())
+            except Exception as exc:  # noqa: BLE001 - any failure is the component's state
+                return down(str(exc))
         if recognizer is not None:
             kind = "streaming" if getattr(recognizer, "streaming", False) else "offline"
             where = f" from {model_path}" if model_path else ""
