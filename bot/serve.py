@@ -108,6 +108,7 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
 
     voice = voice_from_settings(settings)
     conversations = CampaignConversations(voice, settings.llm, agent_endpoint=settings.dial.agent_endpoint)
+    stack.push_async_callback(conversations.aclose)
     inbound = None
     if settings.dialer.inbound_scenario:
         brain = await conversations.brain(settings.dialer.inbound_scenario)

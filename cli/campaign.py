@@ -197,6 +197,7 @@ def run(
                     if until_done and campaign_ids and await _all_closed(db, campaign_ids):
                         dialer.stop()
                 await dialer.drain(drain)
+                await conversations.aclose()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
                 console.print(f"dialer stopped after {dialer.dialled} calls")

@@ -112,6 +112,23 @@ async def test_the_voice_renders_once_even_when_calls_ask_together(tmp_path) -> 
     assert engine.calls == 1  # the second time comes from the cache
 
 
+async def test_lines_read_once_stay_in_memory_within_a_bound_and_the_file_is_still_checked(tmp_path) -> None:
+    engine = ToneEngine()
+    voice = CachedVoice(engine, AudioCache(tmp_path))
+    first = await voice.prompt(Line("Oui.", "a"))
+    assert await voice.prompt(Line("Oui.", "a")) is first  # no second read
+    voice.loaded_limit = len(first.audio.pcm) * 2
+    for text in ("Non.", "Peut-être.", "Merci."):
+        await voice.prompt(Line(text, "b"))
+    assert voice._loaded_bytes <= voice.loaded_limit and voice.key("Oui.") not in voice._loaded
+    # The cache evicted the file (its cap, or an operator): the voice renders it again.
+    latest = await voice.prompt(Line("Merci.", "b"))
+    for path in (latest.path, latest.path.with_suffix(".wav")):
+        path.unlink()
+    again = await voice.prompt(Line("Merci.", "b"))
+    assert engine.calls == 5 and again.path.exists() and again.audio.pcm == latest.audio.pcm
+
+
 async def test_served_over_http_for_a_remote_asterisk(tmp_path) -> None:
     voice = CachedVoice(ToneEngine(), AudioCache(tmp_path), http_url="http://10.0.0.5:8090/")
     prompt = await voice.prompt(Line("Bonjour.", "x"))

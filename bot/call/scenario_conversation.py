@@ -21,6 +21,7 @@ from ..dialog.scenario.loader import render
 from ..dialog.scenario.model import CallResult
 from ..ops import metrics
 from ..speech import events as sev
+from .anticipation import Anticipation
 from .call import Call, ObjectionMatch
 from .prompt import Prompt
 
@@ -69,6 +70,13 @@ class ScenarioConversation:
                 log.warning("could not render ahead: %s", exc)
 
     async def __call__(self, call: Call) -> None:
+        self._anticipation = Anticipation(self.brain.classifier)
+        try:
+            await self._converse(call)
+        finally:
+            self._anticipation.close()
+
+    async def _converse(self, call: Call) -> None:
         self.run = run = self.brain.new_run(self.values)
         amd = AmdTranscriptLayer()
         self._beep_at: float | None = None
@@ -102,7 +110,7 @@ class ScenarioConversation:
                 turn = run.silence()
                 continue
             started = time.monotonic()
-            understood = await self.brain.classifier.understand(heard)
+            understood = await self._anticipation.understand(heard)
             metrics.INTENT_LATENCY.observe(time.monotonic() - started)
             if understood.objection:
                 call.record.objections.append(ObjectionMatch(understood.objection, understood.score, time.monotonic()))
@@ -199,6 +207,8 @@ class ScenarioConversation:
                 return verdict
             if isinstance(event, sev.SpeechStarted):
                 deadline = max(deadline, time.monotonic() + timeout)  # a caller mid-sentence is not silent
+            if isinstance(event, sev.PartialTranscript):
+                self._anticipation.heard(event.text)  # classified while they speak
             answer = isinstance(event, sev.FinalTranscript) and event.speech_ended_at >= call.last_prompt_at
             if answer and event.text.strip():
                 return event.text

@@ -10,6 +10,8 @@ from ..call.scenario_conversation import ScenarioConversation, Voice
 from ..config import LlmSettings
 from ..dialog.brain import Brain
 from ..store.attempts import Due
+from ..voice.render import RenderReport, known_lines, render_lines
+from ..voice.voice import CachedVoice
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +21,14 @@ class CampaignConversations:
                  embeddings: bool = True) -> None:
         self.voice, self.llm, self.agent_endpoint, self.embeddings = voice, llm, agent_endpoint, embeddings
         self._brains: dict[str, asyncio.Future[Brain]] = {}
+        self._readying: set[asyncio.Task[None]] = set()
 
     async def brain(self, scenario: str) -> Brain:
         """The scenario's brain, built on first use; concurrent callers share one build."""
         if scenario not in self._brains:
             self._brains[scenario] = asyncio.ensure_future(asyncio.to_thread(
                 Brain.build, scenario, self.llm, embeddings=self.embeddings))
+            self._brains[scenario].add_done_callback(self._ready_lines)
         try:
             return await asyncio.shield(self._brains[scenario])
         except Exception:
@@ -39,3 +43,30 @@ class CampaignConversations:
             log.warning("attempt %s: no value for %s; those words are left out", due.attempt_id, ", ".join(missing))
         return ScenarioConversation(brain, self.voice, {k: str(v) for k, v in values.items()},
                                     agent_endpoint=self.agent_endpoint)
+
+    def _ready_lines(self, built: asyncio.Future[Brain]) -> None:
+        """Once a scenario's brain is built: render its known lines that the cache lacks and
+        read them into memory, in the background (a call that needs one first renders it itself)."""
+        if built.cancelled() or built.exception() is not None or not isinstance(self.voice, CachedVoice):
+            return
+        task = asyncio.ensure_future(self._render_and_warm(built.result(), self.voice))
+        self._readying.add(task)
+        task.add_done_callback(self._readying.discard)
+
+    @staticmethod
+    async def _render_and_warm(brain: Brain, voice: CachedVoice) -> None:
+        lines, _ = known_lines(brain)
+        try:
+            report = await asyncio.to_thread(render_lines, voice, lines, RenderReport())
+            warmed = await voice.warm([line.text for line in lines])
+        except Exception:  # the calls render what they need; this only saves them the wait
+            log.exception("could not render the lines of %s ahead", brain.scenario.name)
+            return
+        log.info("%s: %d lines rendered ahead, %d reused, %d in memory", brain.scenario.name,
+                 len(report.rendered), len(report.reused), warmed)
+
+    async def aclose(self) -> None:
+        for task in list(self._readying):
+            task.cancel()
+        await asyncio.gather(*self._readying, return_exceptions=True)
+

@@ -171,6 +171,7 @@ async def _demo(settings: Settings, console: Console, work: Path) -> int:
         try:
             return await _campaign(settings, console, db, recognizer, conversations, work)
         finally:
+            await conversations.aclose()
             await db.close()
 
 

@@ -50,6 +50,7 @@ class Understanding:
 class IntentClassifier(Protocol):
     """Anything that turns a caller's words into an `Understanding`.
 
-    Async because some backends wait on a network (Ollama); offline ones return at once."""
+    Async because some backends wait on a network (Ollama); offline ones return at once.
+    A classifier with a true ``cheap`` attribute is also run on partial transcripts."""
 
     async def understand(self, text: str) -> Understanding: ...

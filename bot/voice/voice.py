@@ -9,6 +9,7 @@ even when several calls ask at the same moment.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -40,6 +41,11 @@ class CachedVoice:
         self.voice = voice or engine.default_voice
         self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix="tts")
         self._rendering: dict[str, asyncio.Future[CachedLine]] = {}
+        # Lines already read, most recent last: a turn's reply then costs no executor hop, which
+        # under load waits behind other calls' work (bounded by bytes; the file is still checked).
+        self._loaded: collections.OrderedDict[str, Prompt] = collections.OrderedDict()
+        self._loaded_bytes = 0
+        self.loaded_limit = 64 * 2**20
 
     def key(self, text: str) -> str:
         return cache_key(self.engine.name, self.engine.version + self._ambience_tag, self.voice, text)
@@ -74,10 +80,45 @@ class CachedVoice:
                 self._rendering[key] = pending
                 pending.add_done_callback(lambda _: self._rendering.pop(key, None))
             cached = await asyncio.shield(pending)
+        if (loaded := self._loaded.get(key)) is not None:
+            self._loaded.move_to_end(key)
+            return loaded
         path: Path = cached.file("sln16")
-        uri = f"sound:{self.http_url}/audio/{cached.key[:2]}/{cached.key}.wav" if self.http_url else None
         pcm = await loop.run_in_executor(None, path.read_bytes)  # the barge-in's reference of what plays
-        return Prompt(path, Audio(pcm, 16000), uri)
+        prompt = Prompt(path, Audio(pcm, 16000), self._uri(cached))
+        self._keep(key, prompt)
+        return prompt
+
+    async def warm(self, texts: list[str]) -> int:
+        """Read lines already rendered into memory (before the calls), so that no turn waits on
+        a file read; returns how many were loaded."""
+        loaded = await asyncio.get_running_loop().run_in_executor(None, self._read_cached, texts)
+        for key, prompt in loaded:
+            self._keep(key, prompt)
+        return len(loaded)
+
+    def _read_cached(self, texts: list[str]) -> list[tuple[str, Prompt]]:
+        out = []
+        for text in texts:
+            key = self.key(text)
+            if (cached := self.cache.lookup(key)) is None or key in self._loaded:
+                continue
+            path = cached.file("sln16")
+            out.append((key, Prompt(path, Audio(path.read_bytes(), 16000), self._uri(cached))))
+        return out
+
+    def _uri(self, cached: CachedLine) -> str | None:
+        """Where a remote Asterisk fetches the line (None: it reads the local path)."""
+        return f"sound:{self.http_url}/audio/{cached.key[:2]}/{cached.key}.wav" if self.http_url else None
+
+    def _keep(self, key: str, prompt: Prompt) -> None:
+        if key in self._loaded:
+            return
+        self._loaded[key] = prompt
+        self._loaded_bytes += len(prompt.audio.pcm)
+        while self._loaded_bytes > self.loaded_limit and len(self._loaded) > 1:
+            _, old = self._loaded.popitem(last=False)
+            self._loaded_bytes -= len(old.audio.pcm)
 
 
 def voice_from_settings(settings: Settings) -> CachedVoice:

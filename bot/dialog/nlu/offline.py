@@ -63,6 +63,8 @@ class OfflineClassifier:
     """`IntentClassifier` with no network: rules, then a model trained on the examples
     (character and word n-grams, and e5 embeddings when available)."""
 
+    cheap = True  # tens of ms of local CPU: worth running on partial transcripts (bot.call.anticipation)
+
     def __init__(self, library: Library, *, embedder: Embedder | None = None, floor: float = 0.25) -> None:
         self.library = library
         examples = load_intent_examples()
