@@ -185,3 +185,21 @@ def test_scenario_render_renders_every_known_line_then_reuses_them(tmp_path, mon
     assert rendered > 100  # steps, engine lines, general/standard answers, rail returns
     again = CliRunner().invoke(scenario_app, ["render", "demo"])
     assert "rendered 0 " in again.output and f"reused {rendered}" in again.output
+
+
+async def test_a_campaign_renders_its_scenario_lines_ahead_and_keeps_them_in_memory(tmp_path) -> None:
+    from bot.campaign.conversations import CampaignConversations
+    from bot.voice.render import known_lines
+
+    engine = ToneEngine()
+    voice = CachedVoice(engine, AudioCache(tmp_path))
+    conversations = CampaignConversations(voice, embeddings=False)
+    brain = await conversations.brain("demo")
+    lines, _ = known_lines(brain)
+    assert conversations._readying  # started as soon as the brain was built
+    await asyncio.wait_for(asyncio.gather(*conversations._readying), 60)
+    assert all(voice.key(line.text) in voice._loaded for line in lines)
+    assert engine.calls == len({voice.key(line.text) for line in lines})
+    prompt = await voice.prompt(Line(lines[-1].text, lines[-1].key))  # a turn: no render, no read
+    assert engine.calls == len({voice.key(line.text) for line in lines}) and prompt.path.exists()
+    await conversations.aclose()
