@@ -8,8 +8,8 @@ segment (a ``{"text": ...}`` answer) after half a second of silence, as Kaldi's 
 Audio that is not one of the clips gives no words.
 
 ``rtf`` holds every answer back for that fraction of the audio it carries, as a server
-decoding at that real-time factor would: 0.3 is a conservative figure for the small French
-model on one core.
+decoding at that real-time factor would (the benchmark's default, 0.3, is a server that keeps
+up with room to spare; the real model's figure is to be measured where it can be installed).
 
 Run on its own for benchmarks: ``python -m tests.fake_vosk_server --port 2700 --rtf 0.3``.
 """
