@@ -1,2 +1,3 @@
 """Operations: what an operator watches. Prometheus metrics (`metrics`), the /health report
-(`health`) and JSON log lines with the call id and masked phone numbers (`logs`)."""
+(`health`), JSON log lines with the call id and masked phone numbers (`logs`), and low-priority
+threads for background work (`priority`)."""

@@ -8,17 +8,10 @@ the Vosk decoder, which runs on them.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
+
+from ...ops.priority import low_priority_executor
 
 
 def recognition_executor(threads: int, nice: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(threads, thread_name_prefix="asr", initializer=_lower_priority, initargs=(nice,))
-
-
-def _lower_priority(nice: int) -> None:
-    # On Linux a thread id names one thread for setpriority; raising nice needs no privilege.
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    return low_priority_executor(threads, nice, "asr")
