@@ -88,6 +88,37 @@ async def test_a_do_not_call_request_is_acknowledged_and_ends_the_call(whisper, 
     assert played[-1].endswith(voice.key(ENGINE_LINES["opt_out"]))  # the acknowledgement, last
 
 
+class _LateFinals:
+    """Whisper as on a machine short of CPU: every final transcript comes `delay` s late."""
+
+    def __init__(self, inner, delay: float) -> None:
+        self.inner, self.delay = inner, delay
+        self.name, self.streaming = inner.name, inner.streaming
+
+    def open(self, sample_rate: int):
+        stream, delay = self.inner.open(sample_rate), self.delay
+
+        class Late:
+            async def feed(self, pcm):
+                return await stream.feed(pcm)
+
+            async def finish(self):
+                final = await stream.finish()
+                await asyncio.sleep(delay)
+                return final
+
+        return Late()
+
+
+async def test_an_answer_whose_words_come_late_is_still_the_answer_not_a_silence(whisper, brains, voice):
+    # The scenario counts 6 s of silence; the caller talks for 1.5 s and its words take 5 s
+    # more to come. Silence counts from the end of the words, so this is their answer.
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
+    callee = Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)], hangup_when_idle=15.0)
+    record, _ = await _call(_LateFinals(whisper, 5.0), callee, conversation)
+    assert record.result == "OPTED_OUT", record.timeline.entries
+
+
 async def test_an_objection_is_answered_and_the_question_asked_again(whisper, brains, voice):
     conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
     callee = Human(utterances=[Say("allo", at=0.3), Say("robot", after_prompt=True),

@@ -205,8 +205,10 @@ class ScenarioConversation:
             verdict = amd.verdict_so_far()
             if verdict is not None and verdict.is_machine and self._in_amd_window(call):
                 return verdict
-            if isinstance(event, sev.SpeechStarted):
-                deadline = max(deadline, time.monotonic() + timeout)  # a caller mid-sentence is not silent
+            if isinstance(event, (sev.SpeechStarted, sev.SpeechEnded)):
+                # A caller mid-sentence is not silent, and the silence counts from the end of
+                # their words: a recogniser slow under load must not turn an answer into a silence.
+                deadline = max(deadline, time.monotonic() + timeout)
             if isinstance(event, sev.PartialTranscript):
                 self._anticipation.heard(event.text)  # classified while they speak
             answer = isinstance(event, sev.FinalTranscript) and event.speech_ended_at >= call.last_prompt_at
