@@ -116,7 +116,7 @@ async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float
     from bot.speech.asr.models import packaged_vosk_model
     from bot.speech.tts import load_engine
     from bot.voice.cache import AudioCache
-    from bot.voice.render import RenderReport, known_lines, render_lines
+    from bot.voice.render import ready_known_lines
     from bot.voice.voice import CachedVoice
 
     settings = Settings()
@@ -153,9 +153,7 @@ async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float
             async with CallController(ari, config, server, recognizer) as controller:
                 # Render the scenario's lines ahead, as `minibot scenario render` does before a
                 # campaign, and the contacts' own lines (a campaign renders them while the phone rings).
-                known = known_lines(brain)[0]
-                await asyncio.to_thread(render_lines, voice, known, RenderReport())
-                await voice.warm([line.text for line in known])
+                await ready_known_lines(voice, brain)
                 await ScenarioConversation(brain, voice, {"first_name": "Camille"}).prepare()
                 others = {line.pid} | ({asr_server.pid} if asr_server else set())  # other machines in real life
                 cpu0, t0 = _cpu(me, others), time.monotonic()

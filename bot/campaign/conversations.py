@@ -9,9 +9,8 @@ import logging
 from ..call.scenario_conversation import ScenarioConversation, Voice
 from ..config import LlmSettings
 from ..dialog.brain import Brain
-from ..ops.priority import low_priority_executor
 from ..store.attempts import Due
-from ..voice.render import RenderReport, known_lines, render_lines
+from ..voice.render import ready_known_lines
 from ..voice.voice import CachedVoice
 
 log = logging.getLogger(__name__)
@@ -56,17 +55,11 @@ class CampaignConversations:
 
     @staticmethod
     async def _render_and_warm(brain: Brain, voice: CachedVoice) -> None:
-        lines, _ = known_lines(brain)
-        # At the lowest priority: the first calls of the campaign are already running beside it.
-        pool = low_priority_executor(1, 19, "render-ahead")
         try:
-            report = await asyncio.get_running_loop().run_in_executor(pool, render_lines, voice, lines, RenderReport())
-            warmed = await voice.warm([line.text for line in lines])
+            report, warmed = await ready_known_lines(voice, brain)
         except Exception:  # the calls render what they need; this only saves them the wait
             log.exception("could not render the lines of %s ahead", brain.scenario.name)
             return
-        finally:
-            pool.shutdown(wait=False)
         log.info("%s: %d lines rendered ahead, %d reused, %d in memory", brain.scenario.name,
                  len(report.rendered), len(report.reused), warmed)
 

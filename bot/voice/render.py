@@ -6,6 +6,7 @@ answers and lines with a contact's variables are synthesised.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from ..dialog.brain import Brain
 from ..dialog.freestyle import RailReturns
 from ..dialog.scenario.lines import ENGINE_LINES, engine_line
 from ..dialog.scenario.loader import VARIABLE, render
+from ..ops.priority import low_priority_executor
 from ..speech.tts import TtsError
 from .voice import CachedVoice
 
@@ -76,3 +78,17 @@ def render_lines(voice: CachedVoice, lines: Iterable[KnownLine], report: RenderR
         if progress is not None:
             progress(line)
     return report
+
+
+async def ready_known_lines(voice: CachedVoice, brain: Brain, *, nice: int = 19) -> tuple[RenderReport, int]:
+    """Before or beside the first calls: render the brain's known lines the cache lacks, on a
+    thread at `nice` (calls already running keep the cores), then read them all into the
+    voice's memory. Returns the render report and how many lines were loaded."""
+    lines, _ = known_lines(brain)
+    pool = low_priority_executor(1, nice, "render-ahead")
+    try:
+        report = await asyncio.get_running_loop().run_in_executor(pool, render_lines, voice, lines, RenderReport())
+    finally:
+        pool.shutdown(wait=False)
+    return report, await voice.warm([line.text for line in lines])
+

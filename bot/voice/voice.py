@@ -83,9 +83,7 @@ class CachedVoice:
         if (loaded := self._loaded.get(key)) is not None:
             self._loaded.move_to_end(key)
             return loaded
-        path: Path = cached.file("sln16")
-        pcm = await loop.run_in_executor(None, path.read_bytes)  # the barge-in's reference of what plays
-        prompt = Prompt(path, Audio(pcm, 16000), self._uri(cached))
+        prompt = await loop.run_in_executor(None, self._read, cached)
         self._keep(key, prompt)
         return prompt
 
@@ -103,13 +101,15 @@ class CachedVoice:
             key = self.key(text)
             if (cached := self.cache.lookup(key)) is None or key in self._loaded:
                 continue
-            path = cached.file("sln16")
-            out.append((key, Prompt(path, Audio(path.read_bytes(), 16000), self._uri(cached))))
+            out.append((key, self._read(cached)))
         return out
 
-    def _uri(self, cached: CachedLine) -> str | None:
-        """Where a remote Asterisk fetches the line (None: it reads the local path)."""
-        return f"sound:{self.http_url}/audio/{cached.key[:2]}/{cached.key}.wav" if self.http_url else None
+    def _read(self, cached: CachedLine) -> Prompt:
+        """Blocking: the line as a prompt. Its audio is the barge-in's reference of what plays;
+        a remote Asterisk fetches the file over HTTP (uri), a local one reads the path."""
+        path: Path = cached.file("sln16")
+        uri = f"sound:{self.http_url}/audio/{cached.key[:2]}/{cached.key}.wav" if self.http_url else None
+        return Prompt(path, Audio(path.read_bytes(), 16000), uri)
 
     def _keep(self, key: str, prompt: Prompt) -> None:
         if key in self._loaded:
