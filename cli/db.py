@@ -54,7 +54,8 @@ def migrate(as_json: bool = JSON_OPTION) -> None:
 
 @db_app.command("purge")
 def purge_(
-    older_than: str = typer.Option(..., "--older-than", help="age past which calls are purged: 30d, 12h, 2w, 90m"),
+    older_than: str = typer.Option(..., "--older-than",
+                                   help="age past which calls are purged: 90min, 12h, 30d, 12w, 6mo (30 days)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="report what would be removed; change nothing"),
     recordings_dir: Path = typer.Option(
         None, "--recordings-dir",

@@ -24,8 +24,6 @@ from tests.conftest import with_database
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=PARIS)
-OLD = NOW - timedelta(days=40)
-RECENT = NOW - timedelta(days=5)
 
 
 async def _campaign(conn, name: str = "Isolation 2026") -> int:
@@ -197,7 +195,8 @@ async def test_many_calls_stream_through_batches(db, tmp_path):
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("30d", timedelta(days=30)), ("12h", timedelta(hours=12)), ("2w", timedelta(weeks=2)),
-    ("90m", timedelta(minutes=90)), (" 7D ", timedelta(days=7)),
+    ("90min", timedelta(minutes=90)), (" 7D ", timedelta(days=7)), ("6mo", timedelta(days=180)),
+    ("12w", timedelta(weeks=12)),
 ])
 def test_parse_age(text, expected):
     assert parse_age(text) == expected
@@ -206,6 +205,12 @@ def test_parse_age(text, expected):
 @pytest.mark.parametrize("text", ["", "30", "d", "30 days", "-1d", "0d", "1.5d", "30y", "9" * 30 + "w"])
 def test_parse_age_refuses_what_it_cannot_read(text):
     with pytest.raises(ValueError, match="age"):
+        parse_age(text)
+
+
+@pytest.mark.parametrize("text", ["1m", "90M", " 30 m"])
+def test_parse_age_refuses_a_bare_m_minutes_or_months(text):
+    with pytest.raises(ValueError, match="ambiguous.*min.*mo"):
         parse_age(text)
 
 
@@ -218,22 +223,23 @@ def _write_recordings(recordings: Path, elsewhere: Path) -> None:
     (recordings / "minibot-recent.wav").write_bytes(b"N" * 700)
 
 
-async def _seed_purge(pool, recordings: Path, elsewhere: Path) -> dict[str, int]:
-    """Old calls (40 days) and a recent one (5 days), their recordings, events and an opt-out."""
+async def _seed_purge(pool, recordings: Path, elsewhere: Path, now: datetime = NOW) -> dict[str, int]:
+    """Old calls (40 days before `now`) and a recent one (5 days), their recordings, events and an opt-out."""
+    old, recent = now - timedelta(days=40), now - timedelta(days=5)
     await asyncio.to_thread(_write_recordings, recordings, elsewhere)
     async with pool.acquire() as conn:
         cid = await _campaign(conn)
         ids = {
-            "named": await _call(conn, "old-named", campaign=cid, created=OLD, ended=OLD + timedelta(minutes=2),
+            "named": await _call(conn, "old-named", campaign=cid, created=old, ended=old + timedelta(minutes=2),
                                  transcript=TURNS, recording="minibot-old-named"),
-            "absolute": await _call(conn, "old-absolute", campaign=cid, created=OLD, ended=OLD, transcript=TURNS,
+            "absolute": await _call(conn, "old-absolute", campaign=cid, created=old, ended=old, transcript=TURNS,
                                     recording=str(elsewhere / "old-absolute.wav")),
-            "missing": await _call(conn, "old-missing", campaign=cid, created=OLD, ended=OLD, transcript=TURNS,
+            "missing": await _call(conn, "old-missing", campaign=cid, created=old, ended=old, transcript=TURNS,
                                    recording="minibot-gone"),
-            "never_ended": await _call(conn, "old-never-ended", campaign=cid, created=OLD, transcript=TURNS,
+            "never_ended": await _call(conn, "old-never-ended", campaign=cid, created=old, transcript=TURNS,
                                        objections=[{"id": "prix", "score": 0.9, "at_ms": 1}]),
             # placed long ago, ended recently (a callback kept on the line): ended_at decides
-            "recent": await _call(conn, "recent", campaign=cid, created=OLD, ended=RECENT, transcript=TURNS,
+            "recent": await _call(conn, "recent", campaign=cid, created=old, ended=recent, transcript=TURNS,
                                   recording="minibot-recent"),
         }
         events = [(ids["named"], 10, "heard", "heard: 'oui c'est moi'"), (ids["named"], 5, "say", "say (rail): 'x'"),
@@ -361,8 +367,9 @@ def test_cli_db_migrate_applies_then_is_up_to_date(pg_server, tmp_path):
 
 
 def test_cli_db_purge(database_url, tmp_path):
+    # The command purges against the wall clock, so the calls are placed relative to it, not to NOW.
     recordings, elsewhere = tmp_path / "recording", tmp_path / "elsewhere"
-    _run(database_url, lambda pool: _seed_purge(pool, recordings, elsewhere))
+    _run(database_url, lambda pool: _seed_purge(pool, recordings, elsewhere, now=datetime.now(PARIS)))
     env = {"DATABASE_URL": database_url}
     args = ["purge", "--older-than", "10d", "--recordings-dir", str(recordings)]
 

@@ -42,20 +42,28 @@ ASTERISK_RECORDINGS = Path("/var/spool/asterisk/recording")  # Asterisk's astspo
 BATCH = 1000  # calls per transaction
 WORD_EVENTS = ("heard", "say", "said")  # call_events kinds whose detail quotes what was said
 
-_AGE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# Only units nobody can misread: "1m" was one minute here while an operator meant a month (and would
+# have purged every transcript). A month counts 30 days: retention periods are stated in days anyway.
+_AGE = re.compile(r"^\s*(\d+)\s*(min|mo|h|d|w)\s*$", re.IGNORECASE)
+_AMBIGUOUS = re.compile(r"^\s*(\d+)\s*m\s*$", re.IGNORECASE)
+_UNITS = {"min": ("minutes", 1), "h": ("hours", 1), "d": ("days", 1), "w": ("weeks", 1), "mo": ("days", 30)}
+AGE_FORMS = "a whole number and a unit: min, h, d, w or mo (e.g. 90min, 12h, 30d, 12w, 6mo)"
 
 
 def parse_age(text: str) -> timedelta:
-    """'30d', '12h', '2w', '90m' (minutes) → timedelta; ValueError saying what is expected."""
+    """'90min', '12h', '30d', '12w', '6mo' (30 days each) → timedelta; ValueError saying what is expected."""
+    if _AMBIGUOUS.match(text or ""):
+        raise ValueError(f"{text!r} is an ambiguous age: write {text.strip()[:-1]}min for minutes "
+                         f"or {text.strip()[:-1]}mo for months")
     m = _AGE.match(text or "")
     if not m:
-        raise ValueError(f"{text!r} is not an age: a whole number and a unit m, h, d or w (e.g. 30d, 12h, 2w, 90m)")
+        raise ValueError(f"{text!r} is not an age: {AGE_FORMS}")
     value = int(m[1])
     if value == 0:
         raise ValueError(f"{text!r}: the age must be more than zero")
     try:
-        return timedelta(**{_UNITS[m[2].lower()]: value})
+        unit, factor = _UNITS[m[2].lower()]
+        return timedelta(**{unit: value * factor})
     except OverflowError:
         raise ValueError(f"{text!r} is too large an age") from None
 
