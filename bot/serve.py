@@ -125,7 +125,8 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
         service.health.add(name, check)
     d = settings.dialer
     service.dialer = Dialer(db, controller.place_call, conversations,
-                            DialerConfig(max_calls=d.max_calls, max_total_calls=d.max_total_calls))
+                            DialerConfig(max_calls=d.max_calls, max_total_calls=d.max_total_calls),
+                            ready=lambda: controller.ready, clean_up=controller.remove_leftovers)
     return asyncio.create_task(service.dialer.run(), name="dialer")
 
 
