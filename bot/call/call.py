@@ -32,7 +32,7 @@ from ..speech.listener import CallListener
 from .config import CallConfig
 from .outcome import Outcome, outcome_for_cause
 from .prompt import Prompt
-from .readiness import NotDialled, asterisk_down, note_for, refused
+from .readiness import SOFTHANGUP_SHUTDOWN, NotDialled, asterisk_down, note_for, refused
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +463,7 @@ class Call:
             elif isinstance(event, ev.ChannelDestroyed):
                 self._on_destroyed(event)
             elif (isinstance(event, ev.ChannelHangupRequest) and event.channel.id == self.caller_id and event.soft
-                  and event.cause == _SOFTHANGUP_SHUTDOWN):
+                  and event.cause == SOFTHANGUP_SHUTDOWN):
                 self._lost("Asterisk arrêté pendant l'appel")
             elif isinstance(event, ev.StasisEnd) and event.channel.id == self.caller_id and self._answered:
                 # The caller channel only leaves Stasis when it hangs up. For an inbound call it is
@@ -638,9 +638,6 @@ def _fail(fut: asyncio.Future, exc: BaseException) -> None:
     "exception was never retrieved" for it."""
     fut.set_exception(exc)
     fut.exception()
-
-
-_SOFTHANGUP_SHUTDOWN = 4  # ChannelHangupRequest{soft: true}.cause on every channel at `core stop` (checked live)
 
 
 class _LegFailed(Exception):

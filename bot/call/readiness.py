@@ -16,10 +16,13 @@ import logging
 
 from ari.client import AriClient
 from ari.errors import AriError, AriHttpError, AriNotFound, AriUnavailable
-from ari.events import OtherEvent
+from ari.events import ChannelHangupRequest, OtherEvent
 from ari.stream import ConnectionLost, EventStream, Reconnected
 
 log = logging.getLogger(__name__)
+
+
+SOFTHANGUP_SHUTDOWN = 4  # ChannelHangupRequest{soft: true}.cause on every channel at `core stop` (checked live)
 
 
 class NotDialled(Exception):
@@ -56,12 +59,13 @@ class Readiness:
         self.app = client.config.app
         self.replaced = False  # another connection took our Stasis app over: we get no events any more
         self._verified = -1  # the event-socket connection (stream.connections) whose app was seen registered
+        self._stopping = -2  # the connection on which Asterisk was seen shutting down (`core stop`)
         self._changed = asyncio.Event()
 
     @property
     def ready(self) -> bool:
         return (not self.replaced and self.stream.connected.is_set()
-                and self._verified == self.stream.connections)
+                and self._verified == self.stream.connections != self._stopping)
 
     @property
     def why_not(self) -> str:
@@ -71,6 +75,8 @@ class Readiness:
                     f"utilisent le même nom d'application (MINIBOT_ARI__APP)")
         if not self.stream.connected.is_set():
             return "Asterisk injoignable : la connexion d'événements ARI est coupée"
+        if self._stopping == self.stream.connections:
+            return "Asterisk s'arrête (core stop) : aucun appel jusqu'à son redémarrage"
         if not self.ready:
             return "connexion ARI rétablie, application Stasis pas encore enregistrée"
         return ""
@@ -128,6 +134,13 @@ class Readiness:
                     continue
                 if isinstance(event, ConnectionLost | Reconnected):
                     self._changed.set()
+                elif (isinstance(event, ChannelHangupRequest) and event.soft and event.cause == SOFTHANGUP_SHUTDOWN
+                      and self._stopping != self.stream.connections):
+                    # Asterisk hangs every channel up this way as it stops, before its sockets close; an
+                    # originate now could still ring (checked live: one sent then got a StasisStart).
+                    self._stopping = self.stream.connections
+                    self._changed.set()
+                    log.warning("ARI: Asterisk is shutting down; dials held until it is back")
                 elif isinstance(event, OtherEvent) and event.type == "ApplicationReplaced" and not self.replaced:
                     self.replaced = True
                     self._changed.set()

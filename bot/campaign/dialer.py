@@ -294,7 +294,7 @@ class Dialer:
                       trip.reason, exc)
             return
         if paused:
-            log.error("campagne %s mise en pause par le disjoncteur : %s (reprise automatique quand Asterisk est "
+            log.error("campagne %s mise en pause par le %s (reprise automatique quand Asterisk est "
                       "de nouveau prêt, au plus tôt dans %.0f s, ou par un opérateur)", campaign_id, trip.reason,
                       trip.cool_down)
 

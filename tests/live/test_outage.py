@@ -1,0 +1,125 @@
+"""Asterisk stopped, killed, and a worker killed, mid-call, on the real Asterisk 22 (issues 14, 15):
+a call cut by Asterisk is interrupted with one clear note; nothing is dialled while Asterisk
+stops or before MiniBot's event socket has registered its Stasis app again; what a worker killed
+with SIGKILL left in Asterisk is gone within 10 s (the sweeper's 3 looks 2 s apart, plus
+margin for a loaded machine); a Stasis app taken over by a second worker is said, not silent."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+
+import pytest
+
+from audiosocket import AudioSocketServer
+from bot.call.config import CallConfig
+from bot.call.controller import CallController
+from bot.call.outcome import Outcome
+from bot.call.readiness import NotDialled
+from bot.call.runtime import demo_conversation
+from tests.live.asterisk import REPO
+
+pytestmark = [pytest.mark.slow]
+
+CLEANUP_DELAY = 10.0  # seconds: a dead worker's channels and bridges are gone by then
+
+
+def _controller(asterisk, server, recognizer, app: str = "minibot") -> CallController:
+    config = CallConfig(audiosocket_address=server.address, ring_timeout=10, caller_id="MiniBot <0162000000>")
+    return CallController(asterisk.ari_config(app), config, server, recognizer)
+
+
+async def _until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.05)
+
+
+def _talking(ctl: CallController) -> bool:
+    return any(call.listener is not None for call in ctl.calls.values())
+
+
+async def test_core_stop_mid_call_interrupts_it_and_dials_wait_for_the_app(live_asterisk, whisper):
+    async with AudioSocketServer("127.0.0.1", 0) as server, _controller(live_asterisk, server, whisper) as ctl:
+        call = asyncio.ensure_future(ctl.place_call("Local/human@callee-sim", demo_conversation()))
+        await _until(lambda: _talking(ctl), 15, "the callee answered")
+        await asyncio.to_thread(live_asterisk.stop_now)
+        record = await asyncio.wait_for(call, 20)
+        assert record.interrupted and record.note == "Asterisk arrêté pendant l'appel", record.timeline
+        assert not ctl.ready
+        ctl.hold = 0.2
+        with pytest.raises(NotDialled):  # Asterisk away: nothing is sent, nothing rings
+            await ctl.place_call("Local/human@callee-sim", demo_conversation())
+
+        # Asterisk is back (ARI answers) before MiniBot's event socket has reconnected (its backoff):
+        # a dial now would ring and then be dropped ("Stasis app doesn't exist"). It waits instead.
+        await asyncio.to_thread(live_asterisk.start)
+        ctl.hold = 30
+        again = await asyncio.wait_for(ctl.place_call("Local/hangup@callee-sim", demo_conversation()), 40)
+    assert again.outcome is Outcome.ANSWERED and again.answered_at is not None, again.timeline
+    assert not again.interrupted
+    assert live_asterisk.channels() == [] and live_asterisk.bridges() == []
+
+
+async def test_asterisk_killed_mid_call_interrupts_it_with_one_clear_note(live_asterisk, whisper):
+    async with AudioSocketServer("127.0.0.1", 0) as server, _controller(live_asterisk, server, whisper) as ctl:
+        ctl.stream.give_up_after = 3.0
+        call = asyncio.ensure_future(ctl.place_call("Local/human@callee-sim", demo_conversation()))
+        await _until(lambda: _talking(ctl), 15, "the callee answered")
+        live_asterisk.kill()
+        record = await asyncio.wait_for(call, 30)
+        ctl.hold = 0.2
+        with pytest.raises(NotDialled):
+            await ctl.place_call("Local/human@callee-sim", demo_conversation())
+    live_asterisk.start()
+    assert record.interrupted, record.timeline
+    assert "\n" not in record.note and "<" not in record.note and len(record.note) < 120  # no raw error page
+    print(record.note)
+
+
+async def test_a_worker_killed_mid_call_leaves_nothing_in_asterisk(live_asterisk, whisper):
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.live.dying_worker", live_asterisk.url, live_asterisk.password, "minibot-dying",
+        "Local/agent@callee-sim",  # the agent callee stays on the line 30 s, silent
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL)
+    try:
+        line = (await asyncio.wait_for(worker.stdout.readline(), 60)).decode()
+        assert line.startswith("answered "), line
+        call_id = line.split()[1]
+        # The surviving worker (its own Stasis app), already running when the other dies.
+        async with AudioSocketServer("127.0.0.1", 0) as server, \
+                _controller(live_asterisk, server, whisper, app="minibot-rescue") as rescuer:
+            left = live_asterisk.channels()
+            assert len(left) >= 4, left  # caller, its Local peer, snoops, AudioSocket: the call is up
+            worker.kill()  # SIGKILL: no goodbye on any socket
+            await asyncio.wait_for(worker.wait(), 10)
+            killed = time.monotonic()
+            await _until(lambda: not live_asterisk.channels() and not live_asterisk.bridges(), CLEANUP_DELAY,
+                         f"call {call_id}'s channels and bridges removed: {live_asterisk.rx('core show channels')}"
+                         f"{live_asterisk.rx('bridge show all')}")
+            print(f"dead worker's call removed {time.monotonic() - killed:.1f} s after SIGKILL")
+            assert rescuer.sweeper.removed_calls == 1
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+
+
+async def test_a_second_worker_on_the_same_stasis_app_is_said(live_asterisk, whisper, caplog):
+    async with AudioSocketServer("127.0.0.1", 0) as s1, _controller(live_asterisk, s1, whisper) as first:
+        assert first.ready
+        async with AudioSocketServer("127.0.0.1", 0) as s2, _controller(live_asterisk, s2, whisper) as second:
+            await _until(lambda: first.readiness.replaced, 5, "the first worker noticed the takeover")
+            assert not first.ready and second.ready
+            assert "même nom d'application" in first.readiness.why_not
+            first.hold = 0.1
+            with pytest.raises(NotDialled, match="même nom d'application"):
+                await first.place_call("Local/human@callee-sim", demo_conversation())
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "déjà enregistrée" in said  # the second one warned as it started
+    assert "reprise par une autre connexion" in said  # the first one said why it stopped dialling
