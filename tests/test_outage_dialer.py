@@ -170,3 +170,34 @@ async def test_a_call_cut_by_asterisk_is_interrupted_and_retried_as_such(db):
     assert call["note"] == "Asterisk arrêté pendant l'appel"
     retry = await db.pool.fetchrow("SELECT due_at, reason FROM attempts WHERE status = 'SCHEDULED'")
     assert retry["reason"] == "retry:interrupted" and retry["due_at"] == clock() + timedelta(minutes=30)
+
+
+async def test_the_recovery_removes_what_a_lost_call_left_in_asterisk(db):
+    [number] = phones(1)
+    cid = await running_campaign(db, [number])
+    clock = Clock(weekday_morning(), frozen=True)
+    endless = asyncio.Event()
+
+    async def forever(phone, conversation, *, call_id, on_answer=None):
+        await endless.wait()
+
+    dead = Dialer(db, forever, _no_conversation, DialerConfig(worker_id="dead", lease=timedelta(seconds=0.2)),
+                  clock=clock)
+    call = asyncio.create_task(dead._dial(_Active(await dead.claim())))
+    try:
+        async with asyncio.timeout(10):
+            while not await db.pool.fetchval("SELECT count(*) FROM calls WHERE campaign_id = $1", cid):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        removed: list[str] = []
+
+        async def clean_up(call_uuid: str) -> int:
+            removed.append(call_uuid)
+            return 3
+
+        alive = Dialer(db, forever, _no_conversation, DialerConfig(worker_id="alive"), clock=clock, clean_up=clean_up)
+        await asyncio.sleep(0.3)
+        assert await alive.recover() == 1
+        assert removed == [await db.pool.fetchval("SELECT call_uuid FROM calls WHERE campaign_id = $1", cid)]
+    finally:
+        call.cancel()
+        await asyncio.gather(call, return_exceptions=True)
