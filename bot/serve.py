@@ -119,7 +119,7 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
     db = service.db
     service.controller = controller = await stack.enter_async_context(call_runtime(
         settings, inbound=inbound, on_inbound_end=lambda record: store_inbound(db, record)))
-    for name, check in (("ari", checks.ari(controller.client, controller.stream)),
+    for name, check in (("ari", checks.ari(controller.client, controller.stream, readiness=controller.readiness)),
                         ("audiosocket", checks.audiosocket(controller.server)),
                         ("asr", checks.asr(controller.recognizer)), ("tts", checks.tts(voice.engine))):
         service.health.add(name, check)
