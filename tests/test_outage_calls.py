@@ -45,7 +45,7 @@ async def test_a_refused_originate_is_not_dialled(whisper):
             _controller(sim, server, whisper) as ctl:
         sim.add_callee(f"PJSIP/{NUMBER}@trunk", Human(utterances=[Say("allo", at=0.3)]))
         sim.core.faults.originate_status = 500
-        with pytest.raises(NotDialled, match="500 Allocation failed"):
+        with pytest.raises(NotDialled, match=r"500 \(Allocation failed\) sur POST channels"):
             await ctl.place_call(NUMBER, demo_conversation())
         assert not sim.core.calls  # nothing rang
         assert not ctl.calls
@@ -84,7 +84,7 @@ def test_an_error_page_becomes_one_line():
             '</title>\r\n</head><body>\r\n<h1>Service Unavailable</h1>\r\n</body></html>')
     assert _message(page) == "503 Service Unavailable"
     note = note_for(AriHttpError("POST", "/channels/mb-1/play", 503, _message(page)))
-    assert note == "Asterisk indisponible (503 503 Service Unavailable) sur POST channels"
+    assert note == "erreur Asterisk 503 (503 Service Unavailable) sur POST channels/play"
 
 
 async def test_a_port_already_taken_is_said_at_start_up():

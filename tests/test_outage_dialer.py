@@ -29,7 +29,7 @@ class Refusing:
 
     async def __call__(self, phone: str, conversation, *, call_id: str, on_answer=None) -> CallRecord:
         self.tried.append(phone)
-        raise NotDialled("Asterisk indisponible (500 Allocation failed) sur POST channels")
+        raise NotDialled("erreur Asterisk 500 (Allocation failed) sur POST channels")
 
 
 async def _no_conversation(due):

@@ -38,7 +38,7 @@ class CallController:
         self.client = AriClient(ari)
         self.stream = EventStream(ari, give_up_after=give_up_after)
         self.readiness = Readiness(self.client, self.stream)
-        self.sweeper = Sweeper(self.client, lambda: self.calls.keys())
+        self.sweeper = Sweeper(self.client, lambda: [call.caller_id for call in self.calls.values()])
         self.calls: dict[str, Call] = {}  # in progress, by call id
         self.records: collections.deque[CallRecord] = collections.deque(maxlen=200)  # the latest ended
         self._tasks: set[asyncio.Task] = set()
@@ -80,7 +80,7 @@ class CallController:
         """Remove what call `call_id` (a lost worker's) left in Asterisk (the dialer's recovery)."""
         if call_id in self.calls:
             return 0
-        return await remove_call(self.client, call_id)
+        return await remove_call(self.client, f"mb-{call_id}")
 
     def _call(self, conversation: Conversation, **kw) -> Call:
         return Call(self.call_config, self.client, self.stream, self.server, self.recognizer, conversation, **kw)

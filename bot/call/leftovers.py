@@ -9,7 +9,8 @@ stays (checked live on 22.11: 10 s after the event socket closed, the channel wa
 the app still listed it). Asterisk's own timer for this, `TIMEOUT(absolute)`, needs func_timeout,
 which the test runtime lacks; so the workers clean up after each other:
 
-- `Sweeper`: every worker looks at Asterisk every `every` (2) seconds; a listen bridge with no
+- `Sweeper`: every worker looks at Asterisk every `every` (2) seconds; a listen bridge (outbound
+  `mb-<call id>-bridge`, inbound `<Asterisk's channel id>-bridge`) with no
   AudioSocket channel in it, seen so on `looks` (3) looks in a row and not one of this worker's
   calls, belongs to a dead worker: everything of that call is removed. (A live worker's call has
   such a bridge only while it sets the listen path up, well under the 4 s that three looks span.)
@@ -27,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Callable, Collection
 
 from ari.client import AriClient
@@ -35,29 +37,32 @@ from ari.errors import AriError, AriNotFound
 log = logging.getLogger(__name__)
 
 PREFIX = "mb-"
+_UNIQUE_ID = re.compile(r"^\d+\.\d+$")  # an inbound caller channel keeps Asterisk's own id (1733461234.12)
 
 
-def _call_of(resource_id: str) -> str | None:
-    """The call id in `mb-<call id>[-role]` (call ids are 12 hex digits), else None."""
-    if not resource_id.startswith(PREFIX):
+def _caller_of(bridge_id: str) -> str | None:
+    """The caller channel id of a MiniBot listen bridge `<caller>-bridge`, else None (a bridge
+    of some other application on the same Asterisk is never touched)."""
+    if not bridge_id.endswith("-bridge"):
         return None
-    rest = resource_id[len(PREFIX):]
-    call_id = rest.split("-", 1)[0]
-    return call_id or None
+    caller = bridge_id[: -len("-bridge")]
+    if caller.startswith(PREFIX) and "-" not in caller[len(PREFIX):] or _UNIQUE_ID.match(caller):
+        return caller
+    return None
 
 
-async def remove_call(client: AriClient, call_id: str) -> int:
-    """Hang up every channel and destroy every bridge of call `call_id`; returns how many were removed."""
-    mine = f"{PREFIX}{call_id}"
-    channels = [c.id for c in await client.list_channels() if c.id == mine or c.id.startswith(mine + "-")]
-    bridges = [b for b in await client.list_bridges() if b.id.startswith(mine + "-")]
-    talking = next((b for b in bridges if b.id == f"{mine}-xfer" and len(b.channels) >= 2), None)
+async def remove_call(client: AriClient, caller: str) -> int:
+    """Hang up every channel and destroy every bridge of the call whose caller channel is `caller`
+    (`mb-<call id>` for an outbound call); returns how many were removed."""
+    channels = [c.id for c in await client.list_channels() if c.id == caller or c.id.startswith(caller + "-")]
+    bridges = [b for b in await client.list_bridges() if b.id.startswith(caller + "-")]
+    talking = next((b for b in bridges if b.id == f"{caller}-xfer" and len(b.channels) >= 2), None)
     if talking is not None:  # transferred: caller and agent talk; only the bot's own parts go
         channels = [c for c in channels if c not in talking.channels]
         bridges = [b for b in bridges if b is not talking]
     removed = 0
     # The caller first: its snoops end with it; then whatever is left, then the bridges.
-    for cid in sorted(channels, key=lambda c: (c != mine, c)):
+    for cid in sorted(channels, key=lambda c: (c != caller, c)):
         with contextlib.suppress(AriNotFound):
             await client.hangup(cid)
             removed += 1
@@ -66,40 +71,40 @@ async def remove_call(client: AriClient, call_id: str) -> int:
             await client.destroy_bridge(bridge.id)
             removed += 1
     if removed:
-        log.warning("call %s: removed %d channels/bridges a lost worker left in Asterisk", call_id, removed)
+        log.warning("call of channel %s: removed %d channels/bridges a lost worker left in Asterisk", caller, removed)
     return removed
 
 
 class Sweeper:
     """Finds calls whose worker is gone (their AudioSocket channel died with it) and removes them."""
 
-    def __init__(self, client: AriClient, own_calls: Callable[[], Collection[str]], *, every: float = 2.0,
+    def __init__(self, client: AriClient, own_callers: Callable[[], Collection[str]], *, every: float = 2.0,
                  looks: int = 3) -> None:
-        self.client, self.own_calls, self.every, self.looks = client, own_calls, every, looks
-        self._suspects: dict[str, int] = {}  # call id → looks in a row it seemed orphaned
+        self.client, self.own_callers, self.every, self.looks = client, own_callers, every, looks
+        self._suspects: dict[str, int] = {}  # caller channel id → looks in a row its call seemed orphaned
         self.removed_calls = 0
 
     async def sweep(self) -> list[str]:
         """One look; returns the calls removed."""
         bridges = await self.client.list_bridges()
         orphans = set()
-        own = set(self.own_calls())
+        own = set(self.own_callers())
         for bridge in bridges:
-            call_id = _call_of(bridge.id)
-            if call_id is None or bridge.id != f"{PREFIX}{call_id}-bridge" or call_id in own:
+            caller = _caller_of(bridge.id)
+            if caller is None or caller in own:
                 continue
-            if f"{PREFIX}{call_id}-ext" not in bridge.channels:
-                orphans.add(call_id)
+            if f"{caller}-ext" not in bridge.channels:
+                orphans.add(caller)
         self._suspects = {c: self._suspects.get(c, 0) + 1 for c in orphans}
         confirmed = [c for c, n in self._suspects.items() if n >= self.looks]
-        for call_id in confirmed:
-            del self._suspects[call_id]
-        for call_id in sorted(confirmed):
+        for caller in confirmed:
+            del self._suspects[caller]
+        for caller in sorted(confirmed):
             try:
-                await remove_call(self.client, call_id)
+                await remove_call(self.client, caller)
                 self.removed_calls += 1
             except AriError as exc:
-                log.warning("call %s: leftovers not removed yet: %s", call_id, exc)
+                log.warning("call of channel %s: leftovers not removed yet: %s", caller, exc)
         return sorted(confirmed)
 
     async def run(self) -> None:

@@ -167,10 +167,11 @@ def note_for(exc: BaseException) -> str:
     if isinstance(exc, AriUnavailable):
         return "Asterisk injoignable"
     if isinstance(exc, AriHttpError):
-        what = f"{exc.method} {exc.path.split('/')[1] if '/' in exc.path else exc.path}"
+        # "/channels/mb-1a2b/play" -> "channels/play": the resource and the action, without ids.
+        what = f"{exc.method} {'/'.join(p for p in exc.path.split('/') if p.isalpha())}"
         text = " ".join(exc.message.split())[:120]
         if exc.status >= 500:
-            return f"Asterisk indisponible ({exc.status} {text}) sur {what}"
+            return f"erreur Asterisk {exc.status} ({text}) sur {what}"
         return f"Asterisk a refusé {what} ({exc.status} {text})"
     if isinstance(exc, TimeoutError):
         return "Asterisk n'a pas répondu à temps"
