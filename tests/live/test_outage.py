@@ -19,6 +19,8 @@ from bot.call.controller import CallController
 from bot.call.outcome import Outcome
 from bot.call.readiness import NotDialled
 from bot.call.runtime import demo_conversation
+from bot.campaign.dialer import Dialer, DialerConfig
+from tests.dialing import Clock, phones, running_campaign, weekday_morning
 from tests.live.asterisk import REPO
 
 pytestmark = [pytest.mark.slow]
@@ -123,3 +125,55 @@ async def test_a_second_worker_on_the_same_stasis_app_is_said(live_asterisk, whi
     said = " ".join(r.getMessage() for r in caplog.records)
     assert "déjà enregistrée" in said  # the second one warned as it started
     assert "reprise par une autre connexion" in said  # the first one said why it stopped dialling
+
+
+async def test_asterisk_stopped_mid_campaign_burns_no_contact(live_asterisk, whisper, db):
+    """A campaign through the real dialer; Asterisk stops with 3 calls up, then comes back."""
+    numbers = phones(6)
+    cid = await running_campaign(db, numbers, max_concurrent_calls=3, calls_per_second=1000)
+    clock = Clock(weekday_morning())
+
+    async def conversation_for(due):
+        return demo_conversation()
+
+    async with AudioSocketServer("127.0.0.1", 0) as server:
+        config = CallConfig(audiosocket_address=server.address, ring_timeout=10, caller_id="MiniBot <0162000000>",
+                            endpoint_template="Local/human@callee-sim")  # every number: a person who talks
+        async with CallController(live_asterisk.ari_config(), config, server, whisper) as ctl:
+            dialer = Dialer(db, ctl.place_call, conversation_for, DialerConfig(poll_interval=0.05), clock=clock,
+                            ready=lambda: ctl.ready, clean_up=ctl.remove_leftovers)
+            worker = asyncio.create_task(dialer.run())
+            try:
+                await _until(lambda: sum(c.listener is not None for c in ctl.calls.values()) == 3, 30,
+                             "3 calls talking")
+                await asyncio.to_thread(live_asterisk.stop_now)
+                stopped_rows = await db.pool.fetchval("SELECT count(*) FROM calls")
+                await asyncio.sleep(3)  # Asterisk away: the dialer must not claim, dial, or store anything
+                assert await db.pool.fetchval("SELECT count(*) FROM calls") == stopped_rows == 3
+                assert await db.pool.fetchval("SELECT count(*) FROM attempts WHERE status = 'CLAIMED'") == 0
+                await asyncio.to_thread(live_asterisk.start)
+
+                async def first_round_done():
+                    return await db.pool.fetchval("SELECT count(*) FROM calls WHERE status IN ('ENDED', 'INTERRUPTED')"
+                                                  ) == 6
+
+                deadline = time.monotonic() + 90
+                while not await first_round_done():
+                    assert time.monotonic() < deadline, await db.pool.fetch("SELECT status, note FROM calls")
+                    await asyncio.sleep(0.2)
+            finally:
+                await dialer.drain(30)
+                worker.cancel()
+                await asyncio.gather(worker, return_exceptions=True)
+    calls = await db.pool.fetch("SELECT phone, status, outcome, note FROM calls ORDER BY id")
+    # The 3 cut calls are interrupted, each with one clear note and an interrupted retry planned...
+    cut = [c for c in calls if c["status"] == "INTERRUPTED"]
+    assert len(cut) == 3 and all(c["note"] == "Asterisk arrêté pendant l'appel" for c in cut), calls
+    retries = await db.pool.fetch("SELECT reason FROM attempts WHERE campaign_id = $1 AND status = 'SCHEDULED'", cid)
+    assert sorted(r["reason"] for r in retries) == ["retry:interrupted"] * 3
+    # ...the 3 others were dialled once Asterisk was back, answered; nobody was dialled twice.
+    rest = [c for c in calls if c["status"] == "ENDED"]
+    assert len(rest) == 3 and all(c["outcome"] == "answered" for c in rest), calls
+    assert sorted(c["phone"] for c in calls) == sorted(numbers)
+    assert dialer.given_back == 0
+    assert live_asterisk.channels() == [] and live_asterisk.bridges() == []
