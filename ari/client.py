@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ _ORIGINATE = ("endpoint", "app", "appArgs", "callerId", "timeout", "channelId", 
 
 ROUTES: dict[str, Route] = {
     "info": _r("GET", "/asterisk/info", "only"),
+    "get_application": _r("GET", "/applications/{applicationName}"),
     "originate": _r("POST", "/channels", *_ORIGINATE, body=True),
     "list_channels": _r("GET", "/channels"),
     "get_channel": _r("GET", "/channels/{channelId}"),
@@ -128,12 +130,18 @@ class AriClient:
                 return json.loads(text) if text.strip() else None
         except (aiohttp.ClientConnectionError, TimeoutError) as exc:
             why = f"{exc.__class__.__name__}: {exc}"
-            raise AriUnavailable(f"{route.method} {path}: Asterisk unreachable ({why})") from exc
+            # A refused connection never carried the request; a timeout or a reset may have.
+            sent = not isinstance(exc, aiohttp.ClientConnectorError)
+            raise AriUnavailable(f"{route.method} {path}: Asterisk unreachable ({why})", sent=sent) from exc
 
     # -- asterisk --------------------------------------------------------------------
 
     async def info(self) -> dict:
         return await self._call("info")
+
+    async def application(self, name: str) -> dict:
+        """The Stasis application as Asterisk holds it (AriNotFound when no event socket ever registered it)."""
+        return await self._call("get_application", {"applicationName": name})
 
     # -- channels --------------------------------------------------------------------
 
@@ -224,5 +232,8 @@ def _message(text: str) -> str:
     try:
         d = json.loads(text)
     except ValueError:
-        return text.strip()[:200] or "(no body)"
+        # A stopping Asterisk answers 503 with an HTML page: keep its title, one line.
+        title = re.search(r"<title>([^<]*)</title>", text, re.IGNORECASE)
+        plain = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
+        return " ".join(plain.split())[:200] or "(no body)"
     return str(d.get("message", d)) if isinstance(d, dict) else str(d)

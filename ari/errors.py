@@ -24,7 +24,12 @@ class AriConflict(AriHttpError):
 
 
 class AriUnavailable(AriError):
-    """Asterisk cannot be reached (connection refused, timeout, HTTP link down)."""
+    """Asterisk cannot be reached (connection refused, timeout, HTTP link down). ``sent`` is False
+    when the request never left (connection refused): Asterisk cannot have acted on it."""
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 def http_error(method: str, path: str, status: int, message: str) -> AriHttpError:

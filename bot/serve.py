@@ -116,13 +116,14 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
         inbound = InboundConversations(brain, voice, db, agent_endpoint=settings.dial.agent_endpoint)
     service.controller = controller = await stack.enter_async_context(call_runtime(
         settings, inbound=inbound, on_inbound_end=lambda record: store_inbound(db, record)))
-    for name, check in (("ari", checks.ari(controller.client, controller.stream)),
+    for name, check in (("ari", checks.ari(controller.client, controller.stream, readiness=controller.readiness)),
                         ("audiosocket", checks.audiosocket(controller.server)),
                         ("asr", checks.asr(controller.recognizer)), ("tts", checks.tts(voice.engine))):
         service.health.add(name, check)
     d = settings.dialer
     service.dialer = Dialer(db, controller.place_call, conversations,
-                            DialerConfig(max_calls=d.max_calls, max_total_calls=d.max_total_calls))
+                            DialerConfig(max_calls=d.max_calls, max_total_calls=d.max_total_calls),
+                            ready=lambda: controller.ready, clean_up=controller.remove_leftovers)
     return asyncio.create_task(service.dialer.run(), name="dialer")
 
 

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.call.readiness import StartupError
 from bot.campaign import control
 from bot.campaign.lifecycle import TransitionError
 from bot.campaign.summary import stats_table
@@ -186,7 +187,8 @@ def run(
             conversations = CampaignConversations(voice, settings.llm, agent_endpoint=settings.dial.agent_endpoint)
             async with call_runtime(settings) as controller:
                 dialer = Dialer(db, controller.place_call, conversations,
-                                DialerConfig(max_calls=max_calls, campaign_ids=campaign_ids or None))
+                                DialerConfig(max_calls=max_calls, campaign_ids=campaign_ids or None),
+                                ready=lambda: controller.ready, clean_up=controller.remove_leftovers)
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(sig, dialer.stop)
@@ -208,6 +210,8 @@ def run(
     except LookupError as exc:
         fail(str(exc).strip("'\""), 2)
     except DatabaseError as exc:
+        fail(str(exc), 1)
+    except StartupError as exc:
         fail(str(exc), 1)
     except (TimeoutError, OSError) as exc:
         fail(f"cannot reach Asterisk at {settings.ari.url}: {exc or 'no event stream'}", 1)

@@ -79,6 +79,7 @@ def call(
     """Place one real call through the configured ARI (MINIBOT_ARI__URL...) running a scenario, and
     print its timeline and result. A transfer step sends the caller to MINIBOT_DIAL__AGENT_ENDPOINT."""
     from ari.errors import AriError
+    from bot.call.readiness import StartupError
     from bot.call.runtime import call_runtime
     from bot.call.scenario_conversation import ScenarioConversation
     from bot.dialog.brain import Brain
@@ -127,6 +128,9 @@ def call(
 
     try:
         raise typer.Exit(asyncio.run(run()))
+    except StartupError as exc:
+        console.print(f"[red]erreur :[/] {exc}")
+        raise typer.Exit(1) from None
     except (TimeoutError, OSError, AriError) as exc:
         fail(f"cannot reach Asterisk at {settings.ari.url}: {str(exc) or 'no event stream'}", 1, as_json)
 
@@ -143,6 +147,7 @@ def serve(
     several machines may share one PostgreSQL (DATABASE_URL)."""
     import signal
 
+    from bot.call.readiness import StartupError
     from bot.ops.logs import redact, setup_logging
     from bot.serve import ROLES
     from bot.serve import serve as run_service
@@ -170,6 +175,9 @@ def serve(
         asyncio.run(main())
     except (DatabaseError, EmbeddedUnavailable) as exc:
         console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    except StartupError as exc:
+        console.print(f"[red]erreur :[/] {exc}")
         raise typer.Exit(1) from None
     except (TimeoutError, OSError) as exc:
         console.print(f"[red]error:[/] cannot start: {exc or 'ARI event stream not reachable'} "

@@ -99,6 +99,7 @@ def render(view: dict[str, Any]) -> RenderableType:
     header = Text.assemble(
         (f"campaign {campaign['id']} ", "bold"), f"{campaign['name']} ({campaign['scenario']}) ",
         (campaign["status"], "bold cyan" if campaign["status"] == "RUNNING" else "bold yellow"),
+        (f"  {campaign['pause_reason']}" if campaign.get("pause_reason") else "", "bold red"),
         f"\ncontacts {totals['contacts']}" + (f": {contacts}" if contacts else ""),
         f"\ncalls {totals['calls']}: {totals['active']} active, {totals['ended']} ended, "
         f"{totals['answered']} answered", (f"   at {at}", "dim"))

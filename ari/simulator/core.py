@@ -66,6 +66,7 @@ class Faults:
     external_media_status: int | None = None  # externalMedia answers this error, no TCP
     audiosocket_never_connects: bool = False  # externalMedia "succeeds" but never connects
     audiosocket_uuid_delay: float = 0.0  # connect, then send the UUID this much later (s)
+    originate_status: int | None = None  # POST /channels answers this error (a stopping Asterisk: 500, 503)
 
 
 class Core:

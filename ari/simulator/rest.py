@@ -92,6 +92,7 @@ class AriRest:
         r("asterisk/info", GET=self.asterisk_info)
         r("asterisk/ping", GET=self.asterisk_ping)
         r("events", GET=self.events)
+        r("applications/{applicationName}", GET=self.get_application)
         r("channels", GET=self.list_channels, POST=self.originate)
         r("channels/externalMedia", POST=self.external_media)
         r("channels/{channelId}", GET=self.get_channel, POST=self.originate, DELETE=self.hangup)
@@ -202,6 +203,16 @@ class AriRest:
     async def asterisk_ping(self, req: Req) -> web.Response:
         return ok({"asterisk_id": ASTERISK_ID, "ping": "pong", "timestamp": ast_timestamp()})
 
+    async def get_application(self, req: Req) -> web.Response:
+        """The app as Asterisk lists it once an event socket registered it (real Asterisk also keeps
+        an app whose socket closed while it still has channels; the simulator forgets it)."""
+        name = req.path["applicationName"]
+        if not self.sim.bus.active(name):
+            raise AriError(404, "Application not found")
+        ids = [c.id for c in self.core.channels.values() if c.alive and c.app == name]
+        return ok({"name": name, "channel_ids": ids, "bridge_ids": [], "endpoint_ids": [], "device_names": [],
+                   "events_allowed": [], "events_disallowed": []})
+
     # -- events websocket ------------------------------------------------------------------
 
     async def events(self, req: Req) -> web.StreamResponse:
@@ -237,6 +248,8 @@ class AriRest:
         return ok(self._channel(req.path["channelId"]).to_json())
 
     async def originate(self, req: Req) -> web.Response:
+        if self.core.faults.originate_status is not None:
+            raise AriError(self.core.faults.originate_status, "Allocation failed")
         if req.get("originator") and req.get("formats"):
             raise AriError(400, "Originator and formats can't both be specified")
         if not req.get("endpoint"):

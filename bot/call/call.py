@@ -33,6 +33,7 @@ from ..speech.listener import CallListener
 from .config import CallConfig
 from .outcome import Outcome, outcome_for_cause
 from .prompt import Prompt
+from .readiness import SOFTHANGUP_SHUTDOWN, NotDialled, asterisk_down, note_for, refused
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class CallRecord:
     qualification: float | None = None
     result: str | None = None  # what the conversation concluded (a scenario's CallResult)
     note: str = ""
+    interrupted: str = ""  # why Asterisk or the media path cut the call: stored INTERRUPTED, retried as such
     timeline: Timeline = field(default_factory=Timeline)
 
     def wall(self, monotonic: float) -> datetime:
@@ -188,7 +190,16 @@ class Call:
         self.record.timeline.add(f"play {', '.join(p.path.name for p in prompts)}")
         asked = time.monotonic()  # the playback cannot start before it is asked for
         self.last_prompt_at = asked
-        await self.client.play(self.caller_id, [p.media_uri for p in prompts], playback_id=pid)
+        try:
+            await self.client.play(self.caller_id, [p.media_uri for p in prompts], playback_id=pid)
+        except AriNotFound:
+            self._set_gone(None)  # the caller channel is gone: nobody to talk to
+            raise CallEnded() from None
+        except AriError as exc:
+            if not asterisk_down(exc):
+                raise
+            self._lost(note_for(exc))
+            raise CallEnded() from None
         if self.listener is not None:
             # The echo-aware barge-in needs what is played (a list plays back to back), and a
             # start time that is never late: its echo-delay search looks forward only.
@@ -246,6 +257,12 @@ class Call:
             barges.heard(event)  # judges earlier barge-ins false or real (bot.ops.metrics)
             self._heard.put_nowait(event)
             if isinstance(event, sev.MediaClosed):
+                if not self.ended and not self.hangup_requested and self.record.outcome is not Outcome.TRANSFERRED:
+                    # The AudioSocket closed under us (Asterisk lost, or the channel torn down): the
+                    # bot cannot hear, so it must not talk on. Hang up and end the conversation.
+                    self._lost("chemin audio perdu (connexion AudioSocket fermée)")
+                    await self.hangup("media path lost")
+                    self._set_gone(None)
                 return
 
     async def amd_verdict(self, timeout: float) -> tuple[str, str] | None:
@@ -316,8 +333,7 @@ class Call:
         except CallEnded:
             pass
         except (AriError, TimeoutError, _LegFailed) as exc:
-            log.warning("call %s: %s", self.call_id, exc)
-            self.record.note = self.record.note or str(exc)
+            self._failed(exc)
             if not self.ended:
                 await self._quiet(self.client.hangup(self.caller_id))
         finally:
@@ -350,10 +366,15 @@ class Call:
         self.record.timeline.add(f"dial {mask(self.record.number)}")
         log.info("call %s: dialling %s", self.call_id, mask(self.record.number))
         self._stasis[self.caller_id] = asyncio.get_running_loop().create_future()
-        await self.client.originate(
-            cfg.endpoint_for(self.record.number), app_args=["outbound", self.call_id], caller_id=cfg.caller_id,
-            timeout=cfg.ring_timeout, channel_id=self.caller_id, other_channel_id=self.caller_id + "-2",
-            variables={"MINIBOT_CALL_ID": self.call_id})
+        try:
+            await self.client.originate(
+                cfg.endpoint_for(self.record.number), app_args=["outbound", self.call_id], caller_id=cfg.caller_id,
+                timeout=cfg.ring_timeout, channel_id=self.caller_id, other_channel_id=self.caller_id + "-2",
+                variables={"MINIBOT_CALL_ID": self.call_id})
+        except AriError as exc:
+            if refused(exc):  # nothing rang: not a dial (the dialer gives the attempt back)
+                raise NotDialled(note_for(exc)) from exc
+            raise
         try:
             await self._until(self._stasis[self.caller_id], cfg.ring_timeout + 15)
         except _LegFailed:
@@ -393,8 +414,7 @@ class Call:
             except CallEnded:
                 pass
             except (AriError, TimeoutError, _LegFailed) as exc:
-                log.warning("call %s: %s", self.call_id, exc)
-                self.record.note = self.record.note or str(exc)
+                self._failed(exc)
             finally:
                 if not self.ended and self.record.outcome is not Outcome.TRANSFERRED:
                     await self.hangup("conversation over")
@@ -470,7 +490,7 @@ class Call:
                 await self._verify_alive()
             elif isinstance(event, AriGone):
                 self._ari_gone = True
-                self.record.note = self.record.note or f"ARI lost: {event.reason}"
+                self._lost("liaison ARI perdue pendant l'appel (Asterisk arrêté ou injoignable)")
                 self._set_gone(None)
                 for fut in self._pending_futures():
                     _fail(fut, _LegFailed("ARI connection lost"))
@@ -480,6 +500,8 @@ class Call:
                 self._on_destroyed(event)
             elif isinstance(event, ev.ChannelHangupRequest) and event.channel.id == self.caller_id:
                 self._on_hangup_request(event)
+                if event.soft and event.cause == SOFTHANGUP_SHUTDOWN:
+                    self._lost("Asterisk arrêté pendant l'appel")
             elif isinstance(event, ev.ChannelDtmfReceived) and event.channel.id == self.caller_id:
                 now = time.monotonic()
                 self.record.dtmf.append((now, event.digit))
@@ -552,9 +574,23 @@ class Call:
         media = cid in (self._ids["ext"], self._ids["listen"])
         if media and not self.ended and not self.hangup_requested and self.record.outcome is not Outcome.TRANSFERRED:
             # The bot cannot hear any more: it must not keep talking to a caller it cannot hear.
-            self.record.note = self.record.note or "media path lost"
-            self.record.timeline.add("media path lost")
+            self._lost("chemin audio perdu (canal d'écoute terminé)")
             self._background(self.hangup("media path lost"))
+
+    def _lost(self, why: str) -> None:
+        """Asterisk or the media path cut the call: nobody ended it; it is interrupted (retried as
+        such), and its note is this one line, not a raw error."""
+        if not self.record.interrupted:
+            self.record.interrupted = why
+            self.record.note = why
+            self.record.timeline.add(f"interrupted: {why}")
+
+    def _failed(self, exc: BaseException) -> None:
+        log.warning("call %s: %s", self.call_id, exc)
+        if asterisk_down(exc):
+            self._lost(note_for(exc))
+        else:
+            self.record.note = self.record.note or note_for(exc)
 
     def _background(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -577,6 +613,7 @@ class Call:
             await self.client.get_channel(self.caller_id)
         except AriNotFound:
             self.record.timeline.add("caller channel gone during the outage")
+            self._lost("appel coupé pendant une panne de la liaison ARI (Asterisk redémarré ?)")
             self._set_gone(None)
             for fut in self._pending_futures():
                 _fail(fut, _LegFailed("channel gone during the ARI outage"))

@@ -25,6 +25,8 @@ from audiosocket import AudioSocketServer
 from ..speech.asr.base import Recognizer
 from .call import Call, CallRecord, Conversation, mask
 from .config import CallConfig
+from .leftovers import Sweeper, remove_call
+from .readiness import NotDialled, Readiness
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +58,29 @@ class CallController:
         self.on_inbound_end = on_inbound_end  # e.g. store the call (outbound calls are stored by the dialer)
         self.client = AriClient(ari)
         self.stream = EventStream(ari, give_up_after=give_up_after)
+        self.readiness = Readiness(self.client, self.stream)
+        self.sweeper = Sweeper(self.client, lambda: [call.caller_id for call in self.calls.values()])
         self.calls: dict[str, Call] = {}  # in progress, by call id
         self.records: collections.deque[CallRecord] = collections.deque(maxlen=200)  # the latest ended
         self._tasks: set[asyncio.Task] = set()
+        self.hold = 10.0  # seconds a dial waits for ARI to be ready before it is given back
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> CallController:
         await self._stack.enter_async_context(self.client)
+        await self.readiness.warn_if_taken()
         runner = asyncio.create_task(self.stream.run(), name="ari-events")
         self._stack.push_async_callback(_cancel, runner)
+        watcher = asyncio.create_task(self.readiness.watch(), name="ari-readiness")
+        self._stack.push_async_callback(_cancel, watcher)
         try:
             await self.stream.wait_connected(10)
+            await self.readiness.wait(5)
         except BaseException:
             await self._stack.aclose()  # no ARI: close what was opened (HTTP session, event task)
             raise
+        sweeper = asyncio.create_task(self.sweeper.run(), name="ari-sweeper")
+        self._stack.push_async_callback(_cancel, sweeper)
         # Watched even with no inbound scenario: such calls are refused, not left ringing.
         watcher = asyncio.create_task(self._watch_inbound(), name="ari-inbound")
         self._stack.push_async_callback(_cancel, watcher)
@@ -81,6 +92,17 @@ class CallController:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._stack.aclose()
 
+    @property
+    def ready(self) -> bool:
+        """May this process dial now (event socket connected, Stasis app registered on it)?"""
+        return self.readiness.ready
+
+    async def remove_leftovers(self, call_id: str) -> int:
+        """Remove what call `call_id` (a lost worker's) left in Asterisk (the dialer's recovery)."""
+        if call_id in self.calls:
+            return 0
+        return await remove_call(self.client, f"mb-{call_id}")
+
     def _call(self, conversation: Conversation, **kw) -> Call:
         return Call(self.call_config, self.client, self.stream, self.server, self.recognizer, conversation, **kw)
 
@@ -88,7 +110,10 @@ class CallController:
                          on_answer: Callable[[], Awaitable[None]] | None = None) -> CallRecord:
         """Dial `number` and run `conversation` on it; `call_id` names the call (the dialer chooses
         it before dialling, so the stored call row and the Asterisk channel share it); `on_answer`
-        runs in the background when the callee answers."""
+        runs in the background when the callee answers. NotDialled when nothing rang: ARI not
+        ready within `hold` seconds, or the originate refused."""
+        if not await self.readiness.wait(self.hold):
+            raise NotDialled(self.readiness.why_not)
         return await self._track(self._call(conversation, number=number, call_id=call_id, on_answer=on_answer))
 
     async def _track(self, call: Call) -> CallRecord:

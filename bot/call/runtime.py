@@ -17,6 +17,7 @@ from .config import CallConfig
 from .controller import CallController, InboundFactory
 from .conversation import ScriptedConversation
 from .prompt import Prompt
+from .readiness import port_in_use
 
 PROMPTS = Path(__file__).resolve().parents[2] / "audio" / "prompts"
 
@@ -54,10 +55,34 @@ async def _audio_http(settings: Settings) -> AsyncIterator[None]:
     runner = web.AppRunner(audio_app(AudioCache(settings.audio_path)))
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.tts.http_host, settings.tts.http_port).start()
+        try:
+            await web.TCPSite(runner, settings.tts.http_host, settings.tts.http_port).start()
+        except OSError as exc:
+            clash = port_in_use(exc, "audio HTTP", f"{settings.tts.http_host}:{settings.tts.http_port}")
+            if clash is None:
+                raise
+            raise clash from exc
         yield
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def _audiosocket(settings: Settings) -> AsyncIterator[AudioSocketServer]:
+    """The AudioSocket server; a port already taken is said as such (it used to read "cannot reach
+    Asterisk", sending operators to the wrong machine)."""
+    server = AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port)
+    try:
+        await server.start()
+    except OSError as exc:
+        clash = port_in_use(exc, "AudioSocket", f"{settings.audiosocket_host}:{settings.audiosocket_port}")
+        if clash is None:
+            raise
+        raise clash from exc
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 @asynccontextmanager
@@ -69,8 +94,7 @@ async def call_runtime(settings: Settings, *, inbound: InboundFactory | None = N
         recognizer = load_recognizer(settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                                      vosk_model=settings.vosk_model, executor=pool,
                                      workers=settings.asr_threads, nice=settings.asr_nice, vosk_url=settings.vosk_url)
-        async with AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port) as server, \
-                _audio_http(settings):
+        async with _audiosocket(settings) as server, _audio_http(settings):
             config = call_config(settings, server.address)
             async with CallController(ari_config(settings), config, server, recognizer, inbound=inbound,
                                       give_up_after=give_up_after, on_inbound_end=on_inbound_end) as controller:

@@ -8,7 +8,7 @@ from ..compliance.rules import ComplianceRules
 from ..dialog.brain import scenario_path
 from ..dialog.objections.library import load_library
 from ..dialog.scenario.loader import ScenarioInvalid, load_scenario
-from ..store import Database
+from ..store import Database, pauses
 from ..store.campaigns import Campaign, change_status, create_campaign, get_campaign
 from .lifecycle import CampaignStatus
 from .retries import RetryPolicy
@@ -69,5 +69,8 @@ async def start(db: Database, campaign_id: int) -> Campaign:
 
 
 async def act(db: Database, campaign_id: int, action: str) -> Campaign:
-    """pause, resume, stop (= cancel), complete; TransitionError for a wrong status."""
-    return await change_status(db.pool, campaign_id, "cancel" if action == "stop" else action)
+    """pause, resume, stop (= cancel), complete; TransitionError for a wrong status. An operator's
+    pause is noted as theirs (the breaker never resumes it); a resume clears the breaker's reason."""
+    campaign = await change_status(db.pool, campaign_id, "cancel" if action == "stop" else action)
+    await pauses.note_operator(db.pool, campaign_id, action)
+    return await get_campaign(db.pool, campaign_id) if action in ("pause", "resume") else campaign

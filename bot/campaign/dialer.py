@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,13 +28,15 @@ import asyncpg
 
 from ..call.call import CallRecord, Conversation, mask
 from ..call.outcome import Outcome
+from ..call.readiness import NotDialled
 from ..compliance.gate import ComplianceGate
 from ..compliance.rules import ComplianceRules
 from ..ops import metrics
 from ..ops.logs import call_id_var
-from ..store import Database
+from ..store import Database, pauses
 from ..store import attempts as q
 from ..store.calls import insert_call, interrupt_call, mark_answered, save_call
+from .breaker import Breaker, failure
 from .conclude import Ending, conclude
 from .retries import RetryPolicy
 
@@ -62,6 +65,8 @@ class DialerConfig:
     renew_every: float = 15.0
     recover_every: float = 10.0
     save_retries: int = 5  # storing a finished call, with backoff, before the lease recovery takes over
+    give_back_delay: timedelta = timedelta(seconds=60)  # an attempt whose originate Asterisk refused waits this
+    heal_every: float = 5.0  # seconds between looks at campaigns the breaker paused
 
 
 @dataclass
@@ -73,10 +78,20 @@ class _Active:
 
 class Dialer:
     def __init__(self, db: Database, place_call: PlaceCall, conversation_for: ConversationFor,
-                 config: DialerConfig | None = None, *, clock: Callable[[], datetime] = utc_now) -> None:
+                 config: DialerConfig | None = None, *, clock: Callable[[], datetime] = utc_now,
+                 ready: Callable[[], bool] | None = None, breaker: Breaker | None = None,
+                 clean_up: Callable[[str], Awaitable[object]] | None = None) -> None:
         self.db, self.place_call, self.conversation_for = db, place_call, conversation_for
         self.config = config or DialerConfig()
         self.clock = clock
+        # ready(): may this worker dial now (ARI event socket connected, Stasis app registered)?
+        # No claim is made while it says no, so an outage burns no contact.
+        self.ready = ready or (lambda: True)
+        self.breaker = breaker or Breaker()
+        self.clean_up = clean_up  # removes what a lost call left in Asterisk, by call id (the recovery)
+        self.given_back = 0
+        self._held_since: float | None = None  # monotonic: since when dials are held (ARI not ready)
+        self._ready_since: float | None = None
         self.active: dict[int, _Active] = {}  # attempt id → its call
         self.dialled = 0
         self._stopping = asyncio.Event()
@@ -89,10 +104,14 @@ class Dialer:
         cfg = self.config
         log.info("dialer %s: up to %d calls", cfg.worker_id, cfg.max_calls)
         housekeeping = [asyncio.create_task(self._every(cfg.renew_every, self._renew), name="dialer-renew"),
-                        asyncio.create_task(self._every(cfg.recover_every, self.recover), name="dialer-recover")]
+                        asyncio.create_task(self._every(cfg.recover_every, self.recover), name="dialer-recover"),
+                        asyncio.create_task(self._every(cfg.heal_every, self.heal), name="dialer-heal")]
         try:
             while not self._stopping.is_set():
                 if len(self.active) >= cfg.max_calls:
+                    await self._nap(cfg.poll_interval)
+                    continue
+                if not self._may_dial():
                     await self._nap(cfg.poll_interval)
                     continue
                 try:
@@ -111,6 +130,21 @@ class Dialer:
             for task in housekeeping:
                 task.cancel()
             await asyncio.gather(*housekeeping, return_exceptions=True)
+
+    def _may_dial(self) -> bool:
+        """Hold every claim while ARI is not ready; say so once per outage."""
+        now = time.monotonic()
+        if self.ready():
+            if self._held_since is not None:
+                log.info("dialer %s: ARI ready again after %.1f s; dialling resumes", self.config.worker_id,
+                         now - self._held_since)
+            self._held_since = None
+            return True
+        if self._held_since is None:
+            self._held_since = now
+            log.warning("dialer %s: numérotation suspendue, ARI pas prêt (no claim until the event socket is "
+                        "connected and the Stasis app registered)", self.config.worker_id)
+        return False
 
     def stop(self) -> None:
         """Dial nothing new (calls in progress go on)."""
@@ -207,10 +241,15 @@ class Dialer:
                 call_id = active.call_id
                 record = await self.place_call(due.phone, conversation, call_id=call_uuid,
                                                on_answer=lambda: mark_answered(self.db.pool, call_id))
-            except (OSError, TimeoutError) as exc:  # ARI unreachable: nothing rang
-                record = CallRecord(call_uuid, "outbound", due.phone, outcome=Outcome.FAILED, note=str(exc))
+            except NotDialled as exc:  # Asterisk refused the originate or was not ready: nothing rang
+                await self._give_back(active, str(exc))
+                return
+            except (OSError, TimeoutError) as exc:  # the request may have reached Asterisk: a (failed) dial
+                record = CallRecord(call_uuid, "outbound", due.phone, outcome=Outcome.FAILED,
+                                    note=" ".join(str(exc).split())[:200] or exc.__class__.__name__)
                 metrics.observe_call_end(record)
             await self._store(active, record)
+            await self._judge(due.campaign_id, failure(record.outcome, record.interrupted, record.note))
         except _LeaseLost:
             log.warning("attempt %s: lease lost before dialling; not dialled", due.attempt_id)
         except asyncio.CancelledError:
@@ -225,6 +264,64 @@ class Dialer:
             self.active.pop(due.attempt_id, None)
             self._wake.set()
 
+    async def _give_back(self, active: _Active, why: str) -> None:
+        """Nothing rang: the call row goes, the attempt waits again, the cap is untouched."""
+        due = active.due
+        self.dialled -= 1
+        self.given_back += 1
+        log.warning("attempt %s (%s): not dialled, %s; given back for %s", due.attempt_id, mask(due.phone), why,
+                    (self.clock() + self.config.give_back_delay).isoformat())
+        try:
+            async with self.db.pool.acquire() as conn, conn.transaction():
+                await pauses.give_back(conn, attempt_id=due.attempt_id, campaign_id=due.campaign_id,
+                                       contact_id=due.contact_id, call_id=active.call_id,
+                                       due_at=self.clock() + self.config.give_back_delay, reason="asterisk_refused")
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            # The lease recovery will close it as interrupted (a dial it cannot tell from one that rang).
+            log.error("attempt %s: not given back (%s)", due.attempt_id, exc)
+        active.call_id = None
+        await self._judge(due.campaign_id, f"appel refusé par Asterisk ({why})")
+
+    async def _judge(self, campaign_id: int, bad: str | None) -> None:
+        """Tell the breaker how the attempt went; pause the campaign when it trips."""
+        trip = self.breaker.record(campaign_id, bad)
+        if trip is None:
+            return
+        try:
+            paused = await pauses.pause(self.db.pool, campaign_id, trip.reason, by="breaker")
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.error("campaign %s: breaker tripped (%s) but the pause was not stored: %s", campaign_id,
+                      trip.reason, exc)
+            return
+        if paused:
+            log.error("campagne %s mise en pause par le %s (reprise automatique quand Asterisk est "
+                      "de nouveau prêt, au plus tôt dans %.0f s, ou par un opérateur)", campaign_id, trip.reason,
+                      trip.cool_down)
+
+    async def heal(self) -> int:
+        """Resume the campaigns the breaker paused once ARI has been ready long enough and their
+        cool-down is over (an operator's pause is left alone). Returns how many resumed."""
+        now = time.monotonic()
+        if not self.ready():
+            self._ready_since = None
+            return 0
+        if self._ready_since is None:
+            self._ready_since = now
+        if now - self._ready_since < self.breaker.config.healthy_for:
+            return 0
+        resumed = 0
+        for row in await pauses.breaker_paused(self.db.pool, self.config.campaign_ids):
+            if row["paused_for"] < self.breaker.cool_down(row["id"]):
+                continue
+            if await pauses.resume_from_breaker(self.db.pool, row["id"]):
+                self.breaker.resumed(row["id"])
+                resumed += 1
+                log.warning("campagne %s reprise automatiquement : Asterisk prêt depuis %.0f s (pause : %s)",
+                            row["id"], now - self._ready_since, row["pause_reason"])
+        if resumed:
+            self._wake.set()
+        return resumed
+
     async def _store(self, active: _Active, record: CallRecord) -> None:
         """Store the call and plan what comes next, retrying while the database is away."""
         delay = 0.5
@@ -232,6 +329,9 @@ class Dialer:
             try:
                 async with self.db.pool.acquire() as conn, conn.transaction():
                     await save_call(conn, active.call_id, record)
+                    if record.interrupted:  # cut by Asterisk or the media path: nobody ended it
+                        await conn.execute("UPDATE calls SET status = 'INTERRUPTED', outcome = NULL WHERE id = $1",
+                                           active.call_id)
                     if await q.close(conn, active.due.attempt_id, self.config.worker_id):
                         await self._conclude(conn, active, _ending(record))
                     else:
@@ -282,6 +382,7 @@ class Dialer:
         """Take back the attempts of workers that stopped renewing their leases."""
         requeued = await q.requeue_expired_claims(self.db.pool)
         closed = 0
+        lost: list[str] = []
         async with self.db.pool.acquire() as conn, conn.transaction():
             for row in await q.expired_dialing(conn):
                 log.warning("attempt %s: worker %s lost mid-call; closing it as interrupted",
@@ -289,6 +390,8 @@ class Dialer:
                 if row["call_id"] is not None:
                     await interrupt_call(conn, row["call_id"], f"worker {row['lease_owner']} lost mid-call")
                 await q.close(conn, row["id"], None)
+                if row["call_uuid"] is not None:
+                    lost.append(row["call_uuid"])
                 due = q.Due(attempt_id=row["id"], campaign_id=row["campaign_id"], contact_id=row["contact_id"],
                             number=0, reason="", phone=row["phone"], contact={}, scenario="", variables={},
                             compliance={}, retry_policy=json.loads(row["retry_policy"]))
@@ -296,6 +399,14 @@ class Dialer:
                 closed += 1
         if requeued or closed:
             log.info("recovered: %d claims back in the queue, %d calls closed as interrupted", requeued, closed)
+        if self.clean_up is not None:
+            # What the lost worker created in Asterisk (the caller, snoops, bridges named mb-<call id>...)
+            # is removed, so nobody stays on a silent line with a recording snoop running.
+            for call_uuid in lost:
+                try:
+                    await self.clean_up(call_uuid)
+                except Exception as exc:  # one call's leftovers never stop the recovery of the others
+                    log.warning("call %s: leftovers in Asterisk not removed: %s", call_uuid, exc)
         for campaign_id in await q.complete_idle_campaigns(self.db.pool):
             log.info("campaign %s completed: nothing left to dial", campaign_id)
         return requeued + closed
@@ -306,6 +417,8 @@ class _LeaseLost(Exception):
 
 
 def _ending(record: CallRecord) -> Ending:
+    if record.interrupted:
+        return Ending("interrupted", record.result, tuple(u.text for u in record.utterances if u.speaker == "caller"))
     return Ending(record.outcome.value if record.outcome else None, record.result,
                   tuple(u.text for u in record.utterances if u.speaker == "caller"))
 

@@ -33,6 +33,7 @@ _ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 
 _CAMPAIGN_SQL = """
 SELECT c.id, c.name, c.scenario, c.status, c.max_concurrent_calls, c.created_at, c.started_at, c.finished_at,
+       c.pause_reason, c.paused_by,
        cc.contacts, a.due_now, a.due_later, a.next_due_at
 FROM campaigns c
 CROSS JOIN LATERAL (
@@ -192,6 +193,7 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
             "id": row["id"], "name": row["name"], "status": row["status"], "scenario": row["scenario"],
             "max_concurrent_calls": row["max_concurrent_calls"], "created_at": _iso(row["created_at"]),
             "started_at": _iso(row["started_at"]), "finished_at": _iso(row["finished_at"]),
+            "pause_reason": row["pause_reason"], "paused_by": row["paused_by"],
         },
         "active_calls": active,
         "totals": {

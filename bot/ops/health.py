@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ari.stream import EventStream
     from audiosocket import AudioSocketServer
 
+    from ..call.readiness import Readiness
     from ..config import LlmSettings
     from ..dialog.objections.library import Library
     from ..speech.asr.base import Recognizer
@@ -127,15 +128,19 @@ def database(db: Database, *, required: bool = True) -> Check:
     return Check(check, required)
 
 
-def ari(client: AriClient, stream: EventStream | None = None, *, required: bool = True) -> Check:
+def ari(client: AriClient, stream: EventStream | None = None, *, required: bool = True,
+        readiness: Readiness | None = None) -> Check:
     """Asterisk answers ARI (GET /asterisk/info: its version), and, given the event stream,
-    MiniBot's event WebSocket is connected (without it no call can be followed)."""
+    MiniBot's event WebSocket is connected (without it no call can be followed); given the
+    readiness, why dials are held (the Stasis app not registered, taken over, Asterisk stopping)."""
 
     async def check() -> Component:
         info = await client.info()
         version = ((info or {}).get("system") or {}).get("version", "unknown version")
         if stream is not None and not stream.connected.is_set():
             return down(f"Asterisk {version} answers REST, but the event WebSocket is not connected")
+        if readiness is not None and not readiness.ready:
+            return down(f"Asterisk {version}: {readiness.why_not}")
         return ok(f"Asterisk {version}")
 
     return Check(check, required)

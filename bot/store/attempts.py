@@ -153,7 +153,8 @@ async def requeue_expired_claims(db: asyncpg.Pool | asyncpg.Connection) -> int:
 async def expired_dialing(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Attempts whose worker vanished after the call row was written (the number may have rung)."""
     return await conn.fetch(
-        """SELECT a.id, a.campaign_id, a.contact_id, a.call_id, a.lease_owner, c.retry_policy, k.phone
+        """SELECT a.id, a.campaign_id, a.contact_id, a.call_id, a.lease_owner, c.retry_policy, k.phone,
+                  (SELECT call_uuid FROM calls WHERE id = a.call_id) AS call_uuid
            FROM attempts a JOIN campaigns c ON c.id = a.campaign_id JOIN contacts k ON k.id = a.contact_id
            WHERE a.status = 'DIALING' AND a.lease_expires_at < clock_timestamp()
            FOR UPDATE OF a SKIP LOCKED""")

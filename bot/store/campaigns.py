@@ -26,6 +26,8 @@ class Campaign:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    pause_reason: str | None = None  # why it is PAUSED (an operator, or the breaker's French reason)
+    paused_by: str | None = None  # operator | breaker
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Campaign:
@@ -33,7 +35,8 @@ class Campaign:
                    max_concurrent_calls=row["max_concurrent_calls"], calls_per_second=row["calls_per_second"],
                    retry_policy=json.loads(row["retry_policy"]), compliance=json.loads(row["compliance"]),
                    variables=json.loads(row["variables"]), created_at=row["created_at"],
-                   started_at=row["started_at"], finished_at=row["finished_at"])
+                   started_at=row["started_at"], finished_at=row["finished_at"],
+                   pause_reason=row.get("pause_reason"), paused_by=row.get("paused_by"))
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "scenario": self.scenario, "status": self.status.value,
@@ -41,7 +44,8 @@ class Campaign:
                 "retry_policy": self.retry_policy, "compliance": self.compliance, "variables": self.variables,
                 "created_at": self.created_at.isoformat(),
                 "started_at": self.started_at.isoformat() if self.started_at else None,
-                "finished_at": self.finished_at.isoformat() if self.finished_at else None}
+                "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+                "pause_reason": self.pause_reason, "paused_by": self.paused_by}
 
 
 async def create_campaign(db: asyncpg.Pool | asyncpg.Connection, name: str, scenario: str, *,

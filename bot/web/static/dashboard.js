@@ -160,6 +160,9 @@
     const { campaign, totals, rates, latencies, waiting } = view;
     text("campaign-status", campaign.status);
     $("campaign-status").dataset.status = campaign.status;
+    // Why it is paused (an operator, or the breaker after an Asterisk outage), in French.
+    $("campaign-status").title = campaign.pause_reason || "";
+    text("campaign-pause-reason", campaign.pause_reason ? `En pause : ${campaign.pause_reason}` : "");
     text("campaign-scenario", `scenario ${campaign.scenario}`);
     text("updated", `at ${new Date(view.at).toLocaleTimeString()}`);
 

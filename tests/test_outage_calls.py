@@ -1,0 +1,98 @@
+"""Asterisk going away, on the simulator (CI without ../shared runs these; tests/live/test_outage.py
+runs the same faults on the real Asterisk 22): a refused originate is NotDialled, nothing rings;
+a dial waits until the event socket is back and the Stasis app registered; a Stasis app taken
+over is said; an error page becomes one line; a port already taken is said at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ari.client import AriConfig, _message
+from ari.errors import AriHttpError
+from ari.simulator import Human, Say, SimulatedAsterisk
+from audiosocket import AudioSocketServer
+from bot.call.config import CallConfig
+from bot.call.controller import CallController
+from bot.call.readiness import NotDialled, StartupError, note_for
+from bot.call.runtime import _audiosocket, demo_conversation
+from bot.config import Settings
+from bot.speech.asr.models import whisper_base_dir
+from bot.speech.asr.whisper_engine import WhisperRecognizer
+
+PASSWORD = "s3cret-test"
+NUMBER = "+33612345678"
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    with ThreadPoolExecutor(1) as pool:
+        yield WhisperRecognizer(whisper_base_dir(Settings().cache_dir), pool)
+
+
+def _controller(sim, server, whisper, app: str = "minibot") -> CallController:
+    ari = AriConfig(url=sim.url, username="minibot", password=PASSWORD, app=app)
+    calls = CallConfig(audiosocket_address=server.address, endpoint_template="PJSIP/{number}@trunk",
+                       caller_id="Agence <+33162000000>", ring_timeout=10, media_timeout=2.0)
+    return CallController(ari, calls, server, whisper)
+
+
+async def test_a_refused_originate_is_not_dialled(whisper):
+    async with SimulatedAsterisk(password=PASSWORD) as sim, AudioSocketServer("127.0.0.1", 0) as server, \
+            _controller(sim, server, whisper) as ctl:
+        sim.add_callee(f"PJSIP/{NUMBER}@trunk", Human(utterances=[Say("allo", at=0.3)]))
+        sim.core.faults.originate_status = 500
+        with pytest.raises(NotDialled, match=r"500 \(Allocation failed\) sur POST channels"):
+            await ctl.place_call(NUMBER, demo_conversation())
+        assert not sim.core.calls  # nothing rang
+        assert not ctl.calls
+
+
+@pytest.mark.slow
+async def test_a_dial_waits_for_the_app_after_a_restart(whisper):
+    async with SimulatedAsterisk(password=PASSWORD) as sim, AudioSocketServer("127.0.0.1", 0) as server, \
+            _controller(sim, server, whisper) as ctl:
+        assert ctl.ready
+        await sim.bus.drop_all()  # the event socket drops: the stream reconnects after its backoff
+        await asyncio.sleep(0.05)
+        assert not ctl.ready
+        ctl.hold = 0.01
+        with pytest.raises(NotDialled, match="injoignable"):
+            await ctl.place_call(NUMBER, demo_conversation())
+        ctl.hold = 10
+        sim.add_callee(f"PJSIP/{NUMBER}@trunk", Human(utterances=[Say("allo", at=0.3)], hangup_after=1.5))
+        record = await asyncio.wait_for(ctl.place_call(NUMBER, demo_conversation()), 30)
+        assert record.answered_at is not None and not record.interrupted
+
+
+async def test_a_stasis_app_taken_over_is_said(whisper):
+    async with SimulatedAsterisk(password=PASSWORD) as sim, AudioSocketServer("127.0.0.1", 0) as server, \
+            _controller(sim, server, whisper) as first, _controller(sim, server, whisper) as second:
+        for _ in range(100):
+            if first.readiness.replaced:
+                break
+            await asyncio.sleep(0.02)
+        assert not first.ready and second.ready
+        assert "même nom d'application" in first.readiness.why_not
+
+
+def test_an_error_page_becomes_one_line():
+    page = ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n<html><head>\r\n<title>503 Service Unavailable'
+            '</title>\r\n</head><body>\r\n<h1>Service Unavailable</h1>\r\n</body></html>')
+    assert _message(page) == "503 Service Unavailable"
+    note = note_for(AriHttpError("POST", "/channels/mb-1/play", 503, _message(page)))
+    assert note == "erreur Asterisk 503 (503 Service Unavailable) sur POST channels/play"
+
+
+async def test_a_port_already_taken_is_said_at_start_up():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(audiosocket_host="127.0.0.1", audiosocket_port=port)
+        with pytest.raises(StartupError, match=f"port AudioSocket 127.0.0.1:{port} est déjà utilisé"):
+            async with _audiosocket(settings):
+                pass
