@@ -94,6 +94,12 @@ class CallListener:
         """Seconds the caller has been quiet inside the utterance in progress (None outside)."""
         return self._vad.silent_for(now) if self._vad is not None else None
 
+    @property
+    def last_voice_at(self) -> float | None:
+        """The last frame the VAD found voiced (monotonic), even one not (yet) part of confirmed
+        speech: an onset takes 80 ms to confirm, and the bot must not start inside it."""
+        return self._vad.last_voiced_at if self._vad is not None else None
+
     def watch_for_beep(self, on: bool = True) -> None:
         """Report a voicemail's beep (BeepDetected) while on."""
         self._beep_wanted = on

@@ -61,6 +61,7 @@ class SpeechDetector:
         self._started_at = 0.0
         self._last_voiced_end = 0.0
         self._caught_up = False  # the recogniser has the words up to this silence: end it sooner
+        self.last_voiced_at: float | None = None  # any voiced frame, speech confirmed or not
 
     def is_voiced(self, frame: bytes) -> bool:
         if rms_dbfs(frame) < self.config.min_level_dbfs:
@@ -71,6 +72,8 @@ class SpeechDetector:
         """Feed one 20 ms frame that arrived at ``now`` (monotonic seconds)."""
         events: list[VadEvent] = self.tick(now)
         voiced = self.is_voiced(frame)
+        if voiced:
+            self.last_voiced_at = now
         if self.speaking:
             if voiced:
                 self._last_voiced_end = now
