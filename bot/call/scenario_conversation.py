@@ -103,6 +103,8 @@ class ScenarioConversation:
                 self._finish(call, run, turn.end)
                 await call.hangup(f"scenario: {turn.end.value}")
                 return
+            if call.listener is not None:  # a number, an address being dictated: longer pauses between groups
+                call.listener.dictation = run.step.dictation is not None
             heard = await self._caller_answer(call, amd, self.brain.scenario.settings.silence_timeout)
             if isinstance(heard, AmdVerdict):
                 await self._machine(call, run, heard)
