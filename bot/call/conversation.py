@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..speech import events as sev
 from .call import Call
-from .first_words import FirstWords, FirstWordsTiming, decide
+from .first_words import FirstWords, FirstWordsTiming, decide, greeting_cut_early
 from .prompt import Prompt
 
 
@@ -29,7 +29,8 @@ class ScriptedConversation:
             return
         started = time.monotonic()
         finished = await call.play([self.greeting])
-        if not finished and time.monotonic() - started < self.first_words.restart_within:
+        cut = call.interruptions.last_cut
+        if not finished and greeting_cut_early(self.first_words, started, cut.onset if cut else None):
             # The caller's "allô" came as the bot began: greet again, whole, once they pause.
             call.record.timeline.add("greeting cut by the callee's own: said again after it")
             if await self._wait_for_caller_greeting(call, speaking_since=time.monotonic()):

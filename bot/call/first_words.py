@@ -41,6 +41,12 @@ class FirstWordsTiming:
             raise ValueError("FirstWordsTiming.hold_max must be at least silent_callee")
 
 
+def greeting_cut_early(t: FirstWordsTiming, started: float, onset: float | None) -> bool:
+    """The callee's voice began this soon into the bot's greeting (``started``: when it was asked
+    to play): their own "allô", not an answer to it. The greeting is said again after it."""
+    return onset is not None and onset - started < t.restart_within
+
+
 def decide(t: FirstWordsTiming, *, now: float, answered: float, speaking_since: float | None,
            quiet: float | None, last_voice_at: float | None) -> FirstWords:
     """``speaking_since``: when the callee's confirmed speech began (None: not yet); ``quiet``:

@@ -23,7 +23,7 @@ from ..ops import metrics
 from ..speech import events as sev
 from .anticipation import Anticipation
 from .call import Call, ObjectionMatch
-from .first_words import FirstWords, FirstWordsTiming, decide
+from .first_words import FirstWords, FirstWordsTiming, decide, greeting_cut_early
 from .prompt import Prompt
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,9 @@ class ScenarioConversation:
                 call.record.said(line.text)
             started = time.monotonic()
             finished = await call.play(prompts)  # False: stopped (the callee spoke over it)
-            if greeting and not finished and time.monotonic() - started < self.timing.first_words.restart_within:
+            cut = call.interruptions.last_cut
+            if greeting and not finished and greeting_cut_early(self.timing.first_words, started,
+                                                                 cut.onset if cut else None):
                 # The callee's "allô" came as the bot began: its first words were lost under it.
                 # Wait for them to pause, then greet again, whole.
                 call.record.timeline.add("greeting cut by the callee's own: said again after it")

@@ -105,6 +105,7 @@ def shared_model() -> SmartTurn:
 
 
 class TurnConfig(BaseModel, frozen=True):
+    enabled: bool = Field(False, description="semantic end of turn (Smart Turn v3.2); off: silence only")
     check_after_ms: int = Field(200, ge=60, description="silence before the model is asked")
     complete_threshold: float = Field(0.5, gt=0, lt=1, description="P(complete) at or above: the turn is over")
     complete_end_ms: int = Field(200, ge=60, description="silence that ends a turn judged complete")
@@ -127,7 +128,10 @@ _DIGITS = re.compile(r"\d|\b(zéro|un|deux|trois|quatre|cinq|six|sept|huit|neuf|
                      r"quinze|seize|vingt|trente|quarante|cinquante|soixante|cent|mille)\b")
 
 
-def open_ending(text: str) -> bool:
+_SPELLING = frozenset(("point", "arobase", "tiret", "underscore", "slash", "et"))  # an address being spelt
+
+
+def open_ending(text: str, extra: frozenset[str] = frozenset()) -> bool:
     """The words so far stop where a sentence cannot ("je voudrais un", "c'est pour euh")."""
     words = _WORD.findall(text.lower().replace("'", "' "))
     if not words:
@@ -135,7 +139,7 @@ def open_ending(text: str) -> bool:
     last = words[-1].rstrip("'")
     if words[-2:] == ["c'", "est"]:  # "c'est ..." announces what comes, "qu'est-ce que c'est" asks
         return len(words) < 3 or words[-3].rstrip("'") not in ("que", "qu")
-    return last in _OPEN_ENDINGS
+    return last in _OPEN_ENDINGS or last in extra
 
 
 def ends_with_digits(text: str) -> bool:
@@ -154,7 +158,8 @@ class TurnJudgement:
 
 def judge(config: TurnConfig, probability: float | None, words: str, *, dictation: bool = False) -> TurnJudgement:
     """How long a silence ends the turn, from the model's probability and the words heard so far."""
-    if dictation and (not words.strip() or ends_with_digits(words)):
+    if dictation and (not _DIGITS.search(words.lower()) or ends_with_digits(words) or open_ending(words, _SPELLING)):
+        # Asked to dictate: until digits have come, and while they or an address's parts still come.
         return TurnJudgement(config.dictation_end_ms, False, probability, "dictation")
     if words.strip() and open_ending(words):
         return TurnJudgement(config.incomplete_end_ms, False, probability, "open ending")
@@ -163,3 +168,33 @@ def judge(config: TurnConfig, probability: float | None, words: str, *, dictatio
     if probability >= config.complete_threshold:
         return TurnJudgement(config.complete_end_ms, True, probability, "complete")
     return TurnJudgement(config.incomplete_end_ms, False, probability, "incomplete")
+
+
+# -- backchannels ---------------------------------------------------------------------------------
+
+# What a listener says to show they follow, not to take the turn ("oui", "mm", "d'accord", "je
+# vois"), and the fillers of a start they gave up ("euh"). Said over the bot, none of these is an
+# interruption. "non" is not here: it disagrees.
+_BACKCHANNEL_WORDS = frozenset((
+    "oui", "ouais", "ouai", "mm", "mmh", "mmm", "hm", "hmm", "hum", "mhm", "mh", "d'accord", "daccord", "ok",
+    "okay", "hein", "ah", "oh", "bien", "très", "voilà", "entendu", "exact", "exactement", "euh", "heu", "bon",
+    "je", "vois", "c'est", "ça", "sûr", "bah", "ben", "merci",
+))
+_BACKCHANNEL_PHRASES = frozenset(("je vois", "c'est ça", "bien sûr", "très bien", "ah oui", "oui oui", "ok d'accord"))
+_PUNCT = re.compile(r"[^\w' -]+", re.UNICODE)
+
+
+def is_backchannel(text: str) -> bool:
+    """Only acknowledgements or fillers, at most four words ("Oui.", "Mm-hmm.", "D'accord, je
+    vois."): the caller follows and lets the bot go on. Empty text (noise, a cough) counts too."""
+    clean = _PUNCT.sub(" ", text.lower().replace("’", "'")).replace("-", " ")
+    words = clean.split()
+    if len(words) > 4:
+        return False
+    joined = " ".join(words)
+    for phrase in _BACKCHANNEL_PHRASES:
+        joined = joined.replace(phrase, "")
+    rest = joined.split()
+    # "je", "c'est", "ça", "sûr" only inside a known phrase: "je veux" is not a backchannel.
+    lone = {"je", "vois", "c'est", "ça", "sûr", "très"}
+    return all(w in _BACKCHANNEL_WORDS and w not in lone for w in rest)
