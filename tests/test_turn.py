@@ -55,7 +55,10 @@ def test_the_verdict_combines_the_model_and_the_words():
     # The words overrule a confident model: nobody ends a sentence on "parce que".
     assert judge(CONFIG, 0.95, "non parce que").why == "open ending"
     assert judge(CONFIG, 0.95, "zéro six douze", dictation=True).end_after_ms == CONFIG.dictation_end_ms
-    assert judge(CONFIG, 0.95, "c'est noté merci", dictation=True).complete
+    assert judge(CONFIG, 0.95, "zéro six douze trente-quatre voilà", dictation=True).complete
+    # Asked for a number: a preamble ("vous pouvez noter") or an address being spelt is not the end.
+    assert judge(CONFIG, 0.95, "vous pouvez noter", dictation=True).why == "dictation"
+    assert judge(CONFIG, 0.95, "jean point dupont arobase", dictation=True).why == "dictation"
     assert judge(CONFIG, None, "").end_after_ms == CONFIG.incomplete_end_ms
 
 
