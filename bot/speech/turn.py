@@ -145,7 +145,7 @@ def open_ending(text: str, extra: frozenset[str] = frozenset()) -> bool:
 def ends_with_digits(text: str) -> bool:
     """The caller's last words are digits (a number being dictated, group by group)."""
     words = _WORD.findall(text.lower())
-    return bool(words) and bool(_DIGITS.search(" ".join(words[-2:])))
+    return bool(words) and bool(_DIGITS.search(words[-1]))
 
 
 @dataclass(frozen=True, slots=True)
