@@ -186,9 +186,11 @@ class AriClient:
         return Channel.from_json(d)
 
     async def play(self, channel_id: str, media: list[str], *, playback_id: str | None = None,
-                   lang: str | None = None) -> Playback:
+                   lang: str | None = None, offset_ms: int = 0) -> Playback:
         # Several items go comma-separated in one parameter (a repeated media= keeps the last).
-        d = await self._call("play", {"channelId": channel_id}, media=media, playbackId=playback_id, lang=lang)
+        # offsetms skips into the first item only (ARI channels.json).
+        d = await self._call("play", {"channelId": channel_id}, media=media, playbackId=playback_id, lang=lang,
+                             offsetms=offset_ms or None)
         return Playback.from_json(d)
 
     async def stop_playback(self, playback_id: str) -> None:

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .speech.bargein import BargeInConfig
+from .speech.turn import TurnConfig
 from .speech.vad import VadConfig
 
 
@@ -109,6 +110,7 @@ class Settings(BaseSettings):
     dialer: DialerSettings = DialerSettings()
     vad: VadConfig = VadConfig()
     barge_in: BargeInConfig = BargeInConfig()
+    turn: TurnConfig = TurnConfig()
 
     @property
     def database_dsn(self) -> str | None:

@@ -34,6 +34,9 @@ UTTERANCES: dict[str, tuple[str, str]] = {
     "robot": ("Est-ce que je parle à un robot ?", "jm_kumo"),
     "ne_plus_appeler": ("Ne m'appelez plus jamais.", "jm_kumo"),
     "oui_daccord": ("Oui, d'accord, pourquoi pas.", "jf_alpha"),
+    # Backchannels: said over the bot, they are not interruptions (bot.call.interruption).
+    "daccord": ("D'accord.", "jf_alpha"),
+    "je_vois": ("Je vois.", "jm_kumo"),
     "messagerie": (
         "Bonjour, vous êtes bien sur la messagerie de Julien. "
         "Je ne suis pas disponible pour le moment, laissez-moi un message après le bip.",

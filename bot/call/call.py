@@ -31,6 +31,7 @@ from ..speech import events as sev
 from ..speech.asr.base import Recognizer
 from ..speech.listener import CallListener
 from .config import CallConfig
+from .interruption import Interruptions, remaining, resume_point
 from .outcome import Outcome, outcome_for_cause
 from .prompt import Prompt
 from .readiness import SOFTHANGUP_SHUTDOWN, NotDialled, asterisk_down, note_for, refused
@@ -172,6 +173,7 @@ class Call:
         self.answer_keys: frozenset[str] = frozenset()  # keys that answer what the bot is saying (set by it)
         self.last_prompt_at = 0.0  # monotonic: when the bot last started to speak
         self._reply_due_since: float | None = None  # the caller's last end of speech not yet answered
+        self.interruptions = Interruptions(config.interruptions)  # a backchannel barge-in resumes the line
 
     # -- public: what a conversation may do ----------------------------------------------
 
@@ -179,9 +181,10 @@ class Call:
     def ended(self) -> bool:
         return self._gone.done()
 
-    async def play(self, prompts: list[Prompt], *, wait: bool = True) -> bool:
+    async def play(self, prompts: list[Prompt], *, wait: bool = True, offset_ms: int = 0, resumes: int = 0) -> bool:
         """Play prompts as one playback (one DELETE stops them all, facts §5.3). Returns True
-        if it played to the end, False if stopped (barge-in) or failed."""
+        if it played to the end, False if stopped (barge-in) or failed. A barge-in that was only
+        a backchannel ("oui", "mm") resumes the line where it was cut (bot.call.interruption)."""
         self._check_alive()
         pid = f"{self.caller_id}-p{len(self.record.played)}"
         done = asyncio.get_running_loop().create_future()
@@ -191,7 +194,8 @@ class Call:
         asked = time.monotonic()  # the playback cannot start before it is asked for
         self.last_prompt_at = asked
         try:
-            await self.client.play(self.caller_id, [p.media_uri for p in prompts], playback_id=pid)
+            await self.client.play(self.caller_id, [p.media_uri for p in prompts], playback_id=pid,
+                                   offset_ms=offset_ms)
         except AriNotFound:
             self._set_gone(None)  # the caller channel is gone: nobody to talk to
             raise CallEnded() from None
@@ -200,15 +204,26 @@ class Call:
                 raise
             self._lost(note_for(exc))
             raise CallEnded() from None
+        pcm = b"".join(p.audio.at_rate(16000).pcm for p in prompts)
         if self.listener is not None:
             # The echo-aware barge-in needs what is played (a list plays back to back), and a
             # start time that is never late: its echo-delay search looks forward only.
-            pcm = b"".join(p.audio.at_rate(16000).pcm for p in prompts)
-            self.listener.prompt_started(pcm, 16000, asked)
+            self.listener.prompt_started(pcm[offset_ms * 32:], 16000, asked)
         if not wait:
             return True
         finished = await self._until(done)
-        return finished.playback.state == "done" and pid not in self._stopped
+        if finished.playback.state == "done" and pid not in self._stopped:
+            return True
+        cut = self.interruptions.last_cut
+        if cut is None or cut.playback_id != pid or resumes >= self.interruptions.timing.resumes_max:
+            return False
+        if not await self.interruptions.was_backchannel(pid):
+            self.record.timeline.add(f"interruption ({self.interruptions.why}): the caller's turn")
+            return False
+        at = resume_point(pcm, 16000, offset_ms / 1000 + cut.onset - asked, self.interruptions.timing.rewind_max)
+        rest, offset = remaining(prompts, at)
+        self.record.timeline.add(f"false interruption ({self.interruptions.why}): the line resumes at {at:.1f} s")
+        return not rest or await self.play(rest, offset_ms=offset, resumes=resumes + 1)
 
     async def stop_playbacks(self) -> None:
         """Barge-in: stop the playing playback and cancel every queued one."""
@@ -240,8 +255,10 @@ class Call:
         while True:
             event = await self.listener.events.get()
             if isinstance(event, sev.BargeInDetected):
+                playing = next((pid for pid, fut in self._playbacks.items() if not fut.done()), None)
                 await self.stop_playbacks()
                 stopped = time.monotonic()
+                self.interruptions.barged(playing, event, stopped)
                 barges.barged(event, stopped)
                 self.record.barge_in_reactions.append(stopped - event.at)
                 self.record.barge_ins += 1
@@ -254,7 +271,10 @@ class Call:
                 self.record.add_utterance(Utterance("caller", event.text, ended - event.speech_duration))
                 self._reply_due_since = event.speech_ended_at or event.at
                 self.record.timeline.add(f"heard: {event.text!r}")
+            elif isinstance(event, sev.FinalTranscript):
+                self.record.timeline.add(f"heard no words ({event.speech_duration:.1f} s of sound)")
             barges.heard(event)  # judges earlier barge-ins false or real (bot.ops.metrics)
+            self.interruptions.heard(event)
             self._heard.put_nowait(event)
             if isinstance(event, sev.MediaClosed):
                 if not self.ended and not self.hangup_requested and self.record.outcome is not Outcome.TRANSFERRED:
@@ -438,7 +458,8 @@ class Call:
         await self._until(self._stasis[ids["ext"]], 5)  # addChannel before StasisStart gives 422
         await self.client.add_channels(ids["bridge"], [ids["listen"], ids["ext"]])
         session = await self._until(session_wait, cfg.media_timeout)
-        self.listener = CallListener(session.subscribe(), self.recognizer, vad=cfg.vad, barge_in=cfg.barge_in)
+        self.listener = CallListener(session.subscribe(), self.recognizer, vad=cfg.vad, barge_in=cfg.barge_in,
+                                     turn=cfg.turn)
         self.record.timeline.add("listening")
 
     async def _snoop(self, role: str, *, spy: str, app_args: list[str], wait: bool = True) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..speech.bargein import BargeInConfig
+from ..speech.turn import TurnConfig
 from ..speech.vad import VadConfig
+from .interruption import InterruptionTiming
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class CallConfig:
     max_call_seconds: int = 600
     vad: VadConfig = field(default_factory=VadConfig)
     barge_in: BargeInConfig = field(default_factory=BargeInConfig)
+    turn: TurnConfig | None = None  # semantic end of turn (Smart Turn v3.2); None: silence only
+    interruptions: InterruptionTiming = field(default_factory=InterruptionTiming)  # backchannels resume the line
 
     def endpoint_for(self, number: str) -> str:
         return number if "/" in number else self.endpoint_template.format(number=number)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..speech import events as sev
 from .call import Call
+from .first_words import FirstWords, FirstWordsTiming, decide, greeting_cut_early
 from .prompt import Prompt
 
 
@@ -20,15 +21,21 @@ class ScriptedConversation:
     replies: list[Prompt] = field(default_factory=list)
     goodbye: Prompt | None = None
     transfer_to: str | None = None  # after the replies, hand the caller to this endpoint
-    first_words_timeout: float = 1.0  # silence after the answer before the bot speaks first
-    greeting_max: float = 2.5  # a caller still talking after this is not saying "allô"
-    greeting_gap: float = 0.35  # a pause this long after "allô" is the bot's turn
+    first_words: FirstWordsTiming = field(default_factory=FirstWordsTiming)  # when the bot speaks first
     turn_timeout: float = 8.0
 
     async def __call__(self, call: Call) -> None:
         if await self._wait_for_caller_greeting(call):
             return
-        await call.play([self.greeting])
+        started = time.monotonic()
+        finished = await call.play([self.greeting])
+        cut = call.interruptions.last_cut
+        if not finished and greeting_cut_early(self.first_words, started, cut.onset if cut else None):
+            # The caller's "allô" came as the bot began: greet again, whole, once they pause.
+            call.record.timeline.add("greeting cut by the callee's own: said again after it")
+            if await self._wait_for_caller_greeting(call, speaking_since=time.monotonic()):
+                return
+            await call.play([self.greeting])
         for reply in self.replies:
             heard = await self._next_final(call)
             if heard is None:
@@ -40,29 +47,24 @@ class ScriptedConversation:
             await call.play([self.goodbye])
         await call.hangup("script done")
 
-    async def _wait_for_caller_greeting(self, call: Call) -> bool:
+    async def _wait_for_caller_greeting(self, call: Call, speaking_since: float | None = None) -> bool:
         """Let the caller say "allô" first and answer the moment they pause; True when AMD
         says machine (the call is then over)."""
         answered = call.record.answered_at or time.monotonic()
-        speaking_since = None
         while True:
             if call.record.amd_status == "MACHINE":
                 await call.hangup("answering machine (AMD)")
                 return True
             now = time.monotonic()
-            if speaking_since is None and now - answered >= self.first_words_timeout:
+            listener = call.listener
+            turn = decide(self.first_words, now=now, answered=answered, speaking_since=speaking_since,
+                          quiet=listener.silent_for(now) if listener else None,
+                          last_voice_at=listener.last_voice_at if listener else None)
+            if turn is not FirstWords.WAIT:
                 return False
-            if speaking_since is not None:
-                # A short "allô ?" is followed by a pause; the full end-of-speech silence
-                # (600 ms) would leave the caller waiting.
-                quiet = call.listener.silent_for(now) if call.listener else None
-                if now - speaking_since >= self.greeting_max or quiet is None or quiet >= self.greeting_gap:
-                    return False
             event = await call.next_listen_event(timeout=0.04)
-            if isinstance(event, sev.SpeechStarted):
-                speaking_since = now
-            elif isinstance(event, sev.SpeechEnded):
-                return False
+            if isinstance(event, sev.SpeechStarted) and speaking_since is None:
+                speaking_since = event.at
 
     async def _next_final(self, call: Call) -> str | None:
         """The caller's answer to what the bot just said: a final for speech that ended after

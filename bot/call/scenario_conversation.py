@@ -24,6 +24,7 @@ from ..ops import metrics
 from ..speech import events as sev
 from .anticipation import Anticipation
 from .call import Call, DtmfPressed, ObjectionMatch
+from .first_words import FirstWords, FirstWordsTiming, decide, greeting_cut_early
 from .prompt import Prompt
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,7 @@ class Voice(Protocol):
 
 @dataclass
 class GreetingTiming:
-    first_words_timeout: float = 1.0  # silence after the answer before the bot speaks first
-    greeting_gap: float = 0.35  # a pause this long after "allô" is the bot's turn
-    greeting_max: float = 2.5  # still talking after this: not an "allô", let the AMD layer judge
+    first_words: FirstWordsTiming = field(default_factory=FirstWordsTiming)  # when the bot speaks first
     amd_max: float = 7.0  # longest wait for a verdict on a long greeting
     amd_window: float = 20.0  # after the answer, what the callee says still feeds the AMD layer (a whole greeting)
     beep_max: float = 20.0  # longest wait for a voicemail's beep
@@ -97,8 +96,10 @@ class ScenarioConversation:
             await self._machine(call, run, verdict)
             return
         turn = run.start()
+        greeting = True
         while True:
-            stopped_by_machine = await self._say(call, turn, amd)
+            stopped_by_machine = await self._say(call, turn, amd, greeting=greeting)
+            greeting = False
             if stopped_by_machine:
                 await self._machine(call, run, amd.verdict())
                 return
@@ -112,6 +113,8 @@ class ScenarioConversation:
                 self._finish(call, run, turn.end)
                 await call.hangup(f"scenario: {turn.end.value}")
                 return
+            if call.listener is not None:  # a number, an address being dictated: longer pauses between groups
+                call.listener.dictation = run.step.dictation is not None
             heard = await self._caller_answer(call, amd, self.brain.scenario.settings.silence_timeout)
             if isinstance(heard, AmdVerdict):
                 await self._machine(call, run, heard)
@@ -137,25 +140,25 @@ class ScenarioConversation:
 
     # -- answering machine -----------------------------------------------------------------
 
-    async def _greeting(self, call: Call, amd: AmdTranscriptLayer) -> AmdVerdict | None:
+    async def _greeting(self, call: Call, amd: AmdTranscriptLayer,
+                        speaking_since: float | None = None) -> AmdVerdict | None:
         """Wait for the callee's greeting; None or a human verdict: the bot speaks now."""
         t = self.timing
         answered = call.record.answered_at or time.monotonic()
-        speaking_since: float | None = None
         while True:
             now = time.monotonic()
             self._feed_amd_status(call, amd)
             if (v := amd.verdict_so_far()) is not None and v.is_machine:
                 return v
-            if speaking_since is None and now - answered >= t.first_words_timeout:
-                return None  # silence: a person waiting for us to speak (or a machine AMD will name)
-            if speaking_since is not None and now - speaking_since < t.greeting_max:
-                quiet = call.listener.silent_for(now) if call.listener else None
-                if quiet is None or quiet >= t.greeting_gap:
-                    return amd.verdict_so_far()  # "allô ?" and a pause: our turn
-            long_greeting = speaking_since is not None and now - speaking_since >= t.greeting_max
+            listener = call.listener
+            turn = decide(t.first_words, now=now, answered=answered, speaking_since=speaking_since,
+                          quiet=listener.silent_for(now) if listener else None,
+                          last_voice_at=listener.last_voice_at if listener else None)
+            if turn is FirstWords.SPEAK:
+                # Silence (a person waiting for us, or a machine AMD will name), or "allô ?" and a pause.
+                return None if speaking_since is None else amd.verdict_so_far()
             # A long greeting: a person who talks, or a recording. Let the evidence decide.
-            if long_greeting and ((v := amd.verdict_so_far()) is not None or now - answered >= t.amd_max):
+            if turn is FirstWords.LONG and ((v := amd.verdict_so_far()) is not None or now - answered >= t.amd_max):
                 return v or amd.verdict()
             event = await call.next_listen_event(timeout=0.04)
             if isinstance(event, DtmfPressed):
@@ -163,7 +166,7 @@ class ScenarioConversation:
             self._note_beep(call, event)
             self._feed_amd(call, amd, event, answered)
             if isinstance(event, sev.SpeechStarted) and speaking_since is None:
-                speaking_since = now
+                speaking_since = event.at
 
     async def _machine(self, call: Call, run: ScenarioRun, verdict: AmdVerdict) -> None:
         call.record.timeline.add(f"answering machine: {verdict.reason}")
@@ -197,7 +200,7 @@ class ScenarioConversation:
 
     # -- turns -------------------------------------------------------------------------------
 
-    async def _say(self, call: Call, turn: Turn, amd: AmdTranscriptLayer) -> bool:
+    async def _say(self, call: Call, turn: Turn, amd: AmdTranscriptLayer, *, greeting: bool = False) -> bool:
         """Play a turn's lines; True when the AMD layer found a machine meanwhile."""
         if turn.lines:
             prompts = [await self.voice.prompt(line) for line in turn.lines]
@@ -205,7 +208,18 @@ class ScenarioConversation:
             for line in turn.lines:
                 call.record.said(line.text)
             call.answer_keys = frozenset(self.run.step.dtmf) if self.run is not None else frozenset()
-            await call.play(prompts)
+            started = time.monotonic()
+            finished = await call.play(prompts)  # False: stopped (the callee spoke over it)
+            cut = call.interruptions.last_cut
+            if greeting and not finished and greeting_cut_early(self.timing.first_words, started,
+                                                                 cut.onset if cut else None):
+                # The callee's "allô" came as the bot began: its first words were lost under it.
+                # Wait for them to pause, then greet again, whole.
+                call.record.timeline.add("greeting cut by the callee's own: said again after it")
+                verdict = await self._greeting(call, amd, speaking_since=time.monotonic())
+                if verdict is not None and verdict.is_machine:
+                    return True
+                await call.play(prompts)
         self._feed_amd_status(call, amd)
         verdict = amd.verdict_so_far()
         return verdict is not None and verdict.is_machine and self._in_amd_window(call)

@@ -22,6 +22,7 @@ from .asr.base import Recognizer, RecognizerStream
 from .bargein import BargeInConfig, EchoAwareBargeIn
 from .beep import BeepDetector
 from .pcm import FRAME_MS, StreamResampler, resample
+from .turn import MODEL_SECONDS, SmartTurn, SmartTurnUnavailable, TurnConfig, TurnJudgement, judge, shared_model
 from .vad import WEBRTC_RATES, SpeechDetector, SpeechEnded, SpeechStarted, VadConfig
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class ListenerStats:
     eos_to_final_ms: list[float] = field(default_factory=list)  # last voiced audio -> final text
     barge_ins: int = 0
     early_ends: int = 0  # utterances ended after the short silence: the recogniser had caught up
+    turn_verdicts: list[TurnJudgement] = field(default_factory=list)  # semantic end of turn, per pause
     _cap: int = 200_000
 
     def lag(self, ms: float) -> None:
@@ -66,10 +68,29 @@ class CallListener:
         *,
         vad: VadConfig | None = None,
         barge_in: BargeInConfig | None = None,
+        turn: TurnConfig | None = None,
+        turn_model: SmartTurn | None = None,
     ) -> None:
         self._sub = subscription
         self._recognizer = recognizer
         self._vad_config = vad or VadConfig()
+        self._turn_config = turn
+        self._turn_model = turn_model
+        if turn is not None and turn_model is None:
+            try:
+                self._turn_model = shared_model()
+            except SmartTurnUnavailable as exc:
+                log.warning("semantic end of turn off, silence only: %s", exc)
+                self._turn_config = None
+        if self._turn_config is not None:
+            # The model's verdict replaces the recogniser-driven early end (which would fire at
+            # 400 ms, before a verdict that holds an unfinished sentence could arrive).
+            self._vad_config = self._vad_config.model_copy(update={"early_end_ms": 0})
+        self.dictation = False  # the scenario step asks for digits: hold longer between groups
+        self._utt = bytearray()  # the utterance's audio at the line's rate (its last 8 s), for the model
+        self._words = ""  # the streaming recogniser's words in the utterance so far
+        self._judged_for: float | None = None  # the pause (its last voiced end) judged or being judged
+        self._judging: asyncio.Task | None = None
         self._barge_config = barge_in or BargeInConfig()
         self.events: asyncio.Queue[ev.ListenEvent] = asyncio.Queue()
         self.stats = ListenerStats()
@@ -93,6 +114,12 @@ class CallListener:
     def silent_for(self, now: float) -> float | None:
         """Seconds the caller has been quiet inside the utterance in progress (None outside)."""
         return self._vad.silent_for(now) if self._vad is not None else None
+
+    @property
+    def last_voice_at(self) -> float | None:
+        """The last frame the VAD found voiced (monotonic), even one not (yet) part of confirmed
+        speech: an onset takes 80 ms to confirm, and the bot must not start inside it."""
+        return self._vad.last_voiced_at if self._vad is not None else None
 
     def watch_for_beep(self, on: bool = True) -> None:
         """Report a voicemail's beep (BeepDetected) while on."""
@@ -141,13 +168,15 @@ class CallListener:
 
     async def _frame_loop(self) -> str:
         while True:
-            deadline = self._vad.next_deadline() if self._vad else None
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            deadlines = [d for d in (self._vad.next_deadline() if self._vad else None, self._check_deadline())
+                         if d is not None]
+            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             try:
                 async with asyncio.timeout(timeout):
                     item = await self._sub.get()
             except TimeoutError:
                 self._vad_events(self._vad.tick(time.monotonic()))
+                self._maybe_judge(time.monotonic())
                 continue
             if isinstance(item, AudioFrame):
                 self._on_frame(item)
@@ -181,6 +210,8 @@ class CallListener:
                 self.events.put_nowait(ev.SpeechStarted(hit.at, now))
                 self._asr_cmds.put_nowait(_Open(self._rate))
                 self._asr_cmds.put_nowait(_Audio(b"".join(self._held), now))
+                self._utt = bytearray()
+                self._keep(b"".join(self._held))
                 self._held.clear()
             self.stats.lag((time.monotonic() - frame.arrived) * 1000)
             return
@@ -191,6 +222,8 @@ class CallListener:
             self._vad_events(self._vad.process(vad_frame, now))
         if was_speaking and self._vad.speaking:
             self._asr_cmds.put_nowait(_Audio(frame.pcm, now))
+            self._keep(frame.pcm)
+        self._maybe_judge(now)
         self.stats.lag((time.monotonic() - frame.arrived) * 1000)
 
     def _vad_frames(self, pcm: bytes) -> list[bytes]:
@@ -214,6 +247,8 @@ class CallListener:
                 if self._to_vad is not None:
                     lookback = resample(lookback, self._vad.sample_rate, self._rate)
                 self._asr_cmds.put_nowait(_Audio(lookback, e.confirmed_at))
+                self._utt = bytearray()
+                self._keep(lookback)
             elif isinstance(e, SpeechEnded):
                 self.stats.early_ends += e.early
                 ended = ev.SpeechEnded(e.at, time.monotonic(), e.duration)
@@ -238,13 +273,14 @@ class CallListener:
                     try:
                         if isinstance(cmd, _Open):
                             stream, heard, decoded_until = self._recognizer.open(cmd.rate), "", 0.0
+                            self._words = ""
                         elif isinstance(cmd, _Audio) and stream is not None:
                             if _known_before_end(cmds, i, heard, decoded_until):
                                 continue  # only the silence after words already known: not worth the wait
                             partial = await stream.feed(cmd.pcm)
                             decoded_until = cmd.until
                             if partial is not None:
-                                heard = partial.text
+                                heard = self._words = partial.text
                                 self.events.put_nowait(ev.PartialTranscript(partial.text, time.monotonic()))
                             if heard.strip():
                                 self._caught_up(decoded_until)
@@ -258,6 +294,61 @@ class CallListener:
         finally:
             if self._wake is not None:
                 self._wake.cancel()
+            if self._judging is not None:
+                self._judging.cancel()
+
+    # -- semantic end of turn ---------------------------------------------------------------
+
+    def _keep(self, pcm: bytes) -> None:
+        self._utt += pcm
+        limit = self._rate * 2 * MODEL_SECONDS  # the model reads the last 8 s
+        if len(self._utt) > limit:
+            del self._utt[: len(self._utt) - limit]
+
+    def _check_deadline(self) -> float | None:
+        """When the pause in progress is long enough to ask the model."""
+        vad = self._vad
+        if self._turn_config is None or vad is None or not vad.speaking or self._judged_for == vad.last_voiced_end:
+            return None
+        return vad.last_voiced_end + self._turn_config.check_after_ms / 1000
+
+    def _maybe_judge(self, now: float) -> None:
+        deadline = self._check_deadline()
+        if deadline is None or now < deadline or (self._judging is not None and not self._judging.done()):
+            return
+        pause = self._vad.last_voiced_end
+        self._judged_for = pause
+        self._judging = asyncio.get_running_loop().create_task(
+            self._judge(pause, bytes(self._utt), self._rate, self._words, self.dictation), name="listener-turn")
+
+    async def _judge(self, pause: float, pcm: bytes, rate: int, words: str, dictation: bool) -> None:
+        """Ask Smart Turn (in an executor: tens of ms of CPU) whether the caller is done, and
+        set how long this pause must last to end the turn. A verdict that comes after the caller
+        spoke again is dropped (the VAD voids it)."""
+        assert self._turn_config is not None and self._turn_model is not None
+        try:
+            probability = await asyncio.get_running_loop().run_in_executor(
+                None, self._turn_model.probability, pcm, rate)
+        except Exception:
+            log.exception("end-of-turn model failed; this pause ends on silence")
+            probability = None
+        verdict = judge(self._turn_config, probability, words, dictation=dictation)
+        self.stats.turn_verdicts.append(verdict)
+        vad = self._vad
+        if vad is None or not vad.speaking or vad.last_voiced_end != pause:
+            return
+        vad.end_turn_after(verdict.end_after_ms)
+        self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        """The end of speech moved: the frame loop may be waiting on the old deadline (no frames
+        come in silence on some paths), so a timer ticks the VAD at the new one."""
+        deadline = self._vad.next_deadline() if self._vad is not None else None
+        if deadline is None:
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+        self._wake = asyncio.get_running_loop().call_later(max(0.0, deadline - time.monotonic()), self._tick)
 
     def _caught_up(self, decoded_until: float) -> None:
         """The recogniser has words for audio up to ``decoded_until``: if that reaches into the
@@ -266,12 +357,7 @@ class CallListener:
         vad = self._vad
         if vad is None or not vad.recognizer_caught_up(decoded_until):
             return
-        deadline = vad.next_deadline()
-        if deadline is None:
-            return
-        if self._wake is not None:
-            self._wake.cancel()
-        self._wake = asyncio.get_running_loop().call_later(max(0.0, deadline - time.monotonic()), self._tick)
+        self._schedule_tick()
 
     def _tick(self) -> None:
         self._wake = None

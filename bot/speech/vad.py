@@ -61,6 +61,8 @@ class SpeechDetector:
         self._started_at = 0.0
         self._last_voiced_end = 0.0
         self._caught_up = False  # the recogniser has the words up to this silence: end it sooner
+        self.last_voiced_at: float | None = None  # any voiced frame, speech confirmed or not
+        self._verdict_ms: int | None = None  # an end-of-turn verdict for the pause in progress
 
     def is_voiced(self, frame: bytes) -> bool:
         if rms_dbfs(frame) < self.config.min_level_dbfs:
@@ -71,10 +73,13 @@ class SpeechDetector:
         """Feed one 20 ms frame that arrived at ``now`` (monotonic seconds)."""
         events: list[VadEvent] = self.tick(now)
         voiced = self.is_voiced(frame)
+        if voiced:
+            self.last_voiced_at = now
         if self.speaking:
             if voiced:
                 self._last_voiced_end = now
                 self._caught_up = False
+                self._verdict_ms = None  # they speak again: the pause's verdict is void
             return events
         self._lookback.append(frame)
         self._window.append((now, voiced))
@@ -85,6 +90,7 @@ class SpeechDetector:
             self._started_at = first - FRAME_MS / 1000
             self._last_voiced_end = now
             self._caught_up = False
+            self._verdict_ms = None
             events.append(SpeechStarted(at=self._started_at, confirmed_at=now, lookback=b"".join(self._lookback)))
             self._lookback.clear()
             self._window.clear()
@@ -96,8 +102,20 @@ class SpeechDetector:
         self._started_at = at
         self._last_voiced_end = now
         self._caught_up = False
+        self._verdict_ms = None
         self._lookback.clear()
         self._window.clear()
+
+    @property
+    def last_voiced_end(self) -> float:
+        """The end of the last voiced frame of the utterance in progress (monotonic)."""
+        return self._last_voiced_end
+
+    def end_turn_after(self, ms: int) -> None:
+        """An end-of-turn verdict (bot.speech.turn) for the pause in progress: it ends after ``ms``
+        of silence, sooner or later than ``end_silence_ms``; void once the caller speaks again."""
+        if self.speaking:
+            self._verdict_ms = ms
 
     def recognizer_caught_up(self, audio_until: float) -> bool:
         """A streaming recogniser has decoded the caller's audio up to the frame that arrived at
@@ -110,6 +128,8 @@ class SpeechDetector:
         return self._caught_up
 
     def _end_after(self) -> float:
+        if self._verdict_ms is not None:
+            return self._verdict_ms / 1000
         early = self._caught_up and self.config.early_end_ms
         return (self.config.early_end_ms if early else self.config.end_silence_ms) / 1000
 

@@ -63,9 +63,15 @@ class Step(_Strict):
     freestyle: str | None = None  # context for LLM answers to whatever the caller says at this step
     transfer: bool = False  # after the line, hand the caller to an agent
     result: CallResult | None = None  # an end step: say the line, hang up with this result
+    # The caller is asked to dictate this (a number, an address, a postcode, a date): the end of
+    # their turn waits longer between groups of digits (bot.speech.turn).
+    dictation: Literal["phone", "email", "postcode", "date"] | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Step:
+        if self.dictation and (self.check or self.result or self.transfer):
+            raise ValueError("'dictation' is for a step that listens to the caller's answer, "
+                             "not a check, an end step or a transfer")
         if self.check:
             if not (self.qualified and self.not_qualified):
                 raise ValueError("a qualification check needs both 'qualified' and 'not_qualified'")

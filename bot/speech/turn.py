@@ -1,0 +1,200 @@
+"""Has the caller finished their turn? Smart Turn v3.2, locally, from their audio.
+
+Smart Turn v3.2 (pipecat-ai, BSD-2) is a Whisper-tiny encoder with a classifier head, 8 MB of
+int8 ONNX on the CPU: from the last 8 s of a speaker's audio at 16 kHz it gives the probability
+that they are done (prosody, the shape of the last words), trained on 23 languages, French
+included. Fed 8 kHz it degrades without a warning, so audio is always brought to 16 kHz here.
+
+Published French figures (LiveKit's eot-bench, French split): at 5% premature cut-offs a
+silence-only end of turn needs 1,000 ms of silence, Smart Turn v3.2 873 ms. On its own it is
+no faster; MiniBot combines it with the VAD's silence and the recogniser's words
+(`TurnPolicy`): a complete turn ends after a short silence, an incomplete one (a pause inside
+a sentence, a number being dictated, a trailing "et", "euh") is held longer, with a bound.
+
+The model file and its numpy-only Whisper feature code come from the `pipecat-ai` wheel. Its
+package imports loguru and a long list of dependencies MiniBot does not use (numba, openai,
+...), so it is installed with ``--no-deps`` and only those two files are read from it: the
+feature module is loaded from its file, the package itself is never imported.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from .pcm import resample, to_float
+
+MODEL_RATE = 16000
+MODEL_SECONDS = 8
+_SMART_TURN = Path("audio/turn/smart_turn")
+
+
+class SmartTurnUnavailable(RuntimeError):
+    """The pipecat-ai wheel (the model's home) is not installed."""
+
+
+def _pipecat_dir() -> Path:
+    spec = importlib.util.find_spec("pipecat")  # finds the package without running its __init__
+    if spec is None or not spec.submodule_search_locations:
+        raise SmartTurnUnavailable(
+            "Smart Turn needs the model shipped in the pipecat-ai wheel: pip install --no-deps 'pipecat-ai>=1.14'")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@cache
+def _features() -> ModuleType:
+    path = _pipecat_dir() / _SMART_TURN / "_whisper_features.py"
+    spec = importlib.util.spec_from_file_location("minibot_smart_turn_features", path)
+    if spec is None or spec.loader is None:
+        raise SmartTurnUnavailable(f"no Smart Turn feature code at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def model_path() -> Path:
+    path = _pipecat_dir() / _SMART_TURN / "data" / "smart-turn-v3.2-cpu.onnx"
+    if not path.is_file():
+        raise SmartTurnUnavailable(f"the pipecat-ai wheel has no {path.name} (version 1.14 or later ships it)")
+    return path
+
+
+class SmartTurn:
+    """P(the speaker has finished) for the audio of their turn so far. Thread-safe; about 10-20 ms
+    of CPU a call (one thread): run it in an executor, never on the event loop."""
+
+    def __init__(self, path: Path | None = None, *, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.inter_op_num_threads = 1
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = ort.InferenceSession(str(path or model_path()), sess_options=options)
+        self._log_mel = _features().compute_whisper_log_mel_features
+        self._lock = threading.Lock()
+
+    def probability(self, pcm: bytes, sample_rate: int) -> float:
+        """``pcm``: 16-bit mono audio of the turn (its last 8 s count), at any rate."""
+        if sample_rate != MODEL_RATE:
+            pcm = resample(pcm, sample_rate, MODEL_RATE)
+        x = to_float(pcm)[-MODEL_SECONDS * MODEL_RATE:]
+        x = np.pad(x, (MODEL_SECONDS * MODEL_RATE - len(x), 0))  # the model reads 8 s, padded at the front
+        features = self._log_mel(x, do_normalize=True)[None, ...].astype(np.float32)
+        with self._lock:
+            out = self._session.run(None, {"input_features": features})
+        return float(np.asarray(out[0]).reshape(-1)[0])
+
+
+@cache
+def shared_model() -> SmartTurn:
+    """One session per process: calls share it (the ONNX runtime is thread-safe; we lock anyway)."""
+    return SmartTurn()
+
+
+# -- the decision ---------------------------------------------------------------------------------
+
+
+class TurnConfig(BaseModel, frozen=True):
+    enabled: bool = Field(False, description="semantic end of turn (Smart Turn v3.2); off: silence only")
+    check_after_ms: int = Field(200, ge=60, description="silence before the model is asked")
+    complete_threshold: float = Field(0.5, gt=0, lt=1, description="P(complete) at or above: the turn is over")
+    complete_end_ms: int = Field(200, ge=60, description="silence that ends a turn judged complete")
+    incomplete_end_ms: int = Field(1400, ge=200, description="silence that ends a turn judged incomplete")
+    dictation_end_ms: int = Field(2000, ge=200, description="the same while the caller dictates digits")
+
+
+# Words after which a French sentence cannot be over: a conjunction, a preposition, an article,
+# a hesitation. A recogniser's partial that ends with one means the caller is mid-sentence,
+# whatever the prosody says.
+_OPEN_ENDINGS = frozenset((
+    "et", "ou", "mais", "donc", "car", "parce", "que", "qu", "puis", "alors", "ensuite", "euh", "heu", "hum",
+    "bah", "ben", "enfin", "genre", "de", "du", "des", "le", "la", "les", "l", "au", "aux", "à", "pour",
+    "par", "avec", "sans", "sur", "sous", "dans", "chez", "vers", "mon", "ma", "mes", "ton", "ta", "tes",
+    "son", "sa", "ses", "notre", "votre", "leur", "nos", "vos", "ce", "cet", "cette", "ces", "je", "j", "tu",
+    "me", "m", "te", "t", "se", "s", "qui", "dont",
+))
+_WORD = re.compile(r"[\w']+", re.UNICODE)
+_DIGITS = re.compile(r"\d|\b(zéro|un|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|"
+                     r"quinze|seize|vingt|trente|quarante|cinquante|soixante|cent|mille)\b")
+
+
+_SPELLING = frozenset(("point", "arobase", "tiret", "underscore", "slash", "et"))  # an address being spelt
+
+
+def open_ending(text: str, extra: frozenset[str] = frozenset()) -> bool:
+    """The words so far stop where a sentence cannot ("je voudrais un", "c'est pour euh")."""
+    words = _WORD.findall(text.lower().replace("'", "' "))
+    if not words:
+        return False
+    last = words[-1].rstrip("'")
+    if words[-2:] == ["c'", "est"]:  # "c'est ..." announces what comes, "qu'est-ce que c'est" asks
+        return len(words) < 3 or words[-3].rstrip("'") not in ("que", "qu")
+    return last in _OPEN_ENDINGS or last in extra
+
+
+def ends_with_digits(text: str) -> bool:
+    """The caller's last words are digits (a number being dictated, group by group)."""
+    words = _WORD.findall(text.lower())
+    return bool(words) and bool(_DIGITS.search(words[-1]))
+
+
+@dataclass(frozen=True, slots=True)
+class TurnJudgement:
+    end_after_ms: int  # silence that ends this turn, from its last voiced audio
+    complete: bool
+    probability: float | None
+    why: str
+
+
+def judge(config: TurnConfig, probability: float | None, words: str, *, dictation: bool = False) -> TurnJudgement:
+    """How long a silence ends the turn, from the model's probability and the words heard so far."""
+    if dictation and (not _DIGITS.search(words.lower()) or ends_with_digits(words) or open_ending(words, _SPELLING)):
+        # Asked to dictate: until digits have come, and while they or an address's parts still come.
+        return TurnJudgement(config.dictation_end_ms, False, probability, "dictation")
+    if words.strip() and open_ending(words):
+        return TurnJudgement(config.incomplete_end_ms, False, probability, "open ending")
+    if probability is None:
+        return TurnJudgement(config.incomplete_end_ms, False, None, "no verdict")
+    if probability >= config.complete_threshold:
+        return TurnJudgement(config.complete_end_ms, True, probability, "complete")
+    return TurnJudgement(config.incomplete_end_ms, False, probability, "incomplete")
+
+
+# -- backchannels ---------------------------------------------------------------------------------
+
+# What a listener says to show they follow, not to take the turn ("oui", "mm", "d'accord", "je
+# vois"), and the fillers of a start they gave up ("euh"). Said over the bot, none of these is an
+# interruption. "non" is not here: it disagrees.
+_BACKCHANNEL_WORDS = frozenset((
+    "oui", "ouais", "ouai", "mm", "mmh", "mmm", "hm", "hmm", "hum", "mhm", "mh", "d'accord", "daccord", "ok",
+    "okay", "hein", "ah", "oh", "bien", "très", "voilà", "entendu", "exact", "exactement", "euh", "heu", "bon",
+    "je", "vois", "c'est", "ça", "sûr", "bah", "ben", "merci",
+))
+_BACKCHANNEL_PHRASES = frozenset(("je vois", "c'est ça", "bien sûr", "très bien", "ah oui", "oui oui", "ok d'accord"))
+_PUNCT = re.compile(r"[^\w' -]+", re.UNICODE)
+
+
+def is_backchannel(text: str) -> bool:
+    """Only acknowledgements or fillers, at most four words ("Oui.", "Mm-hmm.", "D'accord, je
+    vois."): the caller follows and lets the bot go on. Empty text (noise, a cough) counts too."""
+    clean = _PUNCT.sub(" ", text.lower().replace("’", "'")).replace("-", " ")
+    words = clean.split()
+    if len(words) > 4:
+        return False
+    joined = " ".join(words)
+    for phrase in _BACKCHANNEL_PHRASES:
+        joined = joined.replace(phrase, "")
+    rest = joined.split()
+    # "je", "c'est", "ça", "sûr" only inside a known phrase: "je veux" is not a backchannel.
+    lone = {"je", "vois", "c'est", "ça", "sûr", "très"}
+    return all(w in _BACKCHANNEL_WORDS and w not in lone for w in rest)

@@ -1,0 +1,129 @@
+"""The bot's first words on a real Asterisk 22, measured on the wire (issue 14, defect 5): the
+`scripted` callee (an AudioSocket server on the callee side) says "allô" when a real person
+would, and hears what the bot sends. The bot must never start while the callee is speaking.
+Before the fix it greeted a fixed 1.0 s after StasisStart, over this "allô" every time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from audiosocket import AudioSocketServer
+from audiosocket.codec import Decoder, encode_audio, parse_uuid
+from bot.call.config import CallConfig
+from bot.call.controller import CallController
+from bot.call.outcome import Outcome
+from bot.call.runtime import demo_conversation
+from bot.speech.pcm import rms_dbfs
+
+pytestmark = [pytest.mark.slow]
+
+SPEECH = Path(__file__).resolve().parents[1] / "fixtures" / "speech"
+RATE = 8000
+FRAME = RATE // 50 * 2  # bytes in 20 ms of slin 8 kHz
+VOICED_DBFS = -40.0
+
+
+def _clip(name: str) -> bytes:
+    import soundfile as sf
+
+    data, rate = sf.read(SPEECH / f"{name}_8k.wav", dtype="int16")
+    assert rate == RATE
+    return data.tobytes()
+
+
+@dataclass
+class ScriptedCallee:
+    """Streams 20 ms frames to Asterisk (silence, then ``clip`` ``say_at`` s after connecting),
+    and notes when the bot's audio arrives. Times are monotonic."""
+
+    clip: bytes
+    say_at: float
+    connected_at: float | None = None
+    voice: tuple[float, float] | None = None  # when the clip's voiced frames were sent
+    heard: list[float] = field(default_factory=list)  # arrival of each voiced frame from the bot
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = Decoder()
+        sender: asyncio.Task | None = None
+        try:
+            while True:
+                data = await asyncio.wait_for(reader.read(4096), 30)
+                if not data:
+                    return
+                for message in decoder.feed(data):
+                    if sender is None:
+                        parse_uuid(message)
+                        self.connected_at = time.monotonic()
+                        sender = asyncio.create_task(self._send(writer))
+                    elif message.is_audio and rms_dbfs(message.payload) > VOICED_DBFS:
+                        self.heard.append(time.monotonic())
+        except (ConnectionError, TimeoutError):
+            return
+        finally:
+            if sender is not None:
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                    await sender
+            writer.close()
+
+    async def _send(self, writer: asyncio.StreamWriter) -> None:
+        silence = bytes(FRAME)
+        start = time.monotonic()
+        first = int(self.say_at * 50)
+        frames = [self.clip[i:i + FRAME].ljust(FRAME, b"\0") for i in range(0, len(self.clip), FRAME)]
+        k = 0
+        while True:
+            i = k - first
+            pcm = frames[i] if 0 <= i < len(frames) else silence
+            writer.write(encode_audio(pcm, RATE))
+            await writer.drain()
+            if 0 <= i < len(frames) and rms_dbfs(pcm) > VOICED_DBFS:
+                now = time.monotonic()
+                self.voice = (self.voice[0] if self.voice else now, now)
+            k += 1
+            await asyncio.sleep(max(0.0, start + k * 0.02 - time.monotonic()))  # paced on a deadline
+
+
+async def _scripted_call(asterisk, recognizer, callee: ScriptedCallee):
+    host, port = asterisk.scripted_address
+    scripted = await asyncio.start_server(callee.handle, host, port)
+    try:
+        async with AudioSocketServer("127.0.0.1", 0) as server:
+            config = CallConfig(audiosocket_address=server.address, ring_timeout=10, caller_id="MiniBot <0162000000>")
+            async with CallController(asterisk.ari_config(), config, server, recognizer) as ctl:
+                record = await asyncio.wait_for(ctl.place_call("Local/scripted@callee-sim", demo_conversation()), 60)
+    finally:
+        scripted.close()
+        await scripted.wait_closed()
+    return record
+
+
+async def test_the_bot_never_greets_over_a_real_lines_allo(live_asterisk, whisper):
+    # "bonjour oui" 0.6 s after the callee's side connects: about 1.0 s after StasisStart, when
+    # the old fixed greeting started.
+    callee = ScriptedCallee(_clip("bonjour_oui"), say_at=0.6)
+    record = await _scripted_call(live_asterisk, whisper, callee)
+    print(record.timeline)
+    assert record.outcome is Outcome.ANSWERED
+    assert callee.voice is not None and callee.heard, "the callee spoke and heard the bot"
+    voice_start, voice_end = callee.voice
+    over = [t for t in callee.heard if voice_start <= t <= voice_end]
+    assert not over, f"the bot spoke {len(over) * 20} ms over the callee's greeting\n{record.timeline}"
+    assert callee.heard[0] > voice_end
+    print(f"callee's greeting end -> bot audio on the wire: {(callee.heard[0] - voice_end) * 1000:.0f} ms")
+    assert live_asterisk.channels() == []
+
+
+async def test_a_silent_callee_hears_the_bot(live_asterisk, whisper):
+    callee = ScriptedCallee(b"", say_at=0.0)
+    record = await _scripted_call(live_asterisk, whisper, callee)
+    assert record.outcome is Outcome.ANSWERED and callee.heard, record.timeline
+    assert record.answer_to_first_audio is not None
+
+

@@ -1,0 +1,126 @@
+"""Semantic end of turn: Smart Turn v3.2 (from the pipecat-ai wheel, run with onnxruntime), the
+rules that combine it with the recogniser's words, and the listener holding a turn through a
+pause inside a sentence that a silence-only end of speech cuts in two."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from audiosocket import AudioSocketServer
+from audiosocket.peer import AsteriskPeer
+from bot.config import Settings
+from bot.dialog.scenario.model import Step
+from bot.speech import events as ev
+from bot.speech.asr.models import whisper_base_dir
+from bot.speech.asr.whisper_engine import WhisperRecognizer
+from bot.speech.listener import CallListener
+from bot.speech.pcm import to_float, to_pcm
+from bot.speech.turn import TurnConfig, ends_with_digits, judge, open_ending, shared_model
+from tests.conftest import speech
+
+CONFIG = TurnConfig()
+
+
+def _split_at_pause(name: str) -> tuple[bytes, bytes]:
+    """A fixture cut at the quietest 20 ms in its middle half (between two words)."""
+    x = to_float(speech(name).pcm)
+    frames = len(x) // 320
+    energy = np.array([np.sqrt(np.mean(x[i * 320:(i + 1) * 320] ** 2)) for i in range(frames)])
+    k = frames // 4 + int(np.argmin(energy[frames // 4: 3 * frames // 4]))
+    return to_pcm(x[: k * 320]), to_pcm(x[k * 320:])
+
+
+@pytest.mark.parametrize(("text", "open_"), [
+    ("je voudrais savoir combien", False), ("oui alors je suis", False), ("non parce que", True),
+    ("mon numéro c'est le", True), ("ce qui m'intéresse c'est", True), ("qu'est-ce que c'est", False),
+    ("alors euh", True), ("il faudrait que je", True), ("non merci", False), ("", False),
+])
+def test_words_that_cannot_end_a_sentence(text, open_):
+    assert open_ending(text) is open_
+
+
+def test_digits_being_dictated():
+    assert ends_with_digits("zéro six douze") and ends_with_digits("06 12")
+    assert not ends_with_digits("je vous le dis")
+
+
+def test_the_verdict_combines_the_model_and_the_words():
+    assert judge(CONFIG, 0.9, "non merci").end_after_ms == CONFIG.complete_end_ms
+    assert judge(CONFIG, 0.1, "non merci").end_after_ms == CONFIG.incomplete_end_ms
+    # The words overrule a confident model: nobody ends a sentence on "parce que".
+    assert judge(CONFIG, 0.95, "non parce que").why == "open ending"
+    assert judge(CONFIG, 0.95, "zéro six douze", dictation=True).end_after_ms == CONFIG.dictation_end_ms
+    assert judge(CONFIG, 0.95, "zéro six douze trente-quatre voilà", dictation=True).complete
+    # Asked for a number: a preamble ("vous pouvez noter") or an address being spelt is not the end.
+    assert judge(CONFIG, 0.95, "vous pouvez noter", dictation=True).why == "dictation"
+    assert judge(CONFIG, 0.95, "jean point dupont arobase", dictation=True).why == "dictation"
+    assert judge(CONFIG, None, "").end_after_ms == CONFIG.incomplete_end_ms
+
+
+def test_a_scenario_step_may_ask_for_dictation():
+    assert Step(say="Votre numéro ?", dictation="phone").dictation == "phone"
+    with pytest.raises(ValueError, match="dictation"):
+        Step(say="Au revoir.", result="NOT_INTERESTED", dictation="phone")
+    with pytest.raises(ValueError):
+        Step(say="Votre numéro ?", dictation="fax")
+
+
+def test_smart_turn_hears_a_finished_sentence_from_an_unfinished_one():
+    model = shared_model()
+    head, _ = _split_at_pause("non_merci")  # "Non merci, | je ne suis pas intéressé."
+    silence = bytes(16000 // 5 * 2)  # 200 ms: what the listener has when it asks
+    assert model.probability(speech("non_merci").pcm + silence, 16000) > 0.5
+    assert model.probability(head + silence, 16000) < 0.5
+    # 8 kHz audio is brought to 16 kHz (the model degrades silently at 8 kHz).
+    assert model.probability(speech("non_merci", 8000).pcm + bytes(8000 // 5 * 2), 8000) > 0.5
+
+
+# -- the listener ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    with ThreadPoolExecutor(2) as pool:
+        yield WhisperRecognizer(whisper_base_dir(Settings().cache_dir), pool)
+
+
+async def _utterances(whisper, turn: TurnConfig | None, pause_s: float) -> tuple[list, CallListener]:
+    server = AudioSocketServer("127.0.0.1", 0)
+    await server.start()
+    call = uuid.uuid4()
+    server.expect(call)
+    peer = AsteriskPeer("127.0.0.1", server.port, call)
+    await peer.connect()
+    session = await server.wait_session(call, 1)
+    listener = CallListener(session.subscribe(), whisper, turn=turn)
+    task = asyncio.ensure_future(listener.run())
+    head, tail = _split_at_pause("non_merci")
+    await peer.silence(0.2, send_frames=True)
+    await peer.stream(head)
+    await peer.silence(pause_s, send_frames=True)  # the snoop path: silent frames keep coming
+    await peer.stream(tail)
+    await peer.silence(2.0, send_frames=True)
+    await peer.close()
+    events = []
+    async with asyncio.timeout(20):
+        while not isinstance(e := await listener.events.get(), ev.MediaClosed):
+            events.append(e)
+    await task
+    await server.close()
+    return [e for e in events if isinstance(e, ev.SpeechEnded)], listener
+
+
+@pytest.mark.slow
+async def test_a_pause_inside_a_sentence_is_held_where_silence_alone_cuts_it(whisper):
+    cut, _ = await _utterances(whisper, None, 0.75)
+    assert len(cut) == 2  # silence only: 600 ms ends "Non merci," before the caller goes on
+    held, listener = await _utterances(whisper, CONFIG, 0.75)
+    assert len(held) == 1, listener.stats.turn_verdicts
+    verdicts = listener.stats.turn_verdicts
+    assert verdicts and not verdicts[0].complete  # the pause after "Non merci," was judged unfinished
+    assert verdicts[-1].complete  # and the end of the sentence finished
