@@ -158,3 +158,46 @@ async def _count(db, sql, n) -> bool:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_health_and_the_api_say_the_database_is_down_and_recover(postgres, tmp_path):
+    import aiohttp
+    from prometheus_client import CollectorRegistry
+
+    from bot.ops.health import Health
+    from bot.ops.health import database as database_check
+    from bot.web.app import build_app, start_server
+    from bot.web.context import WebContext
+
+    key = "k3y-for-tests-0123456789abcdef"
+    db = await Database.open(postgres.url, tmp_path)
+    ctx = WebContext(db=db, api_key=key, health=Health({"database": database_check(db)}),
+                     metrics_registry=CollectorRegistry())
+    runner = await start_server(build_app(ctx), "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with aiohttp.ClientSession(base, headers={"X-API-Key": key}) as http:
+            async with http.get("/api/campaigns") as resp:
+                assert resp.status == 200
+            await asyncio.to_thread(postgres.stop)
+            async with http.get("/health") as resp:
+                body = await resp.json()
+                assert resp.status == 503
+            database = body["components"]["database"]
+            assert database["status"] == "down" and database["detail"].startswith("PostgreSQL unreachable")
+            for path in ("/api/campaigns", "/api/calls"):
+                async with http.get(path) as resp:
+                    assert resp.status == 503 and resp.content_type == "application/json"
+                    assert (await resp.json())["error"].startswith("database unavailable")
+            await asyncio.to_thread(postgres.start)
+            await _until(lambda: _status(http, "/api/campaigns", 200))
+            async with http.get("/health") as resp:
+                assert resp.status == 200
+    finally:
+        await runner.cleanup()
+        await db.close()
+
+
+async def _status(http, path, expected) -> bool:
+    async with http.get(path) as resp:
+        return resp.status == expected
