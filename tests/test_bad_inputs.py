@@ -23,3 +23,43 @@ async def test_an_api_export_logs_one_access_line_and_no_error(api, db, caplog):
             await asyncio.sleep(0.01)  # log records: nothing to wait on
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert len(access) == 1 and access[0].startswith(f"GET /api/campaigns/{cid}/export 200")
+
+
+# -- contact files ----------------------------------------------------------------------------------
+
+async def test_a_nul_byte_is_found_by_the_dry_run_with_its_line_and_the_import_keeps_the_rest(db, tmp_path):
+    from bot.contacts.importer import import_contacts
+
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"telephone;prenom\n0612345678;Zo\x00e\n0612345679;Luc\n")
+    dry = await import_contacts(db, path, dry_run=True)
+    assert [(i.line, "NUL" in i.reason) for i in dry.invalid] == [(2, True)] and dry.imported == 1
+    done = await import_contacts(db, path)
+    assert done.imported == 1 and [i.line for i in done.invalid] == [2]
+    assert await db.pool.fetchval("SELECT first_name FROM contacts") == "Luc"
+
+
+async def test_the_api_answers_a_nul_byte_with_the_line_not_a_500(api):  # noqa: F811
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("file", b"telephone;prenom\n0612345678;Zo\x00e\n", filename="nul.csv", content_type="text/csv")
+    async with api.s.post("/api/contacts/import", data=form) as resp:
+        body = await resp.json()
+        assert resp.status < 500, body
+    assert body["invalid"][0]["line"] == 2 and "NUL" in body["invalid"][0]["reason"]
+
+
+async def test_a_bad_email_is_dropped_with_a_warning_and_extra_cells_are_reported(db, tmp_path):
+    from bot.contacts.importer import import_contacts
+
+    path = tmp_path / "c.csv"
+    path.write_text("telephone;prenom;email\n0612345678;Jérôme;jerome@@example\n"
+                    "0612345679;Luc;luc@example.fr;en trop\n", encoding="utf-8")
+    report = await import_contacts(db, path)
+    assert report.imported == 2 and report.invalid == []
+    assert [(w.line, w.reason.split(":")[0]) for w in report.warnings] == [(2, "email"), (3, "4 cells for 3 headers")]
+    assert "jerome@@example" in report.warnings[0].reason
+    stored = dict(await db.pool.fetch("SELECT first_name, email FROM contacts"))
+    assert stored == {"Jérôme": None, "Luc": "luc@example.fr"}
+    assert report.to_json()["warnings"][0]["line"] == 2
