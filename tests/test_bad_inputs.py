@@ -63,3 +63,52 @@ async def test_a_bad_email_is_dropped_with_a_warning_and_extra_cells_are_reporte
     stored = dict(await db.pool.fetch("SELECT first_name, email FROM contacts"))
     assert stored == {"Jérôme": None, "Luc": "luc@example.fr"}
     assert report.to_json()["warnings"][0]["line"] == 2
+
+
+# -- scenario files ---------------------------------------------------------------------------------
+
+def _demo_copy(tmp_path):
+    import shutil
+
+    from bot.dialog.scenario.authoring import SCENARIOS_DIR
+
+    for item in SCENARIOS_DIR.iterdir():  # audio and other files the scenario names sit beside it
+        if item.is_dir():
+            shutil.copytree(item, tmp_path / item.name, dirs_exist_ok=True)
+    return (SCENARIOS_DIR / "demo.yaml").read_text(encoding="utf-8")
+
+
+def test_a_scenario_saved_in_windows_ansi_is_read(tmp_path):
+    from bot.dialog.scenario.loader import load_scenario
+
+    text = _demo_copy(tmp_path)
+    path = tmp_path / "demo.yaml"
+    path.write_bytes(text.encode("cp1252"))
+    assert load_scenario(path).title == "Démonstration courte"
+
+
+def test_the_scenario_commands_say_what_is_wrong_without_a_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli import scenario as scenario_cli
+
+    path = tmp_path / "broken.yaml"
+    path.write_bytes("name: x\ntitle: caf\xe9\n".encode("cp1252") + b"\x81\x8d\n")  # neither UTF-8 nor cp1252
+    result = CliRunner().invoke(scenario_cli.scenario_app, ["validate", str(path)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert f"{path}:2" in result.output and "UTF-8" in result.output
+
+
+def test_a_key_given_twice_is_reported_with_its_line(tmp_path):
+    import pytest
+
+    from bot.dialog.scenario.loader import ScenarioInvalid, load_scenario
+
+    text = _demo_copy(tmp_path)
+    path = tmp_path / "twice.yaml"
+    path.write_text(text.rstrip("\n") + "\ntitle: autre\n", encoding="utf-8")
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_scenario(path)
+    [problem] = caught.value.problems  # alone: not the cascade a replaced key leads to
+    assert problem.line == len(text.rstrip("\n").splitlines()) + 1
+    assert "title: key given twice (first on line" in problem.message
