@@ -89,6 +89,11 @@ def _summary(report: ImportReport, checked: CheckedFile) -> None:
         for item in report.invalid[:SHOWN]:
             say(f"  line {item.line}: {escape(item.reason)}")
         _more(len(report.invalid))
+    if report.warnings:
+        say("[yellow]avertissements (ligne importée, détail écarté)[/]")
+        for item in report.warnings[:SHOWN]:
+            say(f"  line {item.line}: {escape(item.reason)}")
+        _more(len(report.warnings))
     if report.duplicates:
         say("[yellow]duplicates[/]")
         for dup in report.duplicates[:SHOWN]:

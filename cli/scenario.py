@@ -29,7 +29,7 @@ from bot.dialog.scenario.authoring import (
     resolve,
     shipped,
 )
-from bot.dialog.scenario.loader import Problem, ScenarioInvalid, load_scenario
+from bot.dialog.scenario.loader import Problem, ScenarioInvalid, load_scenario, read_scenario_text
 from bot.dialog.scenario.model import DEFAULT_KEY, PERSONALITIES, Scenario
 
 scenario_app = typer.Typer(help="Conversation scenarios: validate, list, show, write.", no_args_is_help=True)
@@ -118,8 +118,8 @@ def list_(objections: Path = _OBJECTIONS) -> None:
 def _raw(path: Path) -> dict[str, Any]:
     """The file's top-level mapping, best effort: list shows what it can of a broken file."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        raw = yaml.safe_load(read_scenario_text(path))
+    except (OSError, ValueError, yaml.YAMLError):
         return {}
     return raw if isinstance(raw, dict) else {}
 

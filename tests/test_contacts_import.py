@@ -92,11 +92,13 @@ async def test_semicolon_cp1252_csv_with_french_headers(db, tmp_path):
     assert report.rows == 7  # lines 2..9 hold 7 records (3-4 is one)
     assert report.imported == 3
     assert [i.to_json() for i in report.invalid] == [
-        {"line": 5, "reason": "phone: wrong length for a FR number: '06 12'"},
-        {"line": 7, "reason": "email: not an email address: 'anais@'"},
-    ]
+        {"line": 5, "reason": "phone: wrong length for a FR number: '06 12'"}]
+    # A bad e-mail no longer refuses a callable person: the address alone is dropped, with a warning.
+    assert [w.to_json() for w in report.warnings] == [
+        {"line": 7, "reason": "email: not an email address: 'anais@'; dropped"}]
     assert report.empty == [6]
     assert [d.to_json() for d in report.duplicates] == [
+        {"line": 7, "phone": "+33612345678", "first_line": 2, "contact_id": None},
         {"line": 9, "phone": "+33612345678", "first_line": 2, "contact_id": None}]
     assert report.columns == {"Nom": "last_name", "Prénom": "first_name", "Téléphone": "phone", "Courriel": "email",
                               "Société": "company", "Remarque": "extra"}
@@ -213,8 +215,7 @@ def test_missing_phone_value_and_several_problems_in_one_row(tmp_path):
     checked = check_file(path)
     assert [(i.line, i.reason) for i in checked.invalid] == [
         (2, "phone: empty"),
-        (3, "email: not an email address: 'nope'; timezone: unknown time zone: 'Nowhere' "
-            "(expected a name like Europe/Paris)"),
+        (3, "timezone: unknown time zone: 'Nowhere' (expected a name like Europe/Paris)"),
     ]
 
 
@@ -381,14 +382,15 @@ async def test_cli_json_report_shape(db, database_url, tmp_path):
     data = json.loads(result.stdout)  # exactly one JSON object
     assert {"rows", "imported", "duplicates", "invalid", "empty", "enrolled", "file"} <= data.keys()
     assert data["rows"] == 7 and data["imported"] == 3 and data["enrolled"] == 3 and data["campaign"] == campaign
-    assert data["duplicates"] == [{"line": 9, "phone": "+33612345678", "first_line": 2, "contact_id": None}]
+    assert data["duplicates"] == [{"line": 7, "phone": "+33612345678", "first_line": 2, "contact_id": None},
+                                  {"line": 9, "phone": "+33612345678", "first_line": 2, "contact_id": None}]
     assert data["invalid"][0] == {"line": 5, "reason": "phone: wrong length for a FR number: '06 12'"}
     assert data["empty"] == [6] and data["file"] == str(path)
 
     dry = await run_cli(database_url, str(path), "--json", "--dry-run")
     data = json.loads(dry.stdout)
     assert dry.exit_code == 0 and data["valid"] == 0 and "imported" not in data
-    assert [d["first_line"] for d in data["duplicates"]] == [None, None, None, 2]
+    assert [d["first_line"] for d in data["duplicates"]] == [None, None, 2, None, 2]
 
 
 async def test_cli_human_summary(db, database_url, tmp_path):
@@ -440,7 +442,7 @@ async def test_cli_errors_and_exit_codes(db, database_url, tmp_path):
 def test_report_json_keys():
     report = ImportReport(file="f.csv", format="csv", rows=0, imported=0, duplicates=[], invalid=[], empty=[])
     assert list(report.to_json()) == ["file", "format", "dry_run", "campaign", "rows", "imported", "enrolled",
-                                      "duplicates", "invalid", "empty", "columns"]
+                                      "duplicates", "invalid", "empty", "columns", "warnings"]
 
 
 async def test_phone_stored_meanwhile_is_reported_not_fatal(db, database_url, tmp_path):

@@ -58,6 +58,10 @@ async def conclude(conn: asyncpg.Connection, *, campaign_id: int, contact_id: in
                    ending: Ending, policy: RetryPolicy, now: datetime, zone: ZoneInfo) -> Next:
     """Record the contact's state after an attempt and plan the next one; the caller's
     transaction makes it all or nothing with the call row."""
+    # The campaign row first, before anything that references it: an insert (opt-out, next attempt)
+    # takes a key-share lock on it, and two conclusions that each held one and then asked for the
+    # update lock of `complete_finished_campaigns` deadlocked (issue 15, a graceful stop with 4 calls).
+    await q.lock_campaign(conn, campaign_id)
     if ending.result == "OPTED_OUT":
         # The words that carried the request: the caller's last utterance (the call id leads to the rest).
         evidence = ending.caller_said[-1] if ending.caller_said else "(do-not-call request understood on the call)"

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -29,18 +30,22 @@ import asyncpg
 from ..call.call import CallRecord, Conversation, mask
 from ..call.outcome import Outcome
 from ..call.readiness import NotDialled
-from ..compliance.gate import ComplianceGate
+from ..compliance.gate import OPT_OUT, ComplianceGate, Decision
 from ..compliance.rules import ComplianceRules
 from ..ops import metrics
 from ..ops.logs import call_id_var
 from ..store import Database, pauses
 from ..store import attempts as q
-from ..store.calls import insert_call, interrupt_call, mark_answered, save_call
+from ..store import journal as jq
+from ..store.calls import insert_call, interrupt_call, journal_fields, mark_answered, save_fields, stored_fields
 from .breaker import Breaker, failure
 from .conclude import Ending, conclude
 from .retries import RetryPolicy
 
 log = logging.getLogger(__name__)
+
+# What the database being away (stopped, restarting, unreachable) raises.
+_DB_AWAY = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 PlaceCall = Callable[..., Awaitable[CallRecord]]  # (phone, conversation, *, call_id, on_answer) -> CallRecord
 ConversationFor = Callable[[q.Due], Awaitable[Conversation]]
@@ -64,7 +69,9 @@ class DialerConfig:
     lease: timedelta = timedelta(seconds=60)
     renew_every: float = 15.0
     recover_every: float = 10.0
-    save_retries: int = 5  # storing a finished call, with backoff, before the lease recovery takes over
+    save_retries: int = 2  # storing a finished call at once; then the journal's replay takes over
+    replay_every: float = 1.0  # seconds between tries to store journaled calls while the database is away
+    journal_dir: Path | None = None  # None: <data_dir>/journal/<database> (bot.store.journal)
     give_back_delay: timedelta = timedelta(seconds=60)  # an attempt whose originate Asterisk refused waits this
     heal_every: float = 5.0  # seconds between looks at campaigns the breaker paused
 
@@ -73,6 +80,7 @@ class DialerConfig:
 class _Active:
     due: q.Due
     call_id: int | None = None
+    call_uuid: str = ""
     task: asyncio.Task | None = None
 
 
@@ -96,6 +104,16 @@ class Dialer:
         self.dialled = 0
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
+        self._journal: jq.Journal | None = None
+        self._replaying = asyncio.Lock()
+
+    @property
+    def journal(self) -> jq.Journal:
+        """Where what each call produced is kept before the database has it (bot.store.journal)."""
+        if self._journal is None:
+            folder = self.config.journal_dir or jq.folder_for(self.db.data_dir, self.db.url)
+            self._journal = jq.Journal(folder, self.config.worker_id)
+        return self._journal
 
     # -- running -------------------------------------------------------------------------
 
@@ -103,9 +121,13 @@ class Dialer:
         """Dial until stopped (``stop()``) or cancelled; calls in progress are left to ``drain``."""
         cfg = self.config
         log.info("dialer %s: up to %d calls", cfg.worker_id, cfg.max_calls)
+        adopted = await asyncio.to_thread(self.journal.adopt)
+        if adopted or self.journal.pending():
+            await self.replay()
         housekeeping = [asyncio.create_task(self._every(cfg.renew_every, self._renew), name="dialer-renew"),
                         asyncio.create_task(self._every(cfg.recover_every, self.recover), name="dialer-recover"),
-                        asyncio.create_task(self._every(cfg.heal_every, self.heal), name="dialer-heal")]
+                        asyncio.create_task(self._every(cfg.heal_every, self.heal), name="dialer-heal"),
+                        asyncio.create_task(self._every(cfg.replay_every, self.replay), name="dialer-replay")]
         try:
             while not self._stopping.is_set():
                 if len(self.active) >= cfg.max_calls:
@@ -116,7 +138,7 @@ class Dialer:
                     continue
                 try:
                     due = await self.claim()
-                except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                except _DB_AWAY as exc:
                     log.warning("dialer %s: cannot claim (%s); retrying", cfg.worker_id, exc)
                     await self._nap(cfg.poll_interval * 5)
                     continue
@@ -161,8 +183,19 @@ class Dialer:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+        with contextlib.suppress(*_DB_AWAY):
             await q.release_claimed(self.db.pool, self.config.worker_id)
+        with contextlib.suppress(*_DB_AWAY):
+            await self.replay()
+        if self._journal is not None and self._journal.pending():
+            log.warning("dialer %s: %d call(s) kept in the journal %s until the database is back "
+                        "(the next worker on this machine stores them)", self.config.worker_id,
+                        len(self._journal.pending()), self._journal.path)
+
+    def close_journal(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
     async def _nap(self, seconds: float) -> None:
         self._wake.clear()
@@ -174,7 +207,7 @@ class Dialer:
             await asyncio.sleep(seconds)
             try:
                 await job()
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except _DB_AWAY as exc:
                 log.warning("dialer %s: %s failed: %s", self.config.worker_id, job.__name__, exc)
 
     # -- claiming ------------------------------------------------------------------------
@@ -184,6 +217,8 @@ class Dialer:
         cfg = self.config
         now = self.clock()
         passed_over: list[int] = []
+        # Opt-outs heard while the database was away are in the journal, not yet in opt_outs.
+        journaled_opt_outs = await asyncio.to_thread(self.journal.pending_opt_outs)
         async with self.db.pool.acquire() as conn, conn.transaction():
             await q.lock_claims(conn)
             gate = ComplianceGate(conn)
@@ -199,6 +234,9 @@ class Dialer:
                     passed_over.append(due.attempt_id)
                     continue
                 decision = await gate.check(due.phone, now, campaign_id=due.campaign_id, rules=rules)
+                if due.phone in journaled_opt_outs and OPT_OUT not in decision.reasons:
+                    decision = Decision(False, [*decision.reasons, OPT_OUT], None,
+                                        {**decision.details, "opt_out": "heard on a call, journaled, not yet stored"})
                 if decision.allowed:
                     await q.mark_claimed(conn, due, cfg.worker_id, cfg.lease, now)
                     return due
@@ -227,7 +265,7 @@ class Dialer:
                 async with self.db.pool.acquire() as conn:
                     await q.reschedule(conn, due.attempt_id, self.clock() + timedelta(minutes=15), ["scenario_error"])
                 return
-            call_uuid = uuid.uuid4().hex[:12]
+            call_uuid = active.call_uuid = uuid.uuid4().hex[:12]
             call_id_var.set(call_uuid)  # this task's log lines carry the call id (the task is this call's)
             async with self.db.pool.acquire() as conn, conn.transaction():
                 active.call_id = await insert_call(conn, call_uuid=call_uuid, phone=due.phone, worker=cfg.worker_id,
@@ -323,52 +361,103 @@ class Dialer:
         return resumed
 
     async def _store(self, active: _Active, record: CallRecord) -> None:
-        """Store the call and plan what comes next, retrying while the database is away."""
+        """Keep what the call produced in the journal first, then store it; while the database is
+        away the journal holds it and `replay` stores it when it is back."""
+        ending = _ending(record)
+        entry = self._entry(active, "call", ending)
+        entry["fields"] = journal_fields(record)
+        entry["events"] = record.timeline.entries
+        await self._journal_then_store(record.call_id, entry)
+
+    async def _interrupted(self, active: _Active, note: str) -> None:
+        if any(uuid == active.call_uuid for uuid, _ in self.journal.pending()):
+            return  # the call ended and its real ending is journaled: that one is stored
+        metrics.observe_interrupted()
+        entry = self._entry(active, "interrupted", Ending("interrupted", None))
+        entry["note"] = note
+        await self._journal_then_store(entry["call_uuid"], entry)
+
+    def _entry(self, active: _Active, kind: str, ending: Ending) -> dict:
+        due = active.due
+        return {"kind": kind, "call_uuid": active.call_uuid, "call_id": active.call_id, "worker": self.config.worker_id,
+                "attempt_id": due.attempt_id, "campaign_id": due.campaign_id, "contact_id": due.contact_id,
+                "phone": due.phone, "timezone": due.contact.get("timezone"), "compliance": due.compliance,
+                "retry_policy": due.retry_policy, "now": self.clock().isoformat(),
+                "ending": {"outcome": ending.outcome, "result": ending.result, "caller_said": list(ending.caller_said)},
+                "opt_out": due.phone if ending.result == "OPTED_OUT" else None}
+
+    async def _journal_then_store(self, uuid: str, entry: dict) -> None:
+        try:
+            await self.journal.write(uuid, entry)
+        except OSError as exc:  # a full or broken disk: the database alone, as before the journal
+            log.error("call %s: journal write failed (%s); storing it directly", uuid, exc)
+            journaled = False
+        else:
+            journaled = True
         delay = 0.5
         for attempt in range(self.config.save_retries):
             try:
-                async with self.db.pool.acquire() as conn, conn.transaction():
-                    await save_call(conn, active.call_id, record)
-                    if record.interrupted:  # cut by Asterisk or the media path: nobody ended it
-                        await conn.execute("UPDATE calls SET status = 'INTERRUPTED', outcome = NULL WHERE id = $1",
-                                           active.call_id)
-                    if await q.close(conn, active.due.attempt_id, self.config.worker_id):
-                        await self._conclude(conn, active, _ending(record))
-                    else:
-                        # The lease was taken back while the call ran: the recovery closed the attempt
-                        # and planned an `interrupted` retry. The call's real ending replaces that plan.
-                        await conn.execute(
-                            """UPDATE attempts SET status = 'CANCELLED', updated_at = now()
-                               WHERE campaign_id = $1 AND contact_id = $2 AND status = 'SCHEDULED'
-                                 AND reason = 'retry:interrupted'""", active.due.campaign_id, active.due.contact_id)
-                        await self._conclude(conn, active, _ending(record))
-                return
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                await self._store_entry(uuid, entry)
+            except _DB_AWAY as exc:
                 if attempt == self.config.save_retries - 1:
-                    log.error("call %s: not stored (%s); the lease recovery will close it", record.call_id, exc)
+                    if journaled:
+                        log.warning("call %s: database away (%s); kept in the journal until it is back", uuid, exc)
+                    else:
+                        log.error("call %s: not stored (%s); the lease recovery will close it", uuid, exc)
                     return
                 await asyncio.sleep(delay)
                 delay *= 2
+            else:
+                if journaled:
+                    await self.journal.stored(uuid)
+                return
 
-    async def _conclude(self, conn: asyncpg.Connection, active: _Active, ending: Ending) -> None:
-        due = active.due
-        rules = ComplianceRules.for_campaign(due.compliance)
-        zone = ZoneInfo(due.contact.get("timezone") or rules.hours.timezone)
-        nxt = await conclude(conn, campaign_id=due.campaign_id, contact_id=due.contact_id, phone=due.phone,
-                             call_id=active.call_id, ending=ending, policy=RetryPolicy.for_campaign(due.retry_policy),
-                             now=self.clock(), zone=zone)
-        if nxt.due_at is not None:
-            log.info("attempt %s: next %s at %s", due.attempt_id, nxt.reason, nxt.due_at.isoformat())
+    async def replay(self) -> int:
+        """Store the journaled calls the database does not have yet (each exactly once)."""
+        stored = 0
+        async with self._replaying:
+            for uuid, entry in self.journal.pending():
+                await self._store_entry(uuid, entry)  # a database error stops here: the next round goes on
+                await self.journal.stored(uuid)
+                stored += 1
+        if stored:
+            log.info("dialer %s: %d journaled call(s) stored", self.config.worker_id, stored)
+        return stored
 
-    async def _interrupted(self, active: _Active, note: str) -> None:
-        metrics.observe_interrupted()
+    async def _store_entry(self, uuid: str, entry: dict) -> None:
+        """One transaction: the call row, its events, the attempt closed, the contact's next step."""
+        ending = Ending(**{**entry["ending"], "caller_said": tuple(entry["ending"]["caller_said"])})
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            if not await jq.first_storing(conn, uuid, entry["worker"]):
+                return  # stored before (a replay after a crash between the commit and the journal's line)
+            if entry["kind"] == "call":
+                await save_fields(conn, entry["call_id"], stored_fields(entry["fields"]), entry["events"])
+                if ending.outcome == "interrupted":  # cut by Asterisk or the media path: nobody ended it
+                    await conn.execute("UPDATE calls SET status = 'INTERRUPTED', outcome = NULL WHERE id = $1",
+                                       entry["call_id"])
+            else:
+                await interrupt_call(conn, entry["call_id"], entry.get("note") or "interrupted")
+            if not await q.close(conn, entry["attempt_id"], entry["worker"]):
+                # The lease was taken back while the call ran (or the database was away): the recovery
+                # closed the attempt and planned an `interrupted` retry. The call's real ending replaces it.
+                await conn.execute(
+                    """UPDATE attempts SET status = 'CANCELLED', updated_at = now()
+                       WHERE campaign_id = $1 AND contact_id = $2 AND status = 'SCHEDULED'
+                         AND reason = 'retry:interrupted'""", entry["campaign_id"], entry["contact_id"])
+            await self._conclude(conn, entry, ending)
+
+    async def _conclude(self, conn: asyncpg.Connection, entry: dict, ending: Ending) -> None:
         try:
-            async with self.db.pool.acquire() as conn, conn.transaction():
-                await interrupt_call(conn, active.call_id, note)
-                if await q.close(conn, active.due.attempt_id, self.config.worker_id):
-                    await self._conclude(conn, active, Ending("interrupted", None))
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.error("attempt %s: not closed (%s); the lease recovery will", active.due.attempt_id, exc)
+            rules = ComplianceRules.for_campaign(entry["compliance"])
+            zone = ZoneInfo(entry.get("timezone") or rules.hours.timezone)
+        except (ValueError, KeyError):
+            zone = ZoneInfo("Europe/Paris")  # rules broken since the claim: the plan still needs a zone
+        nxt = await conclude(conn, campaign_id=entry["campaign_id"], contact_id=entry["contact_id"],
+                             phone=entry["phone"], call_id=entry["call_id"], ending=ending,
+                             policy=RetryPolicy.for_campaign(entry["retry_policy"]),
+                             now=datetime.fromisoformat(entry["now"]), zone=zone)
+        if nxt.due_at is not None:
+            log.info("attempt %s: next %s at %s", entry["attempt_id"], nxt.reason, nxt.due_at.isoformat())
 
     # -- leases --------------------------------------------------------------------------
 
@@ -380,6 +469,7 @@ class Dialer:
 
     async def recover(self) -> int:
         """Take back the attempts of workers that stopped renewing their leases."""
+        await self.replay()  # this worker's journaled calls first: they are ended, not lost
         requeued = await q.requeue_expired_claims(self.db.pool)
         closed = 0
         lost: list[str] = []
@@ -392,10 +482,10 @@ class Dialer:
                 await q.close(conn, row["id"], None)
                 if row["call_uuid"] is not None:
                     lost.append(row["call_uuid"])
-                due = q.Due(attempt_id=row["id"], campaign_id=row["campaign_id"], contact_id=row["contact_id"],
-                            number=0, reason="", phone=row["phone"], contact={}, scenario="", variables={},
-                            compliance={}, retry_policy=json.loads(row["retry_policy"]))
-                await self._conclude(conn, _Active(due, call_id=row["call_id"]), Ending("interrupted", None))
+                entry = {"campaign_id": row["campaign_id"], "contact_id": row["contact_id"], "phone": row["phone"],
+                         "call_id": row["call_id"], "attempt_id": row["id"], "compliance": {},
+                         "retry_policy": json.loads(row["retry_policy"]), "now": self.clock().isoformat()}
+                await self._conclude(conn, entry, Ending("interrupted", None))
                 closed += 1
         if requeued or closed:
             log.info("recovered: %d claims back in the queue, %d calls closed as interrupted", requeued, closed)

@@ -62,6 +62,7 @@ class Contact:
     company: str | None = None
     timezone: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # what was dropped or kept aside from the row, said as "<field>: <why>"
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class CheckedFile:
     contacts: list[Contact]  # valid rows in file order, duplicates within the file included
     invalid: list[Invalid]
     empty: list[int]
+    warnings: list[Invalid] = field(default_factory=list)  # imported rows with something dropped or set aside
 
 
 @dataclass
@@ -120,6 +122,7 @@ class ImportReport:
     campaign_id: int | None = None
     dry_run: bool = False
     columns: dict[str, str] = field(default_factory=dict)
+    warnings: list[Invalid] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The report as one JSON object; a dry run says ``valid`` where an import says ``imported``."""
@@ -127,7 +130,7 @@ class ImportReport:
             "file": self.file, "format": self.format, "dry_run": self.dry_run, "campaign": self.campaign_id,
             "rows": self.rows, "valid" if self.dry_run else "imported": self.imported, "enrolled": self.enrolled,
             "duplicates": [d.to_json() for d in self.duplicates], "invalid": [i.to_json() for i in self.invalid],
-            "empty": self.empty, "columns": self.columns,
+            "empty": self.empty, "columns": self.columns, "warnings": [w.to_json() for w in self.warnings],
         }
 
 
@@ -156,6 +159,7 @@ def check_table(path: Path, table: Table, columns: ColumnMap, region: str = "FR"
     contacts: list[Contact] = []
     invalid: list[Invalid] = []
     empty: list[int] = []
+    warnings: list[Invalid] = []
     for row in table.rows:
         if is_empty(row.values):
             empty.append(row.line)
@@ -165,14 +169,20 @@ def check_table(path: Path, table: Table, columns: ColumnMap, region: str = "FR"
             invalid.append(checked)
         else:
             contacts.append(checked)
+            warnings.extend(Invalid(checked.line, w) for w in checked.warnings)
     return CheckedFile(path=path, format=table.format, detail=table.detail, columns=columns.columns,
-                       rows=len(table.rows), contacts=contacts, invalid=invalid, empty=empty)
+                       rows=len(table.rows), contacts=contacts, invalid=invalid, empty=empty, warnings=warnings)
 
 
 def check_row(row: Row, columns: ColumnMap, width: int, region: str) -> Contact | Invalid:
     """One non-empty row → a Contact, or Invalid naming every column that is wrong."""
     problems: list[str] = []
+    warnings: list[str] = []
     values: dict[str, str | None] = {}
+    # PostgreSQL text cannot hold a NUL: the import would fail on this row, so the check says so first.
+    nul = [i + 1 for i, v in enumerate(row.values) if isinstance(v, str) and "\x00" in v]
+    if nul:
+        problems.append(f"column {', '.join(map(str, nul))}: contains a NUL byte (\\x00), which cannot be stored")
     for name, index in columns.fields.items():
         text, problem = _text(row.values[index] if index < len(row.values) else None)
         if problem:
@@ -181,6 +191,9 @@ def check_row(row: Row, columns: ColumnMap, width: int, region: str) -> Contact 
         check = _CHECKS.get(name)
         if check is not None:
             text, problem = check(text, region)
+            if problem and name in DROPPABLE:  # the person is still callable: the bad detail alone goes
+                warnings.append(f"{name}: {problem}; dropped")
+                continue
             if problem:
                 problems.append(f"{name}: {problem}")
                 continue
@@ -191,10 +204,14 @@ def check_row(row: Row, columns: ColumnMap, width: int, region: str) -> Contact 
     for index, key in columns.extra:
         if index < len(row.values) and not is_empty([row.values[index]]):
             extra[key] = _kept(row.values[index])
+    beyond = []
     for index in range(width, len(row.values)):  # values past the last header (a stray delimiter)
         if not is_empty([row.values[index]]):
             extra[f"column {index + 1}"] = _kept(row.values[index])
-    return Contact(line=row.line, extra=extra, **values)  # type: ignore[arg-type]
+            beyond.append(f"column {index + 1}")
+    if beyond:
+        warnings.append(f"{len(row.values)} cells for {width} headers: {', '.join(beyond)} kept under that name")
+    return Contact(line=row.line, extra=extra, warnings=tuple(warnings), **values)  # type: ignore[arg-type]
 
 
 def _text(value: Cell) -> tuple[str, str | None]:
@@ -243,6 +260,9 @@ def _zone_names() -> dict[str, str]:
 
 
 _CHECKS = {"phone": _phone, "email": _email, "timezone": _timezone}
+# Fields whose bad value is dropped with a warning rather than refusing the row. Not the time zone:
+# without it the gate would use the campaign's, and could call someone at night.
+DROPPABLE = frozenset({"email"})
 
 
 def plan_import(contacts: list[Contact], stored: Mapping[str, int]) -> Plan:
@@ -302,7 +322,7 @@ async def store_checked(db: Database, checked: CheckedFile, *, campaign_id: int 
     report = ImportReport(
         file=str(checked.path), format=checked.format, rows=checked.rows, imported=len(plan.new),
         duplicates=plan.duplicates, invalid=checked.invalid, empty=checked.empty, enrolled=enrolled,
-        campaign_id=campaign_id, dry_run=dry_run, columns=checked.columns)
+        campaign_id=campaign_id, dry_run=dry_run, columns=checked.columns, warnings=checked.warnings)
     log.info("contacts %s %s: %d rows, %d %s, %d duplicates, %d invalid, %d empty, %d enrolled",
              "checked" if dry_run else "imported", checked.path.name, report.rows, report.imported,
              "valid" if dry_run else "new", len(report.duplicates), len(report.invalid), len(report.empty),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
+import asyncpg
 
 if TYPE_CHECKING:
     from ari.client import AriClient
@@ -117,10 +118,16 @@ def database(db: Database, *, required: bool = True) -> Check:
     """PostgreSQL answers, and the schema version it is migrated to."""
 
     async def check() -> Component:
-        async with db.pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
-            version = await conn.fetchval("SELECT max(version) FROM schema_migrations")
-            server = await conn.fetchval("SHOW server_version")
+        try:
+            async with db.pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+                version = await conn.fetchval("SELECT max(version) FROM schema_migrations")
+                server = await conn.fetchval("SHOW server_version")
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                asyncpg.InterfaceError) as exc:
+            # What the socket said (a unix socket gone reads "FileNotFoundError"), said as what it means.
+            where = f" at {db.url}" if db.url else ""
+            return down(f"PostgreSQL unreachable{where} ({_why(exc)})")
         if version is None:
             return down("not migrated (schema_migrations is empty)")
         return ok(f"PostgreSQL {server.split()[0]}, schema version {version}")

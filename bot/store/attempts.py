@@ -184,6 +184,11 @@ async def close(conn: asyncpg.Connection, attempt_id: int, worker: str | None) -
     return done.endswith(" 1")
 
 
+async def lock_campaign(conn: asyncpg.Connection, campaign_id: int) -> None:
+    """Lock the campaign row until the end of the transaction (conclusions of one campaign queue here)."""
+    await conn.execute("SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id)
+
+
 async def complete_finished_campaigns(conn: asyncpg.Connection, campaign_id: int) -> bool:
     """A running campaign with nothing left to dial is complete.
 

@@ -4,6 +4,7 @@ CallRecord when the call ends, with its timeline as call events."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -62,13 +63,29 @@ def record_fields(record: CallRecord) -> dict[str, Any]:
 
 async def save_call(conn: asyncpg.Connection, call_id: int, record: CallRecord) -> None:
     """Complete the call row and write its timeline as events (one transaction with the caller's)."""
-    fields = record_fields(record)
+    await save_fields(conn, call_id, record_fields(record), record.timeline.entries)
+
+
+def journal_fields(record: CallRecord) -> dict[str, Any]:
+    """`record_fields` as JSON (for the journal, bot.store.journal); `stored_fields` reads it back."""
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record_fields(record).items()}
+
+
+def stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: datetime.fromisoformat(v) if k in _TIMES and v is not None else v for k, v in fields.items()}
+
+
+_TIMES = {"answered_at", "ended_at"}
+
+
+async def save_fields(conn: asyncpg.Connection, call_id: int, fields: dict[str, Any],
+                      events: list[tuple[float, str]] | list[list]) -> None:
     columns = list(fields)
     sets = ", ".join(f"{name} = ${i}{'::jsonb' if name in _JSON else ''}" for i, name in enumerate(columns, 2))
     await conn.execute(f"UPDATE calls SET {sets} WHERE id = $1", call_id, *fields.values())
     await conn.executemany(
         "INSERT INTO call_events (call_id, at_ms, kind, detail) VALUES ($1, $2, $3, $4)",
-        [(call_id, round(t * 1000), _kind(what), what) for t, what in record.timeline.entries])
+        [(call_id, round(t * 1000), _kind(what), what) for t, what in events])
 
 
 _JSON = {"transcript", "objections", "latency"}

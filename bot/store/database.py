@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from pathlib import Path
 
 import asyncpg
@@ -35,8 +36,12 @@ def _redacted(url: str) -> str:
 class Database:
     """A pool of connections. ``async with Database.open(...) as db`` or ``await db.close()``."""
 
-    def __init__(self, pool: asyncpg.Pool, *, embedded: object | None = None, url: str = "") -> None:
+    def __init__(self, pool: asyncpg.Pool, *, embedded: object | None = None, url: str = "",
+                 data_dir: Path | None = None) -> None:
         self.pool = pool
+        # Local state beside the database (the call journal, bot.store.journal); a temporary folder
+        # only for a pool built by hand.
+        self.data_dir = data_dir or Path(tempfile.gettempdir()) / "minibot"
         self._embedded = embedded
         self.url = _redacted(url)
         self.migrated: list[Migration] = []
@@ -54,7 +59,7 @@ class Database:
             if embedded is not None:
                 await asyncio.to_thread(stop_embedded, embedded)
             raise DatabaseError(f"cannot connect to PostgreSQL at {_redacted(url)}: {exc}") from None
-        db = cls(pool, embedded=embedded, url=url)
+        db = cls(pool, embedded=embedded, url=url, data_dir=data_dir)
         if run_migrations:
             try:
                 async with pool.acquire() as conn:

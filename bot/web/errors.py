@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 from pydantic import ValidationError
 
@@ -20,6 +21,16 @@ from ..campaign.lifecycle import TransitionError
 from ..contacts.importer import ClosedCampaign, UnknownCampaign
 
 log = logging.getLogger(__name__)
+
+
+
+def database_away(exc: BaseException) -> bool:
+    """The database stopped, restarting or unreachable: answered 503, never 500. A unix socket gone
+    raises FileNotFoundError with no file name (a missing file names itself: that one is a bug)."""
+    if isinstance(exc, FileNotFoundError):
+        return exc.filename is None
+    return isinstance(exc, (ConnectionRefusedError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                            asyncpg.InterfaceError))
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -92,6 +103,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except ConnectionResetError:  # the client went away: nobody to answer
         raise
     except Exception as exc:
+        if database_away(exc):  # not a bug: the database is down or restarting; calls go on meanwhile
+            log.warning("%s %s: database unavailable (%s)", request.method, request.path, type(exc).__name__)
+            return ApiError(503, "database unavailable; try again shortly",
+                            extra={"component": "database"}).response({"Retry-After": "5"})
         translated = _translate(exc)
         if translated is not None:
             return translated.response()

@@ -234,8 +234,10 @@ _SCENARIO_KEYS = frozenset({"rail", "steps", "agent_name", "objective"})
 
 
 def _looks_like_scenario(path: Path) -> bool:
+    from .loader import read_scenario_text
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        raw = yaml.safe_load(read_scenario_text(path))
+    except (OSError, ValueError, yaml.YAMLError):
         return True
     return not isinstance(raw, dict) or bool(_SCENARIO_KEYS & raw.keys())

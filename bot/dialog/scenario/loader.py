@@ -67,11 +67,49 @@ def _line_of(lines: dict[Path_, int], path: Iterable[str | int]) -> int:
     return lines.get(path, 1)
 
 
+def read_scenario_text(path: Path) -> str:
+    """A scenario file's text: UTF-8 (with or without a BOM), or Windows "ANSI" (cp1252, what Notepad
+    and Excel save by default in France), which is decoded rather than refused. OSError: unreadable;
+    ScenarioInvalid: neither encoding, with the line of the first byte that fits none."""
+    data = Path(path).read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        line = data.count(b"\n", 0, utf8_error.start) + 1
+        raise ScenarioInvalid([Problem(Path(path), line, f"not UTF-8 text (byte 0x{data[utf8_error.start]:02x}); "
+                                       "save the file as UTF-8")]) from None
+
+
+def duplicate_keys(node: yaml.Node | None, path: Path_ = ()) -> list[tuple[int, str]]:
+    """Keys given twice in one mapping (YAML keeps the last silently): (line, message)."""
+    found: list[tuple[int, str]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
+        for key, value in node.value:
+            line = key.start_mark.line + 1
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            if name is not None and name in seen:
+                where = ".".join(map(str, (*path, name)))
+                found.append((line, f"{where}: key given twice (first on line {seen[name]}); the second would "
+                                    "silently replace the first"))
+            elif name is not None:
+                seen[name] = line
+            found += duplicate_keys(value, (*path, name if name is not None else "?"))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found += duplicate_keys(item, (*path, i))
+    return found
+
+
 def load_scenario(path: Path, *, library: Library | None = None) -> Scenario:
     """The scenario in `path`, or ScenarioInvalid listing every problem found."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_scenario_text(path)
     except OSError as exc:
         raise ScenarioInvalid([Problem(path, 0, f"cannot read: {exc.strerror or exc}")]) from None
     try:
@@ -84,6 +122,9 @@ def load_scenario(path: Path, *, library: Library | None = None) -> Scenario:
         raise ScenarioInvalid([Problem(path, line, f"not valid YAML: {reason}")]) from None
     if not isinstance(raw, dict) or node is None:
         raise ScenarioInvalid([Problem(path, 1, "a scenario is a YAML mapping (name, title, rail, steps...)")])
+    twice = duplicate_keys(node)
+    if twice:  # reported alone: what follows from a replaced step (unreachable steps...) would only mislead
+        raise ScenarioInvalid([Problem(path, line, message) for line, message in twice])
     lines = _lines(node)
     try:
         scenario = Scenario.model_validate(raw)

@@ -84,6 +84,7 @@ class ImportReportOut(BaseModel):
     invalid: list[dict[str, Any]]
     empty: list[int]
     columns: dict[str, str]
+    warnings: list[dict[str, Any]] = []
 
 
 def _safe_name(filename: str | None) -> str:

@@ -7,6 +7,7 @@ stays on the server's disk after the answer.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 from aiohttp import web
@@ -36,14 +37,20 @@ async def export(request: web.Request) -> web.StreamResponse:
     async with scratch() as folder:
         ctx = context(request)
         summary = await export_campaign(ctx.db.pool, campaign_id, fmt, folder / name, recordings_dir=ctx.recordings_dir)
-        response = web.FileResponse(summary.path, headers={
+        # A plain stream, not web.FileResponse: aiohttp prepares a returned FileResponse once more,
+        # reopening a file that is gone by then (an error traceback and no access line per export).
+        response = web.StreamResponse(headers={
             "Content-Type": CONTENT_TYPES[fmt],
             "Content-Disposition": f'attachment; filename="{name}"',
             "X-Rows": str(summary.rows),
             "Cache-Control": "no-store",  # personal data: no copy in a cache on the way
         })
+        response.content_length = summary.path.stat().st_size
         # sent here, while the file still exists; the directory goes when the block ends
         await response.prepare(request)
+        with summary.path.open("rb") as file:
+            while chunk := await asyncio.to_thread(file.read, 256 * 1024):
+                await response.write(chunk)
         await response.write_eof()
     return response
 

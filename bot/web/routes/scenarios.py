@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...dialog.objections.library import LibraryError, load_library
 from ...dialog.scenario.authoring import shipped
-from ...dialog.scenario.loader import ScenarioInvalid, load_scenario
+from ...dialog.scenario.loader import ScenarioInvalid, load_scenario, read_scenario_text
 from ..context import context
 from ..errors import ApiError
 from . import JSON, Answer, Route, json_body, reply, validate
@@ -61,8 +61,8 @@ def _describe(folder: Path) -> list[dict[str, Any]]:
     out = []
     for path in shipped(folder):
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            raw = yaml.safe_load(read_scenario_text(path))
+        except (OSError, ValueError, yaml.YAMLError):
             raw = None
         raw = raw if isinstance(raw, dict) else {}
         out.append({"name": str(raw.get("name") or path.stem), "title": raw.get("title"),

@@ -1,0 +1,114 @@
+"""Bad input that crashed or misled (issue 15): each gets a clear answer that names what and where."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from tests.test_api import KEY, Api, api, insert_call  # noqa: F401 - the API fixture, shared
+
+assert KEY and Api
+
+
+async def test_an_api_export_logs_one_access_line_and_no_error(api, db, caplog):  # noqa: F811
+    cid = (await api.campaign())["id"]
+    await insert_call(db.pool, "exp-1", "+33612345678", campaign_id=cid, status="ENDED", outcome="completed")
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    async with api.s.get(f"/api/campaigns/{cid}/export?format=csv") as resp:
+        assert resp.status == 200
+        assert int(resp.headers["Content-Length"]) == len(await resp.read())
+    async with asyncio.timeout(5):  # the server logs once the answer is sent: the client may read it first
+        while not (access := [r.getMessage() for r in caplog.records if r.name == "bot.web.access"]):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)  # log records: nothing to wait on
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert len(access) == 1 and access[0].startswith(f"GET /api/campaigns/{cid}/export 200")
+
+
+# -- contact files ----------------------------------------------------------------------------------
+
+async def test_a_nul_byte_is_found_by_the_dry_run_with_its_line_and_the_import_keeps_the_rest(db, tmp_path):
+    from bot.contacts.importer import import_contacts
+
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"telephone;prenom\n0612345678;Zo\x00e\n0612345679;Luc\n")
+    dry = await import_contacts(db, path, dry_run=True)
+    assert [(i.line, "NUL" in i.reason) for i in dry.invalid] == [(2, True)] and dry.imported == 1
+    done = await import_contacts(db, path)
+    assert done.imported == 1 and [i.line for i in done.invalid] == [2]
+    assert await db.pool.fetchval("SELECT first_name FROM contacts") == "Luc"
+
+
+async def test_the_api_answers_a_nul_byte_with_the_line_not_a_500(api):  # noqa: F811
+    import aiohttp
+
+    form = aiohttp.FormData()
+    form.add_field("file", b"telephone;prenom\n0612345678;Zo\x00e\n", filename="nul.csv", content_type="text/csv")
+    async with api.s.post("/api/contacts/import", data=form) as resp:
+        body = await resp.json()
+        assert resp.status < 500, body
+    assert body["invalid"][0]["line"] == 2 and "NUL" in body["invalid"][0]["reason"]
+
+
+async def test_a_bad_email_is_dropped_with_a_warning_and_extra_cells_are_reported(db, tmp_path):
+    from bot.contacts.importer import import_contacts
+
+    path = tmp_path / "c.csv"
+    path.write_text("telephone;prenom;email\n0612345678;Jérôme;jerome@@example\n"
+                    "0612345679;Luc;luc@example.fr;en trop\n", encoding="utf-8")
+    report = await import_contacts(db, path)
+    assert report.imported == 2 and report.invalid == []
+    assert [(w.line, w.reason.split(":")[0]) for w in report.warnings] == [(2, "email"), (3, "4 cells for 3 headers")]
+    assert "jerome@@example" in report.warnings[0].reason
+    stored = dict(await db.pool.fetch("SELECT first_name, email FROM contacts"))
+    assert stored == {"Jérôme": None, "Luc": "luc@example.fr"}
+    assert report.to_json()["warnings"][0]["line"] == 2
+
+
+# -- scenario files ---------------------------------------------------------------------------------
+
+def _demo_copy(tmp_path):
+    import shutil
+
+    from bot.dialog.scenario.authoring import SCENARIOS_DIR
+
+    for item in SCENARIOS_DIR.iterdir():  # audio and other files the scenario names sit beside it
+        if item.is_dir():
+            shutil.copytree(item, tmp_path / item.name, dirs_exist_ok=True)
+    return (SCENARIOS_DIR / "demo.yaml").read_text(encoding="utf-8")
+
+
+def test_a_scenario_saved_in_windows_ansi_is_read(tmp_path):
+    from bot.dialog.scenario.loader import load_scenario
+
+    text = _demo_copy(tmp_path)
+    path = tmp_path / "demo.yaml"
+    path.write_bytes(text.encode("cp1252"))
+    assert load_scenario(path).title == "Démonstration courte"
+
+
+def test_the_scenario_commands_say_what_is_wrong_without_a_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli import scenario as scenario_cli
+
+    path = tmp_path / "broken.yaml"
+    path.write_bytes("name: x\ntitle: caf\xe9\n".encode("cp1252") + b"\x81\x8d\n")  # neither UTF-8 nor cp1252
+    result = CliRunner().invoke(scenario_cli.scenario_app, ["validate", str(path)])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert f"{path}:2" in result.output and "UTF-8" in result.output
+
+
+def test_a_key_given_twice_is_reported_with_its_line(tmp_path):
+    import pytest
+
+    from bot.dialog.scenario.loader import ScenarioInvalid, load_scenario
+
+    text = _demo_copy(tmp_path)
+    path = tmp_path / "twice.yaml"
+    path.write_text(text.rstrip("\n") + "\ntitle: autre\n", encoding="utf-8")
+    with pytest.raises(ScenarioInvalid) as caught:
+        load_scenario(path)
+    [problem] = caught.value.problems  # alone: not the cascade a replaced key leads to
+    assert problem.line == len(text.rstrip("\n").splitlines()) + 1
+    assert "title: key given twice (first on line" in problem.message
