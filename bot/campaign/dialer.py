@@ -34,6 +34,7 @@ from ..ops.logs import call_id_var
 from ..store import Database
 from ..store import attempts as q
 from ..store.calls import insert_call, interrupt_call, mark_answered, save_call
+from ..store.decisions import record_decision
 from .conclude import Ending, conclude
 from .retries import RetryPolicy
 
@@ -62,6 +63,7 @@ class DialerConfig:
     renew_every: float = 15.0
     recover_every: float = 10.0
     save_retries: int = 5  # storing a finished call, with backoff, before the lease recovery takes over
+    caller_id: str | None = None  # the number the trunk presents (settings.dial.caller_id), for the audit
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Dialer:
         self.config = config or DialerConfig()
         self.clock = clock
         self.active: dict[int, _Active] = {}  # attempt id → its call
+        self._caller_ids: dict[int, str] = {}  # attempt id → the campaign's own caller ID, when it has one
         self.dialled = 0
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -165,8 +168,13 @@ class Dialer:
                     passed_over.append(due.attempt_id)
                     continue
                 decision = await gate.check(due.phone, now, campaign_id=due.campaign_id, rules=rules)
+                # Every verdict is kept with what it relied on: the audit answers "why was this number dialled".
+                await record_decision(conn, decision, phone=due.phone, at=now, campaign_id=due.campaign_id,
+                                      attempt_id=due.attempt_id, caller_id=decision.caller_id or cfg.caller_id)
                 if decision.allowed:
                     await q.mark_claimed(conn, due, cfg.worker_id, cfg.lease, now)
+                    if decision.caller_id:
+                        self._caller_ids[due.attempt_id] = decision.caller_id
                     return due
                 if decision.retry_at is None:
                     log.info("attempt %s (%s): never, %s", due.attempt_id, mask(due.phone), decision.reasons)
@@ -205,8 +213,10 @@ class Dialer:
             log.info("attempt %s: dialling %s (call %s)", due.attempt_id, mask(due.phone), call_uuid)
             try:
                 call_id = active.call_id
+                own = self._caller_ids.pop(due.attempt_id, None)  # passed only when the campaign has one
                 record = await self.place_call(due.phone, conversation, call_id=call_uuid,
-                                               on_answer=lambda: mark_answered(self.db.pool, call_id))
+                                               on_answer=lambda: mark_answered(self.db.pool, call_id),
+                                               **({"caller_id": own} if own else {}))
             except (OSError, TimeoutError) as exc:  # ARI unreachable: nothing rang
                 record = CallRecord(call_uuid, "outbound", due.phone, outcome=Outcome.FAILED, note=str(exc))
                 metrics.observe_call_end(record)
@@ -223,6 +233,7 @@ class Dialer:
                 await asyncio.shield(self._interrupted(active, "dialer error during the call"))
         finally:
             self.active.pop(due.attempt_id, None)
+            self._caller_ids.pop(due.attempt_id, None)
             self._wake.set()
 
     async def _store(self, active: _Active, record: CallRecord) -> None:

@@ -51,38 +51,44 @@ class CallerIdVerdict:
 
 def check_legal(law: CampaignLaw, compliance: dict | None) -> list[str]:
     """What the law refuses in these statements (French); empty when nothing."""
+    return [message for _, message in legal_problems(law, compliance)]
+
+
+def legal_problems(law: CampaignLaw, compliance: dict | None) -> list[tuple[str, str]]:
+    """(field, message) for each thing the law refuses: the API names the field at fault."""
     if not law.legal_basis:
-        return ["base légale requise: --basis consent (consentement préalable), contract (clients sous contrat), "
-                "b2b (professionnels) ou not_prospecting (hors démarchage); aucune base par défaut "
-                "(L223-1 C. consom., loi 2025-594)"]
+        return [("legal_basis", "base légale requise: --basis consent (consentement préalable), contract (clients "
+                "sous contrat), b2b (professionnels) ou not_prospecting (hors démarchage); aucune base par défaut "
+                "(L223-1 C. consom., loi 2025-594)")]
     try:
         basis = parse_basis(law.legal_basis)
     except ValueError as exc:
-        return [str(exc)]
+        return [("legal_basis", str(exc))]
     problems = []
     if basis is Basis.CONTRACT and not (law.contract_subject or "").strip():
-        problems.append("base contract: indiquez l'objet du contrat en cours (--contract-subject); seuls les appels "
-                        "sur cet objet sont permis (L223-1 C. consom., loi 2025-594)")
+        problems.append(("contract_subject", "base contract: indiquez l'objet du contrat en cours "
+                         "(--contract-subject); seuls les appels sur cet objet sont permis "
+                         "(L223-1 C. consom., loi 2025-594)"))
     if basis is Basis.NOT_PROSPECTING and not law.no_sales_declared:
-        problems.append("base not_prospecting: déclarez que la campagne n'a aucun contenu commercial "
-                        "(--no-sales); sinon c'est du démarchage")
+        problems.append(("no_sales_declared", "base not_prospecting: déclarez que la campagne n'a aucun contenu "
+                                              "commercial (--no-sales); sinon c'est du démarchage"))
     try:
         named = sector(law.sector)
     except ValueError as exc:
-        problems.append(str(exc))
+        problems.append(("sector", str(exc)))
         named = None
     if named is not None and banned_for(named.name, basis) is not None:
         allowed = " (seule la base contract, pour un contrat en cours, le permet)" if named.contract_exception else ""
-        problems.append(f"secteur {named.name} ({named.label}): démarchage téléphonique interdit "
-                        f"({named.legal_text}){allowed}")
+        problems.append(("sector", f"secteur {named.name} ({named.label}): démarchage téléphonique interdit "
+                                   f"({named.legal_text}){allowed}"))
     try:
         rules = ComplianceRules.for_campaign(compliance)
     except ValueError:
         return problems  # reported by the rules' own check
     laxer = loosening(rules)
     if laxer and not (law.legal_ground or "").strip():
-        problems.append("ces réglages assouplissent les règles françaises sans fondement légal indiqué "
-                        "(--legal-ground): " + "; ".join(laxer))
+        problems.append(("legal_ground", "ces réglages assouplissent les règles françaises sans fondement légal "
+                                         "indiqué (--legal-ground): " + "; ".join(laxer)))
     return problems
 
 

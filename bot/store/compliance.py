@@ -41,9 +41,18 @@ _OPT_OUT_COLUMNS = "id, phone, source, evidence, call_id, campaign_id, created_a
 
 async def record_opt_out(conn: Conn, phone: str, *, source: str, evidence: str = "", call_id: int | None = None,
                          campaign_id: int | None = None) -> int:
-    """Record one do-not-call request (source: call, cli, api, import); its id. A second request adds a row."""
+    """Record one do-not-call request (source: call, cli, api, import); its id. A second request adds a row.
+    The request withdraws every consent of the number at once (art. 7 §3 RGPD: withdrawing is as easy as
+    giving), with the same words as the revocation's evidence."""
     return await conn.fetchval(
-        "INSERT INTO opt_outs (phone, source, evidence, call_id, campaign_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        """WITH opt AS (
+               INSERT INTO opt_outs (phone, source, evidence, call_id, campaign_id) VALUES ($1, $2, $3, $4, $5)
+               RETURNING id),
+           revoked AS (
+               UPDATE consents SET revoked_at = now(), revoked_source = 'opt_out:' || $2, revoked_evidence = $3,
+                                   revoked_call_id = $4
+               WHERE phone = $1 AND revoked_at IS NULL)
+           SELECT id FROM opt""",
         phone, source, evidence, call_id, campaign_id)
 
 

@@ -36,6 +36,7 @@ class WebContext:
     system_stats: Callable[[], dict[str, Any]] | None = None  # active calls, dialer workers... (serve)
     scenarios_dir: Path = SCENARIOS_DIR
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    caller_id: str | None = None  # settings.dial.caller_id: what a campaign without its own number presents
 
 
 CTX = web.AppKey("minibot_web_context", WebContext)
