@@ -417,3 +417,32 @@ def consent_revoke(
     if still:
         err.print(f"[yellow]note:[/] a consent for every campaign still covers campaign {campaign}; "
                   "revoke without --campaign to withdraw it")
+
+
+# -- audit ------------------------------------------------------------------------------------------
+
+@compliance_app.command("audit")
+def audit(
+    campaign: int = typer.Argument(..., metavar="CAMPAIGN", help="the campaign id"),
+    fmt: str = typer.Option("csv", "--format", help="csv, xlsx or json"),
+    output: Path = typer.Option(None, "--output", "-o", help="the file to write (default: "
+                                                              "audit-campagne-ID.FORMAT here)"),
+) -> None:
+    """Export every gate decision of a campaign with the rules, the records relied on, the caller ID, the
+    AI disclosure and the opt-outs: what a DGCCRF or CNIL request asks for. Numbers in full."""
+    from bot.compliance.audit import FORMATS, export_audit
+
+    if fmt not in FORMATS:
+        fail(f"--format: {fmt!r} inconnu (csv, xlsx ou json)", 2)
+    out = output or Path(f"audit-campagne-{campaign}.{fmt}")
+
+    async def work(db: Database) -> int | str:
+        try:
+            return await export_audit(db.pool, campaign, fmt, out)  # type: ignore[arg-type]
+        except LookupError as exc:
+            return str(exc).strip("'\"")
+
+    written = with_db(work)
+    if isinstance(written, str):
+        fail(written, 2)
+    console.print(f"{out}: {written} décision(s) du filtre de conformité exportée(s)", highlight=False)
