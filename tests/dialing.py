@@ -47,7 +47,8 @@ async def running_campaign(db, numbers, **settings) -> int:
         kid = await db.pool.fetchval("INSERT INTO contacts (phone, first_name) VALUES ($1, 'Test') RETURNING id", phone)
         await db.pool.execute(
             "INSERT INTO consents (phone, source, evidence, method, wording, granted_at) "
-            "VALUES ($1, 'test', 'formulaire de test', 'web_form', 'J''accepte d''être appelé.', now() - interval '1 day')",
+            "VALUES ($1, 'test', 'formulaire de test', 'web_form', 'J''accepte d''être appelé.', "
+            "now() - interval '1 day')",
             phone)
         await db.pool.execute("INSERT INTO campaign_contacts (campaign_id, contact_id) VALUES ($1, $2)",
                               campaign.id, kid)
