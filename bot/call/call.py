@@ -102,6 +102,7 @@ class CallRecord:
     result: str | None = None  # what the conversation concluded (a scenario's CallResult)
     note: str = ""
     timeline: Timeline = field(default_factory=Timeline)
+    disclosure_done_at: float | None = None  # monotonic: the AI disclosure played to its end (bot.call.disclosure)
 
     def wall(self, monotonic: float) -> datetime:
         """A monotonic instant of this call as wall-clock time."""

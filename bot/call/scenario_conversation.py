@@ -22,7 +22,8 @@ from ..dialog.scenario.model import CallResult
 from ..ops import metrics
 from ..speech import events as sev
 from .anticipation import Anticipation
-from .call import Call, ObjectionMatch
+from .call import Call, ObjectionMatch, Utterance
+from .disclosure import REPEAT_KEY, as_played, short_disclosure
 from .prompt import Prompt
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class ScenarioConversation:
         values = {"agent_name": scenario.agent_name, "company_name": scenario.company_name, **self.values}
         first = scenario.steps[scenario.first_step]
         texts = [first.say] if first.say and not first.audio else []
+        texts.append(self._repeat_line().text)  # ready in case the greeting is cut
         if scenario.voicemail and scenario.voicemail.say:
             texts.append(scenario.voicemail.say)
         for text in texts:
@@ -78,6 +80,7 @@ class ScenarioConversation:
 
     async def _converse(self, call: Call) -> None:
         self.run = run = self.brain.new_run(self.values)
+        self._disclosure_played = False
         amd = AmdTranscriptLayer()
         self._beep_at: float | None = None
         if call.listener is not None:
@@ -182,13 +185,26 @@ class ScenarioConversation:
     # -- turns -------------------------------------------------------------------------------
 
     async def _say(self, call: Call, turn: Turn, amd: AmdTranscriptLayer) -> bool:
-        """Play a turn's lines; True when the AMD layer found a machine meanwhile."""
+        """Play a turn's lines; True when the AMD layer found a machine meanwhile. The transcript keeps
+        what played (bot.call.disclosure); a disclosure cut short is said again before the turn."""
         if turn.lines:
-            prompts = [await self.voice.prompt(line) for line in turn.lines]
-            call.record.timeline.add(f"say ({turn.why}): {turn.text[:80]!r}")
-            for line in turn.lines:
-                call.record.said(line.text)
-            await call.play(prompts)
+            lines = list(turn.lines)
+            if self._disclosure_due(call, lines):
+                lines.insert(0, self._repeat_line())
+                call.record.timeline.add("disclosure cut short: said again before going on")
+            prompts = [await self.voice.prompt(line) for line in lines]
+            call.record.timeline.add(f"say ({turn.why}): {' '.join(line.text for line in lines)[:80]!r}")
+            complete = await call.play(prompts)
+            started = call.last_prompt_at
+            played = None if complete else time.monotonic() - started
+            for line, heard in zip(lines, as_played([line.text for line in lines],
+                                                    [p.audio.duration for p in prompts], played), strict=False):
+                call.record.utterances.append(Utterance("bot", heard.text, started))
+                if self._is_disclosure(line):
+                    self._disclosure_played = True
+                    if heard.complete and call.record.disclosure_done_at is None:
+                        call.record.disclosure_done_at = started + heard.ends_at
+                        call.record.timeline.add("disclosure heard to its end")
         self._feed_amd_status(call, amd)
         verdict = amd.verdict_so_far()
         return verdict is not None and verdict.is_machine and self._in_amd_window(call)
@@ -215,6 +231,20 @@ class ScenarioConversation:
             if answer and event.text.strip():
                 return event.text
         return None
+
+    def _is_disclosure(self, line: Line) -> bool:
+        scenario = self.brain.scenario
+        first = scenario.steps[scenario.first_step]
+        return line.key == REPEAT_KEY or (first.disclosure and line.key == f"step:{scenario.first_step}")
+
+    def _disclosure_due(self, call: Call, lines: list[Line]) -> bool:
+        """Played before but never to its end, and this turn does not carry it itself."""
+        return (getattr(self, "_disclosure_played", False) and call.record.disclosure_done_at is None
+                and not any(self._is_disclosure(line) for line in lines))
+
+    def _repeat_line(self) -> Line:
+        scenario = self.brain.scenario
+        return Line(short_disclosure(scenario.company_name, scenario.recorded), REPEAT_KEY)
 
     def _in_amd_window(self, call: Call) -> bool:
         answered = call.record.answered_at or time.monotonic()
