@@ -122,7 +122,8 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
         service.health.add(name, check)
     d = settings.dialer
     service.dialer = Dialer(db, controller.place_call, conversations,
-                            DialerConfig(max_calls=d.max_calls, max_total_calls=d.max_total_calls),
+                            DialerConfig(max_calls=d.max_calls, max_total_calls=d.max_total_calls,
+                                         caller_id=settings.dial.caller_id),
                             ready=lambda: controller.ready, clean_up=controller.remove_leftovers)
     return asyncio.create_task(service.dialer.run(), name="dialer")
 
@@ -135,7 +136,7 @@ async def _start_api(settings: Settings, service: Service, stack: contextlib.Asy
     if key is None:
         log.warning("MINIBOT_API__KEY is not set: /api/* answers 401 until it is")
     app = build_app(WebContext(db=service.db, api_key=key, health=service.health, system_stats=service.stats,
-                               recordings_dir=settings.recordings_dir))
+                               recordings_dir=settings.recordings_dir, caller_id=settings.dial.caller_id))
     runner = await start_server(app, settings.api.host, settings.api.port)
     stack.push_async_callback(runner.cleanup)
     service.api_address = ", ".join(f"{host}:{port}" for host, port, *_ in runner.addresses)

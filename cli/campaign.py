@@ -26,7 +26,7 @@ from bot.store import Database, DatabaseError
 from bot.store.campaigns import Campaign, campaign_stats, get_campaign, list_campaigns
 
 from .campaign_export import export
-from .common import JSON_OPTION, emit, fail, with_db
+from .common import JSON_OPTION, emit, err, fail, with_db
 from .monitor import monitor
 
 campaign_app = typer.Typer(help="Campaigns: create, start, pause, resume, stop, watch, export.",
@@ -61,6 +61,21 @@ def create(
                                    '\'{"require_consent": true}\''),
     retry: str = typer.Option(None, "--retry", help='retry overrides as JSON or @file, e.g. '
                               '\'{"no_answer": {"delay_minutes": 60, "max_retries": 1}}\''),
+    basis: str = typer.Option(None, "--basis", help="base légale (obligatoire): consent (consentement préalable), "
+                              "contract (clients sous contrat), b2b (professionnels), not_prospecting (hors "
+                              "démarchage)"),
+    sector: str = typer.Option(None, "--sector", help="secteur (les secteurs interdits de démarchage sont refusés)"),
+    advertiser: str = typer.Option(None, "--advertiser", help="l'entreprise pour qui l'on appelle (celle que "
+                                   "nomment les consentements)"),
+    purpose: str = typer.Option(None, "--purpose", help="la finalité des appels (celle que listent les "
+                                "consentements)"),
+    contract_subject: str = typer.Option(None, "--contract-subject", help="base contract: l'objet du contrat"),
+    no_sales: bool = typer.Option(False, "--no-sales", help="base not_prospecting: aucun contenu commercial "
+                                  "(déclaration de l'opérateur)"),
+    caller_id: str = typer.Option(None, "--caller-id", help="numéro présenté (défaut: MINIBOT_DIAL__CALLER_ID); "
+                                  "démarchage: tranches ARCEP 01 62, 01 63, 02 70...)"),
+    legal_ground: str = typer.Option(None, "--legal-ground", help="le fondement légal de réglages qui assouplissent "
+                                     "les règles françaises"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a campaign (DRAFT). Import its contacts with `minibot contacts import FILE --campaign ID`."""
@@ -71,7 +86,10 @@ def create(
             fail(f"--var {item!r}: expected name=value", 2, as_json)
         variables[key.strip()] = value
     settings = dict(max_concurrent_calls=max_concurrent, calls_per_second=cps, variables=variables,
-                    compliance=_json_option(compliance, "compliance"), retry_policy=_json_option(retry, "retry"))
+                    compliance=_json_option(compliance, "compliance"), retry_policy=_json_option(retry, "retry"),
+                    legal_basis=basis, sector=sector, advertiser=advertiser, purpose=purpose,
+                    contract_subject=contract_subject, no_sales_declared=no_sales, caller_id=caller_id,
+                    legal_ground=legal_ground)
 
     async def work(db: Database) -> Campaign:
         return await control.new_campaign(db, name, scenario, **settings)
@@ -83,7 +101,8 @@ def create(
     if as_json:
         emit(campaign.to_json())
     else:
-        console.print(f"campaign [bold]{campaign.id}[/] created ({campaign.status.value}), scenario {scenario}")
+        console.print(f"campaign [bold]{campaign.id}[/] created ({campaign.status.value}), scenario {scenario}, "
+                      f"base légale {campaign.legal_basis}")
 
 
 @campaign_app.command("list")
@@ -122,15 +141,20 @@ def stats(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = 
 
 
 def _lifecycle(action: str, campaign_id: int, as_json: bool) -> None:
+    warnings: list[str] = []
+
     async def work(db: Database) -> Campaign:
         if action == "start":
-            return await control.start(db, campaign_id)
+            return await control.start(db, campaign_id, default_caller_id=Settings().dial.caller_id,
+                                       warnings=warnings)
         return await control.act(db, campaign_id, action)
 
     try:
         campaign = _lookup(work, campaign_id, as_json)
     except (TransitionError, control.CampaignNotReady) as exc:
         fail(str(exc), 1, as_json)
+    for warning in warnings:
+        err.print(f"[yellow]attention:[/] {warning}", highlight=False)
     if as_json:
         emit(campaign.to_json())
     else:
@@ -187,7 +211,8 @@ def run(
             conversations = CampaignConversations(voice, settings.llm, agent_endpoint=settings.dial.agent_endpoint)
             async with call_runtime(settings) as controller:
                 dialer = Dialer(db, controller.place_call, conversations,
-                                DialerConfig(max_calls=max_calls, campaign_ids=campaign_ids or None),
+                                DialerConfig(max_calls=max_calls, campaign_ids=campaign_ids or None,
+                                             caller_id=settings.dial.caller_id),
                                 ready=lambda: controller.ready, clean_up=controller.remove_leftovers)
                 loop = asyncio.get_running_loop()
                 for sig in (signal.SIGINT, signal.SIGTERM):

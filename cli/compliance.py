@@ -20,7 +20,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.compliance.bloctel import BLOCTEL_MAX_AGE, BloctelError, bloctel_list_age, import_bloctel
+from bot.compliance.consent import (
+    METHODS,
+    ConsentFileError,
+    ConsentIn,
+    import_consents,
+    parse_method,
+    parse_purposes,
+    parse_when,
+)
+from bot.compliance.consent import record as record_consent
 from bot.compliance.gate import ComplianceGate, Decision
+from bot.compliance.law import parse_basis
+from bot.compliance.sectors import sector as sector_named
 from bot.contacts.phones import InvalidPhone, to_e164
 from bot.store import Database
 from bot.store import compliance as store
@@ -52,7 +64,11 @@ _EXPLAINED = {
     "opt_out": "the person asked not to be called (opt-out)",
     "blacklist": "the number is on the blacklist",
     "bloctel": "the number is registered on Bloctel, France's do-not-call list",
-    "no_consent": "the campaign requires consent and none is recorded",
+    "no_consent": "aucun consentement préalable valide (L223-1 C. consom., loi 2025-594)",
+    "no_contract": "aucun contrat en cours pour ce contact (base contract)",
+    "no_company": "le contact ne porte aucune entreprise (base b2b)",
+    "no_sales_declaration": "la campagne n'a pas déclaré l'absence de contenu commercial",
+    "banned_sector": "secteur interdit de démarchage téléphonique",
 }
 
 
@@ -87,16 +103,27 @@ def check(
     at: str = typer.Option(None, "--at", help="ISO 8601 time; without an offset it is Europe/Paris local time; "
                                                "default now"),
     campaign: int = _CAMPAIGN,
+    basis: str = typer.Option(None, "--basis", help="base légale: consent, contract, b2b, not_prospecting "
+                              "(défaut: celle de la campagne, sinon consent)"),
+    sector: str = typer.Option(None, "--sector", help="secteur (ex. renovation_energetique, formation_cpf)"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """May this number be called at this time? Exit 0 allowed, 1 refused (with every reason), 2 bad arguments."""
+    """May this number be called at this time? Exit 0 allowed, 1 refused (with every reason), 2 bad arguments.
+    The rules are those of the law in force at --at: Bloctel before 2026-08-11, prior consent from then on."""
     number = _phone(phone, as_json)
     when = _parse_at(at, as_json)
+    try:
+        if basis is not None:
+            parse_basis(basis)
+        sector_named(sector)
+    except ValueError as exc:
+        fail(str(exc), 2, as_json)
 
     async def work(db: Database) -> tuple[Decision | Exception, Any]:
         gate = ComplianceGate(db.pool)
         try:
-            decision: Decision | Exception = await gate.check(number, when, campaign_id=campaign)
+            decision: Decision | Exception = await gate.check(number, when, campaign_id=campaign, basis=basis,
+                                                              sector=sector)
         except (LookupError, ValueError) as exc:  # no such campaign; its compliance settings are invalid
             decision = exc
         return decision, await bloctel_list_age(db.pool)
@@ -117,8 +144,12 @@ def _print_decision(number: str, decision: Decision, age: Any) -> None:
     verdict = "[green]ALLOWED[/]" if decision.allowed else "[red]REFUSED[/]"
     console.print(f"{verdict} {number} at {escape(d.get('local_time', ''))} ({escape(d.get('timezone', ''))})"
                   + ("" if decision.allowed else ": " + ", ".join(decision.reasons)), highlight=False, soft_wrap=True)
+    console.print(f"  régime: {d.get('regime')}, base légale: {d.get('legal_basis')} ({d.get('legal_basis_law')})",
+                  highlight=False, markup=False, soft_wrap=True)
     for reason in decision.reasons:
-        console.print(f"  - {reason}: {_explain(reason, d)}", highlight=False, markup=False, soft_wrap=True)
+        law = d.get(f"law_{reason}")
+        console.print(f"  - {reason}: {_explain(reason, d)}" + (f" [{law}]" if law else ""), highlight=False,
+                      markup=False, soft_wrap=True)
     if not decision.allowed:
         if decision.retry_at:
             retry = decision.retry_at  # on the contact's clock
@@ -246,38 +277,137 @@ def bloctel_import(
 
 # -- consents ---------------------------------------------------------------------------------------
 
+_SCOPE_KEYS = ("company", "purposes", "channel")
+
+
+def _scope(text: str | None) -> dict[str, str]:
+    """--scope 'company=ACME;purposes=assurance,energie;channel=telephone'."""
+    found: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(";"))):
+        key, sep, value = part.partition("=")
+        if not sep or key.strip() not in _SCOPE_KEYS:
+            fail(f"--scope {part!r}: attendu {'|'.join(_SCOPE_KEYS)}=valeur, séparés par ';'", 2)
+        found[key.strip()] = value.strip()
+    return found
+
+
 @consent_app.command("add")
 def consent_add(
     phone: str = typer.Argument(..., help="the number (E.164 or national)"),
-    campaign: int = typer.Option(None, "--campaign", help="the campaign it covers (default: every campaign)"),
-    evidence: str = typer.Option(..., "--evidence", help="the proof: form, date, recording..."),
+    evidence: str = typer.Option(..., "--evidence", help="la preuve, en clair: formulaire, date, enregistrement..."),
+    at: str = typer.Option(None, "--at", help="quand la personne a consenti (ISO 8601, heure de Paris sans "
+                                                "décalage); défaut maintenant"),
+    scope: str = typer.Option(None, "--scope", help="portée: 'company=ACME;purposes=assurance,energie;"
+                                                      "channel=telephone'"),
+    company: str = typer.Option(None, "--company", help="pour quelle entreprise (défaut: l'opérateur)"),
+    purpose: list[str] = typer.Option([], "--purpose", help="une finalité acceptée (répétable)"),
+    method: str = typer.Option("other", "--method", help=f"mode de recueil: {', '.join(METHODS)} "
+                                                          "(ou formulaire web, papier, appel)"),
+    wording: str = typer.Option("", "--wording", help="le texte exact que la personne a accepté"),
+    collected_by: str = typer.Option(None, "--collected-by", help="qui a recueilli le consentement"),
+    proof: str = typer.Option(None, "--proof", help="référence de la preuve (id de formulaire, fichier, URL)"),
+    outside_hours: bool = typer.Option(False, "--outside-hours", help="la personne accepte d'être appelée hors "
+                                                                       "des horaires légaux"),
+    campaign: int = typer.Option(None, "--campaign", help="only this campaign (default: its scope)"),
 ) -> None:
-    """Record that a person agreed to be called."""
+    """Record that a person agreed to be called, with the proof (L223-1 C. consom., loi 2025-594)."""
     number = _phone(phone)
+    fields = _scope(scope)
+    try:
+        consent = ConsentIn(
+            phone=number, granted_at=parse_when(at) if at else datetime.now(PARIS), method=parse_method(method),
+            wording=wording, collected_by=collected_by, company=company or fields.get("company") or None,
+            purposes=tuple(purpose) or parse_purposes(fields.get("purposes", "")),
+            channel=fields.get("channel") or "telephone", proof_ref=proof, outside_hours=outside_hours)
+    except ValueError as exc:
+        fail(str(exc), 2)
 
     async def work(db: Database) -> int | None:
         try:
-            return await store.grant_consent(db.pool, number, source="cli", evidence=evidence, campaign_id=campaign)
+            return await record_consent(db, consent, source="cli", evidence=evidence, campaign_id=campaign)
         except asyncpg.ForeignKeyViolationError:
             return None
 
     row_id = with_db(work)
     if row_id is None:
         fail(f"--campaign: no campaign with id {campaign}", 2)
-    scope = f"campaign {campaign}" if campaign is not None else "every campaign"
-    console.print(f"consent #{row_id} recorded for {number} ({scope})", highlight=False)
+    target = f"campagne {campaign}" if campaign is not None else f"{consent.company or 'l opérateur'}"
+    console.print(f"consent #{row_id} recorded for {number} ({target}"
+                  + (f", finalités {', '.join(consent.purposes)}" if consent.purposes else "") + ")",
+                  highlight=False)
+
+
+@consent_app.command("list")
+def consent_list(
+    phone: str = typer.Argument(None, help="only this number"),
+    active: bool = typer.Option(False, "--active", help="only consents not revoked"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The consent ledger with its proof, oldest first."""
+    number = _phone(phone, as_json) if phone else None
+    rows = with_db(lambda db: store.list_consents(db.pool, number, active_only=active), as_json)
+    if as_json:
+        emit({"consents": [r.to_json() for r in rows]})
+        return
+    table = Table("#", "téléphone", "donné le", "mode", "pour", "finalités", "preuve", "hors horaires", "révoqué")
+    for r in rows:
+        table.add_row(str(r.id), r.phone, _when(r.granted_at), r.method, escape(r.company or "opérateur"),
+                      escape(", ".join(r.purposes) or "-"), escape(r.proof_ref or r.evidence or "-"),
+                      "oui" if r.outside_hours else "non",
+                      _when(r.revoked_at) + (f" ({escape(r.revoked_evidence)})" if r.revoked_evidence else "")
+                      if r.revoked_at else "-")
+    console.print(table)
+    console.print(f"{len(rows)} consentement(s)", highlight=False)
+
+
+@consent_app.command("import")
+def consent_import(
+    file: Path = typer.Argument(..., help="CSV, XLSX or JSON; colonnes: téléphone, date du consentement, mode, "
+                                          "texte accepté, [pour le compte de, collecté par, finalités, canal, "
+                                          "preuve, hors horaires]"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="check the file, store nothing"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import consents with their proof; bad lines are reported with their reason, the rest lands whole."""
+    if not file.is_file():
+        fail(f"{file}: fichier introuvable", 2, as_json)
+
+    async def work(db: Database) -> Any:
+        try:
+            return await import_consents(db, file, dry_run=dry_run)
+        except ConsentFileError as exc:
+            return str(exc)
+
+    report = with_db(work, as_json)
+    if isinstance(report, str):
+        fail(f"{file.name}: {report}", 1, as_json)
+    if as_json:
+        emit(report.to_json())
+        return
+    console.print(f"{report.file}: {report.imported} consentement(s) importé(s) sur {report.lines} ligne(s), "
+                  f"{len(report.invalid)} ligne(s) invalide(s)" + (" (essai: rien d'enregistré)" if dry_run else ""),
+                  highlight=False)
+    for bad in report.invalid:
+        console.print(f"  {report.file}:{bad.line}: {bad.reason}", markup=False, highlight=False)
 
 
 @consent_app.command("revoke")
 def consent_revoke(
     phone: str = typer.Argument(..., help="the number (E.164 or national)"),
     campaign: int = typer.Option(None, "--campaign", help="only this campaign's consent (default: all of them)"),
+    at: str = typer.Option(None, "--at", help="quand le retrait a été demandé (défaut maintenant)"),
+    evidence: str = typer.Option("", "--evidence", help="comment et par qui le retrait a été demandé"),
 ) -> None:
     """Withdraw consent (the rows stay, marked revoked). Exit 1 when there was none to revoke."""
     number = _phone(phone)
+    try:
+        when = parse_when(at) if at else None
+    except ValueError as exc:
+        fail(f"--at: {exc}", 2)
 
     async def work(db: Database) -> tuple[int, bool]:
-        revoked = await store.revoke_consent(db.pool, number, campaign_id=campaign)
+        revoked = await store.revoke_consent(db.pool, number, campaign_id=campaign, at=when, source="cli",
+                                             evidence=evidence or "retrait enregistré en ligne de commande")
         return revoked, campaign is not None and await store.has_consent(db.pool, number, campaign)
 
     revoked, still = with_db(work)
@@ -287,3 +417,32 @@ def consent_revoke(
     if still:
         err.print(f"[yellow]note:[/] a consent for every campaign still covers campaign {campaign}; "
                   "revoke without --campaign to withdraw it")
+
+
+# -- audit ------------------------------------------------------------------------------------------
+
+@compliance_app.command("audit")
+def audit(
+    campaign: int = typer.Argument(..., metavar="CAMPAIGN", help="the campaign id"),
+    fmt: str = typer.Option("csv", "--format", help="csv, xlsx or json"),
+    output: Path = typer.Option(None, "--output", "-o", help="the file to write (default: "
+                                                              "audit-campagne-ID.FORMAT here)"),
+) -> None:
+    """Export every gate decision of a campaign with the rules, the records relied on, the caller ID, the
+    AI disclosure and the opt-outs: what a DGCCRF or CNIL request asks for. Numbers in full."""
+    from bot.compliance.audit import FORMATS, export_audit
+
+    if fmt not in FORMATS:
+        fail(f"--format: {fmt!r} inconnu (csv, xlsx ou json)", 2)
+    out = output or Path(f"audit-campagne-{campaign}.{fmt}")
+
+    async def work(db: Database) -> int | str:
+        try:
+            return await export_audit(db.pool, campaign, fmt, out)  # type: ignore[arg-type]
+        except LookupError as exc:
+            return str(exc).strip("'\"")
+
+    written = with_db(work)
+    if isinstance(written, str):
+        fail(written, 2)
+    console.print(f"{out}: {written} décision(s) du filtre de conformité exportée(s)", highlight=False)

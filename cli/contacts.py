@@ -109,3 +109,34 @@ def _summary(report: ImportReport, checked: CheckedFile) -> None:
 def _more(total: int) -> None:
     if total > SHOWN:
         console.print(f"  …and {total - SHOWN} more", highlight=False)
+
+
+@contacts_app.command("forget")
+def forget_contact(
+    phone: str = typer.Argument(..., help="le numéro de la personne (E.164 ou national)"),
+    recordings_dir: Path = typer.Option(None, "--recordings-dir", help="where Asterisk saves recordings "
+                                        "(default: MINIBOT_RECORDINGS_DIR)"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
+) -> None:
+    """Droit à l'effacement: supprime le contact, ses appels, transcriptions et enregistrements, ses
+    consentements; garde seulement l'opposition (pour ne plus l'appeler). Exit 1 if a recording could not
+    be deleted (nothing was erased then)."""
+    from bot.config import Settings
+    from bot.contacts.phones import InvalidPhone, to_e164
+    from bot.store.erasure import forget
+
+    try:
+        number = to_e164(phone)
+    except InvalidPhone as exc:
+        fail(f"phone: {exc}", 2, as_json)
+    folder = recordings_dir or Settings().recordings_dir
+    report = with_db(lambda db: forget(db.pool, number, recordings_dir=folder), as_json)
+    if report.failed:
+        fail("effacement interrompu, rien n'a été supprimé: " + "; ".join(report.failed), 1, as_json)
+    if as_json:
+        emit(report.to_json())
+        return
+    console.print(f"{number} effacé: {report.contacts} contact(s), {report.calls} appel(s), "
+                  f"{report.recordings_deleted} fichier(s) d'enregistrement, {report.consents} consentement(s), "
+                  f"{report.decisions} décision(s); opposition conservée"
+                  + (" (ajoutée)" if report.opt_out_added else f" ({report.opt_outs_kept})"), highlight=False)

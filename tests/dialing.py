@@ -34,11 +34,22 @@ class Clock:
         self.at += timedelta(**kw)
 
 
+CANVASSING_NUMBER = "+33162000000"  # in ARCEP's canvassing ranges (01 62)
+
+
 async def running_campaign(db, numbers, **settings) -> int:
-    """A RUNNING campaign of the demo scenario with these numbers due now, and no pace to wait for."""
+    """A RUNNING campaign of the demo scenario with these numbers due now, and no pace to wait for.
+    A lawful one: consumers who consented (a day before the real now, so before any dial), and a caller
+    ID of the canvassing ranges."""
+    settings = {"legal_basis": "consent", "caller_id": CANVASSING_NUMBER, **settings}
     campaign = await create_campaign(db.pool, "test", "demo", **settings)
     for phone in numbers:
         kid = await db.pool.fetchval("INSERT INTO contacts (phone, first_name) VALUES ($1, 'Test') RETURNING id", phone)
+        await db.pool.execute(
+            "INSERT INTO consents (phone, source, evidence, method, wording, granted_at) "
+            "VALUES ($1, 'test', 'formulaire de test', 'web_form', 'J''accepte d''être appelé.', "
+            "now() - interval '1 day')",
+            phone)
         await db.pool.execute("INSERT INTO campaign_contacts (campaign_id, contact_id) VALUES ($1, $2)",
                               campaign.id, kid)
         await db.pool.execute("INSERT INTO attempts (campaign_id, contact_id, due_at) VALUES ($1, $2, '-infinity')",

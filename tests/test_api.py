@@ -39,7 +39,9 @@ class Api:
             return body
 
     async def campaign(self, name: str = "printemps", **extra) -> dict:
-        body = await self.json("POST", "/api/campaigns", 201, json={"name": name, "scenario": "demo", **extra})
+        body = await self.json("POST", "/api/campaigns", 201, json={"name": name, "scenario": "demo",
+                                                                          "legal_basis": "consent",
+                                                                          "caller_id": "+33162000000", **extra})
         return body["campaign"]
 
 
@@ -154,6 +156,7 @@ async def test_create_a_campaign_with_inline_contacts(api, db):
     async with api.s.post("/api/campaigns", json={
         "name": "  Printemps  ", "scenario": "demo", "max_concurrent_calls": 3, "calls_per_second": 0.5,
         "variables": {"slot": "demain 10 h"}, "compliance": {"require_consent": False}, "contacts": contacts,
+        "legal_basis": "consent", "advertiser": "Démo SARL", "caller_id": "+33162000000",
     }) as resp:
         body = await resp.json()
         assert resp.status == 201, body
@@ -163,6 +166,7 @@ async def test_create_a_campaign_with_inline_contacts(api, db):
     assert campaign["name"] == "Printemps" and campaign["status"] == "DRAFT"
     assert campaign["max_concurrent_calls"] == 3 and campaign["calls_per_second"] == 0.5
     assert campaign["variables"] == {"slot": "demain 10 h"}
+    assert (campaign["legal_basis"], campaign["advertiser"]) == ("consent", "Démo SARL")
     assert report["file"] == "api-contacts.json" and report["campaign"] == campaign["id"]
     assert report["imported"] == 2 and report["enrolled"] == 2
     assert report["invalid"] == [{"line": 4, "reason": report["invalid"][0]["reason"]}]
@@ -194,8 +198,16 @@ async def test_create_a_campaign_with_inline_contacts(api, db):
     ({"name": "x", "scenario": "demo", "contacts": [], "region": "XX"}, "region"),
     ({"name": "x", "scenario": "demo", "nme": "typo"}, "nme"),
     (["not", "an", "object"], None),
+    ({"name": "x", "scenario": "demo", "legal_basis": None}, "legal_basis"),
+    ({"name": "x", "scenario": "demo", "legal_basis": "opt_out"}, "legal_basis"),
+    ({"name": "x", "scenario": "demo", "sector": "formation_cpf"}, "sector"),
+    ({"name": "x", "scenario": "demo", "compliance": {"refusal_cooloff_days": 30}}, "legal_ground"),
+    ({"name": "x", "scenario": "demo", "legal_basis": "contract"}, "contract_subject"),
 ])
 async def test_create_refuses_bad_input_naming_the_field(api, db, body, field):
+    if isinstance(body, dict) and "name" in body:
+        body = {"legal_basis": "consent", **body}
+        body = {k: v for k, v in body.items() if v is not None}
     answer = await api.json("POST", "/api/campaigns", 400, json=body)
     assert answer.get("field") == field, answer
     assert answer["error"]
@@ -230,6 +242,9 @@ async def test_campaign_lifecycle_and_wrong_changes_are_409(api):
     assert "CANCELLED" in closed["error"]
 
     assert (await api.json("POST", "/api/campaigns/999/start", 404))["error"] == "no campaign 999"
+    withheld = (await api.campaign("masqué", caller_id=None))["id"]
+    refused = await api.json("POST", f"/api/campaigns/{withheld}/start", 409)
+    assert any("masqué" in r and "ARCEP" in r for r in refused["reasons"]), refused
     for bad in ("abc", "0", "-1", "99999999999999999999", "١٢"):
         assert "ids are positive integers" in (await api.json("GET", f"/api/campaigns/{bad}", 404))["error"]
 

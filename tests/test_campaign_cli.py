@@ -33,9 +33,11 @@ def _contacts(tmp_path) -> str:
 
 def test_a_campaign_from_creation_to_stop(minibot, tmp_path):
     created = minibot("campaign", "create", "Rentrée", "--scenario", "demo", "--max-concurrent", "3",
-                      "--cps", "0.5", "--var", "offre=rentrée", "--json")
+                      "--cps", "0.5", "--var", "offre=rentrée", "--basis", "consent", "--caller-id", "01 62 00 00 00",
+                      "--json")
     cid = str(created["id"])
     assert created["status"] == "DRAFT" and created["variables"] == {"offre": "rentrée"}
+    assert (created["legal_basis"], created["caller_id"]) == ("consent", "01 62 00 00 00")
     assert minibot("campaign", "start", cid, "--json", code=1) == {"error": f"no contacts: import some with "
                                                                     f"`minibot contacts import FILE --campaign {cid}`"}
     report = minibot("contacts", "import", _contacts(tmp_path), "--campaign", cid, "--json")
@@ -51,11 +53,40 @@ def test_a_campaign_from_creation_to_stop(minibot, tmp_path):
 
 
 def test_bad_settings_are_refused_with_the_field(minibot):
-    assert "no such scenario" in minibot("campaign", "create", "x", "--scenario", "nope", "--json", code=2)["error"]
+    lawful = ("--basis", "consent")
+    assert "no such scenario" in minibot("campaign", "create", "x", "--scenario", "nope", *lawful, "--json",
+                                         code=2)["error"]
     error = minibot("campaign", "create", "x", "--scenario", "demo", "--compliance",
-                    '{"frequency_cap_attempts": -1}', "--json", code=2)["error"]
+                    '{"frequency_cap_attempts": -1}', *lawful, "--json", code=2)["error"]
     assert "frequency_cap_attempts" in error
     error = minibot("campaign", "create", "x", "--scenario", "demo", "--retry", '{"busy": {"delay_minutes": 0}}',
-                    "--json", code=2)["error"]
+                    *lawful, "--json", code=2)["error"]
     assert "retry_policy.busy.delay_minutes" in error
     assert "no campaign 42" in minibot("campaign", "stats", "42", "--json", code=2)["error"]
+
+
+def test_the_law_at_creation_and_at_start(minibot, tmp_path):
+    """No basis, no campaign; a banned sector is refused; a loosening needs its ground; a prospecting
+    campaign starts only with a caller ID of ARCEP's canvassing ranges; other bases are warned."""
+    error = minibot("campaign", "create", "x", "--scenario", "demo", "--json", code=2)["error"]
+    assert "base légale requise" in error and "L223-1" in error
+    error = minibot("campaign", "create", "x", "--scenario", "demo", "--basis", "consent", "--sector",
+                    "renovation_energetique", "--json", code=2)["error"]
+    assert "démarchage téléphonique interdit" in error and "loi 2020-901" in error
+    minibot("campaign", "create", "x", "--scenario", "demo", "--basis", "contract", "--contract-subject",
+            "entretien de la chaudière", "--sector", "renovation_energetique", "--json")  # the contract exception
+    error = minibot("campaign", "create", "x", "--scenario", "demo", "--basis", "consent", "--compliance",
+                    '{"frequency_cap_attempts": 6}', "--json", code=2)["error"]
+    assert "sans fondement légal" in error and "D223-9" in error
+    minibot("campaign", "create", "x", "--scenario", "demo", "--basis", "consent", "--compliance",
+            '{"frequency_cap_attempts": 6}', "--legal-ground", "accord écrit des clients", "--json")
+
+    mobile = minibot("campaign", "create", "m", "--scenario", "demo", "--basis", "consent", "--caller-id",
+                     "06 12 34 56 78", "--json")["id"]
+    minibot("contacts", "import", _contacts(tmp_path), "--campaign", str(mobile), "--json")
+    error = minibot("campaign", "start", str(mobile), "--json", code=1)["error"]
+    assert "numéro mobile" in error and "ARCEP" in error
+    survey = minibot("campaign", "create", "s", "--scenario", "demo", "--basis", "not_prospecting", "--no-sales",
+                     "--caller-id", "01 44 00 00 00", "--json")["id"]
+    minibot("contacts", "import", _contacts(tmp_path), "--campaign", str(survey), "--json")
+    assert minibot("campaign", "start", str(survey), "--json")["status"] == "RUNNING"  # a warning, not a refusal

@@ -27,8 +27,27 @@ MONDAY = datetime(2026, 11, 23, 10, 30, tzinfo=PARIS)  # an ordinary working Mon
 _uuids = itertools.count(1)
 
 
+JUNE = datetime(2026, 6, 15, 10, 30, tzinfo=PARIS)  # a working Monday under the opposition (Bloctel) regime
+BE = "+32470123456"
+
+
 def paris(*args: int) -> datetime:
     return datetime(*args, tzinfo=PARIS)
+
+
+async def consent(db, phone: str, at: datetime | None = None, **scope) -> int:
+    return await store.grant_consent(db.pool, phone, source="form", evidence="formulaire de test",
+                                     granted_at=at or paris(2026, 1, 5, 12, 0), method="web_form",
+                                     wording="J'accepte d'être appelé par téléphone.", **scope)
+
+
+@pytest.fixture
+async def db(db):
+    """Since 11 August 2026 a consumer is called only with a prior consent (L223-1 C. consom.): the two
+    numbers have one, given on 5 January 2026 to the operator, so each test sees only the rule it is about."""
+    for phone in (PHONE, OTHER):
+        await consent(db, phone)
+    return db
 
 
 async def add_call(db, at: datetime, *, phone: str = PHONE, result: str | None = None,
@@ -55,7 +74,10 @@ async def test_an_ordinary_number_on_a_working_morning_is_allowed(db):
     decision = await ComplianceGate(db.pool).check(PHONE, MONDAY)
     assert (decision.allowed, decision.reasons, decision.retry_at) == (True, [], None)
     assert decision.details["timezone"] == "Europe/Paris"
-    assert "no Bloctel list" in decision.details["bloctel_warning"]
+    assert (decision.details["regime"], decision.details["legal_basis"]) == ("consent", "consent")
+    assert decision.details["consent"].startswith("#") and decision.consent_id is not None
+    assert "bloctel_warning" not in decision.details  # the Bloctel regime ended on 11 August 2026
+    assert "no Bloctel list" in (await ComplianceGate(db.pool).check(PHONE, JUNE)).details["bloctel_warning"]
     assert decision.to_json() == {"allowed": True, "reasons": [], "retry_at": None, "details": decision.details}
 
 
@@ -141,6 +163,9 @@ async def test_60_days_of_rest_after_not_interested(db):
     await minimal_retry(gate, decision)
     assert (await gate.check(OTHER, MONDAY)).allowed
     campaign = await add_campaign(db, {"refusal_cooloff_days": 30})
+    held = await gate.check(PHONE, MONDAY, campaign_id=campaign)  # laxer than the decree, with no legal ground
+    assert held.reasons == ["refusal_cooloff"] and "décret appliqués" in held.details["french_floor"]
+    await db.pool.execute("UPDATE campaigns SET legal_ground = 'accord écrit du client' WHERE id = $1", campaign)
     assert (await gate.check(PHONE, MONDAY, campaign_id=campaign)).allowed
 
 
@@ -199,8 +224,11 @@ async def test_bloctel_import_reports_bad_lines_and_replaces_the_list(db, tmp_pa
     assert (report.imported, report.duplicates, report.previous, report.lines) == (3, 1, 0, 5)
     assert [(bad.line, "12ab" in bad.reason) for bad in report.invalid] == [(5, True)]
     assert len(report.sha256) == 64 and report.file_name == "bloctel-octobre.csv"
-    decision = await gate.check(PHONE, MONDAY)
+    decision = await gate.check(PHONE, JUNE)
     assert (decision.reasons, decision.retry_at) == (["bloctel"], None)
+    assert decision.details["regime"] == "opposition"
+    # From 11 August 2026 the Bloctel regime is over: a consented number is called whatever the list.
+    assert (await gate.check(PHONE, MONDAY)).allowed
     assert "bloctel_warning" not in decision.details
     assert await store.in_bloctel(db.pool, "+33699999999")  # E.164 without its '+'
 
@@ -208,8 +236,8 @@ async def test_bloctel_import_reports_bad_lines_and_replaces_the_list(db, tmp_pa
     second.write_text("+33611111111\n", encoding="utf-8")
     report = await import_bloctel(db.pool, second)
     assert (report.imported, report.previous, report.invalid) == (1, 3, [])
-    assert (await gate.check(PHONE, MONDAY)).allowed  # no longer on the list
-    assert (await gate.check("+33611111111", MONDAY)).reasons == ["bloctel"]
+    assert (await gate.check(PHONE, JUNE)).allowed  # no longer on the list
+    assert (await gate.check("+33611111111", JUNE)).reasons == ["bloctel"]
     imports = await db.pool.fetch("SELECT file_name, numbers FROM bloctel_imports ORDER BY id")
     assert [tuple(r) for r in imports] == [("bloctel-octobre.csv", 3), ("bloctel-novembre.txt", 1)]
 
@@ -220,7 +248,7 @@ async def test_bloctel_import_reports_bad_lines_and_replaces_the_list(db, tmp_pa
     assert await store.in_bloctel(db.pool, "+33611111111")  # the failed import changed nothing
 
     campaign = await add_campaign(db, {"check_bloctel": False})
-    assert (await gate.check("+33611111111", MONDAY, campaign_id=campaign)).allowed
+    assert (await gate.check("+33611111111", JUNE, campaign_id=campaign)).allowed
 
 
 async def test_an_old_bloctel_list_is_flagged(db, tmp_path):
@@ -228,7 +256,8 @@ async def test_an_old_bloctel_list_is_flagged(db, tmp_path):
     await import_bloctel(db.pool, tmp_path / "b.txt")
     await db.pool.execute("UPDATE bloctel_imports SET imported_at = now() - interval '45 days'")
     assert (await bloctel_list_age(db.pool)).days == 45
-    decision = await ComplianceGate(db.pool).check(PHONE, datetime.now(PARIS))
+    await db.pool.execute("UPDATE bloctel_imports SET imported_at = $1", JUNE - timedelta(days=45))
+    decision = await ComplianceGate(db.pool).check(PHONE, JUNE)
     assert "45 days old" in decision.details["bloctel_warning"]
 
 
@@ -242,41 +271,49 @@ def test_bloctel_files_with_a_named_column_and_cp1252():
 
 async def test_consent_required_by_the_campaign(db):
     gate = ComplianceGate(db.pool)
+    new = "+33611223344"
     campaign = await add_campaign(db, {"require_consent": True})
     other = await add_campaign(db)
-    assert (await gate.check(PHONE, MONDAY, campaign_id=campaign)).reasons == ["no_consent"]
-    assert (await gate.check(PHONE, MONDAY, campaign_id=other)).allowed  # this one does not require it
+    assert (await gate.check(new, JUNE, campaign_id=campaign)).reasons == ["no_consent"]
+    assert (await gate.check(new, JUNE, campaign_id=other)).allowed  # Bloctel regime, no consent required
 
-    await store.grant_consent(db.pool, PHONE, source="form", evidence="web form 2026-09-01", campaign_id=other)
-    assert (await gate.check(PHONE, MONDAY, campaign_id=campaign)).reasons == ["no_consent"]
-    await store.grant_consent(db.pool, PHONE, source="form", evidence="signed contract")  # every campaign
-    assert (await gate.check(PHONE, MONDAY, campaign_id=campaign)).allowed
-    assert await store.revoke_consent(db.pool, PHONE) == 2
-    decision = await gate.check(PHONE, MONDAY, campaign_id=campaign)
+    await consent(db, new, campaign_id=other)
+    assert (await gate.check(new, JUNE, campaign_id=campaign)).reasons == ["no_consent"]
+    await consent(db, new)  # for the operator, whatever the campaign
+    assert (await gate.check(new, JUNE, campaign_id=campaign)).allowed
+    assert await store.revoke_consent(db.pool, new, at=paris(2026, 6, 1, 9, 0), evidence="lettre") == 2
+    decision = await gate.check(new, JUNE, campaign_id=campaign)
     assert (decision.reasons, decision.retry_at) == (["no_consent"], None)
-    await store.grant_consent(db.pool, PHONE, source="call", evidence="oui", campaign_id=campaign)
-    assert await store.has_consent(db.pool, PHONE, campaign)
-    assert (await gate.check(PHONE, MONDAY, campaign_id=campaign)).allowed
-    revoked = await db.pool.fetchval("SELECT count(*) FROM consents WHERE revoked_at IS NOT NULL")
-    assert revoked == 2  # revoked rows stay
+    assert (await gate.check(new, paris(2026, 5, 29, 11), campaign_id=campaign)).allowed  # before the revocation
+    await consent(db, new, campaign_id=campaign)
+    assert await store.has_consent(db.pool, new, campaign)
+    assert (await gate.check(new, JUNE, campaign_id=campaign)).allowed
+    revoked = await db.pool.fetch("SELECT revoked_evidence FROM consents WHERE revoked_at IS NOT NULL")
+    assert [r["revoked_evidence"] for r in revoked] == ["lettre", "lettre"]  # revoked rows stay, with the words
 
 
 async def test_every_reason_together_in_a_stable_order(db, tmp_path):
-    campaign = await add_campaign(db, {"require_consent": True})
+    # Under the opposition regime (before 11 August 2026), where Bloctel still applies.
+    campaign = await db.pool.fetchval(
+        "INSERT INTO campaigns (name, scenario, compliance, sector) VALUES ('c', 'demo', "
+        "'{\"require_consent\": true}', 'renovation_energetique') RETURNING id")
     for week in range(4):
-        await add_call(db, paris(2026, 10, 5, 11) + timedelta(weeks=week),
+        await add_call(db, paris(2025, 10, 6, 11) + timedelta(weeks=week),
                        result="NOT_INTERESTED" if week == 3 else None)
     await store.record_opt_out(db.pool, PHONE, source="call", evidence="stop")
     await store.blacklist_add(db.pool, PHONE, "abuse")
     (tmp_path / "b.txt").write_text(PHONE + "\n")
     await import_bloctel(db.pool, tmp_path / "b.txt")
-    # Sunday 1 November (All Saints' Day) at 21:00.
-    decision = await ComplianceGate(db.pool).check(PHONE, paris(2026, 11, 1, 21, 0), campaign_id=campaign)
-    assert decision.reasons == list(REASONS) == [
+    # Saturday 1 November 2025 (All Saints' Day) at 21:00; the test consent is only given in January 2026.
+    decision = await ComplianceGate(db.pool).check(PHONE, paris(2025, 11, 1, 21, 0), campaign_id=campaign)
+    assert decision.reasons == [
         "outside_hours", "weekend", "public_holiday", "frequency_cap", "refusal_cooloff", "opt_out", "blacklist",
-        "bloctel", "no_consent"]
+        "bloctel", "no_consent", "banned_sector"] == [r for r in REASONS if r in decision.reasons]
     assert decision.retry_at is None  # permanent reasons: no date will do
     assert decision.details["holiday"] == "All Saints' Day"
+    assert decision.details["law_outside_hours"].startswith("D223-8 C. consom.")
+    assert decision.details["law_bloctel"].startswith("L223-1 C. consom. (rédaction antérieure")
+    assert decision.details["law_banned_sector"] == "L223-1 C. consom. (loi 2020-901 du 24 juillet 2020)"
 
 
 # -- rules and campaigns ----------------------------------------------------------------------------
@@ -288,16 +325,20 @@ async def test_a_campaign_preset_for_another_country(db):
                         "windows": [["09:00", "20:00"]]}}
     campaign = await add_campaign(db, preset)
     gate = ComplianceGate(db.pool)
-    assert (await gate.check(PHONE, saturday)).reasons == ["weekend"]
-    assert (await gate.check(PHONE, saturday, campaign_id=campaign)).allowed
-    assert (await gate.check(PHONE, paris(2026, 11, 23, 9, 15), campaign_id=campaign)).allowed  # 9:00 opening
-    assert (await gate.check(PHONE, paris(2026, 7, 21, 11), campaign_id=campaign)).reasons == ["public_holiday"]
-    assert (await gate.check(PHONE, paris(2026, 7, 14, 11), campaign_id=campaign)).allowed  # not Belgian
+    await consent(db, BE)
+    assert (await gate.check(BE, saturday)).reasons == ["weekend"]
+    assert (await gate.check(BE, saturday, campaign_id=campaign)).allowed
+    assert (await gate.check(BE, paris(2026, 11, 23, 9, 15), campaign_id=campaign)).allowed  # 9:00 opening
+    assert (await gate.check(BE, paris(2026, 7, 21, 11), campaign_id=campaign)).reasons == ["public_holiday"]
+    assert (await gate.check(BE, paris(2026, 7, 14, 11), campaign_id=campaign)).allowed  # not Belgian
     for week in range(6):
-        await add_call(db, paris(2026, 11, 2, 11) + timedelta(days=week))
-    assert (await gate.check(PHONE, MONDAY, campaign_id=campaign)).allowed  # no cap in this preset
+        await add_call(db, paris(2026, 11, 2, 11) + timedelta(days=week), phone=BE)
+    assert (await gate.check(BE, MONDAY, campaign_id=campaign)).allowed  # no cap in this preset
     explicit = ComplianceRules(frequency_cap_attempts=10)
-    assert (await gate.check(PHONE, MONDAY, rules=explicit)).allowed  # explicit rules win
+    assert (await gate.check(BE, MONDAY, rules=explicit)).allowed  # explicit rules win
+    # A French number stays under the French decree: the preset's Saturday and wider cap do not apply to it.
+    french = await gate.check(PHONE, saturday, campaign_id=campaign)
+    assert french.reasons == ["weekend"] and "horaires élargis non appliqués" in french.details["french_floor"]
 
 
 async def test_unknown_campaigns_and_invalid_settings_are_errors(db):
@@ -357,6 +398,11 @@ def sql(database_url: str, query: str, *params):
 
 
 def test_cli_check_json_and_exit_codes(database_url):
+    no_consent = cli(database_url, "check", "--phone", PHONE, "--at", "2026-11-23T10:30:00+01:00", "--json")
+    assert no_consent.exit_code == 1 and json.loads(no_consent.stdout)["reasons"] == ["no_consent"]
+    assert json.loads(no_consent.stdout)["details"]["law_no_consent"] == "L223-1 C. consom. (loi 2025-594)"
+    assert cli(database_url, "consent", "add", PHONE, "--evidence", "formulaire", "--at", "2026-01-05T12:00",
+               "--method", "formulaire web", "--wording", "J'accepte.").exit_code == 0
     allowed = cli(database_url, "check", "--phone", PHONE, "--at", "2026-11-23T10:30:00+01:00", "--json")
     assert allowed.exit_code == 0, allowed.output
     out = json.loads(allowed.stdout)
@@ -419,11 +465,13 @@ def test_cli_registers(database_url, tmp_path):
                                  "VALUES ('c', 'demo', '{\"require_consent\": true}') RETURNING id")
     check = ("check", "--phone", OTHER, "--at", "2026-11-23T10:30", "--campaign", str(campaign), "--json")
     assert json.loads(cli(database_url, *check).stdout)["reasons"] == ["no_consent"]
-    added = cli(database_url, "consent", "add", OTHER, "--campaign", str(campaign), "--evidence", "signed form")
+    added = cli(database_url, "consent", "add", OTHER, "--campaign", str(campaign), "--evidence", "signed form",
+                "--at", "2026-11-01T10:00")
     assert added.exit_code == 0, added.output
     assert cli(database_url, *check).exit_code == 0
     assert cli(database_url, "consent", "add", OTHER, "--campaign", "999", "--evidence", "x").exit_code == 2
-    assert cli(database_url, "consent", "revoke", OTHER, "--campaign", str(campaign)).exit_code == 0
+    assert cli(database_url, "consent", "revoke", OTHER, "--campaign", str(campaign), "--at",
+               "2026-11-20T09:00").exit_code == 0
     assert cli(database_url, "consent", "revoke", OTHER).exit_code == 1  # nothing left to revoke
     assert cli(database_url, *check).exit_code == 1
 

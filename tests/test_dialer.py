@@ -15,7 +15,7 @@ from bot.campaign.dialer import Dialer, DialerConfig
 from bot.campaign.lifecycle import TransitionError
 from bot.store import attempts as q
 from bot.store.campaigns import campaign_stats, create_campaign, get_campaign
-from tests.dialing import PARIS, Clock, phones, running_campaign, weekday_morning
+from tests.dialing import CANVASSING_NUMBER, PARIS, Clock, phones, running_campaign, weekday_morning
 
 
 class Phone:
@@ -31,7 +31,8 @@ class Phone:
         self.release = asyncio.Event()
         self.release.set()
 
-    async def __call__(self, phone: str, conversation, *, call_id: str, on_answer=None) -> CallRecord:
+    async def __call__(self, phone: str, conversation, *, call_id: str, on_answer=None,
+                       caller_id: str | None = None) -> CallRecord:
         self.dialled.append(phone)
         if on_answer is not None and self.ending(phone)[0] is Outcome.ANSWERED:
             await on_answer()
@@ -141,6 +142,12 @@ async def test_the_gate_decides_before_every_dial(db):
     monday = rows[fine]["due_at"].astimezone(PARIS)
     assert monday.weekday() == 0 and (monday.hour, monday.minute) == (10, 0)
     assert await db.pool.fetchval("SELECT count(*) FROM calls WHERE campaign_id = $1", cid) == 0
+    # Every verdict is on record for the audit, with the rules it applied and the consent it relied on.
+    kept = {r["phone"]: r for r in await db.pool.fetch("SELECT * FROM gate_decisions WHERE campaign_id = $1", cid)}
+    assert set(kept) == {blocked, opted, fine} and not any(r["allowed"] for r in kept.values())
+    assert kept[fine]["reasons"] == ["weekend"] and kept[fine]["rules"][0].startswith("D223-8")
+    assert kept[fine]["consent_id"] is not None and kept[fine]["caller_id"] == CANVASSING_NUMBER
+    assert kept[fine]["regime"] == "consent" and kept[fine]["legal_basis"] == "consent"
 
 
 @pytest.mark.parametrize(("outcome", "minutes", "reason"), [
@@ -256,7 +263,7 @@ async def _status(db, attempt_id, status):
 
 
 async def test_lifecycle_changes_are_checked(db):
-    campaign = await create_campaign(db.pool, "c", "demo")
+    campaign = await create_campaign(db.pool, "c", "demo", legal_basis="consent", caller_id=CANVASSING_NUMBER)
     with pytest.raises(control.CampaignNotReady, match="no contacts"):
         await control.start(db, campaign.id)
     cid = await running_campaign(db, phones(1))

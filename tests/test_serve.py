@@ -8,6 +8,7 @@ import asyncio
 import shutil
 
 import aiohttp
+import asyncpg
 import pytest
 
 from ari.simulator import Human, Say, SimulatedAsterisk
@@ -27,6 +28,14 @@ ANY_TIME = {"hours": {"weekdays": [0, 1, 2, 3, 4, 5, 6], "windows": [["00:00", "
 
 
 async def test_serve_runs_a_campaign_created_over_http_and_drains_on_stop(database_url, tmp_path):
+    # Marie agreed to be called, outside the legal hours too: the test runs whatever the time of day.
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("INSERT INTO consents (phone, source, evidence, method, wording, outside_hours, granted_at) "
+                           "VALUES ('+33612345601', 'test', 'formulaire', 'web_form', 'J''accepte, à toute heure.', "
+                           "true, now() - interval '1 day')")
+    finally:
+        await conn.close()
     async with SimulatedAsterisk(password="sim") as sim:
         sim.add_callee("PJSIP/+33612345601@trunk", Human(
             utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)], hangup_when_idle=5))
@@ -49,7 +58,8 @@ async def test_serve_runs_a_campaign_created_over_http_and_drains_on_stop(databa
                 assert {"database", "ari", "audiosocket", "asr", "tts", "objection_library"} <= set(body["components"])
                 assert body["components"]["ari"]["status"] == "ok"
             async with http.post("/api/campaigns", headers=headers, json={
-                    "name": "serve", "scenario": "demo", "compliance": ANY_TIME,
+                    "name": "serve", "scenario": "demo", "compliance": ANY_TIME, "legal_basis": "consent",
+                    "caller_id": "+33162000000", "legal_ground": "consentement aux appels hors horaires légaux",
                     "contacts": [{"phone": "06 12 34 56 01", "first_name": "Marie"}]}) as r:
                 created = await r.json()
                 assert r.status == 201, created

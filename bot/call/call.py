@@ -116,6 +116,7 @@ class CallRecord:
     note: str = ""
     interrupted: str = ""  # why Asterisk or the media path cut the call: stored INTERRUPTED, retried as such
     timeline: Timeline = field(default_factory=Timeline)
+    disclosure_done_at: float | None = None  # monotonic: the AI disclosure played to its end (bot.call.disclosure)
 
     def wall(self, monotonic: float) -> datetime:
         """A monotonic instant of this call as wall-clock time."""

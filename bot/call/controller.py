@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -103,18 +104,23 @@ class CallController:
             return 0
         return await remove_call(self.client, f"mb-{call_id}")
 
-    def _call(self, conversation: Conversation, **kw) -> Call:
-        return Call(self.call_config, self.client, self.stream, self.server, self.recognizer, conversation, **kw)
+    def _call(self, conversation: Conversation, *, config: CallConfig | None = None, **kw) -> Call:
+        return Call(config or self.call_config, self.client, self.stream, self.server, self.recognizer, conversation,
+                    **kw)
 
     async def place_call(self, number: str, conversation: Conversation, *, call_id: str | None = None,
-                         on_answer: Callable[[], Awaitable[None]] | None = None) -> CallRecord:
+                         on_answer: Callable[[], Awaitable[None]] | None = None,
+                         caller_id: str | None = None) -> CallRecord:
         """Dial `number` and run `conversation` on it; `call_id` names the call (the dialer chooses
         it before dialling, so the stored call row and the Asterisk channel share it); `on_answer`
-        runs in the background when the callee answers. NotDialled when nothing rang: ARI not
-        ready within `hold` seconds, or the originate refused."""
+        runs in the background when the callee answers; `caller_id`, when given, is presented instead of
+        the configured one (a campaign's own number, checked against ARCEP's ranges at its start).
+        NotDialled when nothing rang: ARI not ready within `hold` seconds, or the originate refused."""
         if not await self.readiness.wait(self.hold):
             raise NotDialled(self.readiness.why_not)
-        return await self._track(self._call(conversation, number=number, call_id=call_id, on_answer=on_answer))
+        config = dataclasses.replace(self.call_config, caller_id=caller_id) if caller_id else None
+        return await self._track(self._call(conversation, config=config, number=number, call_id=call_id,
+                                            on_answer=on_answer))
 
     async def _track(self, call: Call) -> CallRecord:
         task = asyncio.ensure_future(call.run())

@@ -23,7 +23,8 @@ from ..dialog.scenario.model import CallResult
 from ..ops import metrics
 from ..speech import events as sev
 from .anticipation import Anticipation
-from .call import Call, DtmfPressed, ObjectionMatch
+from .call import Call, DtmfPressed, ObjectionMatch, Utterance
+from .disclosure import REPEAT_KEY, as_played, short_disclosure
 from .first_words import FirstWords, FirstWordsTiming, decide, greeting_cut_early
 from .prompt import Prompt
 
@@ -61,6 +62,7 @@ class ScenarioConversation:
         values = {"agent_name": scenario.agent_name, "company_name": scenario.company_name, **self.values}
         first = scenario.steps[scenario.first_step]
         texts = [first.say] if first.say and not first.audio else []
+        texts.append(self._repeat_line().text)  # ready in case the greeting is cut
         if scenario.voicemail and scenario.voicemail.say:
             texts.append(scenario.voicemail.say)
         for text in texts:
@@ -87,6 +89,7 @@ class ScenarioConversation:
 
     async def _converse(self, call: Call) -> None:
         self.run = run = self.brain.new_run(self.values)
+        self._disclosure_played = False
         self._amd = amd = AmdTranscriptLayer()
         self._beep_at: float | None = None
         if call.listener is not None:
@@ -201,25 +204,27 @@ class ScenarioConversation:
     # -- turns -------------------------------------------------------------------------------
 
     async def _say(self, call: Call, turn: Turn, amd: AmdTranscriptLayer, *, greeting: bool = False) -> bool:
-        """Play a turn's lines; True when the AMD layer found a machine meanwhile."""
+        """Play a turn's lines; True when the AMD layer found a machine meanwhile. The transcript keeps
+        what played (bot.call.disclosure); a disclosure cut short is said again before the turn."""
         if turn.lines:
-            prompts = [await self.voice.prompt(line) for line in turn.lines]
-            call.record.timeline.add(f"say ({turn.why}): {turn.text[:80]!r}")
-            for line in turn.lines:
-                call.record.said(line.text)
+            lines = list(turn.lines)
+            if self._disclosure_due(call, lines):
+                lines.insert(0, self._repeat_line())
+                call.record.timeline.add("disclosure cut short: said again before going on")
+            prompts = [await self.voice.prompt(line) for line in lines]
+            call.record.timeline.add(f"say ({turn.why}): {' '.join(line.text for line in lines)[:80]!r}")
             call.answer_keys = frozenset(self.run.step.dtmf) if self.run is not None else frozenset()
-            started = time.monotonic()
-            finished = await call.play(prompts)  # False: stopped (the callee spoke over it)
+            complete = await self._play_noting(call, lines, prompts)
             cut = call.interruptions.last_cut
-            if greeting and not finished and greeting_cut_early(self.timing.first_words, started,
-                                                                 cut.onset if cut else None):
+            if greeting and not complete and greeting_cut_early(self.timing.first_words, call.last_prompt_at,
+                                                                cut.onset if cut else None):
                 # The callee's "allô" came as the bot began: its first words were lost under it.
                 # Wait for them to pause, then greet again, whole.
                 call.record.timeline.add("greeting cut by the callee's own: said again after it")
                 verdict = await self._greeting(call, amd, speaking_since=time.monotonic())
                 if verdict is not None and verdict.is_machine:
                     return True
-                await call.play(prompts)
+                await self._play_noting(call, lines, prompts)
         self._feed_amd_status(call, amd)
         verdict = amd.verdict_so_far()
         return verdict is not None and verdict.is_machine and self._in_amd_window(call)
@@ -260,6 +265,36 @@ class ScenarioConversation:
         if intent is None:
             return None
         return Understanding(text=pressed.digit, intent=Intent.parse(intent), objection=None, score=1.0, source="dtmf")
+
+    async def _play_noting(self, call: Call, lines: list[Line], prompts: list[Prompt]) -> bool:
+        """Play, then note in the transcript what was heard of each line (a cut line marked as such)
+        and when the disclosure played to its end. True when it played whole."""
+        complete = await call.play(prompts)
+        started = call.last_prompt_at
+        played = None if complete else time.monotonic() - started
+        for line, heard in zip(lines, as_played([line.text for line in lines],
+                                                [p.audio.duration for p in prompts], played), strict=False):
+            call.record.add_utterance(Utterance("bot", heard.text, started))
+            if self._is_disclosure(line):
+                self._disclosure_played = True
+                if heard.complete and call.record.disclosure_done_at is None:
+                    call.record.disclosure_done_at = started + heard.ends_at
+                    call.record.timeline.add("disclosure heard to its end")
+        return complete
+
+    def _is_disclosure(self, line: Line) -> bool:
+        scenario = self.brain.scenario
+        first = scenario.steps[scenario.first_step]
+        return line.key == REPEAT_KEY or (first.disclosure and line.key == f"step:{scenario.first_step}")
+
+    def _disclosure_due(self, call: Call, lines: list[Line]) -> bool:
+        """Played before but never to its end, and this turn does not carry it itself."""
+        return (getattr(self, "_disclosure_played", False) and call.record.disclosure_done_at is None
+                and not any(self._is_disclosure(line) for line in lines))
+
+    def _repeat_line(self) -> Line:
+        scenario = self.brain.scenario
+        return Line(short_disclosure(scenario.company_name, scenario.recorded), REPEAT_KEY)
 
     def _in_amd_window(self, call: Call) -> bool:
         answered = call.record.answered_at or time.monotonic()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ import asyncpg
 from ..call.call import CallRecord, Conversation, mask
 from ..call.outcome import Outcome
 from ..call.readiness import NotDialled
-from ..compliance.gate import OPT_OUT, ComplianceGate, Decision
+from ..compliance.gate import OPT_OUT, ComplianceGate
 from ..compliance.rules import ComplianceRules
 from ..ops import metrics
 from ..ops.logs import call_id_var
@@ -38,6 +39,7 @@ from ..store import Database, pauses
 from ..store import attempts as q
 from ..store import journal as jq
 from ..store.calls import insert_call, interrupt_call, journal_fields, mark_answered, save_fields, stored_fields
+from ..store.decisions import record_decision
 from .breaker import Breaker, failure
 from .conclude import Ending, conclude
 from .retries import RetryPolicy
@@ -74,6 +76,7 @@ class DialerConfig:
     journal_dir: Path | None = None  # None: <data_dir>/journal/<database> (bot.store.journal)
     give_back_delay: timedelta = timedelta(seconds=60)  # an attempt whose originate Asterisk refused waits this
     heal_every: float = 5.0  # seconds between looks at campaigns the breaker paused
+    caller_id: str | None = None  # the number the trunk presents (settings.dial.caller_id), for the audit
 
 
 @dataclass
@@ -101,6 +104,7 @@ class Dialer:
         self._held_since: float | None = None  # monotonic: since when dials are held (ARI not ready)
         self._ready_since: float | None = None
         self.active: dict[int, _Active] = {}  # attempt id → its call
+        self._caller_ids: dict[int, str] = {}  # attempt id → the campaign's own caller ID, when it has one
         self.dialled = 0
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
@@ -235,10 +239,16 @@ class Dialer:
                     continue
                 decision = await gate.check(due.phone, now, campaign_id=due.campaign_id, rules=rules)
                 if due.phone in journaled_opt_outs and OPT_OUT not in decision.reasons:
-                    decision = Decision(False, [*decision.reasons, OPT_OUT], None,
-                                        {**decision.details, "opt_out": "heard on a call, journaled, not yet stored"})
+                    decision = dataclasses.replace(
+                        decision, allowed=False, reasons=[*decision.reasons, OPT_OUT], retry_at=None,
+                        details={**decision.details, "opt_out": "heard on a call, journaled, not yet stored"})
+                # Every verdict is kept with what it relied on: the audit answers "why was this number dialled".
+                await record_decision(conn, decision, phone=due.phone, at=now, campaign_id=due.campaign_id,
+                                      attempt_id=due.attempt_id, caller_id=decision.caller_id or cfg.caller_id)
                 if decision.allowed:
                     await q.mark_claimed(conn, due, cfg.worker_id, cfg.lease, now)
+                    if decision.caller_id:
+                        self._caller_ids[due.attempt_id] = decision.caller_id
                     return due
                 if decision.retry_at is None:
                     log.info("attempt %s (%s): never, %s", due.attempt_id, mask(due.phone), decision.reasons)
@@ -277,8 +287,10 @@ class Dialer:
             log.info("attempt %s: dialling %s (call %s)", due.attempt_id, mask(due.phone), call_uuid)
             try:
                 call_id = active.call_id
+                own = self._caller_ids.pop(due.attempt_id, None)  # passed only when the campaign has one
                 record = await self.place_call(due.phone, conversation, call_id=call_uuid,
-                                               on_answer=lambda: mark_answered(self.db.pool, call_id))
+                                               on_answer=lambda: mark_answered(self.db.pool, call_id),
+                                               **({"caller_id": own} if own else {}))
             except NotDialled as exc:  # Asterisk refused the originate or was not ready: nothing rang
                 await self._give_back(active, str(exc))
                 return
@@ -300,6 +312,7 @@ class Dialer:
                 await asyncio.shield(self._interrupted(active, "dialer error during the call"))
         finally:
             self.active.pop(due.attempt_id, None)
+            self._caller_ids.pop(due.attempt_id, None)
             self._wake.set()
 
     async def _give_back(self, active: _Active, why: str) -> None:

@@ -21,20 +21,30 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 
 from bot.call.call import mask
+from bot.contacts.headers import normalise
 from bot.store import compliance as store
 
 from .bloctel import BLOCTEL_MAX_AGE
 from .hours import OUTSIDE_HOURS, PUBLIC_HOLIDAY, WEEKEND, CallingHours
+from .law import BASIS_TEXT, DEFAULT_BASIS, LEGAL_TEXT, Basis, Regime, parse_basis, regime_at
+from .overrides import french_floor, is_french
 from .rules import MAX_CAP_DAYS, ComplianceRules
+from .sectors import banned_for
 
 log = logging.getLogger(__name__)
 
 FREQUENCY_CAP, REFUSAL_COOLOFF = "frequency_cap", "refusal_cooloff"
 OPT_OUT, BLACKLIST, BLOCTEL, NO_CONSENT = "opt_out", "blacklist", "bloctel", "no_consent"
-# The order reasons are listed in: time first, then history, then the registers.
+NO_CONTRACT, NO_COMPANY, NO_SALES_DECLARATION, BANNED_SECTOR = (
+    "no_contract", "no_company", "no_sales_declaration", "banned_sector")
+# The order reasons are listed in: time first, then history, then the registers, then the legal basis.
 REASONS = (OUTSIDE_HOURS, WEEKEND, PUBLIC_HOLIDAY, FREQUENCY_CAP, REFUSAL_COOLOFF, OPT_OUT, BLACKLIST, BLOCTEL,
-           NO_CONSENT)
-PERMANENT = frozenset({OPT_OUT, BLACKLIST, BLOCTEL, NO_CONSENT})
+           NO_CONSENT, NO_CONTRACT, NO_COMPANY, NO_SALES_DECLARATION, BANNED_SECTOR)
+PERMANENT = frozenset({OPT_OUT, BLACKLIST, BLOCTEL, NO_CONSENT, NO_CONTRACT, NO_COMPANY, NO_SALES_DECLARATION,
+                       BANNED_SECTOR})
+# Headers of contact columns (kept in contacts.extra) that hold a contract reference, compared folded.
+CONTRACT_KEYS = ("contrat", "referencecontrat", "refcontrat", "numerocontrat", "ncontrat", "contractref",
+                 "contract", "contractreference", "contractnumber")
 # A call whose scenario ended on an opt-out: refused even if the opt_outs row was never written.
 OPTED_OUT_RESULT = "OPTED_OUT"
 
@@ -47,6 +57,13 @@ class Decision:
     reasons: list[str]
     retry_at: datetime | None = None  # when every temporary reason clears; None if allowed or permanent
     details: dict[str, str] = field(default_factory=dict)  # facts behind the reasons, for people
+    # What the decision relied on, for the audit trail (bot.store.decisions); not in the JSON shape.
+    regime: Regime = Regime.CONSENT
+    basis: Basis = DEFAULT_BASIS
+    rules: list[str] = field(default_factory=list)  # the legal texts behind the reasons, or the basis
+    consent_id: int | None = None
+    contract_ref: str | None = None
+    caller_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"allowed": self.allowed, "reasons": list(self.reasons),
@@ -60,8 +77,10 @@ class ComplianceGate:
         self._pool = pool
 
     async def check(self, phone: str, at: datetime, *, campaign_id: int | None = None,
-                    rules: ComplianceRules | None = None) -> Decision:
+                    rules: ComplianceRules | None = None, basis: str | None = None,
+                    sector: str | None = None) -> Decision:
         """May `phone` (E.164) be dialled at `at` (aware)? Rules: `rules`, else the campaign's, else France's.
+        Legal basis and sector: those given, else the campaign's; no basis anywhere means `consent`.
         LookupError for an unknown campaign; ValueError for a campaign whose compliance settings are invalid."""
         if at.tzinfo is None:
             raise ValueError("the time to check must carry its time zone (e.g. 2026-11-23T10:30:00+01:00)")
@@ -76,15 +95,36 @@ class ComplianceGate:
                 rules = ComplianceRules.for_campaign(facts.campaign_compliance)
             except ValueError as exc:
                 raise ValueError(f"campaign {campaign_id}: {exc}") from None
-        decision = evaluate(at, rules, facts)
+        decision = evaluate(at, rules, facts, basis=basis, sector=sector)
         if not decision.allowed:
             log.debug("gate refused %s at %s: %s", mask(phone), at.isoformat(), ",".join(decision.reasons))
         return decision
 
 
-def evaluate(at: datetime, rules: ComplianceRules, facts: store.GateFacts) -> Decision:
-    """Apply the rules to what the database knows: the decision, with every reason that applies."""
+def evaluate(at: datetime, rules: ComplianceRules, facts: store.GateFacts, *, basis: str | None = None,
+             sector: str | None = None) -> Decision:
+    """Apply the rules to what the database knows: the decision, with every reason that applies.
+    The law in force at `at` decides between the opposition (Bloctel) and the consent regime."""
     details: dict[str, str] = {}
+    law = facts.campaign_law
+    regime = regime_at(at)
+    legal_basis = parse_basis(basis or law.get("legal_basis") or DEFAULT_BASIS)
+    sector = sector or law.get("sector")
+    consent = facts.consent
+    details["regime"] = regime.value
+    details["legal_basis"] = legal_basis.value
+    details["legal_basis_law"] = BASIS_TEXT[legal_basis]
+    if consent is not None:
+        details["consent"] = (f"#{consent.id} du {consent.granted_at.date().isoformat()} ({consent.method}"
+                              f", pour {consent.company or 'l opérateur'}"
+                              + (f", preuve {consent.proof_ref}" if consent.proof_ref else "") + ")")
+    if facts.phone and is_french(facts.phone):
+        rules, held = french_floor(rules, legal_ground=law.get("legal_ground"),
+                                   outside_hours_consent=bool(consent and consent.outside_hours))
+        if held:
+            details["french_floor"] = "; ".join(held)
+        if consent and consent.outside_hours:
+            details["outside_hours_consent"] = f"consentement #{consent.id} aux appels hors horaires légaux"
     hours = _contact_hours(rules.hours, facts.contact_timezone, details)
     local = at.astimezone(hours.zone)
     details["timezone"] = hours.timezone
@@ -123,25 +163,72 @@ def evaluate(at: datetime, rules: ComplianceRules, facts: store.GateFacts) -> De
     if facts.blacklist_reason is not None:
         reasons.add(BLACKLIST)
         details["blacklist"] = facts.blacklist_reason or "(no reason given)"
-    if rules.check_bloctel:
-        if facts.in_bloctel:
-            reasons.add(BLOCTEL)
-        if facts.bloctel_imported_at is None:
-            details["bloctel_warning"] = "no Bloctel list imported: opposed numbers are not filtered"
-        elif at - facts.bloctel_imported_at > BLOCTEL_MAX_AGE:
-            age = (at - facts.bloctel_imported_at).days
-            details["bloctel_warning"] = f"the Bloctel list is {age} days old (refresh it at least every 30 days)"
-    if rules.require_consent and not facts.has_consent:
+    contract_ref = _contract_ref(facts.contact_extra)
+    _basis_reasons(at, regime, legal_basis, rules, facts, law, contract_ref, reasons, details)
+    if rules.require_consent and consent is None:
         reasons.add(NO_CONSENT)
         details["consent"] = "the campaign requires a recorded consent and there is none"
+    banned = banned_for(sector, legal_basis)
+    if banned is not None:
+        reasons.add(BANNED_SECTOR)
+        details["sector"] = f"{banned.label}: démarchage téléphonique interdit"
+        details[f"law_{BANNED_SECTOR}"] = banned.legal_text
 
     ordered = [r for r in REASONS if r in reasons]
+    for reason in ordered:
+        details.setdefault(f"law_{reason}", LEGAL_TEXT.get(reason, ""))
+    texts = [details[f"law_{r}"] for r in ordered] if ordered else [BASIS_TEXT[legal_basis]]
     retry_at = None
     if ordered and not reasons & PERMANENT:
         retry_at = _retry_at(at, hours, rules, facts.attempt_times, cooloff_ends)
         if retry_at is None:
             details["retry"] = "no calling time found within 31 days of the other limits"
-    return Decision(allowed=not ordered, reasons=ordered, retry_at=retry_at, details=details)
+    return Decision(allowed=not ordered, reasons=ordered, retry_at=retry_at, details=details, regime=regime,
+                    basis=legal_basis, rules=list(dict.fromkeys(texts)),
+                    consent_id=consent.id if consent else None, contract_ref=contract_ref,
+                    caller_id=law.get("caller_id"))
+
+
+def _basis_reasons(at: datetime, regime: Regime, basis: Basis, rules: ComplianceRules, facts: store.GateFacts,
+                   law: dict[str, Any], contract_ref: str | None, reasons: set[str], details: dict[str, str]) -> None:
+    """What the campaign's legal basis requires of this contact, under the regime in force."""
+    if basis is Basis.CONSENT:
+        if regime is Regime.CONSENT:
+            if facts.consent is None:
+                reasons.add(NO_CONSENT)
+                details["consent"] = ("aucun consentement valide pour cette entreprise et cette finalité "
+                                      "(consentement préalable requis depuis le 11 août 2026)")
+        elif rules.check_bloctel:  # the opposition regime: Bloctel, for consumers canvassed
+            if facts.in_bloctel:
+                reasons.add(BLOCTEL)
+            if facts.bloctel_imported_at is None:
+                details["bloctel_warning"] = "no Bloctel list imported: opposed numbers are not filtered"
+            elif at - facts.bloctel_imported_at > BLOCTEL_MAX_AGE:
+                age = (at - facts.bloctel_imported_at).days
+                details["bloctel_warning"] = (f"the Bloctel list is {age} days old "
+                                              "(refresh it at least every 30 days)")
+    elif basis is Basis.CONTRACT:
+        if not contract_ref:
+            reasons.add(NO_CONTRACT)
+            details["contract"] = "le contact ne porte aucune référence de contrat en cours"
+        else:
+            details["contract"] = f"contrat {contract_ref} (objet: {law.get('contract_subject') or 'non précisé'})"
+    elif basis is Basis.B2B:
+        if not facts.contact_company:
+            reasons.add(NO_COMPANY)
+            details["company"] = "le contact ne porte aucune entreprise: numéro professionnel non établi"
+    elif basis is Basis.NOT_PROSPECTING and law.get("legal_basis") == Basis.NOT_PROSPECTING.value \
+            and not law.get("no_sales_declared"):
+        reasons.add(NO_SALES_DECLARATION)
+        details["purpose"] = "la campagne n'a pas déclaré l'absence de contenu commercial"
+
+
+def _contract_ref(extra: dict[str, Any]) -> str | None:
+    """The contact's contract reference, from the imported column that holds one."""
+    for key, value in extra.items():
+        if normalise(key) in CONTRACT_KEYS and str(value).strip():
+            return str(value).strip()
+    return None
 
 
 def _iso(at: datetime, hours: CallingHours) -> str:

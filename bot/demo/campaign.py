@@ -31,6 +31,7 @@ from ..campaign import control
 from ..campaign.conversations import CampaignConversations
 from ..campaign.dialer import Dialer, DialerConfig
 from ..campaign.summary import stats_table
+from ..compliance.consent import import_consents
 from ..compliance.hours import CallingHours
 from ..config import Settings
 from ..contacts.importer import import_contacts
@@ -38,11 +39,12 @@ from ..speech.asr import AsrUnavailable, load_recognizer
 from ..speech.asr.executor import recognition_executor
 from ..speech.tts import TtsError
 from ..store import Database
-from ..store.campaigns import campaign_stats, create_campaign, get_campaign
+from ..store.campaigns import campaign_stats, get_campaign
 from ..voice.voice import voice_from_settings
 
 PARIS = ZoneInfo("Europe/Paris")
 _PASSWORD = "demo-only"
+_CALLER_ID = "+33162000000"  # ARCEP's canvassing range 01 62
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,18 @@ def _contact_file(folder: Path) -> Path:
     rows += ["Paul;Martin;06 12 00 00 02;Démo SARL", "Zoé;Lambert;06 12;Démo SARL"]
     path = folder / "contacts.csv"
     path.write_text("\n".join(rows) + "\n", encoding="cp1252")
+    return path
+
+
+def _consent_file(folder: Path) -> Path:
+    """The proof the law asks for since 11 August 2026 (L223-1 C. consom.): each person called agreed
+    beforehand, on Démo SARL's web form, in these words, a month ago."""
+    given = (datetime.now(PARIS) - timedelta(days=30)).strftime("%d/%m/%Y %H:%M")
+    rows = ["Téléphone;Date du consentement;Mode;Pour le compte de;Finalités;Texte accepté;Preuve"]
+    rows += [f"{c.phone};{given};formulaire web;Démo SARL;présentation de l'offre;J'accepte d'être appelé par "
+             f"Démo SARL pour découvrir ses offres.;form-2026-{i:04d}" for i, c in enumerate(CALLEES, 1)]
+    path = folder / "consentements.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
 
@@ -176,12 +190,18 @@ async def _demo(settings: Settings, console: Console, work: Path) -> int:
 
 
 async def _campaign(settings, console, db, recognizer, conversations, work) -> int:
-    campaign = await create_campaign(db.pool, "Démo", "demo", max_concurrent_calls=4, calls_per_second=2,
-                                     variables={})
+    # A lawful campaign: consumers who consented to Démo SARL for this purpose, and a caller ID of
+    # ARCEP's canvassing ranges (01 62); the checks of `minibot campaign create` run on it.
+    campaign = await control.new_campaign(db, "Démo", "demo", max_concurrent_calls=4, calls_per_second=2,
+                                          variables={}, legal_basis="consent", advertiser="Démo SARL",
+                                          purpose="présentation de l'offre", caller_id=_CALLER_ID)
     report = await import_contacts(db, _contact_file(work), campaign_id=campaign.id)
     console.print(f"contacts.csv: {report.rows} rows, {report.imported} imported, "
                   f"{len(report.duplicates)} duplicate (line {report.duplicates[0].line}), "
                   f"{len(report.invalid)} invalid (line {report.invalid[0].line}: {report.invalid[0].reason})")
+    consents = await import_consents(db, _consent_file(work))
+    console.print(f"consentements.csv: {consents.imported} consentements avec preuve importés "
+                  f"(base légale: consentement, numéro présenté {_CALLER_ID})")
     await control.start(db, campaign.id)
     clock, when = _business_clock()
     console.print(f"campaign {campaign.id} RUNNING at {when}; up to 4 calls at once\n")
@@ -190,7 +210,7 @@ async def _campaign(settings, console, db, recognizer, conversations, work) -> i
         for c in CALLEES:
             sim.add_callee(f"PJSIP/{_e164(c.phone)}@trunk", c.callee)
         ari = AriConfig(url=sim.url, username="minibot", password=_PASSWORD)
-        config = CallConfig(audiosocket_address=server.address, caller_id="MiniBot <+33162000000>", ring_timeout=6,
+        config = CallConfig(audiosocket_address=server.address, caller_id=f"MiniBot <{_CALLER_ID}>", ring_timeout=6,
                             vad=settings.vad, barge_in=settings.barge_in)
         async with CallController(ari, config, server, recognizer) as controller:
             printer = _Printer(console, controller)
@@ -218,6 +238,8 @@ async def _campaign(settings, console, db, recognizer, conversations, work) -> i
         console.print(f"next: {row['first_name']} {row['reason']} at {row['due_at'].astimezone(PARIS):%a %d %H:%M}")
     for row in await db.pool.fetch("SELECT phone, evidence FROM opt_outs"):
         console.print(f"opt-out kept for {mask(row['phone'])}: “{row['evidence']}”")
+    for row in await db.pool.fetch("SELECT phone, revoked_source FROM consents WHERE revoked_at IS NOT NULL"):
+        console.print(f"consentement retiré pour {mask(row['phone'])} ({row['revoked_source']})")
     console.print(f"channels or bridges left in Asterisk: {leftovers}")
     done = await db.pool.fetchval("SELECT count(*) FROM calls WHERE campaign_id = $1 AND status = 'ENDED'", campaign.id)
     return 0 if leftovers == 0 and done == len(CALLEES) else 1

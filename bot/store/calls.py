@@ -56,6 +56,9 @@ def record_fields(record: CallRecord) -> dict[str, Any]:
         "freestyle_turns": record.freestyle_turns,
         "barge_ins": record.barge_ins,
         "latency": json.dumps(latency),
+        # When the AI disclosure had been heard to its end, from the answer (AI Act art. 50; the audit reads it).
+        "disclosure_done_ms": _ms(record.disclosure_done_at - answered)
+        if record.disclosure_done_at is not None and answered is not None else None,
         "qualification": record.qualification,
         "note": record.note or None,
     }

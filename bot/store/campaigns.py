@@ -11,6 +11,9 @@ import asyncpg
 
 from ..campaign.lifecycle import CampaignStatus, TransitionError, target
 
+_LEGAL = ("legal_basis", "sector", "advertiser", "purpose", "contract_subject", "no_sales_declared", "caller_id",
+          "legal_ground")
+
 
 @dataclass(frozen=True)
 class Campaign:
@@ -28,6 +31,15 @@ class Campaign:
     finished_at: datetime | None
     pause_reason: str | None = None  # why it is PAUSED (an operator, or the breaker's French reason)
     paused_by: str | None = None  # operator | breaker
+    # What the campaign states about the law (migration 0004, bot.compliance.campaign).
+    legal_basis: str | None = None
+    sector: str | None = None
+    advertiser: str | None = None
+    purpose: str | None = None
+    contract_subject: str | None = None
+    no_sales_declared: bool = False
+    caller_id: str | None = None
+    legal_ground: str | None = None
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Campaign:
@@ -36,7 +48,8 @@ class Campaign:
                    retry_policy=json.loads(row["retry_policy"]), compliance=json.loads(row["compliance"]),
                    variables=json.loads(row["variables"]), created_at=row["created_at"],
                    started_at=row["started_at"], finished_at=row["finished_at"],
-                   pause_reason=row.get("pause_reason"), paused_by=row.get("paused_by"))
+                   pause_reason=row.get("pause_reason"), paused_by=row.get("paused_by"),
+                   **{k: row[k] for k in _LEGAL})
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "scenario": self.scenario, "status": self.status.value,
@@ -45,19 +58,27 @@ class Campaign:
                 "created_at": self.created_at.isoformat(),
                 "started_at": self.started_at.isoformat() if self.started_at else None,
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-                "pause_reason": self.pause_reason, "paused_by": self.paused_by}
+                "pause_reason": self.pause_reason, "paused_by": self.paused_by,
+                **{k: getattr(self, k) for k in _LEGAL}}
 
 
 async def create_campaign(db: asyncpg.Pool | asyncpg.Connection, name: str, scenario: str, *,
                           max_concurrent_calls: int = 5, calls_per_second: float = 1.0,
                           retry_policy: dict | None = None, compliance: dict | None = None,
-                          variables: dict | None = None) -> Campaign:
+                          variables: dict | None = None, legal_basis: str | None = None, sector: str | None = None,
+                          advertiser: str | None = None, purpose: str | None = None,
+                          contract_subject: str | None = None, no_sales_declared: bool = False,
+                          caller_id: str | None = None, legal_ground: str | None = None) -> Campaign:
+    """Insert a campaign as given; the checks (bot.campaign.control.new_campaign) come before."""
     row = await db.fetchrow(
         """INSERT INTO campaigns (name, scenario, max_concurrent_calls, calls_per_second, retry_policy, compliance,
-                                  variables)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb) RETURNING *""",
+                                  variables, legal_basis, sector, advertiser, purpose, contract_subject,
+                                  no_sales_declared, caller_id, legal_ground)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15)
+           RETURNING *""",
         name, scenario, max_concurrent_calls, calls_per_second, json.dumps(retry_policy or {}),
-        json.dumps(compliance or {}), json.dumps(variables or {}))
+        json.dumps(compliance or {}), json.dumps(variables or {}), legal_basis, sector, advertiser, purpose,
+        contract_subject, no_sales_declared, caller_id, legal_ground)
     return Campaign.from_row(row)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -41,9 +41,18 @@ _OPT_OUT_COLUMNS = "id, phone, source, evidence, call_id, campaign_id, created_a
 
 async def record_opt_out(conn: Conn, phone: str, *, source: str, evidence: str = "", call_id: int | None = None,
                          campaign_id: int | None = None) -> int:
-    """Record one do-not-call request (source: call, cli, api, import); its id. A second request adds a row."""
+    """Record one do-not-call request (source: call, cli, api, import); its id. A second request adds a row.
+    The request withdraws every consent of the number at once (art. 7 §3 RGPD: withdrawing is as easy as
+    giving), with the same words as the revocation's evidence."""
     return await conn.fetchval(
-        "INSERT INTO opt_outs (phone, source, evidence, call_id, campaign_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        """WITH opt AS (
+               INSERT INTO opt_outs (phone, source, evidence, call_id, campaign_id) VALUES ($1, $2, $3, $4, $5)
+               RETURNING id),
+           revoked AS (
+               UPDATE consents SET revoked_at = now(), revoked_source = 'opt_out:' || $2, revoked_evidence = $3,
+                                   revoked_call_id = $4
+               WHERE phone = $1 AND revoked_at IS NULL)
+           SELECT id FROM opt""",
         phone, source, evidence, call_id, campaign_id)
 
 
@@ -132,19 +141,66 @@ async def replace_bloctel(conn: asyncpg.Connection, phones: Sequence[str], *, fi
 
 # -- consent ledger ---------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Consent:
+    """One entry of the consent ledger, with its proof (bot.compliance.consent)."""
+
+    id: int
+    phone: str
+    campaign_id: int | None
+    source: str
+    evidence: str
+    granted_at: datetime
+    revoked_at: datetime | None
+    collected_by: str | None
+    company: str | None
+    method: str
+    wording: str
+    purposes: list[str]
+    channel: str
+    proof_ref: str | None
+    outside_hours: bool
+    revoked_source: str | None
+    revoked_evidence: str | None
+    revoked_call_id: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for key in ("granted_at", "revoked_at"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
+
+
+_CONSENT_COLUMNS = ("id, phone, campaign_id, source, evidence, granted_at, revoked_at, collected_by, company, method, "
+                    "wording, purposes, channel, proof_ref, outside_hours, revoked_source, revoked_evidence, "
+                    "revoked_call_id")
+
+
 async def grant_consent(conn: Conn, phone: str, *, source: str, evidence: str,
-                        campaign_id: int | None = None) -> int:
-    """Record a consent (campaign_id None: every campaign); its id."""
+                        campaign_id: int | None = None, granted_at: datetime | None = None,
+                        collected_by: str | None = None, company: str | None = None, method: str = "other",
+                        wording: str = "", purposes: Sequence[str] = (), channel: str = "telephone",
+                        proof_ref: str | None = None, outside_hours: bool = False) -> int:
+    """Record a consent (campaign_id None: for `company` and `purposes`, whatever the campaign); its id.
+    granted_at: when the person agreed (default now)."""
     return await conn.fetchval(
-        "INSERT INTO consents (phone, campaign_id, source, evidence) VALUES ($1, $2, $3, $4) RETURNING id",
-        phone, campaign_id, source, evidence)
+        """INSERT INTO consents (phone, campaign_id, source, evidence, granted_at, collected_by, company, method,
+                                 wording, purposes, channel, proof_ref, outside_hours)
+           VALUES ($1, $2, $3, $4, coalesce($5, now()), $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id""",
+        phone, campaign_id, source, evidence, granted_at, collected_by, company, method, wording, list(purposes),
+        channel, proof_ref, outside_hours)
 
 
-async def revoke_consent(conn: Conn, phone: str, *, campaign_id: int | None = None) -> int:
+async def revoke_consent(conn: Conn, phone: str, *, campaign_id: int | None = None, at: datetime | None = None,
+                         source: str = "cli", evidence: str = "", call_id: int | None = None) -> int:
     """Revoke the phone's active consents: those for `campaign_id`, or every one when it is None.
-    Rows stay (revoked_at set) as the record of what was agreed and when it ended. How many were revoked."""
-    status = await conn.execute("UPDATE consents SET revoked_at = now() WHERE phone = $1 AND revoked_at IS NULL "
-                                "AND ($2::bigint IS NULL OR campaign_id = $2)", phone, campaign_id)
+    Rows stay (revoked_at set, with who asked and the words) as the record of what was agreed and when
+    it ended. How many were revoked."""
+    status = await conn.execute(
+        """UPDATE consents SET revoked_at = coalesce($3, now()), revoked_source = $4, revoked_evidence = $5,
+                               revoked_call_id = $6
+           WHERE phone = $1 AND revoked_at IS NULL AND ($2::bigint IS NULL OR campaign_id = $2)""",
+        phone, campaign_id, at, source, evidence, call_id)
     return int(status.rsplit(" ", 1)[1])  # "UPDATE n"
 
 
@@ -153,6 +209,19 @@ async def has_consent(conn: Conn, phone: str, campaign_id: int | None = None) ->
     return await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM consents WHERE phone = $1 AND revoked_at IS NULL "
         "AND (campaign_id IS NULL OR campaign_id = $2))", phone, campaign_id)
+
+
+async def list_consents(conn: Conn, phone: str | None = None, *, active_only: bool = False) -> list[Consent]:
+    """The ledger, oldest first (one phone's when given)."""
+    rows = await conn.fetch(
+        f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE ($1::text IS NULL OR phone = $1) "
+        "AND (NOT $2 OR revoked_at IS NULL) ORDER BY granted_at, id", phone, active_only)
+    return [Consent(**{**dict(r), "purposes": list(r["purposes"])}) for r in rows]
+
+
+async def get_consent(conn: Conn, consent_id: int) -> Consent | None:
+    row = await conn.fetchrow(f"SELECT {_CONSENT_COLUMNS} FROM consents WHERE id = $1", consent_id)
+    return Consent(**{**dict(row), "purposes": list(row["purposes"])}) if row else None
 
 
 # -- attempt history --------------------------------------------------------------------------------
@@ -189,6 +258,23 @@ async def campaign_compliance(conn: Conn, campaign_id: int) -> dict[str, Any] | 
 # -- everything the gate needs, in one round trip ---------------------------------------------------
 
 @dataclass(frozen=True)
+class ConsentUsed:
+    """The consent a dial relies on: valid at the dial (granted before, not yet revoked), for this
+    campaign or for its advertiser and purpose."""
+
+    id: int
+    granted_at: datetime
+    method: str
+    company: str | None
+    purposes: list[str]
+    proof_ref: str | None
+    outside_hours: bool
+
+
+_CAMPAIGN_LAW = ("legal_basis", "sector", "advertiser", "purpose", "contract_subject", "no_sales_declared",
+                 "caller_id", "legal_ground")
+
+@dataclass(frozen=True)
 class GateFacts:
     """What the database knows about one phone for a check at `at`, before any rule is applied."""
 
@@ -202,6 +288,11 @@ class GateFacts:
     has_consent: bool
     attempt_times: list[datetime]  # outbound dials in (since, at], oldest first
     last_results: dict[str, datetime]  # call result → the latest call with it, up to `at`
+    phone: str = ""
+    campaign_law: dict[str, Any] = field(default_factory=dict)  # legal_basis, sector, advertiser... (0004)
+    contact_company: str | None = None
+    contact_extra: dict[str, Any] = field(default_factory=dict)
+    consent: ConsentUsed | None = None  # the valid consent the dial can rely on, when one exists
 
 
 # The gate runs before every dial, so this is one statement: each subselect hits an index on phone.
@@ -217,8 +308,12 @@ SELECT
     (SELECT reason FROM blacklist WHERE phone = $1) AS blacklist_reason,
     EXISTS (SELECT 1 FROM bloctel_numbers WHERE phone = $1) AS in_bloctel,
     (SELECT max(imported_at) FROM bloctel_imports) AS bloctel_imported_at,
-    EXISTS (SELECT 1 FROM consents WHERE phone = $1 AND revoked_at IS NULL
-            AND (campaign_id IS NULL OR campaign_id = $3)) AS has_consent,
+    c.legal_basis, c.sector, c.advertiser, c.purpose, c.contract_subject, c.no_sales_declared, c.caller_id,
+    c.legal_ground,
+    (SELECT company FROM contacts WHERE phone = $1) AS contact_company,
+    (SELECT extra FROM contacts WHERE phone = $1) AS contact_extra,
+    cs.id AS consent_id, cs.granted_at AS consent_at, cs.method AS consent_method, cs.company AS consent_company,
+    cs.purposes AS consent_purposes, cs.proof_ref AS consent_proof, cs.outside_hours AS consent_outside_hours,
     ARRAY(SELECT created_at FROM calls WHERE phone = $1 AND direction = 'outbound'
           AND created_at > $4 AND created_at <= $2 ORDER BY created_at) AS attempt_times,
     ARRAY(SELECT ROW(result, max(created_at)) FROM calls WHERE phone = $1 AND result IS NOT NULL
@@ -226,6 +321,15 @@ SELECT
 FROM (SELECT 1) AS one
 LEFT JOIN campaigns c ON c.id = $3
 LEFT JOIN LATERAL (SELECT * FROM opt_outs WHERE phone = $1 ORDER BY created_at DESC, id DESC LIMIT 1) o ON true
+-- A consent counts when valid at the dial, and given for this campaign, or for the campaign's advertiser
+-- (NULL on both sides: the operator itself) and purpose (a consent listing no purpose covers the company's).
+-- Without a campaign (a check from the command line) any valid consent of the number is shown.
+LEFT JOIN LATERAL (
+    SELECT * FROM consents k WHERE k.phone = $1 AND k.granted_at <= $2 AND (k.revoked_at IS NULL OR k.revoked_at > $2)
+      AND ($3::bigint IS NULL OR k.campaign_id = $3
+           OR (k.campaign_id IS NULL AND lower(coalesce(k.company, '')) = lower(coalesce(c.advertiser, ''))
+               AND (cardinality(k.purposes) = 0 OR c.purpose IS NULL OR c.purpose = ANY(k.purposes))))
+    ORDER BY k.outside_hours DESC, k.granted_at DESC, k.id DESC LIMIT 1) cs ON true
 """
 
 
@@ -244,7 +348,14 @@ async def gate_facts(conn: Conn, phone: str, *, at: datetime, since: datetime,
         blacklist_reason=row["blacklist_reason"],
         in_bloctel=row["in_bloctel"],
         bloctel_imported_at=row["bloctel_imported_at"],
-        has_consent=row["has_consent"],
+        has_consent=row["consent_id"] is not None,
         attempt_times=list(row["attempt_times"]),
         last_results=dict(row["last_results"]),
+        phone=phone,
+        campaign_law={k: row[k] for k in _CAMPAIGN_LAW},
+        contact_company=row["contact_company"],
+        contact_extra=_json(row["contact_extra"]) if row["contact_extra"] is not None else {},
+        consent=ConsentUsed(row["consent_id"], row["consent_at"], row["consent_method"], row["consent_company"],
+                            list(row["consent_purposes"]), row["consent_proof"], row["consent_outside_hours"])
+        if row["consent_id"] is not None else None,
     )

@@ -37,6 +37,7 @@ class WebContext:
     scenarios_dir: Path = SCENARIOS_DIR
     recordings_dir: Path = Path("/var/spool/asterisk/recording")  # where exports say recordings are
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    caller_id: str | None = None  # settings.dial.caller_id: what a campaign without its own number presents
 
 
 CTX = web.AppKey("minibot_web_context", WebContext)

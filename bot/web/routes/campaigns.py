@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from ...campaign import control
 from ...campaign.lifecycle import CampaignStatus
 from ...campaign.retries import RetryPolicy
+from ...compliance.campaign import LEGAL_FIELDS, CampaignLaw, legal_problems
 from ...compliance.rules import ComplianceRules
 from ...contacts.importer import ImportReport, check_region, store_checked
 from ...dialog.scenario.authoring import NAME
@@ -44,6 +45,17 @@ class CampaignCreate(BaseModel):
     contacts: list[ContactIn] | None = Field(None, description="contacts to import and enrol, checked like a JSON "
                                              "contact file (item i is line i + 2 in the report)")
     region: str = Field("FR", description="country of the contacts' numbers written without +country code")
+    # The law (bot.compliance.campaign): a basis is required, there is no default.
+    legal_basis: Literal["consent", "contract", "b2b", "not_prospecting"] = Field(
+        description="consent: consumers who consented; contract: customers with a contract in progress; "
+                    "b2b: professional numbers; not_prospecting: no sales content")
+    sector: str | None = Field(None, description="the campaign's sector; banned ones are refused")
+    advertiser: str | None = Field(None, description="the company the calls are for (consents name it)")
+    purpose: str | None = Field(None, description="what the calls are for (consents list purposes)")
+    contract_subject: str | None = Field(None, description="basis contract: the contract's subject")
+    no_sales_declared: bool = Field(False, description="basis not_prospecting: no sales content, declared")
+    caller_id: str | None = Field(None, description="the number presented (default: the dial settings')")
+    legal_ground: str | None = Field(None, description="why overrides that loosen French rules are lawful")
 
 
 class CampaignOut(BaseModel):
@@ -61,6 +73,14 @@ class CampaignOut(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    legal_basis: str | None = None
+    sector: str | None = None
+    advertiser: str | None = None
+    purpose: str | None = None
+    contract_subject: str | None = None
+    no_sales_declared: bool = False
+    caller_id: str | None = None
+    legal_ground: str | None = None
 
 
 class CampaignCreated(BaseModel):
@@ -101,6 +121,9 @@ async def _check_settings(body: CampaignCreate) -> None:
         except ValueError as exc:
             where = str(exc).partition(":")[0]
             raise ApiError(400, str(exc), field=where if where.startswith(name) else name) from None
+    for field, message in legal_problems(CampaignLaw.of(body.model_dump(include=set(LEGAL_FIELDS))),
+                                         body.compliance):
+        raise ApiError(400, message, field=field)
     problems = await asyncio.to_thread(control.check_settings, body.scenario, None, None)
     if problems:
         raise ApiError(400, "; ".join(problems), field="scenario")
@@ -114,7 +137,7 @@ async def create(request: web.Request) -> web.Response:
     body = await parse_body(request, CampaignCreate)
     await _check_settings(body)
     settings = body.model_dump(include={"max_concurrent_calls", "calls_per_second", "variables", "compliance",
-                                        "retry_policy"})
+                                        "retry_policy", *LEGAL_FIELDS})
     try:
         region = check_region(body.region)
     except ValueError as exc:
@@ -155,7 +178,7 @@ def _action(action: str) -> Handler:
         db, campaign_id = context(request).db, path_id(request)
         if action == "start":
             # NB: control.make_ready loads the scenario on the loop (~0.3 s) when starting a DRAFT
-            campaign = await control.start(db, campaign_id)
+            campaign = await control.start(db, campaign_id, default_caller_id=context(request).caller_id)
         else:
             campaign = await control.act(db, campaign_id, action)
         return reply(campaign.to_json())
