@@ -302,3 +302,40 @@ async def test_the_pre_call_lookup_adds_values_and_fails_open_unless_required(db
     finally:
         await lookup.aclose()
         await crm.stop()
+
+
+async def test_the_api_sets_the_webhook_and_shows_delivery(db):
+    import aiohttp
+    from prometheus_client import CollectorRegistry
+
+    from bot.web.app import build_app, start_server
+    from bot.web.context import WebContext
+
+    cid = await running_campaign(db, phones(1), calls_per_second=1000)
+    runner = await start_server(build_app(WebContext(db=db, api_key="k" * 20, metrics_registry=CollectorRegistry())),
+                                "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with aiohttp.ClientSession(base, headers={"X-API-Key": "k" * 20}) as s:
+            async with s.put(f"/api/campaigns/{cid}/webhook", json={"url": "ftp://x"}) as resp:
+                assert resp.status == 400 and (await resp.json())["field"] == "url"
+            async with s.put(f"/api/campaigns/{cid}/webhook", json={"url": "https://crm.example/hook"}) as resp:
+                created = await resp.json()
+                assert resp.status == 200 and len(created["secret"]) >= 32
+                assert created["webhook"]["secret_set"] is True and "secret" not in created["webhook"]
+            async with s.get(f"/api/campaigns/{cid}/webhook") as resp:
+                state = await resp.json()
+                assert state["secret"] is None and state["events"] == {"PENDING": 0, "DELIVERED": 0, "FAILED": 0}
+            await _calls_done(db, cid, 1)
+            async with s.get("/api/webhook-events", params={"campaign_id": cid}) as resp:
+                listed = await resp.json()
+                assert listed["counts"]["PENDING"] == 1 and listed["events"][0]["status"] == "PENDING"
+            await db.pool.execute("UPDATE webhook_outbox SET status = 'FAILED'")
+            async with s.post(f"/api/campaigns/{cid}/webhook/resend") as resp:
+                assert (await resp.json()) == {"requeued": 1}
+            async with s.delete(f"/api/campaigns/{cid}/webhook") as resp:
+                assert resp.status == 200 and (await resp.json())["webhook"] is None
+            async with s.delete(f"/api/campaigns/{cid}/webhook") as resp:
+                assert resp.status == 404
+    finally:
+        await runner.cleanup()
