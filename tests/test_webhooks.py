@@ -339,3 +339,28 @@ async def test_the_api_sets_the_webhook_and_shows_delivery(db):
                 assert resp.status == 404
     finally:
         await runner.cleanup()
+
+
+def test_the_cli_sets_shows_and_resends(database_url, tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+    env = {"DATABASE_URL": database_url, "MINIBOT_DATA_DIR": str(tmp_path)}
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(app, list(args), env=env)
+        assert result.exit_code == code, (args, result.stdout, result.stderr)
+        return json.loads(result.stdout) if "--json" in args else result.stdout
+
+    cid = run("campaign", "create", "printemps", "--scenario", "demo", "--json")["id"]
+    out = run("webhook", "set", str(cid), "--url", "https://crm.example/hook")
+    assert "Secret partagé" in out
+    assert run("webhook", "set", str(cid), "--url", "https://crm.example/hook?token=1", code=2) == ""
+    shown = run("webhook", "show", str(cid))
+    assert "https://crm.example/hook" in shown and "0 en attente" in shown
+    assert run("webhook", "show", str(cid), "--json")["webhook"]["secret_set"] is True
+    assert run("webhook", "resend", str(cid), "--json") == {"requeued": 0}
+    assert "Aucun événement" in run("webhook", "events")
+    run("webhook", "show", "999", code=2)
