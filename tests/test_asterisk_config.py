@@ -107,6 +107,11 @@ class Step:
 @dataclass
 class Dialplan:
     contexts: dict[str, dict[str, list[Step]]] = field(default_factory=dict)
+    globals: dict[str, str] = field(default_factory=dict)  # [globals]: NAME = value
+
+    def expand(self, text: str) -> str:
+        """``${NAME}`` of a global replaced by its value (what Asterisk does at run time)."""
+        return re.sub(r"\$\{(\w+)\}", lambda m: self.globals.get(m.group(1), m.group(0)), text)
 
     def steps(self, context: str, exten: str) -> list[Step]:
         return self.contexts[context][exten]
@@ -127,10 +132,18 @@ def parse_dialplan(path: Path) -> Dialplan:
         header = re.fullmatch(r"\[([^\]]+)\]", line)
         if header:
             context = header.group(1)
+            if context == "globals":
+                continue
             if context in plan.contexts:
                 raise ValueError(f"{where}: context [{context}] defined twice")
             plan.contexts[context] = {}
             last_exten = None
+            continue
+        if context == "globals":
+            variable = re.fullmatch(r"(\w+)\s*=>?\s*(.*)", line)
+            if not variable:
+                raise ValueError(f"{where}: not a global variable: {raw!r}")
+            plan.globals[variable.group(1)] = variable.group(2)
             continue
         match = re.fullmatch(r"(exten|same)\s*=>\s*(.*)", line)
         if not match or context is None:
@@ -454,15 +467,15 @@ def test_callee_sim_failures_use_the_q850_cause(plan, exten: str, cause: str) ->
     assert [(s.app, s.args) for s in steps] == [("Hangup", [cause])]
 
 
-def playbacks(steps: list[Step]) -> list[str]:
-    return [s.args[0] for s in steps if s.app == "Playback"]
+def playbacks(steps: list[Step], plan: Dialplan | None = None) -> list[str]:
+    return [plan.expand(s.args[0]) if plan else s.args[0] for s in steps if s.app == "Playback"]
 
 
 def test_callee_sim_human_greets_briefly_then_answers(plan) -> None:
     steps = plan.steps("callee-sim", "human")
     apps = [s.app for s in steps]
     assert apps[0] == "Answer" and apps[-1] == "Hangup"
-    assert playbacks(steps) == [SOUNDS + "allo", SOUNDS + "interet"]
+    assert playbacks(steps, plan) == [SOUNDS + "allo", SOUNDS + "interet"]
     # silence between the greeting and the answer, long enough for AMD to say HUMAN
     between = steps[apps.index("Playback") + 1]
     assert between.app == "Wait" and float(between.args[0]) >= 2
@@ -472,7 +485,7 @@ def test_callee_sim_machine_plays_a_voicemail_greeting(plan) -> None:
     steps = plan.steps("callee-sim", "machine")
     apps = [s.app for s in steps]
     assert apps[0] == "Answer" and apps[-1] == "Hangup"
-    assert playbacks(steps) == [SOUNDS + "messagerie"]
+    assert playbacks(steps, plan) == [SOUNDS + "messagerie"]
     assert steps[apps.index("Playback") + 1].app == "Wait"
     assert steps[apps.index("Playback") + 1].args == ["3"]
 
@@ -496,11 +509,22 @@ def test_callee_sim_hangup_agent_dtmf(plan) -> None:
 
 
 def test_sounds_are_absolute_paths_without_extension(plan) -> None:
-    paths = [p for ctx in plan.contexts.values() for steps in ctx.values() for p in playbacks(steps)]
+    paths = [p for ctx in plan.contexts.values() for steps in ctx.values() for p in playbacks(steps, plan)]
     assert paths
     for path in paths:
         assert path.startswith(SOUNDS), path
         assert "." not in Path(path).name, f"{path}: Asterisk wants no extension"
+
+
+def test_sounds_and_scripted_server_are_globals_a_test_instance_can_move(plan) -> None:
+    # tests/live/asterisk.py rewrites only these (and ports, the ARI password) in its copy
+    assert plan.globals == {"MINIBOT_SOUNDS": SOUNDS.rstrip("/"), "MINIBOT_SCRIPTED": "127.0.0.1:19093"}
+    for steps in plan.contexts["callee-sim"].values():
+        for step in steps:
+            if step.app == "Playback":
+                assert step.args[0].startswith("${MINIBOT_SOUNDS}/"), step
+    scripted = plan.steps("callee-sim", "scripted")
+    assert [s for s in scripted if s.app == "AudioSocket"][0].args[1] == "${MINIBOT_SCRIPTED}"
 
 
 def test_readme_maps_every_sound_to_an_8k_fixture(plan, readme) -> None:

@@ -1,0 +1,58 @@
+"""The live suite: one real Asterisk 22 per test session (tests/live/asterisk.py), on the project's
+own `asterisk/` files; skipped where ../shared (or MINIBOT_SHARED) has no asterisk-22-runtime.
+
+Fixtures:
+- ``asterisk``: the running `LiveAsterisk` (``.ari_config()``, ``.rx()``, ``.channels()``,
+  ``.bridges()``, ``.stop_now()``, ``.kill()``, ``.start()``, ``.restart()``). A test that stops or
+  kills it should start it again (``asterisk.start()``) before it ends; ``live_asterisk`` below
+  restarts it for the next test anyway.
+- ``live_asterisk``: the same, function-scoped: it checks Asterisk is up before the test and
+  brings it back if a test left it stopped.
+- ``whisper``: one Whisper recogniser for the whole session (loading it takes seconds).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.live.asterisk import LiveAsterisk, runtime_script, shared_dir
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/live/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.live)
+
+
+@pytest.fixture(scope="session")
+def asterisk():
+    script = runtime_script()
+    if script is None:
+        pytest.skip(f"no real Asterisk: {shared_dir() / 'asterisk-22-runtime'} is absent")
+    instance = LiveAsterisk.create(script)
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.close()
+
+
+@pytest.fixture
+def live_asterisk(asterisk):
+    if not asterisk.running:
+        asterisk.start()
+    yield asterisk
+    if not asterisk.running:
+        asterisk.start()
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    from bot.config import Settings
+    from bot.speech.asr.models import whisper_base_dir
+    from bot.speech.asr.whisper_engine import WhisperRecognizer
+
+    with ThreadPoolExecutor(2) as pool:
+        yield WhisperRecognizer(whisper_base_dir(Settings().cache_dir), pool)
