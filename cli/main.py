@@ -18,6 +18,7 @@ from .campaign import campaign_app
 from .compliance import compliance_app
 from .contacts import contacts_app
 from .db import db_app
+from .doctor import doctor
 from .nlu import nlu_app
 from .scenario import scenario_app
 from .tts import tts_app
@@ -38,6 +39,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(webhook_app, name="webhook")
+app.command("doctor")(doctor)
 console = Console()
 
 
