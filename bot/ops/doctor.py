@@ -416,7 +416,10 @@ async def check_recognizer(settings: Settings) -> Finding:
                            "démarrer vosk-server ou corriger MINIBOT_VOSK_URL")
         return Finding(name, OK, f"vosk-server : {detail}")
     if settings.asr == "whisper":
-        path = await asyncio.to_thread(whisper_base_dir, settings.cache_dir)
+        try:
+            path = await asyncio.to_thread(whisper_base_dir, settings.cache_dir)
+        except Exception as exc:  # noqa: BLE001 - the packaged model is missing or damaged
+            return Finding(name, FAIL, f"whisper : {_short(exc)}", "minibot models pull")
     else:
         path = settings.vosk_model or settings.models_path / VOSK_ALIASES["vosk-fr"]
     if not await asyncio.to_thread(path.exists):

@@ -119,3 +119,27 @@ async def test_the_stasis_application_already_in_use(live_asterisk, tmp_path):
 def test_the_caller_id_rules(caller_id, status, words):
     found = check_caller_id(caller_id)
     assert found.status == status and words in found.detail, found
+
+
+def test_the_command_line_reads_every_line_in_french(live_asterisk, database_url, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    env = {"DATABASE_URL": database_url, "MINIBOT_DATA_DIR": str(tmp_path), "MINIBOT_ARI__URL": live_asterisk.url,
+           "MINIBOT_ARI__PASSWORD": live_asterisk.password, "MINIBOT_AUDIOSOCKET_PORT": str(free_port()),
+           "MINIBOT_TTS__AUDIO_DIR": str(tmp_path / "audio"), "MINIBOT_TTS__ENGINE": "espeak",
+           "MINIBOT_LLM__ENABLED": "false", "MINIBOT_DIAL__CALLER_ID": "Agence <+33612345678>"}
+    result = CliRunner().invoke(app, ["doctor", "--json"], env=env)
+    report = json.loads(result.stdout)
+    checks = {c["name"]: c for c in report["checks"]}
+    assert result.exit_code == 1 and report["ok"] is False  # a mobile caller ID is a failure
+    assert checks["Numéro présenté"]["status"] == "fail"
+    assert checks["Base de données"]["status"] == "ok" and "PostgreSQL" in checks["Base de données"]["detail"]
+    assert checks["Contexte AMD"]["status"] == "ok" and checks["Ollama"]["status"] == "skip"
+    assert {"Reconnaissance vocale", "Voix"} <= set(checks)
+    text = CliRunner().invoke(app, ["doctor"], env={**env, "MINIBOT_DIAL__CALLER_ID": "<+33162000000>"})
+    assert "OK ARI" in text.stdout.replace("  ", " ") or "ARI :" in text.stdout
+    assert "Contexte AMD" in text.stdout
