@@ -23,6 +23,8 @@ from .campaign.conversations import CampaignConversations
 from .campaign.dialer import Dialer, DialerConfig
 from .campaign.inbound import InboundConversations
 from .config import Settings
+from .integrations.delivery import run_delivery
+from .integrations.lookup import PreCallLookup
 from .store import Database
 from .store.calls import insert_call, save_call
 from .store.compliance import record_opt_out
@@ -80,6 +82,9 @@ async def serve(settings: Settings, roles: tuple[str, ...] = ROLES, *, stop: asy
         service.health.add("database", checks.database(db))
         gauges = asyncio.create_task(metrics.refresh_campaign_gauges_every(db.pool, 5.0), name="gauges")
         stack.push_async_callback(_cancel, gauges)
+        # Post-call webhooks: every process delivers from the shared outbox (bot.integrations.delivery).
+        webhooks = asyncio.create_task(run_delivery(db.pool), name="webhooks")
+        stack.push_async_callback(_cancel, webhooks)
         dialer_task: asyncio.Task | None = None
         if "calls" in roles:
             dialer_task = await _start_calls(settings, service, stack)
@@ -107,7 +112,10 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
     from .voice.voice import voice_from_settings
 
     voice = voice_from_settings(settings)
-    conversations = CampaignConversations(voice, settings.llm, agent_endpoint=settings.dial.agent_endpoint)
+    lookup = PreCallLookup(service.db.pool)
+    stack.push_async_callback(lookup.aclose)
+    conversations = CampaignConversations(voice, settings.llm, agent_endpoint=settings.dial.agent_endpoint,
+                                          lookup=lookup)
     stack.push_async_callback(conversations.aclose)
     db = service.db
     inbound = None  # none: inbound calls are refused (the controller hangs up with a cause)

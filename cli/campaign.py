@@ -199,6 +199,8 @@ def run(
     from bot.call.runtime import call_runtime
     from bot.campaign.conversations import CampaignConversations
     from bot.campaign.dialer import Dialer, DialerConfig
+    from bot.integrations.delivery import run_delivery
+    from bot.integrations.lookup import PreCallLookup
     from bot.voice.voice import voice_from_settings
 
     settings = Settings()
@@ -208,26 +210,37 @@ def run(
         async with await Database.open(settings.database_dsn, settings.data_dir) as db:
             for cid in campaign_ids or []:
                 await get_campaign(db.pool, cid)
-            conversations = CampaignConversations(voice, settings.llm, agent_endpoint=settings.dial.agent_endpoint)
-            async with call_runtime(settings) as controller:
-                dialer = Dialer(db, controller.place_call, conversations,
-                                DialerConfig(max_calls=max_calls, campaign_ids=campaign_ids or None,
-                                             caller_id=settings.dial.caller_id),
-                                ready=lambda: controller.ready, clean_up=controller.remove_leftovers)
-                loop = asyncio.get_running_loop()
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.add_signal_handler(sig, dialer.stop)
-                worker = asyncio.create_task(dialer.run())
-                console.print(f"dialer {dialer.config.worker_id} running (Ctrl-C stops dialling, then drains)")
-                while not worker.done():
-                    await asyncio.wait({worker}, timeout=2)
-                    if until_done and campaign_ids and await _all_closed(db, campaign_ids):
-                        dialer.stop()
-                await dialer.drain(drain)
-                await conversations.aclose()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
-                console.print(f"dialer stopped after {dialer.dialled} calls")
+            lookup = PreCallLookup(db.pool)
+            conversations = CampaignConversations(voice, settings.llm, agent_endpoint=settings.dial.agent_endpoint,
+                                                  lookup=lookup)
+            webhooks = asyncio.create_task(run_delivery(db.pool), name="webhooks")
+            try:
+                return await _dial_until_stopped(settings, db, conversations)
+            finally:
+                webhooks.cancel()
+                await asyncio.gather(webhooks, return_exceptions=True)
+                await lookup.aclose()
+
+    async def _dial_until_stopped(settings, db, conversations) -> int:
+        async with call_runtime(settings) as controller:
+            dialer = Dialer(db, controller.place_call, conversations,
+                            DialerConfig(max_calls=max_calls, campaign_ids=campaign_ids or None,
+                                         caller_id=settings.dial.caller_id),
+                            ready=lambda: controller.ready, clean_up=controller.remove_leftovers)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, dialer.stop)
+            worker = asyncio.create_task(dialer.run())
+            console.print(f"dialer {dialer.config.worker_id} running (Ctrl-C stops dialling, then drains)")
+            while not worker.done():
+                await asyncio.wait({worker}, timeout=2)
+                if until_done and campaign_ids and await _all_closed(db, campaign_ids):
+                    dialer.stop()
+            await dialer.drain(drain)
+            await conversations.aclose()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            console.print(f"dialer stopped after {dialer.dialled} calls")
         return 0
 
     try:

@@ -18,10 +18,12 @@ from .campaign import campaign_app
 from .compliance import compliance_app
 from .contacts import contacts_app
 from .db import db_app
+from .doctor import doctor
 from .nlu import nlu_app
 from .scenario import scenario_app
 from .tts import tts_app
 from .voice import voice_app
+from .webhook import webhook_app
 
 app = typer.Typer(help="MiniBot: French phone voicebot on Asterisk.", no_args_is_help=True)
 models_app = typer.Typer(help="Speech models: fetch and check.", no_args_is_help=True)
@@ -36,6 +38,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(compliance_app, name="compliance")
+app.add_typer(webhook_app, name="webhook")
+app.command("doctor")(doctor)
 console = Console()
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ..integrations.outbox import enqueue_call_ended
 from ..store import attempts as q
 from ..store.compliance import record_opt_out
 from .callback_time import parse_callback_time
@@ -77,6 +78,10 @@ async def conclude(conn: asyncpg.Connection, *, campaign_id: int, contact_id: in
            WHERE campaign_id = $1 AND contact_id = $2""",
         campaign_id, contact_id, "PENDING" if nxt.due_at is not None else "DONE",
         ending.result or ending.outcome)
+    # The CRM's event, committed with the call's result or not at all (bot.integrations.outbox).
+    await enqueue_call_ended(conn, campaign_id=campaign_id, call_id=call_id,
+                             callback_at=nxt.due_at if nxt.reason == "callback" else None,
+                             next_attempt_at=nxt.due_at, opted_out=ending.result == "OPTED_OUT")
     if await q.complete_finished_campaigns(conn, campaign_id):
         log.info("campaign %s completed: nothing left to dial", campaign_id)
     return nxt

@@ -9,6 +9,7 @@ import logging
 from ..call.scenario_conversation import ScenarioConversation, Voice
 from ..config import LlmSettings
 from ..dialog.brain import Brain
+from ..integrations.lookup import PreCallLookup
 from ..store.attempts import Due
 from ..voice.render import ready_known_lines
 from ..voice.voice import CachedVoice
@@ -18,8 +19,9 @@ log = logging.getLogger(__name__)
 
 class CampaignConversations:
     def __init__(self, voice: Voice, llm: LlmSettings | None = None, *, agent_endpoint: str | None = None,
-                 embeddings: bool = True) -> None:
+                 embeddings: bool = True, lookup: PreCallLookup | None = None) -> None:
         self.voice, self.llm, self.agent_endpoint, self.embeddings = voice, llm, agent_endpoint, embeddings
+        self.lookup = lookup  # the campaign's pre-call lookup (bot.integrations.lookup), if any
         self._brains: dict[str, asyncio.Future[Brain]] = {}
         self._readying: set[asyncio.Task[None]] = set()
 
@@ -37,7 +39,9 @@ class CampaignConversations:
 
     async def __call__(self, due: Due) -> ScenarioConversation:
         brain = await self.brain(due.scenario)
-        values = {**due.variables, **due.contact}
+        # The CRM's answer is the freshest: it may override the stored contact's values.
+        extra = await self.lookup(due.campaign_id, {"phone": due.phone, **due.contact}) if self.lookup else {}
+        values = {**due.variables, **due.contact, **extra}
         missing = [v for v in brain.scenario.variables if not values.get(v)]
         if missing:
             log.warning("attempt %s: no value for %s; those words are left out", due.attempt_id, ", ".join(missing))

@@ -20,12 +20,12 @@ from .auth import auth_middleware
 from .context import CTX, WebContext
 from .errors import error_middleware
 from .openapi import DASHBOARD_ROUTES, OPENAPI, build_document
-from .routes import Route, calls, campaigns, contacts, exports, scenarios, system
+from .routes import Route, calls, campaigns, contacts, exports, scenarios, system, webhooks
 
 access_log = logging.getLogger("bot.web.access")
 
 ROUTES: tuple[Route, ...] = (*system.ROUTES, *campaigns.ROUTES, *contacts.ROUTES, *calls.ROUTES, *exports.ROUTES,
-                             *scenarios.ROUTES)
+                             *scenarios.ROUTES, *webhooks.ROUTES)
 
 
 def documented_routes() -> tuple[Route, ...]:
