@@ -75,14 +75,15 @@ class Brain:
 
     @classmethod
     def build(cls, scenario: str | Path, llm: LlmSettings | None = None, *, embeddings: bool = True,
-              chat: ChatModel | None = None) -> Brain:
-        """Load and check the scenario, then build its brain (training the classifier takes a
-        few seconds the first time, then comes from the cache)."""
+              chat: ChatModel | None = None, cache_dir: Path | None = None) -> Brain:
+        """Load and check the scenario, then build its brain (embedding the library and training
+        the classifier take minutes the first time, then come from `cache_dir`, default
+        `<settings' cache dir>/nlu`: a warm start takes a few seconds)."""
         path = scenario_path(scenario)
         full = load_library()
         parsed = load_scenario(path, library=full)
         library = full.select([*BASE_THEMES, *parsed.themes])
-        classifier: IntentClassifier = OfflineClassifier(library, embedder=Embedder() if embeddings else None)
+        classifier: IntentClassifier = OfflineClassifier(library, embedder=Embedder(cache_dir) if embeddings else None)
         freestyle = None
         if chat is None and llm is not None and llm.enabled:
             chat = OllamaChat.from_settings(llm)

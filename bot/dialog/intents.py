@@ -37,14 +37,27 @@ class Understanding:
     objection: str | None  # objection/FAQ id from the library, when one matched
     score: float  # 0..1 confidence in (intent, objection)
     source: str  # which layer decided: rules, fuzzy, embedding, ollama, fallback...
+    # An opt-out to confirm before acting on it ("stop", a conditional request): the bot asks
+    # "Vous ne souhaitez plus être appelé, c'est bien cela ?" instead of deciding.
+    confirm: bool = False
+    sentiment: str | None = None  # positive | neutral | negative | irritated (bot.dialog.nlu.sentiment)
+
+    @property
+    def decided_opt_out(self) -> bool:
+        return self.intent is Intent.OPT_OUT and not self.confirm
 
     def as_json(self) -> dict:
-        return {
+        out = {
             "text": self.text,
             "intent": self.intent.value,
             "objection": self.objection,
             "score": round(self.score, 3),
         }
+        if self.confirm:
+            out["confirm"] = True
+        if self.sentiment:
+            out["sentiment"] = self.sentiment
+        return out
 
 
 class IntentClassifier(Protocol):

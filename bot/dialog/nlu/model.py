@@ -21,7 +21,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from .embeddings import CACHE_DIR, Embedder
+from .embeddings import Embedder, default_cache_dir
 from .index import Example, for_embedding
 from .normalize import normalize
 
@@ -45,12 +45,13 @@ class IntentModel:
         embedder: Embedder | None = None,
         *,
         c: float = 10.0,
-        cache_dir: Path = CACHE_DIR,
+        cache_dir: Path | None = None,
     ) -> None:
         self._embedder = embedder
         texts = [e.text for e in examples]
         labels = [e.label for e in examples]
         key = hashlib.sha256("\x1f".join([_VERSION, str(c), str(embedder is not None), *texts, *labels]).encode())
+        cache_dir = cache_dir or (embedder.cache_dir if embedder is not None else default_cache_dir())
         path = cache_dir / f"model-{key.hexdigest()[:24]}.pkl"
         fitted = _load(path)
         if fitted is None:

@@ -11,32 +11,7 @@ from __future__ import annotations
 import re
 
 from ..intents import Intent
-
-_CALL = r"(appel\w*|rappel\w*|contact\w*|recontact\w*|derang\w*|harcel\w*|solicit\w*|sollicit\w*|demarch\w*)"
-_REMOVE = r"(retir\w*|supprim\w*|effac\w*|enlev\w*|rayez|rayer|otez|oter|radi\w*)"
-
-OPT_OUT = [
-    rf"\b(me|nous) {_CALL}( \w+)? (plus|jamais)\b(?! tard)",  # ne m'appelez plus (not "plus tard")
-    rf"\b(plus|jamais) (me|nous) {_CALL}",
-    rf"\barret\w* (de|ces|vos|ce|les|tout) ?(me |nous )?{_CALL}",
-    rf"\b(veux|souhaite|voudrais|desire)( \w+)? (plus|pas) (etre|que vous)( \w+)? {_CALL}",
-    r"\b(veux|souhaite|voudrais) plus (recevoir|de vos|vos|d appel|de appel)",
-    rf"\b{_REMOVE}( me| moi| nous)? (de|du|des)( \w+){{0,2}} (liste|fichier|base|listing)",
-    rf"\b{_REMOVE}( \w+)? (mon|mes|notre|nos) (numero|coordonnees|donnees|telephone|nom)",
-    rf"\b({_REMOVE}|sortez) (moi|nous)\b",
-    r"\bbloc ?tel\b",
-    r"\bliste (de |d )?opposition\b",
-    rf"\b(me|nous) {_CALL} pas\b(?! (avant|maintenant|tout de suite|ce|cette|aujourd))",  # ne me rappelez pas
-    rf"\bpas (besoin|la peine|utile) de (me |nous )?{_CALL}",
-    rf"\binterdi\w* de (me |nous )?{_CALL}",
-    rf"\bplainte\b.*\b{_CALL}|\b{_CALL}.*\bplainte\b",
-    r"\b(oppose|opposition)\b.*\b(demarchage|appel|fichier|prospection)",
-    r"\b(refuse|interdis)\w* (le |tout )?(demarchage|prospection)",
-    r"\bdroit de (me|nous) (appeler|demarcher)\b",
-    r"\boubliez (mon|mes|moi)\b",
-    r"\b(plus jamais|jamais plus)\b.*\b(appel|appelez|rappelez|contact)",
-    r"\bstop (aux|les|a vos|a ces) appels\b",
-]
+from .optout import OptOut, opt_out
 
 TRANSFER = [
     r"\b(parler|discuter|causer|avoir affaire|echanger)\b( \w+){0,3} (a|avec) (un|une|quelqu|le|la|votre|vos|des|vrai|vraie)"
@@ -66,9 +41,21 @@ REPEAT = [
 
 CALLBACK = [
     r"\b(rappel\w*|recontact\w*)\b",
+    r"^(non |mais |bon |alors )*(pas maintenant|plus tard|une autre fois|pas aujourd hui|pas ce (matin|soir|midi))\b",
     r"\b(un autre|une autre) (jour|moment|fois|heure)\b",
     r"\b(en reparler|reparler|se reparler)\b( \w+){0,3} (demain|plus tard|semaine|lundi|mardi|mercredi|jeudi|vendredi|samedi|soir|matin|apres)",
     r"\b(appelez|appeler|telephonez)\b( \w+){0,3} (demain|plus tard|ce soir|semaine prochaine|lundi|mardi|mercredi|jeudi|vendredi|samedi|apres|vers|dans)",
+]
+# A no turned around ("je dis pas non", "non mais si ça m'intéresse", "vous dérangez pas, allez-y"):
+# negation words that mean yes, which a similarity over words reads as a no.
+NOT_A_NO = [
+    r"\b(dis|dirai|dirais|dirait|vais|peux) pas (dire )?non\b",
+    r"\b(mais |ah |oh )?si (si )*(ca|sa|cela) (me )?interesse",
+    r"^(non |mais )*non (non )*(allez y|vas y|je vous ecoute|dites moi|allez y je vous ecoute)$",
+    r"\b(derang\w*|gen\w*|deplair\w*|embet\w*) (pas|absolument pas|aucunement)( du tout)?( \w+){0,3}"
+    r" ?(allez y|vas y|je vous ecoute|dites moi)?$",
+    r"\b(suis|sommes) (pas|absolument pas) contre\b",
+    r"\bpas de refus\b",
 ]
 # Hesitation around a word that says it ("oui enfin bof", "pas forcément").
 _UNSURE = re.compile(
@@ -109,10 +96,11 @@ def _compile(patterns: list[str]) -> list[re.Pattern[str]]:
 
 
 _RULES: list[tuple[Intent, list[re.Pattern[str]]]] = [
-    (Intent.OPT_OUT, _compile(OPT_OUT)),
     (Intent.TRANSFER, _compile(TRANSFER)),
 ]
 _REPEAT = _compile(REPEAT)
+_NOT_A_NO = _compile(NOT_A_NO)
+_BUT = re.compile(r"\bmais (bon|bof|je sais pas|faut voir|il faut voir|bon bref)\b|\bmais$")  # "pas contre, mais bon": unsure
 _CALLBACK = _compile(CALLBACK)
 
 
@@ -120,6 +108,8 @@ def match_rules(normalized: str) -> Intent | None:
     """The intent an unmistakable wording says, or None to let similarity decide."""
     if not normalized:
         return Intent.REPEAT  # nothing usable was heard
+    if opt_out(normalized) is OptOut.DECIDED:  # legal weight: first (OptOut.ASK is the classifier's to ask)
+        return Intent.OPT_OUT
     for intent, patterns in _RULES:
         if any(p.search(normalized) for p in patterns):
             return intent
@@ -131,6 +121,8 @@ def match_rules(normalized: str) -> Intent | None:
         return Intent.UNSURE
     if any(p.search(normalized) for p in _CALLBACK):
         return Intent.CALLBACK  # before repeat: "ça capte mal, rappelez-moi" asks for another time
+    if any(p.search(normalized) for p in _NOT_A_NO) and not _BUT.search(normalized):
+        return Intent.AFFIRM
     if any(p.search(normalized) for p in _REPEAT):
         return Intent.REPEAT
     if _UNSURE.search(normalized):
