@@ -68,7 +68,8 @@ async def call_runtime(settings: Settings, *, inbound: Callable[[str], Conversat
     with recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
         recognizer = load_recognizer(settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                                      vosk_model=settings.vosk_model, executor=pool,
-                                     workers=settings.asr_threads, nice=settings.asr_nice, vosk_url=settings.vosk_url)
+                                     workers=settings.asr_threads, nice=settings.asr_nice, vosk_url=settings.vosk_url,
+                                     whisper=settings.whisper, wyoming_asr=settings.wyoming_asr)
         async with AudioSocketServer(settings.audiosocket_host, settings.audiosocket_port) as server, \
                 _audio_http(settings):
             config = call_config(settings, server.address)
