@@ -9,9 +9,9 @@ language detection).
 Ready when the caller stops (``streaming``): while the caller speaks, the growing utterance is
 re-decoded every ``stride`` seconds of new audio, in the background, and the words two
 successive decodes agree on are committed (LocalAgreement-2, as in whisper_streaming, Macháček
-et al. 2023), with the audio time where the last committed word ends. At the end of speech
-only the audio after that point is decoded, with the committed words as the prompt, so the
-final costs a short decode instead of the whole utterance. ``feed`` never returns partials:
+et al. 2023). At the end of speech the decoder is given the committed words as a forced prefix
+and generates only the rest, so the final costs the encoder pass and a few tokens instead of
+the whole utterance's tokens. ``feed`` never returns partials:
 an unstable hypothesis is not the caller's words, and the listener takes partials as the turn.
 """
 
@@ -31,9 +31,6 @@ from .base import AsrUnavailable, Transcript
 from .vocabulary import Vocabulary
 
 WHISPER_RATE = 16000
-# Whisper places word ends a little late or early; the tail re-decode starts this much before
-# the last committed word's end, and drops a repeated first word (seen on base: ±0.1 s).
-TAIL_MARGIN = 0.2
 MAX_WINDOW = 28.0  # Whisper's window is 30 s: longer utterances are decoded whole at the end
 
 
@@ -91,10 +88,11 @@ class WhisperRecognizer:
     def open(self, sample_rate: int, vocabulary: Vocabulary | None = None) -> WhisperStream:
         return WhisperStream(self, sample_rate, vocabulary or self.vocabulary)
 
-    def transcribe(self, samples: np.ndarray, vocabulary: Vocabulary | None = None, *, prompt: str = "",
+    def transcribe(self, samples: np.ndarray, vocabulary: Vocabulary | None = None, *, prefix: str = "",
                    words: bool = False):
-        """Blocking (run in an executor): the text, or with ``words`` the list of (word, end s)."""
-        initial = " ".join(p for p in ((vocabulary.prompt() if vocabulary else ""), prompt) if p) or None
+        """Blocking (run in an executor): the text, or with ``words`` the list of (word, end s).
+        ``prefix``: words known to open the utterance, forced on the decoder."""
+        initial = (vocabulary.prompt() if vocabulary else "") or None
         segments, _info = self._model.transcribe(
             samples,
             language=self.language,
@@ -105,6 +103,7 @@ class WhisperRecognizer:
             word_timestamps=words,
             condition_on_previous_text=False,
             initial_prompt=initial,
+            prefix=prefix or None,
             hotwords=(vocabulary.hotwords() or None) if vocabulary and not initial else None,
             max_new_tokens=self.max_new_tokens,
             vad_filter=False,
@@ -138,6 +137,16 @@ class WhisperStream:
         self._task: asyncio.Task | None = None
         self._lock = threading.Lock()
         self.cost = StreamCost()
+
+    @property
+    def committed(self) -> str:
+        """The words two decodes have agreed on so far."""
+        return " ".join(w for w, _ in self._committed)
+
+    async def settled(self) -> None:
+        """Wait for the decode under way, if any (tests and benchmarks: a decoder that keeps up)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
 
     async def feed(self, pcm: bytes) -> Transcript | None:
         self._chunks.append(pcm)
@@ -200,15 +209,16 @@ class WhisperStream:
             text = await loop.run_in_executor(self._engine.executor, lambda: self._timed(
                 self._engine.transcribe, samples, self._vocabulary, after_end=True))
             return Transcript(text, final=True, audio_seconds=seconds)
-        start = max(0.0, committed[-1][1] - TAIL_MARGIN)
         head = " ".join(w for w, _ in committed)
-        tail = await loop.run_in_executor(self._engine.executor, lambda: self._timed(
-            self._engine.transcribe, samples[int(start * WHISPER_RATE):], self._vocabulary, prompt=head,
-            after_end=True))
-        tail_words = tail.split()
-        if tail_words and _agree(tail_words[:1], [committed[-1][0]]):
-            tail_words = tail_words[1:]  # the margin caught the last committed word again
-        return Transcript(" ".join([head, *tail_words]).strip(), final=True, audio_seconds=seconds)
+        # The whole utterance again (Whisper's encoder reads a fixed 30 s window whatever the
+        # length, so cutting the audio saves nothing there, and a cut tail loses its context),
+        # with the committed words forced as the decoder's prefix: it reads them in one pass and
+        # generates only the words after them.
+        text = await loop.run_in_executor(self._engine.executor, lambda: self._timed(
+            self._engine.transcribe, samples, self._vocabulary, prefix=head, after_end=True))
+        if not text.startswith(head):  # faster-whisper returns the prefix with the text
+            text = f"{head} {text}"
+        return Transcript(text.strip(), final=True, audio_seconds=seconds)
 
     def cancel(self) -> None:
         if self._task is not None:
