@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -30,7 +31,9 @@ def _wait_ready(proc: subprocess.Popen, uri: str, log: Path, timeout: float) -> 
         if proc.poll() is not None:
             raise RuntimeError(f"{uri}: the server exited ({proc.returncode}): {log.read_text()[-800:]}")
         try:
-            asyncio.run(describe(uri, 1.0))
+            # Its own thread: callers may be inside an event loop (the benchmark).
+            with ThreadPoolExecutor(1) as one:
+                one.submit(asyncio.run, describe(uri, 1.0)).result()
             return
         except WyomingError:
             time.sleep(0.3)
