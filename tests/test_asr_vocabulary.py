@@ -42,3 +42,28 @@ async def test_streaming_whisper_commits_words_while_speaking_and_finishes_with_
     assert stream.cost.decodes >= 3 and stream.cost.while_speaking > 0
     assert "intéresse" in final.text.lower(), final.text
     assert final.text.lower().startswith("bonjour"), final.text
+
+
+def test_a_scenarios_names_bias_every_stream():
+    from types import SimpleNamespace
+
+    from bot.speech.asr.vocabulary import Biased, for_scenario
+
+    scenario = SimpleNamespace(agent_name="Claire", company_name="Santé Plus Courtage", vocabulary=["Optima"])
+    vocab = for_scenario(scenario)
+    assert vocab.names == ("Claire", "Santé Plus Courtage", "Optima")
+
+    class Engine:
+        name, streaming = "x", False
+
+        def open(self, rate, vocabulary=None):
+            return (rate, vocabulary)
+
+    class Plain:
+        name, streaming = "y", True
+
+        def open(self, rate):
+            return rate
+
+    assert Biased(Engine(), vocab).open(8000) == (8000, vocab)
+    assert Biased(Plain(), vocab).open(8000) == 8000 and Biased(Plain(), vocab).streaming

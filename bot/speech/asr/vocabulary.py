@@ -10,6 +10,7 @@ servers that use them. Vosk takes a grammar, which only helps for closed answers
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 # What every campaign's callers say: the hours and times of a callback, yes/no, objections.
@@ -48,3 +49,31 @@ class Vocabulary:
         answer (yes/no, a time): open speech needs the full model, never a grammar."""
         words = {w.lower() for phrase in (*self.names, *self.terms) for w in phrase.replace("-", " ").split()}
         return [*sorted(words), "[unk]"]
+
+
+def for_scenario(scenario) -> Vocabulary:
+    """A scenario's words: its agent and company names, and its ``vocabulary:`` list if it has one
+    (product names, place names). Takes any object with those attributes (the parsed YAML)."""
+    names = [getattr(scenario, "agent_name", "") or "", getattr(scenario, "company_name", "") or ""]
+    return Vocabulary.of(names + list(getattr(scenario, "vocabulary", None) or ()))
+
+
+class Biased:
+    """A recogniser whose streams are all biased toward one vocabulary: what a call running one
+    scenario hands its listener (``Biased(recognizer, for_scenario(s))``), the model shared."""
+
+    def __init__(self, recognizer, vocabulary: Vocabulary) -> None:
+        self._inner = recognizer
+        self.vocabulary = vocabulary
+        self.name = recognizer.name
+        self.streaming = recognizer.streaming
+        # Engines without vocabulary support (Vosk's open vocabulary) open plain streams.
+        self._takes_vocabulary = "vocabulary" in inspect.signature(recognizer.open).parameters
+
+    def open(self, sample_rate: int):
+        if self._takes_vocabulary:
+            return self._inner.open(sample_rate, self.vocabulary)
+        return self._inner.open(sample_rate)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
