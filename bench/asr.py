@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import random
 import re
 import tempfile
@@ -306,7 +307,7 @@ async def run(engines: list[str], sentences: int, levels: list[int], rounds: int
     vocabulary = Vocabulary.of(NAMES)
     out: dict = {"clips": len(clips), "audio_s": round(sum(c.seconds for c in clips), 1),
                  "voices": sorted({c.voice for c in clips}), "snr_db": list(SNRS), "codecs": ["alaw", "ulaw"],
-                 "engines": {}}
+                 "cpus": os.cpu_count(), "load_avg_1m_start": round(os.getloadavg()[0], 1), "engines": {}}
     batch_wer: dict = {}
     with ThreadPoolExecutor(2, thread_name_prefix="asr") as pool:
         for name in engines:
@@ -326,6 +327,7 @@ async def run(engines: list[str], sentences: int, levels: list[int], rounds: int
                         figures.update(await accuracy(rec, clips, vocabulary))
                         batch_wer = {k: v for k, v in figures.items() if k.startswith("wer") or k == "examples"}
                 figures.update(await capacity(rec, clips, cpu, levels, rounds))
+                figures["load_avg_1m"] = round(os.getloadavg()[0], 1)  # the machine's other load, not ours alone
                 out["engines"][name] = figures
                 print(json.dumps({name: figures}), flush=True)
     return out

@@ -84,6 +84,11 @@ class WhisperRecognizer:
         self.vocabulary = vocabulary
         self.stream_while_speaking = stream_while_speaking
         self.stride = stride
+        self.workers = workers
+        # Decodes submitted and not finished (counted on the event loop). A re-decode while the
+        # caller speaks only starts when a worker is free: a final never queues behind guesses,
+        # so under load streaming costs nothing and falls back to one decode at the end.
+        self.busy = 0
 
     def open(self, sample_rate: int, vocabulary: Vocabulary | None = None) -> WhisperStream:
         return WhisperStream(self, sample_rate, vocabulary or self.vocabulary)
@@ -152,7 +157,7 @@ class WhisperStream:
         self._chunks.append(pcm)
         self._samples += len(pcm) // 2
         eng = self._engine
-        if (eng.stream_while_speaking and (self._task is None or self._task.done())
+        if (eng.stream_while_speaking and (self._task is None or self._task.done()) and eng.busy < eng.workers
                 and (self._samples - self._decoded_at) / self._rate >= eng.stride
                 and self._samples / self._rate <= MAX_WINDOW):
             self._decoded_at = self._samples
@@ -179,10 +184,16 @@ class WhisperStream:
                 else:
                     self.cost.while_speaking += spent
 
+    async def _run(self, fn):
+        self._engine.busy += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._engine.executor, fn)
+        finally:
+            self._engine.busy -= 1
+
     async def _background(self, pcm: bytes) -> None:
-        words = await asyncio.get_running_loop().run_in_executor(
-            self._engine.executor, lambda: self._timed(
-                self._engine.transcribe, self._samples16k(pcm), self._vocabulary, words=True, after_end=False))
+        words = await self._run(lambda: self._timed(
+            self._engine.transcribe, self._samples16k(pcm), self._vocabulary, words=True, after_end=False))
         # The last word may still be growing: only words before it can be agreed on.
         n = _agree([w for w, _ in self._previous[:-1]], [w for w, _ in words[:-1]])
         if n > len(self._committed):
@@ -202,11 +213,10 @@ class WhisperStream:
         self._task = None
         if not pcm:
             return Transcript("", final=True, audio_seconds=0.0)
-        loop = asyncio.get_running_loop()
         samples = self._samples16k(pcm)
         committed = self._committed if seconds <= MAX_WINDOW else []
         if not committed:
-            text = await loop.run_in_executor(self._engine.executor, lambda: self._timed(
+            text = await self._run(lambda: self._timed(
                 self._engine.transcribe, samples, self._vocabulary, after_end=True))
             return Transcript(text, final=True, audio_seconds=seconds)
         head = " ".join(w for w, _ in committed)
@@ -214,7 +224,7 @@ class WhisperStream:
         # length, so cutting the audio saves nothing there, and a cut tail loses its context),
         # with the committed words forced as the decoder's prefix: it reads them in one pass and
         # generates only the words after them.
-        text = await loop.run_in_executor(self._engine.executor, lambda: self._timed(
+        text = await self._run(lambda: self._timed(
             self._engine.transcribe, samples, self._vocabulary, prefix=head, after_end=True))
         if not text.startswith(head):  # faster-whisper returns the prefix with the text
             text = f"{head} {text}"
