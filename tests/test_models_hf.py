@@ -128,3 +128,14 @@ def test_the_cli_pulls_whisper_small(hub, tmp_path):
     result = CliRunner().invoke(app, ["models", "pull", "whisper-small", "--dest", str(tmp_path / "m"),
                                       "--hub-url", base])
     assert result.exit_code == 1 and "sha256" in result.output
+
+
+def test_whisper_settings_say_what_is_missing(tmp_path):
+    from bot.speech.asr import AsrUnavailable, load_recognizer
+    from bot.speech.asr.settings import WhisperConfig
+
+    with pytest.raises(AsrUnavailable, match="run minibot models pull whisper-small"):
+        load_recognizer("whisper", cache_dir=tmp_path, models_dir=tmp_path / "models", vosk_model=None,
+                        executor=None, whisper=WhisperConfig(size="small"))
+    with pytest.raises(ValueError):
+        WhisperConfig(size="huge")
