@@ -233,6 +233,15 @@ def models_check() -> None:
     vosk = settings.vosk_model or settings.models_path / "vosk-model-small-fr-0.22"
     state = "present" if (vosk / "am").is_dir() else "absent (minibot models pull vosk-fr)"
     console.print(f"vosk: {vosk} {state}")
+    from bot.speech.asr.models import WHISPER_REPOS
+    from bot.speech.tts.piper import french_voices
+
+    pulled = [n for n in WHISPER_REPOS if (settings.models_path / n / "model.bin").exists()]
+    console.print(f"whisper téléchargés : {', '.join(pulled) or 'aucun'} (réglé : {settings.whisper.size}, "
+                  f"{settings.whisper.device}, {settings.whisper.compute_type})")
+    voices = french_voices(settings.models_path)
+    missing = "aucune (minibot models pull piper-fr-siwis-medium)"
+    console.print(f"voix Piper françaises : {', '.join(voices) or missing}")
 
 
 def main() -> None:  # pragma: no cover
