@@ -17,7 +17,11 @@ last:
   (TCP itself loses nothing); frames_sent / frames_received for the record;
 - cpu_per_call_pct: MiniBot's CPU (its process and its recogniser worker processes) per call.
 
-Recognisers: ``whisper`` (the offline default), ``vosk`` (a local model in worker processes: the
+Every result names the recogniser that produced it (``recogniser``); the stand-in's figures go
+under ``stand_in_figures`` with a warning, never under the names a recogniser's figures have.
+
+Recognisers: ``whisper`` (the offline default), ``wyoming`` (the real wyoming-faster-whisper server
+in a child process, or the servers at --wyoming-url), ``vosk`` (a local model in worker processes: the
 French one when installed, else the Korean model a package ships, which cannot understand the
 callees), ``vosk-server`` (a vosk-server at --vosk-url; without one, the French stand-in server
 of tests/fake_vosk_server.py in a child process, answering as a server decoding at --vosk-rtf).
@@ -102,7 +106,24 @@ def _cpu(process: psutil.Process, skip: set[int]) -> float:
     return total
 
 
-async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float = 0.3) -> dict:
+def recogniser(asr: str, *, stand_in: bool, detail: str) -> dict:
+    """Which recogniser produced the figures: every result names it, and a stand-in's is marked."""
+    return {"engine": asr, "detail": detail, "stand_in": stand_in}
+
+
+def label(figures: dict, who: dict) -> dict:
+    """A stand-in's figures are a test double's: they go under ``stand_in_figures``, never under
+    the names a recogniser's figures have, so no reader quotes them as the product's."""
+    if not who["stand_in"]:
+        return {"recogniser": who, **figures}
+    keep = {"calls", "asr", "completed"}
+    return {"recogniser": who, **{k: v for k, v in figures.items() if k in keep},
+            "warning": "a stand-in answered at a speed it was told: these are not a recogniser's figures",
+            "stand_in_figures": {k: v for k, v in figures.items() if k not in keep}}
+
+
+async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float = 0.3,
+              wyoming_url: str | None = None) -> dict:
     from ari.client import AriConfig
     from audiosocket import AudioSocketServer
     from bot.call.config import CallConfig
@@ -137,11 +158,30 @@ async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float
         asr_server.start()
         vosk_url = f"ws://127.0.0.1:{await asyncio.to_thread(ports.get, True, 60)}"
         note = f"French stand-in vosk-server (tests/fake_vosk_server.py), answering at rtf {vosk_rtf}"
+    who = recogniser(asr, stand_in=asr_server is not None, detail=note or {
+        "whisper": f"local faster-whisper, Whisper {settings.whisper.size} {settings.whisper.compute_type} "
+                   f"beam {settings.whisper.beam_size}, re-decoding while speaking: {settings.whisper.streaming}",
+        "vosk": f"local Vosk, {vosk_model}",
+        "vosk-server": f"vosk-server at {vosk_url} (as given: its figures are that server's)",
+        "wyoming": f"Wyoming server(s) {wyoming_url}" if wyoming_url else
+                   "wyoming-faster-whisper 3.8.1 (Whisper base int8, beam 1) in a child process, over TCP",
+    }[asr])
     with tempfile.TemporaryDirectory(prefix="bench-calls-") as tmp, \
-            recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
+            recognition_executor(settings.asr_threads, settings.asr_nice) as pool, \
+            contextlib.ExitStack() as servers:
+        if asr == "wyoming" and not wyoming_url:
+            from bot.speech.asr.models import whisper_base_dir
+            from tests.speech_servers import faster_whisper_server
+
+            work = Path(tmp) / "wfw"
+            work.mkdir()
+            wyoming_url = servers.enter_context(faster_whisper_server(work, whisper_base_dir(settings.cache_dir),
+                                                                      threads=2))
+            asr_server = next(p for p in me.children() if "wyoming_faster_whisper" in " ".join(p.cmdline()))
         recognizer = load_recognizer(asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                                      vosk_model=vosk_model, executor=pool, workers=settings.asr_threads,
-                                     nice=settings.asr_nice, vosk_url=vosk_url)
+                                     nice=settings.asr_nice, vosk_url=vosk_url, whisper=settings.whisper,
+                                     wyoming_asr=wyoming_url)
         brain = Brain.build("demo")
         voice = CachedVoice(load_engine("espeak"), AudioCache(Path(tmp) / "audio"))
         url = await asyncio.to_thread(urls.get, True, 60)
@@ -174,7 +214,7 @@ async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float
                 rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True)
                                                  if c.pid not in others)
     stop.set()
-    if asr_server is not None:
+    if asr_server is not None and hasattr(asr_server, "kill") and who["stand_in"]:
         asr_server.kill()
     frames_sent = await asyncio.to_thread(done.get, True, 30)
     line.join(10)
@@ -209,18 +249,20 @@ async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float
     }
     if note:
         figures["model_note"] = note
-    return figures
+    return label(figures, who)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=6)
-    parser.add_argument("--asr", choices=["whisper", "vosk", "vosk-server"], default="whisper")
+    parser.add_argument("--asr", choices=["whisper", "vosk", "vosk-server", "wyoming"], default="whisper")
+    parser.add_argument("--wyoming-url", help="Wyoming ASR servers, comma-separated (default: start the real "
+                                              "wyoming-faster-whisper on Whisper base in a child process)")
     parser.add_argument("--vosk-url", help="a running vosk-server (default: start the French stand-in)")
     parser.add_argument("--vosk-rtf", type=float, default=0.3, help="the stand-in's decoding real-time factor")
     args = parser.parse_args()
     os.environ.setdefault("MINIBOT_ASR_THREADS", "2")
-    print(json.dumps(asyncio.run(run(args.calls, args.asr, args.vosk_url, args.vosk_rtf))))
+    print(json.dumps(asyncio.run(run(args.calls, args.asr, args.vosk_url, args.vosk_rtf, args.wyoming_url))))
 
 
 if __name__ == "__main__":

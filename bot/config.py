@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .speech.asr.settings import WhisperConfig
 from .speech.bargein import BargeInConfig
 from .speech.turn import TurnConfig
 from .speech.vad import VadConfig
@@ -53,7 +54,8 @@ class LlmSettings(BaseModel):
 class TtsSettings(BaseModel):
     """The bot's voice: which engine renders lines, and where the rendered audio lives."""
 
-    engine: str = Field("espeak", description="espeak (offline default), kokoro, or xtts (cloned voices)")
+    engine: str = Field("auto", description="auto (piper with a French voice pulled, else espeak), espeak, "
+                        "piper, kokoro, xtts (cloned voices), wyoming (servers in MINIBOT_WYOMING_TTS)")
     voice: str | None = Field(None, description="the engine's voice (default: the engine's own)")
     audio_dir: Path | None = Field(None, description="rendered audio cache (default: <cache_dir>/audio)")
     cache_max_mb: int = Field(2048, ge=10, description="size cap of the audio cache; least recently used go first")
@@ -94,7 +96,10 @@ class Settings(BaseSettings):
                                  description="where Asterisk writes call recordings (retention deletes there)")
     cache_dir: Path = Field(default_factory=_user_cache, description="assembled models, rendered audio")
     models_dir: Path | None = Field(None, description="downloaded models (default: <cache_dir>/models)")
-    asr: Literal["whisper", "vosk", "vosk-server"] = "whisper"
+    asr: Literal["whisper", "vosk", "vosk-server", "wyoming"] = "whisper"
+    whisper: WhisperConfig = WhisperConfig()
+    wyoming_asr: str | None = Field(None, description="Wyoming ASR servers for asr=wyoming: tcp://h1:10300,tcp://h2:10300")
+    wyoming_tts: str | None = Field(None, description="Wyoming TTS servers for tts.engine=wyoming: tcp://h:10200,...")
     vosk_model: Path | None = Field(None, description="a Vosk model directory (default: vosk-fr if pulled)")
     vosk_url: str | None = Field(None, description="a vosk-server WebSocket (ws://host:2700), for asr=vosk-server")
     asr_threads: int = Field(2, ge=1, description="executor threads for recognition")

@@ -191,29 +191,47 @@ def serve(
 
 @models_app.command("pull")
 def models_pull(
-    name: str = typer.Argument(..., help="vosk-fr (small French model), vosk-fr-large, or a Vosk model name"),
+    name: str = typer.Argument(..., help="vosk-fr, vosk-fr-large, whisper-<tiny|base|small|medium|large-v3|"
+                                         "large-v3-turbo>, piper-fr-<siwis-medium|siwis-low|upmc-medium|tom-medium>"),
     dest: Path = typer.Option(None, help="models directory (default: MINIBOT_MODELS_DIR or the cache)"),
-    list_url: str = typer.Option(None, help="model list URL (default: the official Vosk list)"),
+    list_url: str = typer.Option(None, help="Vosk model list URL (default: the official Vosk list)"),
+    hub_url: str = typer.Option(None, help="model hub base URL for Whisper and Piper (default: huggingface.co)"),
 ) -> None:
-    """Download a Vosk model, verify its checksum against the official list, and unpack it."""
+    """Télécharge un modèle, vérifie ses sommes de contrôle (MD5 de la liste Vosk, sha256 du hub) et l'installe."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    from bot.speech.asr.models import VOSK_MODEL_LIST_URL, ModelError, pull_vosk_model
+    from bot.speech.asr.models import (
+        HF_BASE_URL,
+        PIPER_VOICES,
+        VOSK_MODEL_LIST_URL,
+        WHISPER_REPOS,
+        ModelError,
+        pull_model,
+        pull_vosk_model,
+    )
 
     settings = Settings()
     target = dest or settings.models_path
     with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
                   TransferSpeedColumn(), console=console) as progress:
         task = progress.add_task(name, total=None)
+        report = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
         try:
-            path = pull_vosk_model(
-                name, target, list_url=list_url or VOSK_MODEL_LIST_URL,
-                progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )
+            if name in WHISPER_REPOS or name in PIPER_VOICES:
+                path = pull_model(name, target, base_url=hub_url or HF_BASE_URL, progress=report)
+            else:
+                path = pull_vosk_model(name, target, list_url=list_url or VOSK_MODEL_LIST_URL, progress=report)
         except ModelError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(f"[red]erreur :[/] {exc}")
             raise typer.Exit(1) from None
-    console.print(f"installed {path}\nuse it with MINIBOT_ASR=vosk MINIBOT_VOSK_MODEL={path}")
+    console.print(f"installé : {path}")
+    if name in WHISPER_REPOS:
+        console.print(f"à utiliser avec MINIBOT_ASR=whisper MINIBOT_WHISPER__SIZE={name.removeprefix('whisper-')}")
+    elif name in PIPER_VOICES:
+        console.print(f"licence : {PIPER_VOICES[name][1]} (voir {path / 'MODEL_CARD'})\n"
+                      "voix Piper française installée : elle devient la voix par défaut (MINIBOT_TTS__ENGINE=auto)")
+    else:
+        console.print(f"à utiliser avec MINIBOT_ASR=vosk MINIBOT_VOSK_MODEL={path}")
 
 
 @models_app.command("check")
@@ -230,6 +248,15 @@ def models_check() -> None:
     vosk = settings.vosk_model or settings.models_path / "vosk-model-small-fr-0.22"
     state = "present" if (vosk / "am").is_dir() else "absent (minibot models pull vosk-fr)"
     console.print(f"vosk: {vosk} {state}")
+    from bot.speech.asr.models import WHISPER_REPOS
+    from bot.speech.tts.piper import french_voices
+
+    pulled = [n for n in WHISPER_REPOS if (settings.models_path / n / "model.bin").exists()]
+    console.print(f"whisper téléchargés : {', '.join(pulled) or 'aucun'} (réglé : {settings.whisper.size}, "
+                  f"{settings.whisper.device}, {settings.whisper.compute_type})")
+    voices = french_voices(settings.models_path)
+    missing = "aucune (minibot models pull piper-fr-siwis-medium)"
+    console.print(f"voix Piper françaises : {', '.join(voices) or missing}")
 
 
 def main() -> None:  # pragma: no cover

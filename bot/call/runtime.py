@@ -94,7 +94,8 @@ async def call_runtime(settings: Settings, *, inbound: InboundFactory | None = N
     with recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
         recognizer = load_recognizer(settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
                                      vosk_model=settings.vosk_model, executor=pool,
-                                     workers=settings.asr_threads, nice=settings.asr_nice, vosk_url=settings.vosk_url)
+                                     workers=settings.asr_threads, nice=settings.asr_nice, vosk_url=settings.vosk_url,
+                                     whisper=settings.whisper, wyoming_asr=settings.wyoming_asr)
         async with _audiosocket(settings) as server, _audio_http(settings):
             config = call_config(settings, server.address)
             async with CallController(ari_config(settings), config, server, recognizer, inbound=inbound,

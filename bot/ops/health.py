@@ -173,7 +173,8 @@ def audiosocket(server: AudioSocketServer, *, required: bool = True) -> Check:
 def asr(recognizer: Recognizer | None = None, *, name: str | None = None, model_path: Path | None = None,
         required: bool = True) -> Check:
     """The recogniser is loaded (given one), or at least its model files are there (given a
-    name and a model path, for a process that loads it later)."""
+    name and a model path, for a process that loads it later). A recogniser on speech servers is
+    probed: each server (Wyoming ``describe``), up while one of them answers, every state shown."""
 
     async def check() -> Component:
         if recognizer is not None and hasattr(recognizer, "probe"):  # a recogniser on another machine
@@ -199,6 +200,8 @@ def tts(engine: TtsEngine, *, probe: bool = False, required: bool = True) -> Che
     loop keeps serving calls). Slow engines (XTTS) would not render inside the 2 s."""
 
     async def check() -> Component:
+        if hasattr(engine, "probe"):  # voices on speech servers: each server's state
+            return ok(await engine.probe())
         version = await asyncio.to_thread(lambda: engine.version)
         detail = f"{engine.name} {version}, voice {engine.default_voice}"
         if probe:

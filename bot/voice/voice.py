@@ -125,7 +125,8 @@ def voice_from_settings(settings: Settings) -> CachedVoice:
     """The voice the settings describe: engine, voice, cache (size cap), ambience, HTTP URL.
     TtsUnavailable (naming what is missing) when it cannot be built."""
     t = settings.tts
-    engine = load_engine(t.engine, xtts_model_dir=t.xtts_model_dir, xtts_voices_dir=t.xtts_voices_dir)
+    engine = load_engine(t.engine, xtts_model_dir=t.xtts_model_dir, xtts_voices_dir=t.xtts_voices_dir,
+                         models_dir=settings.models_path, wyoming_tts=settings.wyoming_tts, voice=t.voice)
     try:
         ambience = load_ambience(t.ambience) if t.ambience else None
     except ValueError as exc:

@@ -6,22 +6,33 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from .base import AsrUnavailable, Recognizer, RecognizerStream, Transcript
-from .models import VOSK_ALIASES, whisper_base_dir
+from .models import VOSK_ALIASES, ModelError, installed_whisper
+from .settings import WhisperConfig
+from .vocabulary import Vocabulary
 
 
 def load_recognizer(
     engine: str, *, cache_dir: Path, models_dir: Path, vosk_model: Path | None, executor: Executor | None,
-    workers: int = 2, nice: int = 10, vosk_url: str | None = None,
+    workers: int = 2, nice: int = 10, vosk_url: str | None = None, whisper: WhisperConfig | None = None,
+    wyoming_asr: str | None = None, vocabulary: Vocabulary | None = None,
 ) -> Recognizer:
     """Build the configured engine; AsrUnavailable says what is missing and how to get it.
 
     Whisper runs on `executor`'s threads (CTranslate2 releases the GIL for the whole decode);
     Vosk runs in `workers` processes at `nice`, so its many small calls never hold the GIL the
-    frame path needs. vosk-server decodes on the server at `vosk_url`."""
+    frame path needs. vosk-server and wyoming decode on servers (`vosk_url`; `wyoming_asr`, a
+    comma-separated list of tcp:// URIs)."""
     if engine == "whisper":
         from .whisper_engine import WhisperRecognizer
 
-        return WhisperRecognizer(whisper_base_dir(cache_dir), executor)
+        cfg = whisper or WhisperConfig()
+        try:
+            model_dir = installed_whisper(models_dir, cache_dir, cfg.size)
+        except ModelError as exc:
+            raise AsrUnavailable(str(exc)) from None
+        return WhisperRecognizer(model_dir, executor, device=cfg.device, compute_type=cfg.compute_type,
+                                 beam_size=cfg.beam_size, cpu_threads=cfg.cpu_threads, workers=workers,
+                                 vocabulary=vocabulary, stream_while_speaking=cfg.streaming, stride=cfg.stride)
     if engine == "vosk":
         from .vosk_process import VoskProcessRecognizer
 
@@ -33,7 +44,13 @@ def load_recognizer(
         if not vosk_url:
             raise AsrUnavailable("asr=vosk-server needs the server's address: set MINIBOT_VOSK_URL=ws://host:2700")
         return VoskServerRecognizer(vosk_url)
-    raise AsrUnavailable(f"unknown ASR engine {engine!r} (choose whisper, vosk or vosk-server)")
+    if engine == "wyoming":
+        from .wyoming import WyomingRecognizer
+
+        if not wyoming_asr:
+            raise AsrUnavailable("asr=wyoming needs its servers: set MINIBOT_WYOMING_ASR=tcp://host:10300[,...]")
+        return WyomingRecognizer(wyoming_asr.split(","), vocabulary=vocabulary)
+    raise AsrUnavailable(f"unknown ASR engine {engine!r} (choose whisper, vosk, vosk-server or wyoming)")
 
 
-__all__ = ["AsrUnavailable", "Recognizer", "RecognizerStream", "Transcript", "load_recognizer"]
+__all__ = ["AsrUnavailable", "Recognizer", "RecognizerStream", "Transcript", "Vocabulary", "load_recognizer"]

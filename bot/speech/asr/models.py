@@ -189,3 +189,151 @@ def pull_vosk_model(
         shutil.rmtree(work, ignore_errors=True)
     log.info("Vosk model %s installed in %s", entry.name, target)
     return target
+
+
+# -- Hugging Face downloads: Whisper CTranslate2 conversions, Piper voices ------------------------
+
+HF_BASE_URL = "https://huggingface.co"
+WHISPER_REPOS = {
+    # CTranslate2 conversions faster-whisper itself downloads (its utils._MODELS), MIT like Whisper.
+    "whisper-tiny": "Systran/faster-whisper-tiny",
+    "whisper-base": "Systran/faster-whisper-base",
+    "whisper-small": "Systran/faster-whisper-small",
+    "whisper-medium": "Systran/faster-whisper-medium",
+    "whisper-large-v3": "Systran/faster-whisper-large-v3",
+    "whisper-large-v3-turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+}
+# French Piper voices (rhasspy/piper-voices). Each voice's MODEL_CARD, downloaded beside it, states
+# its dataset and licence; these are the licences those cards give.
+PIPER_VOICES = {
+    "piper-fr-siwis-medium": ("fr/fr_FR/siwis/medium", "CC BY 4.0 (SIWIS French speech synthesis database)"),
+    "piper-fr-siwis-low": ("fr/fr_FR/siwis/low", "CC BY 4.0 (SIWIS French speech synthesis database)"),
+    "piper-fr-upmc-medium": ("fr/fr_FR/upmc/medium", "see its MODEL_CARD"),
+    "piper-fr-tom-medium": ("fr/fr_FR/tom/medium", "see its MODEL_CARD"),
+}
+PIPER_REPO = "rhasspy/piper-voices"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    path: str
+    size: int
+    sha256: str | None  # large files (LFS): the listing's sha256
+    git_sha1: str | None  # small files: the git blob id, which is a checksum too
+
+
+def whisper_dir(models_dir: Path, size: str) -> Path:
+    return models_dir / f"whisper-{size}"
+
+
+def piper_dir(models_dir: Path, name: str) -> Path:
+    return models_dir / name
+
+
+def _hf_listing(repo: str, subdir: str, base_url: str, timeout: float) -> list[RemoteFile]:
+    url = f"{base_url}/api/models/{repo}/tree/main" + (f"/{subdir}" if subdir else "")
+    try:
+        listing = json.loads(_fetch(url, timeout))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read the file list at {url}: {exc}") from None
+    if not isinstance(listing, list):
+        raise ModelError(f"the file list at {url} is not a list")
+    files = []
+    for entry in listing:
+        if not isinstance(entry, dict) or entry.get("type") != "file":
+            continue
+        try:
+            lfs = entry.get("lfs") or {}
+            files.append(RemoteFile(entry["path"], int(entry["size"]), (lfs.get("oid") or lfs.get("sha256")),
+                                    None if lfs else entry["oid"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelError(f"the file list at {url} has an entry without {exc}") from None
+    return files
+
+
+def _download_checked(url: str, out: Path, want: RemoteFile, timeout: float,
+                      progress: Callable[[int], None] | None) -> None:
+    sha256 = hashlib.sha256()
+    sha1 = hashlib.sha1(f"blob {want.size}\0".encode())  # noqa: S324 - git's blob id is SHA-1
+    done = 0
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, open(out, "wb") as dst:  # noqa: S310
+            while chunk := resp.read(1 << 20):
+                sha256.update(chunk)
+                sha1.update(chunk)
+                dst.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(len(chunk))
+    except OSError as exc:
+        raise ModelError(f"download of {url} failed: {exc}") from None
+    if done != want.size:
+        raise ModelError(f"{want.path}: downloaded {done} bytes, the list says {want.size}")
+    if want.sha256 and sha256.hexdigest() != want.sha256.lower():
+        raise ModelError(f"{want.path}: sha256 {sha256.hexdigest()} does not match the list's {want.sha256}")
+    if want.git_sha1 and sha1.hexdigest() != want.git_sha1.lower():
+        raise ModelError(f"{want.path}: git blob id {sha1.hexdigest()} does not match the list's {want.git_sha1}")
+
+
+def pull_hf_files(
+    repo: str, subdir: str, target: Path, *, needed: tuple[str, ...], base_url: str = HF_BASE_URL,
+    timeout: float = 60.0, progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Download every file of ``repo``/``subdir``, each checked against the listing's sha256
+    (or git blob id), into ``target``; atomically: a failure leaves nothing, and an existing
+    copy is replaced only once the new one is complete. ``needed`` names files that must be there."""
+    files = [f for f in _hf_listing(repo, subdir, base_url, timeout)
+             if Path(f.path).name not in (".gitattributes", "README.md")]
+    names = {Path(f.path).name for f in files}
+    missing = [n for n in needed if n not in names]
+    if missing:
+        raise ModelError(f"{repo}/{subdir or ''} lacks {', '.join(missing)}")
+    total = sum(f.size for f in files)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total)
+
+    try:
+        for f in files:
+            url = f"{base_url}/{repo}/resolve/main/{urllib.request.quote(f.path)}"
+            _download_checked(url, work / Path(f.path).name, f, timeout, advance)
+        (work / ".verified").write_text(json.dumps({f.path: f.sha256 or f.git_sha1 for f in files}, indent=1))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(work, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log.info("%s installed in %s (checksums verified)", repo, target)
+    return target
+
+
+def pull_model(name: str, models_dir: Path, *, base_url: str = HF_BASE_URL, timeout: float = 60.0,
+               progress: Callable[[int, int], None] | None = None) -> Path:
+    """``whisper-<size>`` or ``piper-fr-<voice>``: download and verify into ``models_dir``."""
+    if name in WHISPER_REPOS:
+        return pull_hf_files(WHISPER_REPOS[name], "", models_dir / name, needed=("model.bin", "config.json"),
+                             base_url=base_url, timeout=timeout, progress=progress)
+    if name in PIPER_VOICES:
+        subdir, _licence = PIPER_VOICES[name]
+        voice = subdir.split("/")
+        filename = f"{voice[1]}-{voice[2]}-{voice[3]}.onnx"
+        return pull_hf_files(PIPER_REPO, subdir, models_dir / name, needed=(filename, filename + ".json"),
+                             base_url=base_url, timeout=timeout, progress=progress)
+    known = ", ".join([*WHISPER_REPOS, *PIPER_VOICES])
+    raise ModelError(f"unknown model {name!r}; known: {known}, or a Vosk model (vosk-fr)")
+
+
+def installed_whisper(models_dir: Path, cache_dir: Path, size: str) -> Path:
+    """The directory of Whisper ``size``: base from the packages, others once pulled."""
+    if size == "base" and not whisper_dir(models_dir, size).joinpath("model.bin").exists():
+        return whisper_base_dir(cache_dir)
+    path = whisper_dir(models_dir, size)
+    if not (path / "model.bin").exists():
+        raise ModelError(f"Whisper {size} is not installed in {path}: run minibot models pull whisper-{size}")
+    return path

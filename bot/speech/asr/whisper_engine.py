@@ -1,28 +1,51 @@
-"""faster-whisper on Whisper base: utterance by utterance, the offline default.
+"""faster-whisper (CTranslate2): the offline default, on Whisper base or a size the operator pulls.
 
 Decoding is pinned to what a phone line needs. Whisper's defaults (beam 5, temperature
 fallback, conditioning on previous text, timestamps) loop for seconds on 8 kHz audio and
 hallucinate on silence; greedy decoding with a token cap keeps one utterance well under a
-second of CPU on Whisper base.
+second of CPU on Whisper base. French is forced (a short "oui" is too little audio for
+language detection).
+
+Ready when the caller stops (``streaming``): while the caller speaks, the growing utterance is
+re-decoded every ``stride`` seconds of new audio, in the background, and the words two
+successive decodes agree on are committed (LocalAgreement-2, as in whisper_streaming, Macháček
+et al. 2023). At the end of speech the decoder is given the committed words as a forced prefix
+and generates only the rest, so the final costs the encoder pass and a few tokens instead of
+the whole utterance's tokens. ``feed`` never returns partials:
+an unstable hypothesis is not the caller's words, and the listener takes partials as the turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soxr
 
 from .base import AsrUnavailable, Transcript
+from .vocabulary import Vocabulary
 
 WHISPER_RATE = 16000
+MAX_WINDOW = 28.0  # Whisper's window is 30 s: longer utterances are decoded whole at the end
+
+
+@dataclass(slots=True)
+class StreamCost:
+    """CPU seconds this utterance's decodes took (thread CPU time), split by when they ran."""
+
+    while_speaking: float = 0.0
+    after_end: float = 0.0
+    decodes: int = 0
 
 
 class WhisperRecognizer:
     name = "whisper"
-    streaming = False
+    streaming = False  # no partials to the listener (see the module docstring)
 
     def __init__(
         self,
@@ -30,9 +53,15 @@ class WhisperRecognizer:
         executor: Executor | None = None,
         *,
         language: str = "fr",
+        device: str = "cpu",
+        compute_type: str = "int8",
+        beam_size: int = 1,
         cpu_threads: int = 1,
         workers: int = 2,
         max_new_tokens: int = 96,
+        vocabulary: Vocabulary | None = None,
+        stream_while_speaking: bool = False,
+        stride: float = 0.6,
     ) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "model.bin").exists():
@@ -42,53 +71,165 @@ class WhisperRecognizer:
         # One model shared by all calls; ``workers`` lets that many utterances decode at once.
         # CTranslate2 creates its decode threads here, so they keep normal priority (only the
         # executor threads that call it are niced).
-        self._model = WhisperModel(
-            str(model_dir), device="cpu", compute_type="int8", cpu_threads=cpu_threads, num_workers=workers
-        )
+        try:
+            self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
+                                       cpu_threads=cpu_threads, num_workers=workers)
+        except (ValueError, RuntimeError) as exc:  # no CUDA, or a compute type the device lacks
+            raise AsrUnavailable(f"Whisper on {device} ({compute_type}) cannot load {model_dir}: {exc}") from None
+        self.model_dir = model_dir
         self.executor = executor
         self.language = language
+        self.beam_size = beam_size
         self.max_new_tokens = max_new_tokens
+        self.vocabulary = vocabulary
+        self.stream_while_speaking = stream_while_speaking
+        self.stride = stride
+        self.workers = workers
+        # Decodes submitted and not finished (counted on the event loop). A re-decode while the
+        # caller speaks only starts when a worker is free: a final never queues behind guesses,
+        # so under load streaming costs nothing and falls back to one decode at the end.
+        self.busy = 0
 
-    def open(self, sample_rate: int) -> WhisperStream:
-        return WhisperStream(self, sample_rate)
+    def open(self, sample_rate: int, vocabulary: Vocabulary | None = None) -> WhisperStream:
+        return WhisperStream(self, sample_rate, vocabulary or self.vocabulary)
 
-    def transcribe(self, samples: np.ndarray) -> str:
-        """Blocking: run in an executor."""
+    def transcribe(self, samples: np.ndarray, vocabulary: Vocabulary | None = None, *, prefix: str = "",
+                   words: bool = False):
+        """Blocking (run in an executor): the text, or with ``words`` the list of (word, end s).
+        ``prefix``: words known to open the utterance, forced on the decoder."""
+        initial = (vocabulary.prompt() if vocabulary else "") or None
         segments, _info = self._model.transcribe(
             samples,
             language=self.language,
-            beam_size=1,
+            beam_size=self.beam_size,
             best_of=1,
             temperature=0.0,
-            without_timestamps=True,
+            without_timestamps=not words,
+            word_timestamps=words,
             condition_on_previous_text=False,
+            initial_prompt=initial,
+            prefix=prefix or None,
+            hotwords=(vocabulary.hotwords() or None) if vocabulary and not initial else None,
             max_new_tokens=self.max_new_tokens,
             vad_filter=False,
         )
+        if words:
+            return [(w.word.strip(), w.end) for s in segments for w in (s.words or []) if w.word.strip()]
         return " ".join(s.text.strip() for s in segments).strip()
 
 
+def _agree(a: list[str], b: list[str]) -> int:
+    """How many leading words two hypotheses share (case and punctuation aside)."""
+    norm = lambda w: "".join(c for c in w.lower() if c.isalnum())  # noqa: E731
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if norm(x) != norm(y):
+            break
+        n += 1
+    return n
+
+
 class WhisperStream:
-    def __init__(self, engine: WhisperRecognizer, sample_rate: int) -> None:
+    def __init__(self, engine: WhisperRecognizer, sample_rate: int, vocabulary: Vocabulary | None = None) -> None:
         self._engine = engine
         self._rate = sample_rate
+        self._vocabulary = vocabulary
         self._chunks: list[bytes] = []
+        self._samples = 0
+        self._decoded_at = 0  # samples when the last background decode started
+        self._previous: list[tuple[str, float]] = []
+        self._committed: list[tuple[str, float]] = []  # (word, end s) two decodes agreed on
+        self._task: asyncio.Task | None = None
+        self._lock = threading.Lock()
+        self.cost = StreamCost()
+
+    @property
+    def committed(self) -> str:
+        """The words two decodes have agreed on so far."""
+        return " ".join(w for w, _ in self._committed)
+
+    async def settled(self) -> None:
+        """Wait for the decode under way, if any (tests and benchmarks: a decoder that keeps up)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
 
     async def feed(self, pcm: bytes) -> Transcript | None:
         self._chunks.append(pcm)
+        self._samples += len(pcm) // 2
+        eng = self._engine
+        if (eng.stream_while_speaking and (self._task is None or self._task.done()) and eng.busy < eng.workers
+                and (self._samples - self._decoded_at) / self._rate >= eng.stride
+                and self._samples / self._rate <= MAX_WINDOW):
+            self._decoded_at = self._samples
+            pcm_now = b"".join(self._chunks)
+            self._task = asyncio.get_running_loop().create_task(self._background(pcm_now))
         return None
 
-    def _decode(self, pcm: bytes) -> str:
+    def _samples16k(self, pcm: bytes) -> np.ndarray:
         x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         if self._rate != WHISPER_RATE:
             x = soxr.resample(x, self._rate, WHISPER_RATE)
-        return self._engine.transcribe(x.astype(np.float32))
+        return x.astype(np.float32)
+
+    def _timed(self, fn, *args, after_end: bool, **kw):
+        started = time.thread_time()
+        try:
+            return fn(*args, **kw)
+        finally:
+            spent = time.thread_time() - started
+            with self._lock:
+                self.cost.decodes += 1
+                if after_end:
+                    self.cost.after_end += spent
+                else:
+                    self.cost.while_speaking += spent
+
+    async def _run(self, fn):
+        self._engine.busy += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._engine.executor, fn)
+        finally:
+            self._engine.busy -= 1
+
+    async def _background(self, pcm: bytes) -> None:
+        words = await self._run(lambda: self._timed(
+            self._engine.transcribe, self._samples16k(pcm), self._vocabulary, words=True, after_end=False))
+        # The last word may still be growing: only words before it can be agreed on.
+        n = _agree([w for w, _ in self._previous[:-1]], [w for w, _ in words[:-1]])
+        if n > len(self._committed):
+            self._committed = words[:n]
+        self._previous = words
 
     async def finish(self) -> Transcript:
         pcm = b"".join(self._chunks)
         self._chunks.clear()
         seconds = len(pcm) / 2 / self._rate
+        if self._task is not None and not self._task.done():
+            # A decode under way already has most of the words: waiting costs less than a new one.
+            try:
+                await self._task
+            except Exception:  # noqa: BLE001 - the full decode below still gives the final
+                self._committed = []
+        self._task = None
         if not pcm:
             return Transcript("", final=True, audio_seconds=0.0)
-        text = await asyncio.get_running_loop().run_in_executor(self._engine.executor, self._decode, pcm)
-        return Transcript(text, final=True, audio_seconds=seconds)
+        samples = self._samples16k(pcm)
+        committed = self._committed if seconds <= MAX_WINDOW else []
+        if not committed:
+            text = await self._run(lambda: self._timed(
+                self._engine.transcribe, samples, self._vocabulary, after_end=True))
+            return Transcript(text, final=True, audio_seconds=seconds)
+        head = " ".join(w for w, _ in committed)
+        # The whole utterance again (Whisper's encoder reads a fixed 30 s window whatever the
+        # length, so cutting the audio saves nothing there, and a cut tail loses its context),
+        # with the committed words forced as the decoder's prefix: it reads them in one pass and
+        # generates only the words after them.
+        text = await self._run(lambda: self._timed(
+            self._engine.transcribe, samples, self._vocabulary, prefix=head, after_end=True))
+        if not text.startswith(head):  # faster-whisper returns the prefix with the text
+            text = f"{head} {text}"
+        return Transcript(text.strip(), final=True, audio_seconds=seconds)
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()

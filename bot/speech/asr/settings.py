@@ -1,0 +1,22 @@
+"""What an operator chooses about recognition (nested in Settings: MINIBOT_WHISPER__SIZE=small, ...)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+WhisperSize = Literal["tiny", "base", "small", "medium", "large-v3", "large-v3-turbo"]
+
+
+class WhisperConfig(BaseModel):
+    """Local Whisper (faster-whisper / CTranslate2). French is forced: a caller's short "oui"
+    is too little audio for language detection, which then guesses English or Italian."""
+
+    size: WhisperSize = Field("base", description="base ships with MiniBot; others: minibot models pull whisper-<size>")
+    device: Literal["cpu", "cuda"] = Field("cpu", description="cpu, or cuda (a GPU with CUDA 12 and cuDNN 9)")
+    compute_type: str = Field("int8", description="int8 (CPU), float16 or int8_float16 (GPU)")
+    beam_size: int = Field(1, ge=1, le=10, description="1: greedy, fastest; 5: a little more accurate, ~3x CPU")
+    cpu_threads: int = Field(1, ge=1, description="CTranslate2 threads per decode")
+    streaming: bool = Field(True, description="re-decode the growing utterance while the caller speaks")
+    stride: float = Field(0.6, ge=0.2, le=5.0, description="seconds of new audio between two re-decodes")
