@@ -46,6 +46,9 @@ async def _run_until(dialer: Dialer, predicate, timeout: float = 15.0) -> None:
         await dialer.drain(5)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        async with asyncio.timeout(10):  # a claim that was in flight as it stopped: its dial ends too
+            while dialer.active:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
 
 
 async def test_no_claim_while_ari_is_not_ready(db):
