@@ -330,8 +330,10 @@ class Dialer:
                 async with self.db.pool.acquire() as conn, conn.transaction():
                     await save_call(conn, active.call_id, record)
                     if record.interrupted:  # cut by Asterisk or the media path: nobody ended it
-                        await conn.execute("UPDATE calls SET status = 'INTERRUPTED', outcome = NULL WHERE id = $1",
-                                           active.call_id)
+                        # Its outcome stays only if the conversation had concluded (a result) before the cut.
+                        await conn.execute("""UPDATE calls SET status = 'INTERRUPTED',
+                                                  outcome = CASE WHEN result IS NULL THEN NULL ELSE outcome END
+                                              WHERE id = $1""", active.call_id)
                     if await q.close(conn, active.due.attempt_id, self.config.worker_id):
                         await self._conclude(conn, active, _ending(record))
                     else:
@@ -417,8 +419,10 @@ class _LeaseLost(Exception):
 
 
 def _ending(record: CallRecord) -> Ending:
-    if record.interrupted:
-        return Ending("interrupted", record.result, tuple(u.text for u in record.utterances if u.speaker == "caller"))
+    if record.interrupted and record.result is None:
+        # Cut before the conversation concluded: retried as interrupted. One that had concluded (an
+        # opt-out, a callback asked for, a refusal) is planned from what the person said.
+        return Ending("interrupted", None, tuple(u.text for u in record.utterances if u.speaker == "caller"))
     return Ending(record.outcome.value if record.outcome else None, record.result,
                   tuple(u.text for u in record.utterances if u.speaker == "caller"))
 
