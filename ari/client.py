@@ -238,4 +238,6 @@ def _message(text: str) -> str:
         title = re.search(r"<title>([^<]*)</title>", text, re.IGNORECASE)
         plain = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
         return " ".join(plain.split())[:200] or "(no body)"
-    return str(d.get("message", d)) if isinstance(d, dict) else str(d)
+    if isinstance(d, dict):  # ARI says {"message": ...}; a failed originate says {"error": "Allocation failed"}
+        return str(d.get("message") or d.get("error") or d)
+    return str(d)

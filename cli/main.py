@@ -83,7 +83,7 @@ def call(
     """Place one real call through the configured ARI (MINIBOT_ARI__URL...) running a scenario, and
     print its timeline and result. A transfer step sends the caller to MINIBOT_DIAL__AGENT_ENDPOINT."""
     from ari.errors import AriError
-    from bot.call.readiness import StartupError
+    from bot.call.readiness import NotDialled, StartupError
     from bot.call.runtime import call_runtime
     from bot.call.scenario_conversation import ScenarioConversation
     from bot.dialog.brain import Brain
@@ -134,6 +134,9 @@ def call(
         raise typer.Exit(asyncio.run(run()))
     except StartupError as exc:
         console.print(f"[red]erreur :[/] {exc}")
+        raise typer.Exit(1) from None
+    except NotDialled as exc:
+        console.print(f"[red]appel non passé[/] (rien n'a sonné) : {exc}")
         raise typer.Exit(1) from None
     except (TimeoutError, OSError, AriError) as exc:
         fail(f"cannot reach Asterisk at {settings.ari.url}: {str(exc) or 'no event stream'}", 1, as_json)

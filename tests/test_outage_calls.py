@@ -83,6 +83,7 @@ def test_an_error_page_becomes_one_line():
     page = ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n<html><head>\r\n<title>503 Service Unavailable'
             '</title>\r\n</head><body>\r\n<h1>Service Unavailable</h1>\r\n</body></html>')
     assert _message(page) == "503 Service Unavailable"
+    assert _message('{"error":"Allocation failed"}') == "Allocation failed"  # a stopping Asterisk's 500
     note = note_for(AriHttpError("POST", "/channels/mb-1/play", 503, _message(page)))
     assert note == "erreur Asterisk 503 (503 Service Unavailable) sur POST channels/play"
 

@@ -46,6 +46,9 @@ async def _run_until(dialer: Dialer, predicate, timeout: float = 15.0) -> None:
         await dialer.drain(5)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        async with asyncio.timeout(10):  # a claim that was in flight as it stopped: its dial ends too
+            while dialer.active:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
 
 
 async def test_no_claim_while_ari_is_not_ready(db):
@@ -201,3 +204,20 @@ async def test_the_recovery_removes_what_a_lost_call_left_in_asterisk(db):
     finally:
         call.cancel()
         await asyncio.gather(call, return_exceptions=True)
+
+
+async def test_a_call_cut_after_an_opt_out_keeps_the_opt_out_and_is_not_retried(db):
+    [number] = phones(1)
+    cid = await running_campaign(db, [number])
+
+    async def cut(phone, conversation, *, call_id, on_answer=None):
+        record = CallRecord(call_id, "outbound", phone, outcome=Outcome.ANSWERED, result="OPTED_OUT")
+        record.interrupted = record.note = "Asterisk arrêté pendant l'appel"
+        return record
+
+    dialer = Dialer(db, cut, _no_conversation, DialerConfig(), clock=Clock(weekday_morning(), frozen=True))
+    await dialer._dial(_Active(await dialer.claim()))
+    call = await db.pool.fetchrow("SELECT status, outcome, result FROM calls WHERE campaign_id = $1", cid)
+    assert (call["status"], call["outcome"], call["result"]) == ("INTERRUPTED", "answered", "OPTED_OUT")
+    assert await db.pool.fetchval("SELECT count(*) FROM opt_outs WHERE phone = $1", number) == 1
+    assert await db.pool.fetchval("SELECT count(*) FROM attempts WHERE status = 'SCHEDULED'") == 0

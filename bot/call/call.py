@@ -596,7 +596,11 @@ class Call:
         media = cid in (self._ids["ext"], self._ids["listen"])
         if media and not self.ended and not self.hangup_requested and self.record.outcome is not Outcome.TRANSFERRED:
             # The bot cannot hear any more: it must not keep talking to a caller it cannot hear.
-            self._lost("chemin audio perdu (canal d'écoute terminé)")
+            if cid == self._ids["ext"]:  # only a fault ends it (a callee's hang-up leaves it until DELETE)
+                self._lost("chemin audio perdu (canal AudioSocket terminé)")
+            else:  # the listen snoop also ends when the caller hangs up: not proof of a fault
+                self.record.note = self.record.note or "chemin audio perdu (canal d'écoute terminé)"
+                self.record.timeline.add("media path lost")
             self._background(self.hangup("media path lost"))
 
     def _lost(self, why: str) -> None:

@@ -90,9 +90,9 @@ class Readiness:
             return
         except AriError:
             return  # unreachable: the connection attempt says so
-        log.warning("l'application Stasis « %s » est déjà enregistrée sur Asterisk (%d canaux) : si un autre "
-                    "worker l'utilise, il ne recevra plus rien ; donnez à chaque worker son propre "
-                    "MINIBOT_ARI__APP", self.app, len(app.get("channel_ids") or []))
+        log.warning("l'application Stasis « %s » est déjà enregistrée sur Asterisk (%d canaux) : un autre worker "
+                    "l'utilise (il ne recevra plus rien : donnez à chaque worker son propre MINIBOT_ARI__APP), "
+                    "ou un worker arrêté y a laissé des appels", self.app, len(app.get("channel_ids") or []))
 
     async def verify(self) -> bool:
         """After a (re)connection: is the app registered on it?"""

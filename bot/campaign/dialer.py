@@ -379,6 +379,7 @@ class Dialer:
         ending = _ending(record)
         entry = self._entry(active, "call", ending)
         entry["fields"] = journal_fields(record)
+        entry["interrupted"] = bool(record.interrupted)
         entry["events"] = record.timeline.entries
         await self._journal_then_store(record.call_id, entry)
 
@@ -445,9 +446,11 @@ class Dialer:
                 return  # stored before (a replay after a crash between the commit and the journal's line)
             if entry["kind"] == "call":
                 await save_fields(conn, entry["call_id"], stored_fields(entry["fields"]), entry["events"])
-                if ending.outcome == "interrupted":  # cut by Asterisk or the media path: nobody ended it
-                    await conn.execute("UPDATE calls SET status = 'INTERRUPTED', outcome = NULL WHERE id = $1",
-                                       entry["call_id"])
+                if entry.get("interrupted"):  # cut by Asterisk or the media path: nobody ended it
+                    # Its outcome stays only if the conversation had concluded (a result) before the cut.
+                    await conn.execute("""UPDATE calls SET status = 'INTERRUPTED',
+                                              outcome = CASE WHEN result IS NULL THEN NULL ELSE outcome END
+                                          WHERE id = $1""", entry["call_id"])
             else:
                 await interrupt_call(conn, entry["call_id"], entry.get("note") or "interrupted")
             if not await q.close(conn, entry["attempt_id"], entry["worker"]):
@@ -520,8 +523,10 @@ class _LeaseLost(Exception):
 
 
 def _ending(record: CallRecord) -> Ending:
-    if record.interrupted:
-        return Ending("interrupted", record.result, tuple(u.text for u in record.utterances if u.speaker == "caller"))
+    if record.interrupted and record.result is None:
+        # Cut before the conversation concluded: retried as interrupted. One that had concluded (an
+        # opt-out, a callback asked for, a refusal) is planned from what the person said.
+        return Ending("interrupted", None, tuple(u.text for u in record.utterances if u.speaker == "caller"))
     return Ending(record.outcome.value if record.outcome else None, record.result,
                   tuple(u.text for u in record.utterances if u.speaker == "caller"))
 

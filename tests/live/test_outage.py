@@ -13,11 +13,12 @@ import time
 
 import pytest
 
+from ari.errors import AriError, AriUnavailable
 from audiosocket import AudioSocketServer
 from bot.call.config import CallConfig
 from bot.call.controller import CallController
 from bot.call.outcome import Outcome
-from bot.call.readiness import NotDialled
+from bot.call.readiness import NotDialled, note_for, refused
 from bot.call.runtime import demo_conversation
 from bot.campaign.dialer import Dialer, DialerConfig
 from tests.dialing import Clock, phones, running_campaign, weekday_morning
@@ -65,6 +66,51 @@ async def test_core_stop_mid_call_interrupts_it_and_dials_wait_for_the_app(live_
     assert again.outcome is Outcome.ANSWERED and again.answered_at is not None, again.timeline
     assert not again.interrupted
     assert live_asterisk.channels() == [] and live_asterisk.bridges() == []
+
+
+async def test_dials_while_asterisk_stops_are_refused_not_counted(live_asterisk, whisper):
+    """While Asterisk stops, POST /channels answers 500 "Allocation failed", then a 503 page, then
+    the connection is refused: every one of those is a refusal (NotDialled, given back by the
+    dialer). MiniBot's own dials stop earlier still: at the first channel hung up for the shutdown."""
+    refused_by_gate: list[str] = []
+    placed = []
+    answers: list[str] = []
+    async with AudioSocketServer("127.0.0.1", 0) as server, _controller(live_asterisk, server, whisper) as ctl:
+        ctl.hold = 0.0
+
+        async def raw_originates() -> None:  # what Asterisk answers, without the gate
+            while not stopping.done():
+                try:
+                    await ctl.client.originate("Local/hangup@callee-sim", app="minibot-raw")
+                    answers.append("200")
+                except AriUnavailable as exc:
+                    # Refused (nothing sent), or reset as Asterisk exits: that one may have been read,
+                    # so MiniBot counts it as a dial (interrupted), never as nothing.
+                    answers.append("refused" if refused(exc) else "reset")
+                except AriError as exc:
+                    assert refused(exc), exc  # an error status while stopping: nothing rang
+                    answers.append(note_for(exc))
+                await asyncio.sleep(0.02)
+
+        stopping = asyncio.ensure_future(asyncio.to_thread(live_asterisk.stop_now))
+        raw = asyncio.ensure_future(raw_originates())
+        while not stopping.done():
+            try:
+                placed.append(await asyncio.wait_for(ctl.place_call("Local/hangup@callee-sim",
+                                                                    demo_conversation()), 20))
+            except NotDialled as exc:
+                refused_by_gate.append(str(exc))
+                await asyncio.sleep(0.02)
+        await stopping
+        await raw
+    live_asterisk.start()
+    print(f"gate: {len(placed)} placed, {len(refused_by_gate)} held; raw originates: "
+          f"{ {a: answers.count(a) for a in answers} }")
+    # A dial that left before the stop began rang and was cut: interrupted, never a plain failure.
+    assert all(r.interrupted or r.outcome is Outcome.ANSWERED for r in placed), [str(r.timeline) for r in placed]
+    assert refused_by_gate and all("<" not in r and "\n" not in r for r in refused_by_gate)
+    assert any("500" in a or "503" in a for a in answers), answers
+    assert all("<" not in a for a in answers)  # one line, never an HTML page
 
 
 async def test_asterisk_killed_mid_call_interrupts_it_with_one_clear_note(live_asterisk, whisper):
@@ -127,8 +173,10 @@ async def test_a_second_worker_on_the_same_stasis_app_is_said(live_asterisk, whi
     assert "reprise par une autre connexion" in said  # the first one said why it stopped dialling
 
 
-async def test_asterisk_stopped_mid_campaign_burns_no_contact(live_asterisk, whisper, db):
-    """A campaign through the real dialer; Asterisk stops with 3 calls up, then comes back."""
+@pytest.mark.parametrize("fault", ["stop", "kill"])
+async def test_asterisk_lost_mid_campaign_burns_no_contact(live_asterisk, whisper, db, fault):
+    """A campaign through the real dialer; Asterisk stops (`core stop now`) or is killed (SIGKILL)
+    with 3 calls up, then comes back."""
     numbers = phones(6)
     cid = await running_campaign(db, numbers, max_concurrent_calls=3, calls_per_second=1000)
     clock = Clock(weekday_morning())
@@ -146,7 +194,7 @@ async def test_asterisk_stopped_mid_campaign_burns_no_contact(live_asterisk, whi
             try:
                 await _until(lambda: sum(c.listener is not None for c in ctl.calls.values()) == 3, 30,
                              "3 calls talking")
-                await asyncio.to_thread(live_asterisk.stop_now)
+                await asyncio.to_thread(live_asterisk.stop_now if fault == "stop" else live_asterisk.kill)
                 stopped_rows = await db.pool.fetchval("SELECT count(*) FROM calls")
                 await asyncio.sleep(3)  # Asterisk away: the dialer must not claim, dial, or store anything
                 assert await db.pool.fetchval("SELECT count(*) FROM calls") == stopped_rows == 3
@@ -168,7 +216,11 @@ async def test_asterisk_stopped_mid_campaign_burns_no_contact(live_asterisk, whi
     calls = await db.pool.fetch("SELECT phone, status, outcome, note FROM calls ORDER BY id")
     # The 3 cut calls are interrupted, each with one clear note and an interrupted retry planned...
     cut = [c for c in calls if c["status"] == "INTERRUPTED"]
-    assert len(cut) == 3 and all(c["note"] == "Asterisk arrêté pendant l'appel" for c in cut), calls
+    assert len(cut) == 3, calls
+    if fault == "stop":
+        assert all(c["note"] == "Asterisk arrêté pendant l'appel" for c in cut), calls
+    else:  # killed: the AudioSocket connections close first (or ARI refuses): one line either way
+        assert all(c["note"].startswith(("chemin audio perdu", "Asterisk injoignable")) for c in cut), calls
     retries = await db.pool.fetch("SELECT reason FROM attempts WHERE campaign_id = $1 AND status = 'SCHEDULED'", cid)
     assert sorted(r["reason"] for r in retries) == ["retry:interrupted"] * 3
     # ...the 3 others were dialled once Asterisk was back, answered; nobody was dialled twice.
