@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 
@@ -45,9 +46,8 @@ def _speech(name: str) -> np.ndarray:
 
 
 def _words(name: str) -> str:
-    from tests.conftest import speech_manifest
-
-    return speech_manifest()[name]["text"]
+    manifest = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "speech" / "manifest.json"
+    return json.loads(manifest.read_text())[name]["text"]
 
 
 def _judge_after(line: np.ndarray, from_sample: int) -> tuple[bool, float]:
