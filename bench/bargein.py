@@ -102,7 +102,9 @@ def episode(seed: int, prompt: np.ndarray, voices: dict[str, np.ndarray], jitter
            "delay_ms": round(delay), "locked_delay_ms": det.echo_delay_ms}
     if hit is not None and talk:
         cut = int((hit.confirmed_at - base) * RATE)
-        short, duration = _judge_after(line, cut)
+        # The prompt stops at the cut: its echo ends one echo delay later.
+        stopped = [(0, echo[: cut + int(delay * RATE / 1000)]), *parts[1:]]
+        short, duration = _judge_after(mix(len(line), *stopped, seed=seed), cut)
         out["resumed"] = short and is_backchannel(_words(voice_name))
         out["speech_after_cut_s"] = round(duration, 2)
     if hit is None:
