@@ -158,6 +158,8 @@ class CallListener:
     def _setup(self, rate: int) -> None:
         self._rate = rate
         vad_rate = rate if rate in WEBRTC_RATES else 16000
+        if self._vad_config.engine == "silero":
+            vad_rate = 16000  # at 8 kHz Silero took -45 dBFS line noise after speech for speech (tests)
         self._to_vad = None if vad_rate == rate else StreamResampler(rate, vad_rate)
         self._vad = SpeechDetector(vad_rate, self._vad_config)
         self._barge = EchoAwareBargeIn(rate, self._barge_config)
