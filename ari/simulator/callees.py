@@ -123,7 +123,7 @@ class NoAnswer(Callee):
     """Rings until the originate timeout (cause 19, no terminal Dial event)."""
 
 
-DEFAULT_KINDS = ("human", "machine", "busy", "congestion", "reject", "noanswer", "unallocated", "agent")
+DEFAULT_KINDS = ("human", "machine", "busy", "congestion", "reject", "noanswer", "unallocated", "agent", "hangup")
 
 
 def default_callee(kind: str) -> Callee | None:
@@ -138,4 +138,6 @@ def default_callee(kind: str) -> Callee | None:
         "noanswer": NoAnswer,
         "unallocated": Unallocated,
         "agent": Agent,
+        # answers, says nothing, hangs up 2 s later (asterisk/extensions.conf: Answer, Wait(2), Hangup)
+        "hangup": lambda: Human(hangup_after=2.0, echo_db=None),
     }.get(kind, lambda: None)()
