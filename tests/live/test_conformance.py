@@ -51,3 +51,23 @@ async def test_simulator_and_asterisk_agree(live_asterisk, whisper, callee):
     async with SimulatedAsterisk(password=PASSWORD) as sim:
         simulated = await _run(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper, callee)
     assert simulated == real, f"simulator {simulated} != Asterisk {real}"
+
+
+async def _amd(ari: AriConfig, recognizer, callee: str) -> tuple[str | None, str | None, float | None]:
+    """(AMDSTATUS, AMDCAUSE, seconds from answer to the verdict) of one call."""
+    async with AudioSocketServer("127.0.0.1", 0) as server, \
+            CallController(ari, call_config(server), server, recognizer) as ctl:
+        record = await asyncio.wait_for(ctl.place_call(f"Local/{callee}@callee-sim", demo_conversation()), 60)
+    at = next((t for t, what in record.timeline.entries if what.startswith("AMD ")), None)
+    answered = next((t for t, what in record.timeline.entries if what == "answered"), None)
+    return record.amd_status, record.amd_cause, None if at is None or answered is None else at - answered
+
+
+@pytest.mark.parametrize("callee", ["human", "machine"])
+async def test_simulated_amd_follows_the_projects_amd_conf(live_asterisk, whisper, callee):
+    real = await _amd(live_asterisk.ari_config(), whisper, callee)
+    async with SimulatedAsterisk(password=PASSWORD) as sim:
+        simulated = await _amd(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper, callee)
+    assert simulated[:2] == real[:2], f"simulator {simulated} != Asterisk {real}"
+    assert real[2] is not None and simulated[2] is not None
+    assert abs(simulated[2] - real[2]) < 0.8, f"AMD after {simulated[2]:.2f} s simulated, {real[2]:.2f} s real"
