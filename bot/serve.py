@@ -19,9 +19,9 @@ from typing import Any
 from .call.call import CallRecord
 from .call.controller import CallController
 from .call.runtime import call_runtime
-from .call.scenario_conversation import ScenarioConversation
 from .campaign.conversations import CampaignConversations
 from .campaign.dialer import Dialer, DialerConfig
+from .campaign.inbound import InboundConversations
 from .config import Settings
 from .store import Database
 from .store.calls import insert_call, save_call
@@ -109,14 +109,11 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
     voice = voice_from_settings(settings)
     conversations = CampaignConversations(voice, settings.llm, agent_endpoint=settings.dial.agent_endpoint)
     stack.push_async_callback(conversations.aclose)
-    inbound = None
+    db = service.db
+    inbound = None  # none: inbound calls are refused (the controller hangs up with a cause)
     if settings.dialer.inbound_scenario:
         brain = await conversations.brain(settings.dialer.inbound_scenario)
-
-        def inbound(number: str) -> ScenarioConversation:
-            return ScenarioConversation(brain, voice, {}, agent_endpoint=settings.dial.agent_endpoint)
-
-    db = service.db
+        inbound = InboundConversations(brain, voice, db, agent_endpoint=settings.dial.agent_endpoint)
     service.controller = controller = await stack.enter_async_context(call_runtime(
         settings, inbound=inbound, on_inbound_end=lambda record: store_inbound(db, record)))
     for name, check in (("ari", checks.ari(controller.client, controller.stream)),
@@ -136,7 +133,8 @@ async def _start_api(settings: Settings, service: Service, stack: contextlib.Asy
     key = settings.api.key.get_secret_value() if settings.api.key else None
     if key is None:
         log.warning("MINIBOT_API__KEY is not set: /api/* answers 401 until it is")
-    app = build_app(WebContext(db=service.db, api_key=key, health=service.health, system_stats=service.stats))
+    app = build_app(WebContext(db=service.db, api_key=key, health=service.health, system_stats=service.stats,
+                               recordings_dir=settings.recordings_dir))
     runner = await start_server(app, settings.api.host, settings.api.port)
     stack.push_async_callback(runner.cleanup)
     service.api_address = ", ".join(f"{host}:{port}" for host, port, *_ in runner.addresses)

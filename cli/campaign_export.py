@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.campaign.export import FORMATS, ExportSummary, export_campaign
+from bot.config import Settings
 from bot.store import Database
 
 from .common import emit, fail, with_db
@@ -37,7 +38,8 @@ def export(
         fail(f"--out: {target} is a directory; give a file name", 2, as_json)
 
     async def work(db: Database) -> ExportSummary:
-        return await export_campaign(db.pool, campaign_id, fmt, target)  # type: ignore[arg-type]
+        return await export_campaign(db.pool, campaign_id, fmt, target,  # type: ignore[arg-type]
+                                     recordings_dir=Settings().recordings_dir)
 
     try:
         summary = with_db(work, as_json)

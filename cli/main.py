@@ -73,6 +73,8 @@ def call(
     scenario: str = typer.Option("demo", help="a shipped scenario's name or a scenario YAML file"),
     var: list[str] = typer.Option([], "--var", help="a contact variable, name=value (repeatable)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
+    as_json: bool = typer.Option(False, "--json", help="print the call record as one JSON line (outcome, cause, "
+                                 "AMD, verdict, result, transcript with times, barge-ins, latencies)"),
 ) -> None:
     """Place one real call through the configured ARI (MINIBOT_ARI__URL...) running a scenario, and
     print its timeline and result. A transfer step sends the caller to MINIBOT_DIAL__AGENT_ENDPOINT."""
@@ -83,6 +85,7 @@ def call(
     from bot.dialog.scenario.loader import ScenarioInvalid
     from bot.speech.tts import TtsError
     from bot.voice.voice import voice_from_settings
+    from cli.common import emit, err, fail
 
     _logging(verbose)
     settings = Settings()
@@ -90,30 +93,31 @@ def call(
     for item in var:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            console.print(f"[red]error:[/] --var {item!r}: expected name=value")
-            raise typer.Exit(2)
+            fail(f"--var {item!r}: expected name=value", 2, as_json)
         values[name.strip()] = value
     try:
         brain = Brain.build(scenario, settings.llm)
         voice = voice_from_settings(settings)
     except ScenarioInvalid as exc:
-        console.print(f"[red]invalid scenario:[/]\n{exc}")
-        raise typer.Exit(2) from None
+        fail(f"invalid scenario:\n{exc}", 2, as_json)
     except TtsError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-    missing = [v for v in brain.scenario.variables if v not in values]
+        fail(str(exc), 2, as_json)
+    missing = [v for v in brain.scenario.variables if not values.get(v, "").strip()]
     if missing:
-        console.print(f"[red]error:[/] scenario {brain.scenario.name!r} needs --var for: {', '.join(missing)}")
-        raise typer.Exit(2)
+        fail(f"scenario {brain.scenario.name!r} needs --var for: {', '.join(missing)}", 2, as_json)
 
     async def run() -> int:
         conversation = ScenarioConversation(brain, voice, values, agent_endpoint=settings.dial.agent_endpoint)
         if settings.llm.enabled and not await brain.prewarm():
-            console.print(f"[yellow]warning:[/] Ollama at {settings.llm.ollama_url} did not load "
+            (err if as_json else console).print(f"[yellow]warning:[/] Ollama at {settings.llm.ollama_url} did not load "
                           f"{settings.llm.model}; the call goes on with the offline classifier and scripted lines")
         async with call_runtime(settings) as controller:
             record = await controller.place_call(number, conversation)
+        if as_json:
+            from bot.store.calls import record_json
+
+            emit(record_json(record))
+            return 0
         console.print(str(record.timeline))
         first = record.answer_to_first_audio
         console.print(f"outcome: [bold]{record.outcome.value}[/] (cause {record.cause} {record.cause_txt})"
@@ -124,8 +128,7 @@ def call(
     try:
         raise typer.Exit(asyncio.run(run()))
     except (TimeoutError, OSError, AriError) as exc:
-        console.print(f"[red]error:[/] cannot reach Asterisk at {settings.ari.url}: {str(exc) or 'no event stream'}")
-        raise typer.Exit(1) from None
+        fail(f"cannot reach Asterisk at {settings.ari.url}: {str(exc) or 'no event stream'}", 1, as_json)
 
 
 @app.command()

@@ -19,7 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 def _similar(a: str, b: str) -> float:
-    norm = lambda s: "".join(c for c in s.lower() if c.isalnum() or c == " ").split()  # noqa: E731
+    """How close two transcripts sound: letters and digits only, compared character by character.
+
+    Whisper's greedy decoding runs on CTranslate2 kernels chosen per CPU (AVX2 vs AVX-512, Intel vs
+    AMD), so the same audio can come back split into other words: "C'est combien ?" is "C'est court
+    bien." on an AMD EPYC host. A word-level ratio calls that 0.4; the sounds are the same (0.83).
+    Word boundaries are left out so the check holds on any x86-64 CPU; a wrong transcript ("Bonjour"
+    for "C'est combien ?": 0.22) still fails."""
+    norm = lambda s: "".join(c for c in s.lower() if c.isalnum())  # noqa: E731
     return difflib.SequenceMatcher(None, norm(a), norm(b)).ratio()
 
 
@@ -42,11 +49,12 @@ async def test_whisper_recognises_french_phone_audio(whisper, speech_manifest, n
     stream = whisper.open(rate)
     for frame in speech(name, rate).frames():
         await stream.feed(frame)
-    t0 = time.monotonic()
     final = await stream.finish()
     assert final.final
-    assert _similar(final.text, speech_manifest[name]["text"]) >= 0.6, final.text
-    assert time.monotonic() - t0 < 5  # greedy decoding does not loop
+    expected = speech_manifest[name]["text"]
+    assert _similar(final.text, expected) >= 0.6, final.text
+    # greedy decoding does not loop (a loop repeats words; a timed check would fail on a loaded host)
+    assert len(final.text) <= 2 * len(expected) + 10, final.text
 
 
 async def test_whisper_decodes_in_the_executor_not_on_the_loop(whisper):

@@ -84,7 +84,7 @@ async def _seed_export(pool) -> int:
 async def test_csv_opens_in_french_excel_and_reads_back(db, tmp_path):
     cid = await _seed_export(db.pool)
     out = tmp_path / "export.csv"
-    summary = await export_campaign(db.pool, cid, "csv", out)
+    summary = await export_campaign(db.pool, cid, "csv", out, recordings_dir=tmp_path / "recording")
     assert (summary.rows, summary.path) == (2, out)
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM French Excel needs to read UTF-8
@@ -104,7 +104,8 @@ async def test_csv_opens_in_french_excel_and_reads_back(db, tmp_path):
     assert (first["freestyle_turns"], first["barge_ins"], first["answer_to_first_audio_ms"]) == ("1", "2", "812")
     # the ";" inside a turn is quoted by the csv module, not a column break
     assert first["transcript"] == "bot: Bonjour Hélène, ici Julie de Rénov'Éco | client: oui c'est moi ; j'écoute"
-    assert first["recording_path"] == "minibot-call-answered"
+    # the file itself, not Asterisk's name for it (an operator opens it from the export)
+    assert first["recording_path"] == str(tmp_path / "recording" / "minibot-call-answered.wav")
     assert first["note"] == "'=HYPERLINK(\"http://x\")"  # never run as a formula
     second = dict(zip(HEADERS, rows[2], strict=True))
     assert second["call_uuid"] == "call-no-answer" and second["first_name"] == "" and second["transcript"] == ""

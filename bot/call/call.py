@@ -10,6 +10,7 @@ caller channel. Every channel and bridge created here is removed on every exit p
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import time
@@ -69,6 +70,15 @@ class Utterance:
 
 
 @dataclass(frozen=True, slots=True)
+class DtmfPressed:
+    """A key the caller pressed (ARI ChannelDtmfReceived), passed to the conversation with the
+    listen events."""
+
+    digit: str
+    at: float  # monotonic
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectionMatch:
     id: str
     score: float
@@ -93,7 +103,8 @@ class CallRecord:
     played: list[str] = field(default_factory=list)
     barge_ins: int = 0
     transcripts: list[str] = field(default_factory=list)
-    utterances: list[Utterance] = field(default_factory=list)  # both sides, in order
+    utterances: list[Utterance] = field(default_factory=list)  # both sides, in time order (add_utterance)
+    dtmf: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, digit) the caller pressed
     objections: list[ObjectionMatch] = field(default_factory=list)
     freestyle_turns: int = 0
     amd_verdict: str | None = None  # human | machine: Asterisk's AMD and the transcript layer together
@@ -109,7 +120,12 @@ class CallRecord:
         return self.placed_at + timedelta(seconds=monotonic - self.timeline.started)
 
     def said(self, text: str) -> None:
-        self.utterances.append(Utterance("bot", text, time.monotonic()))
+        self.add_utterance(Utterance("bot", text, time.monotonic()))
+
+    def add_utterance(self, utterance: Utterance) -> None:
+        """Keep the transcript in time order: a caller's words are known only once recognised,
+        after the bot may already have started its next line."""
+        bisect.insort(self.utterances, utterance, key=lambda u: u.at)
 
     @property
     def answer_to_first_audio(self) -> float | None:
@@ -142,13 +158,17 @@ class Call:
         self._stasis: dict[str, asyncio.Future[ev.StasisStart]] = {}
         self._amd: asyncio.Future[tuple[str, str]] = asyncio.get_running_loop().create_future()
         self._gone: asyncio.Future[ev.ChannelDestroyed | None] = asyncio.get_running_loop().create_future()
+        self._destroyed: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # the caller's
         self._playbacks: dict[str, asyncio.Future[ev.PlaybackFinished]] = {}
         self._stopped: set[str] = set()
         self._bg: set[asyncio.Task] = set()
         self._heard: asyncio.Queue[sev.ListenEvent] = asyncio.Queue()  # listen events for the conversation
         self._answered = False
+        self._ari_gone = False
+        self._hangup_request: tuple[int, str] | None = None  # (Q.850 cause, text) of the caller's
         self.listener: CallListener | None = None
         self.hangup_requested = False
+        self.answer_keys: frozenset[str] = frozenset()  # keys that answer what the bot is saying (set by it)
         self.last_prompt_at = 0.0  # monotonic: when the bot last started to speak
         self._reply_due_since: float | None = None  # the caller's last end of speech not yet answered
         self.interruptions = Interruptions(config.interruptions)  # a backchannel barge-in resumes the line
@@ -234,7 +254,9 @@ class Call:
                 self.record.timeline.add(f"barge-in ({(stopped - event.at) * 1000:.0f} ms after onset{delay})")
             elif isinstance(event, sev.FinalTranscript) and event.text:
                 self.record.transcripts.append(event.text)
-                self.record.utterances.append(Utterance("caller", event.text, event.speech_ended_at or event.at))
+                ended = event.speech_ended_at or event.at
+                # timed from when the caller started speaking, so a reply never precedes its question
+                self.record.add_utterance(Utterance("caller", event.text, ended - event.speech_duration))
                 self._reply_due_since = event.speech_ended_at or event.at
                 self.record.timeline.add(f"heard: {event.text!r}")
             elif isinstance(event, sev.FinalTranscript):
@@ -321,6 +343,7 @@ class Call:
             if self._bg:
                 await asyncio.wait(self._bg, timeout=5)
             await self._cleanup()
+            await self._await_destroyed()
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
@@ -328,6 +351,18 @@ class Call:
             self.server.forget(self.media_uuid)
         self._finish()
         return self.record
+
+    async def _await_destroyed(self) -> None:
+        """An outbound caller channel's ChannelDestroyed (its cause) comes ~10 ms after StasisEnd:
+        keep reading until it does (bounded), so the call's cause is never lost to that race.
+        An inbound channel gets none (only its ChannelHangupRequest carries the cause)."""
+        outbound = self.record.direction == "outbound"
+        if outbound and self.ended and not self._destroyed.done() and not self._ari_gone:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._destroyed), 2.0)
+        if self.record.cause is None and self._hangup_request is not None:
+            self.record.cause, self.record.cause_txt = self._hangup_request
+            self.record.timeline.add(f"hang-up cause {self.record.cause} (from the hang-up request)")
 
     async def _originate(self) -> None:
         cfg = self.config
@@ -454,6 +489,7 @@ class Call:
                 self.record.timeline.add("ARI reconnected")
                 await self._verify_alive()
             elif isinstance(event, AriGone):
+                self._ari_gone = True
                 self.record.note = self.record.note or f"ARI lost: {event.reason}"
                 self._set_gone(None)
                 for fut in self._pending_futures():
@@ -462,6 +498,17 @@ class Call:
                 self._on_stasis_start(event)
             elif isinstance(event, ev.ChannelDestroyed):
                 self._on_destroyed(event)
+            elif isinstance(event, ev.ChannelHangupRequest) and event.channel.id == self.caller_id:
+                self._on_hangup_request(event)
+            elif isinstance(event, ev.ChannelDtmfReceived) and event.channel.id == self.caller_id:
+                now = time.monotonic()
+                self.record.dtmf.append((now, event.digit))
+                self.record.timeline.add(f"dtmf {event.digit}")
+                self._heard.put_nowait(DtmfPressed(event.digit, now))
+                if event.digit in self.answer_keys and any(not f.done() for f in self._playbacks.values()):
+                    # a key the current question expects is an answer: stop talking, as for speech
+                    self.record.timeline.add(f"barge-in by key {event.digit}")
+                    self._background(self.stop_playbacks())
             elif isinstance(event, ev.StasisEnd) and event.channel.id == self.caller_id and self._answered:
                 # The caller channel only leaves Stasis when it hangs up. For an inbound call it is
                 # the last event: nothing subscribed it explicitly, so no ChannelDestroyed follows.
@@ -498,9 +545,18 @@ class Call:
         if fut is not None and not fut.done():
             fut.set_result(event)
 
+    def _on_hangup_request(self, event: ev.ChannelHangupRequest) -> None:
+        # A soft request's cause is a flag (32: our own DELETE), not a Q.850 cause (facts §3.2):
+        # Asterisk then clears the call normally (16).
+        cause = 16 if event.soft or not event.cause else event.cause
+        if self._hangup_request is None or not event.soft:
+            self._hangup_request = (cause, _CAUSE_TEXT.get(cause, ""))
+
     def _on_destroyed(self, event: ev.ChannelDestroyed) -> None:
         cid = event.channel.id
         if cid == self.caller_id:
+            if not self._destroyed.done():
+                self._destroyed.set_result(None)
             self.record.cause, self.record.cause_txt = event.cause, event.cause_txt
             self.record.timeline.add(f"caller channel destroyed: {event.cause} {event.cause_txt}")
             self._set_gone(event)
@@ -613,6 +669,13 @@ class Call:
             await aw
         except (AriError, TimeoutError) as exc:
             log.debug("call %s: ignored %s", self.call_id, exc)
+
+
+# Asterisk's cause texts (main/causes.c) for the causes a hang-up request carries.
+_CAUSE_TEXT = {1: "Unallocated (unassigned) number", 16: "Normal Clearing", 17: "User busy",
+               18: "No user responding", 19: "User alerting, no answer", 21: "Call Rejected",
+               31: "Normal, unspecified", 34: "Circuit/channel congestion", 38: "Network out of order",
+               41: "Temporary failure", 127: "Interworking, unspecified"}
 
 
 def _fail(fut: asyncio.Future, exc: BaseException) -> None:

@@ -2,7 +2,8 @@
 
 It originates outbound calls and takes inbound ones (a StasisStart with ``inbound`` as its
 first argument, from the dialplan entry point), each as its own ``Call`` task; one call's
-failure never reaches another.
+failure never reaches another. An inbound call it cannot take (no inbound scenario, or its
+conversation cannot be built) is refused at once with a cause, never left ringing.
 """
 
 from __future__ import annotations
@@ -10,24 +11,44 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from ari import events as ev
 from ari.client import AriClient, AriConfig
+from ari.errors import AriError
 from ari.stream import EventStream
 from audiosocket import AudioSocketServer
 
 from ..speech.asr.base import Recognizer
-from .call import Call, CallRecord, Conversation
+from .call import Call, CallRecord, Conversation, mask
 from .config import CallConfig
 
 log = logging.getLogger(__name__)
 
+# How a refused inbound call is hung up (DELETE reason): the caller's network reports "rejected"
+# (Q.850 21, SIP 603), so the caller hears at once that nobody will answer.
+REFUSED_REASON = "rejected"
+
+
+@dataclass(frozen=True)
+class InboundCall:
+    """What the dialplan entry point tells about an inbound call."""
+
+    caller: str  # the caller's number (CALLERID(num), digits and + only)
+    called: str  # the number they dialled (EXTEN)
+    channel_id: str
+
+
+# An inbound call's conversation, built from what is known of it (may look the caller up).
+InboundFactory = Callable[[InboundCall], "Conversation | Awaitable[Conversation]"]
+
 
 class CallController:
     def __init__(self, ari: AriConfig, calls: CallConfig, server: AudioSocketServer, recognizer: Recognizer,
-                 *, inbound: Callable[[str], Conversation] | None = None, give_up_after: float = 30.0,
+                 *, inbound: InboundFactory | None = None, give_up_after: float = 30.0,
                  on_inbound_end: Callable[[CallRecord], Awaitable[None]] | None = None) -> None:
         self.ari_config, self.call_config = ari, calls
         self.server, self.recognizer = server, recognizer
@@ -49,9 +70,9 @@ class CallController:
         except BaseException:
             await self._stack.aclose()  # no ARI: close what was opened (HTTP session, event task)
             raise
-        if self.inbound is not None:
-            watcher = asyncio.create_task(self._watch_inbound(), name="ari-inbound")
-            self._stack.push_async_callback(_cancel, watcher)
+        # Watched even with no inbound scenario: such calls are refused, not left ringing.
+        watcher = asyncio.create_task(self._watch_inbound(), name="ari-inbound")
+        self._stack.push_async_callback(_cancel, watcher)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -92,11 +113,28 @@ class CallController:
             while True:
                 event = await sub.get()
                 if isinstance(event, ev.StasisStart) and event.args[:1] == ("inbound",):
-                    number = event.args[1] if len(event.args) > 1 else event.channel.caller_number
-                    call = self._call(self.inbound(number), number=number, direction="inbound",
-                                      channel_id=event.channel.id)
-                    task = asyncio.create_task(self._track(call), name=f"inbound-{call.call_id}")
+                    args = event.args
+                    inbound = InboundCall(caller=args[1] if len(args) > 1 and args[1] else event.channel.caller_number,
+                                          called=args[2] if len(args) > 2 else "", channel_id=event.channel.id)
+                    task = asyncio.create_task(self._take_inbound(inbound), name=f"inbound-{inbound.channel_id}")
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
                     task.add_done_callback(_log_failure)
+
+    async def _take_inbound(self, inbound: InboundCall) -> None:
+        try:
+            if self.inbound is None:
+                raise LookupError("no inbound scenario configured (MINIBOT_DIALER__INBOUND_SCENARIO)")
+            conversation = self.inbound(inbound)
+            if inspect.isawaitable(conversation):
+                conversation = await conversation
+        except Exception as exc:
+            log.warning("inbound call from %s refused: %s", mask(inbound.caller), exc)
+            with contextlib.suppress(AriError, TimeoutError):
+                await self.client.hangup(inbound.channel_id, reason=REFUSED_REASON)
+            return
+        call = self._call(conversation, number=inbound.caller, direction="inbound", channel_id=inbound.channel_id)
+        await self._track(call)
 
 
 def _log_failure(task: asyncio.Task) -> None:

@@ -12,9 +12,9 @@ from audiosocket import AudioSocketServer
 from ..config import Settings
 from ..speech.asr import load_recognizer
 from ..speech.asr.executor import recognition_executor
-from .call import CallRecord, Conversation
+from .call import CallRecord
 from .config import CallConfig
-from .controller import CallController
+from .controller import CallController, InboundFactory
 from .conversation import ScriptedConversation
 from .prompt import Prompt
 
@@ -62,7 +62,7 @@ async def _audio_http(settings: Settings) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def call_runtime(settings: Settings, *, inbound: Callable[[str], Conversation] | None = None,
+async def call_runtime(settings: Settings, *, inbound: InboundFactory | None = None,
                        give_up_after: float = 30.0,
                        on_inbound_end: Callable[[CallRecord], Awaitable[None]] | None = None,
                        ) -> AsyncIterator[CallController]:

@@ -16,13 +16,14 @@ from typing import Protocol
 
 from ..dialog.amd import AmdTranscriptLayer, AmdVerdict
 from ..dialog.brain import Brain
+from ..dialog.intents import Intent, Understanding
 from ..dialog.scenario.engine import Line, ScenarioRun, Turn
 from ..dialog.scenario.loader import render
 from ..dialog.scenario.model import CallResult
 from ..ops import metrics
 from ..speech import events as sev
 from .anticipation import Anticipation
-from .call import Call, ObjectionMatch
+from .call import Call, DtmfPressed, ObjectionMatch
 from .first_words import FirstWords, FirstWordsTiming, decide, greeting_cut_early
 from .prompt import Prompt
 
@@ -70,14 +71,23 @@ class ScenarioConversation:
 
     async def __call__(self, call: Call) -> None:
         self._anticipation = Anticipation(self.brain.classifier)
+        self._keys: list[DtmfPressed] = []  # pressed before the bot asked anything
+        self._amd: AmdTranscriptLayer | None = None
         try:
             await self._converse(call)
         finally:
             self._anticipation.close()
+            if call.record.amd_verdict is None and self._amd is not None:
+                # The callee hung up (or the call failed) before the scenario ended: still say
+                # who it was, from what was heard so far (the layer leans to "human").
+                self._feed_amd_status(call, self._amd)
+                verdict = self._amd.verdict()
+                call.record.amd_verdict = "machine" if verdict.is_machine else "human"
+                call.record.timeline.add(f"verdict at hang-up: {call.record.amd_verdict} ({verdict.reason})")
 
     async def _converse(self, call: Call) -> None:
         self.run = run = self.brain.new_run(self.values)
-        amd = AmdTranscriptLayer()
+        self._amd = amd = AmdTranscriptLayer()
         self._beep_at: float | None = None
         if call.listener is not None:
             call.listener.watch_for_beep()
@@ -111,6 +121,10 @@ class ScenarioConversation:
                 return
             if heard is None:
                 turn = run.silence()
+                continue
+            if isinstance(heard, Understanding):  # a key the step maps
+                call.record.timeline.add(f"understood {heard.intent.value} (key {heard.text})")
+                turn = await run.hear(heard)
                 continue
             started = time.monotonic()
             understood = await self._anticipation.understand(heard)
@@ -147,6 +161,8 @@ class ScenarioConversation:
             if turn is FirstWords.LONG and ((v := amd.verdict_so_far()) is not None or now - answered >= t.amd_max):
                 return v or amd.verdict()
             event = await call.next_listen_event(timeout=0.04)
+            if isinstance(event, DtmfPressed):
+                self._keys.append(event)  # for the first question that maps it
             self._note_beep(call, event)
             self._feed_amd(call, amd, event, answered)
             if isinstance(event, sev.SpeechStarted) and speaking_since is None:
@@ -191,6 +207,7 @@ class ScenarioConversation:
             call.record.timeline.add(f"say ({turn.why}): {turn.text[:80]!r}")
             for line in turn.lines:
                 call.record.said(line.text)
+            call.answer_keys = frozenset(self.run.step.dtmf) if self.run is not None else frozenset()
             started = time.monotonic()
             finished = await call.play(prompts)  # False: stopped (the callee spoke over it)
             cut = call.interruptions.last_cut
@@ -207,13 +224,20 @@ class ScenarioConversation:
         verdict = amd.verdict_so_far()
         return verdict is not None and verdict.is_machine and self._in_amd_window(call)
 
-    async def _caller_answer(self, call: Call, amd: AmdTranscriptLayer, timeout: float) -> str | AmdVerdict | None:
+    async def _caller_answer(self, call: Call, amd: AmdTranscriptLayer,
+                             timeout: float) -> str | Understanding | AmdVerdict | None:
         """The caller's answer to what the bot just said (a final for speech that ended after
-        the bot started speaking), a machine verdict, or None after `timeout` of silence."""
+        the bot started speaking, or a key this step maps), a machine verdict, or None after
+        `timeout` of silence."""
         answered = call.record.answered_at or time.monotonic()
         deadline = time.monotonic() + timeout
+        while self._keys:
+            if (key := self._mapped_key(self._keys.pop(0))) is not None:
+                return key
         while (now := time.monotonic()) < deadline:
             event = await call.next_listen_event(timeout=deadline - now)
+            if isinstance(event, DtmfPressed) and (key := self._mapped_key(event)) is not None:
+                return key
             self._note_beep(call, event)
             self._feed_amd(call, amd, event, answered)
             verdict = amd.verdict_so_far()
@@ -229,6 +253,13 @@ class ScenarioConversation:
             if answer and event.text.strip():
                 return event.text
         return None
+
+    def _mapped_key(self, pressed: DtmfPressed) -> Understanding | None:
+        """The intent the current step gives this key (None: the step maps no such key)."""
+        intent = self.run.step.dtmf.get(pressed.digit) if self.run is not None else None
+        if intent is None:
+            return None
+        return Understanding(text=pressed.digit, intent=Intent.parse(intent), objection=None, score=1.0, source="dtmf")
 
     def _in_amd_window(self, call: Call) -> bool:
         answered = call.record.answered_at or time.monotonic()

@@ -17,7 +17,7 @@ Columns (snake_case, the same in both formats):
 | freestyle_turns, barge_ins | free LLM answers given; times the caller cut the bot off |
 | answer_to_first_audio_ms | answer to the bot's first audio, milliseconds |
 | transcript | the turns as "bot: … \\| client: …" (empty once purged by retention) |
-| recording_path | the recording as stored (an Asterisk recording name or a path) |
+| recording_path | the recording file, full path (a stored Asterisk name is looked up in MINIBOT_RECORDINGS_DIR) |
 | note | the call's note |
 
 Rows are streamed from a server-side cursor and written by a worker thread batch by batch, so a
@@ -42,6 +42,8 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
+
+from ..store.retention import ASTERISK_RECORDINGS
 
 PARIS = ZoneInfo("Europe/Paris")
 Format = Literal["csv", "xlsx"]
@@ -94,7 +96,8 @@ class ExportSummary:
     path: Path
 
 
-async def export_campaign(pool: asyncpg.Pool, campaign_id: int, fmt: Format, out: Path) -> ExportSummary:
+async def export_campaign(pool: asyncpg.Pool, campaign_id: int, fmt: Format, out: Path, *,
+                          recordings_dir: Path = ASTERISK_RECORDINGS) -> ExportSummary:
     """Write every call of the campaign to `out`; LookupError if the campaign does not exist,
     ValueError for an unknown format, OSError if `out` cannot be written."""
     if fmt not in FORMATS:
@@ -110,7 +113,7 @@ async def export_campaign(pool: asyncpg.Pool, campaign_id: int, fmt: Format, out
         try:
             cursor = await conn.cursor(_QUERY, campaign_id)
             while batch := await cursor.fetch(BATCH):
-                await _in_thread(writer.write, [_row(r) for r in batch])
+                await _in_thread(writer.write, [_row(r, recordings_dir) for r in batch])
                 rows += len(batch)
             await _in_thread(writer.finish)
         except BaseException:
@@ -167,7 +170,16 @@ class _AtomicFile:
             self.tmp.unlink(missing_ok=True)
 
 
-def _row(record: asyncpg.Record) -> dict[str, Any]:
+def recording_file(stored: str | None, recordings_dir: Path) -> str | None:
+    """Where a stored recording is: a path as is; an Asterisk recording name ("minibot-<id>", which
+    MiniBot records as WAV) in Asterisk's recordings directory."""
+    if not stored:
+        return None
+    path = Path(stored)
+    return str(path if path.is_absolute() else recordings_dir / f"{stored}.wav")
+
+
+def _row(record: asyncpg.Record, recordings_dir: Path = ASTERISK_RECORDINGS) -> dict[str, Any]:
     """One call's values, typed: datetimes aware in Paris time, seconds as floats, text as str."""
     row = dict(record)
     row["placed_at"] = row["placed_at"].astimezone(PARIS)
@@ -179,6 +191,7 @@ def _row(record: asyncpg.Record) -> dict[str, Any]:
     row["answer_to_first_audio_ms"] = _int_or_none(row["answer_to_first_audio_ms"])
     row["objections"] = row["objections"] or ""
     row["transcript"] = row["transcript"] or ""
+    row["recording_path"] = recording_file(row["recording_path"], recordings_dir)
     return row
 
 

@@ -94,3 +94,20 @@ async def interrupt_call(conn: asyncpg.Connection, call_id: int, note: str) -> N
 
 async def call_row(conn: asyncpg.Connection | asyncpg.Pool, call_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM calls WHERE id = $1", call_id)
+
+
+def record_json(record: CallRecord) -> dict[str, Any]:
+    """The call as `minibot call --json` prints it: the stored row's fields (the same names as the
+    calls table) with its JSON columns as objects, plus the keys pressed and each barge-in's reaction."""
+    fields = record_fields(record)
+    for name in _JSON:
+        fields[name] = json.loads(fields[name])
+    start = record.timeline.started
+    return {
+        "call_uuid": record.call_id, "direction": record.direction, "phone": record.number,
+        **{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in fields.items()},
+        "dtmf": [{"digit": d, "at_ms": _ms(at - start)} for at, d in record.dtmf],
+        "barge_in_reaction_ms": [_ms(t) for t in record.barge_in_reactions],
+        "events": [{"at_ms": round(t * 1000), "kind": _kind(what), "detail": what}
+                   for t, what in record.timeline.entries],
+    }

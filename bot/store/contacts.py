@@ -94,3 +94,16 @@ async def enrol(conn: asyncpg.Connection, campaign_id: int, contact_ids: Sequenc
                SELECT count(*) FROM added""",
             campaign_id, list(contact_ids[start:start + BATCH]))
     return enrolled
+
+
+async def contact_fields(conn: asyncpg.Connection | asyncpg.Pool, phone: str) -> dict[str, str] | None:
+    """A stored contact's fields (names, email, company and the file's other columns) by phone,
+    as a scenario's variables read them; None when the number is not a contact."""
+    row = await conn.fetchrow(
+        "SELECT first_name, last_name, email, company, extra FROM contacts WHERE phone = $1", phone)
+    if row is None:
+        return None
+    extra = json.loads(row["extra"]) if isinstance(row["extra"], str) else dict(row["extra"] or {})
+    fields = {k: str(v) for k, v in extra.items() if v not in (None, "")}
+    fields.update({k: row[k] for k in ("first_name", "last_name", "email", "company") if row[k]})
+    return fields

@@ -35,6 +35,7 @@ class WebContext:
     metrics_registry: CollectorRegistry = REGISTRY
     system_stats: Callable[[], dict[str, Any]] | None = None  # active calls, dialer workers... (serve)
     scenarios_dir: Path = SCENARIOS_DIR
+    recordings_dir: Path = Path("/var/spool/asterisk/recording")  # where exports say recordings are
     max_upload_bytes: int = MAX_UPLOAD_BYTES
 
 

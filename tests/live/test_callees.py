@@ -56,3 +56,16 @@ async def test_unanswered(live_asterisk, whisper, callee, outcome, cause):
 async def test_no_answer(live_asterisk, whisper):
     record = await place(live_asterisk, whisper, "noanswer", ring_timeout=3)
     assert (record.outcome, record.cause) == (Outcome.NO_ANSWER, 19)
+
+
+async def test_transfer_to_an_agent(live_asterisk, whisper):
+    """`human` is handed to `agent` after the greeting: both bridged, and when the person hangs
+    up the agent leg and the bridge go too."""
+    conversation = demo_conversation(transfer_to="Local/agent@callee-sim")
+    conversation.replies = []  # straight after the greeting: no recogniser on the critical path
+    record = await place(live_asterisk, whisper, "human", conversation)
+    print(record.timeline)
+    assert record.outcome is Outcome.TRANSFERRED
+    entries = [e for _, e in record.timeline.entries]
+    assert "transfer: caller and agent bridged" in entries
+    assert record.cause == 16

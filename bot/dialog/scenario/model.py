@@ -42,6 +42,7 @@ PERSONALITIES = ("professionnel", "doux", "dynamique", "assertif", "expert", "co
 BUILTIN_VARIABLES = ("agent_name", "company_name")
 # intent_mapping keys besides the intents: where to go when no mapped intent applies.
 DEFAULT_KEY = "default"
+DTMF_KEYS = "0123456789*#"
 
 
 class _Strict(BaseModel):
@@ -53,6 +54,8 @@ class Step(_Strict):
     audio: str | None = None  # a pre-recorded file to play instead (relative to the scenario file)
     disclosure: bool = False  # this line tells the caller they speak with an automated assistant
     intent_mapping: dict[str, str] = Field(default_factory=dict)  # intent (or "default") → step
+    # a key the caller presses → the intent it stands for ("tapez 1 pour être rappelé": {"1": callback})
+    dtmf: dict[str, str] = Field(default_factory=dict)
     score: dict[str, int] = Field(default_factory=dict)  # intent → qualification points
     check: Literal["qualification"] | None = None  # branch on the score, says nothing
     qualified: str | None = None
@@ -80,6 +83,12 @@ class Step(_Strict):
             raise ValueError(f"an end step's result is one of {', '.join(END_RESULTS)}")
         if self.result and (self.intent_mapping or self.transfer):
             raise ValueError("an end step hangs up: no intent_mapping, no transfer")
+        if self.dtmf and (self.check or self.result):
+            raise ValueError("only a step that waits for an answer maps keys ('dtmf')")
+        for key, intent in self.dtmf.items():
+            if key not in DTMF_KEYS:
+                raise ValueError(f"dtmf key {key!r}: one of {DTMF_KEYS}")
+            Intent.parse(intent)  # says which intents exist
         return self
 
     @property

@@ -34,7 +34,8 @@ async def export(request: web.Request) -> web.StreamResponse:
     fmt = parse_query(request, ExportQuery).format
     name = f"campaign-{campaign_id}.{fmt}"
     async with scratch() as folder:
-        summary = await export_campaign(context(request).db.pool, campaign_id, fmt, folder / name)
+        ctx = context(request)
+        summary = await export_campaign(ctx.db.pool, campaign_id, fmt, folder / name, recordings_dir=ctx.recordings_dir)
         response = web.FileResponse(summary.path, headers={
             "Content-Type": CONTENT_TYPES[fmt],
             "Content-Disposition": f'attachment; filename="{name}"',
