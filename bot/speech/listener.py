@@ -320,6 +320,9 @@ class CallListener:
             return
         pause = self._vad.last_voiced_end
         self._judged_for = pause
+        # Until the verdict comes the pause may be inside a sentence: the default end of speech
+        # (600 ms) must not fire before a slow model (hundreds of ms on a loaded machine) answers.
+        self._vad.end_turn_after(self._turn_config.incomplete_end_ms)
         self._judging = asyncio.get_running_loop().create_task(
             self._judge(pause, bytes(self._utt), self._rate, self._words, self.dictation), name="listener-turn")
 
