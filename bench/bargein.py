@@ -3,10 +3,17 @@
     python -m bench.bargein --episodes 400
 
 Each episode is what a caller line carries while the bot's prompt plays: the prompt's echo
-(-6..-20 dB, 20..250 ms, a random hybrid), the caller's utterance over it at a random
-moment (or silence: an echo-only episode), line noise, and arrival jitter on the frames as
-a loaded event loop would deliver them. The detector sees exactly what the listener gives
-it. Prints the failing episodes (seed and parameters, to replay) and one JSON line last.
+(-6..-20 dB, 20..250 ms, a random hybrid; none on a quarter of the episodes), the caller's
+utterance over it at a random moment (or silence: an echo-only episode), line noise, and
+arrival jitter on the frames as a loaded event loop would deliver them. The detector sees
+exactly what the listener gives it. Prints the failing episodes (seed and parameters, to
+replay) and one JSON line last.
+
+A third of the talking episodes are backchannels ("d'accord", "je vois"): the prompt stops
+within the barge-in budget like for any voice, then `bot.call.interruption` judges what was
+said (its words, as an ideal recogniser gives them, here the clip's script, and its length as
+the VAD measures it) and the line resumes: a backchannel whose line is not resumed is a drop,
+a real interruption resumed is a false resume.
 """
 
 from __future__ import annotations
@@ -14,17 +21,22 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 
 from ari.simulator.line import hybrid_echo, mix
+from bot.call.interruption import InterruptionTiming
 from bot.speech.bargein import EchoAwareBargeIn
 from bot.speech.pcm import to_float, to_pcm
+from bot.speech.turn import is_backchannel
+from bot.speech.vad import SpeechDetector, VadConfig
 
 from .media import VOICES
 
 RATE = 16000
 FRAME = RATE // 50
+BACKCHANNELS = ["daccord", "je_vois"]
 
 
 def _speech(name: str) -> np.ndarray:
@@ -33,13 +45,37 @@ def _speech(name: str) -> np.ndarray:
     return to_float(_fixture(name).at_rate(RATE).pcm)
 
 
+def _words(name: str) -> str:
+    manifest = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "speech" / "manifest.json"
+    return json.loads(manifest.read_text())[name]["text"]
+
+
+def _judge_after(line: np.ndarray, from_sample: int) -> tuple[bool, float]:
+    """What `Interruptions` decides once the prompt stopped: the caller's speech length from
+    the cut, as the listener's VAD measures it."""
+    vad = SpeechDetector(RATE, VadConfig())
+    vad.force_start(0.0, 0.0)
+    ended = None
+    for i in range(from_sample, len(line) - FRAME + 1, FRAME):
+        for e in vad.process(to_pcm(line[i:i + FRAME]), (i + FRAME - from_sample) / RATE):
+            ended = e
+        if ended is not None:
+            break
+    duration = ended.duration if ended is not None else (len(line) - from_sample) / RATE
+    return duration <= InterruptionTiming().backchannel_max, duration
+
+
 def episode(seed: int, prompt: np.ndarray, voices: dict[str, np.ndarray], jitter_ms: float) -> dict:
     rng = random.Random(seed)
     level, delay = rng.uniform(-20, -6), rng.uniform(20, 250)
     talk = rng.random() < 0.5
-    voice_name = rng.choice(VOICES)
+    backchannel = talk and rng.random() < 1 / 3
+    voice_name = rng.choice(BACKCHANNELS if backchannel else VOICES)
     voice_at = rng.uniform(1.0, 3.0)
+    echo_on = rng.random() >= 0.25
     echo = hybrid_echo(prompt, RATE, delay_ms=delay, level_db=level, seed=seed)
+    if not echo_on:
+        echo = np.zeros_like(echo)
     parts = [(0, echo)]
     onset = None
     if talk:
@@ -61,8 +97,16 @@ def episode(seed: int, prompt: np.ndarray, voices: dict[str, np.ndarray], jitter
         hit = det.process(to_pcm(line[i : i + FRAME]), arrived)
         if hit:
             break
-    out = {"seed": seed, "talk": talk, "voice": voice_name if talk else None, "level_db": round(level, 1),
+    out = {"seed": seed, "talk": talk, "backchannel": backchannel, "echo": echo_on,
+           "voice": voice_name if talk else None, "level_db": round(level, 1),
            "delay_ms": round(delay), "locked_delay_ms": det.echo_delay_ms}
+    if hit is not None and talk:
+        cut = int((hit.confirmed_at - base) * RATE)
+        # The prompt stops at the cut: its echo ends one echo delay later.
+        stopped = [(0, echo[: cut + int(delay * RATE / 1000)]), *parts[1:]]
+        short, duration = _judge_after(mix(len(line), *stopped, seed=seed), cut)
+        out["resumed"] = short and is_backchannel(_words(voice_name))
+        out["speech_after_cut_s"] = round(duration, 2)
     if hit is None:
         out["result"] = "missed" if talk else "ok"
     elif onset is None or hit.confirmed_at - base < onset:
@@ -81,12 +125,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     args = parser.parse_args()
     prompt = _speech("prompt_bot")
-    voices = {v: _speech(v) for v in VOICES}
+    voices = {v: _speech(v) for v in (*VOICES, *BACKCHANNELS)}
     results = [episode(args.seed + k, prompt, voices, args.jitter_ms) for k in range(args.episodes)]
     for r in results:
-        if r["result"] != "ok":
+        if r["result"] != "ok" or r.get("resumed") is not None and r["resumed"] != r["backchannel"]:
             print(json.dumps(r))
-    lat = [r["latency_ms"] for r in results if "latency_ms" in r]
+    lat = [r["latency_ms"] for r in results if "latency_ms" in r and not r["backchannel"]]
+    backchannels = [r for r in results if r["backchannel"]]
+    real = [r for r in results if r["talk"] and not r["backchannel"]]
     print(json.dumps({
         "episodes": len(results),
         "talk_episodes": sum(r["talk"] for r in results),
@@ -97,6 +143,13 @@ def main() -> None:
         "barge_in_p50_ms": round(float(np.percentile(lat, 50)), 1) if lat else None,
         "barge_in_p95_ms": round(float(np.percentile(lat, 95)), 1) if lat else None,
         "barge_in_max_ms": round(float(max(lat)), 1) if lat else None,
+        "echo_free_episodes": sum(not r["echo"] for r in results),
+        "backchannel_episodes": len(backchannels),
+        "backchannel_stops": sum(r["result"] == "ok" and "latency_ms" in r for r in backchannels),
+        "backchannel_resumed": sum(bool(r.get("resumed")) for r in backchannels),
+        "backchannel_drops": sum(r.get("resumed") is False for r in backchannels),
+        "real_interruptions_resumed": sum(bool(r.get("resumed")) for r in real),
+        "resume_words": "the clip's script (an ideal recogniser); length from the VAD",
     }))
 
 

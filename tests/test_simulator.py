@@ -153,7 +153,7 @@ async def test_human_answers_amd_says_human_and_media_flows(rig: Rig) -> None:
     assert [e["dialstatus"] for e in rig.probe.find("Dial", "C1")] == ["", "ANSWER"]
     media = await listen_path(rig)
     verdict = await rig.probe.wait_for("StasisStart", "C1-S2", count=2, timeout=3)
-    assert verdict["args"] == ["amd", "HUMAN", "HUMAN-800-800"]
+    assert verdict["args"] == ["amd", "HUMAN", "HUMAN-1000-1000"]
     assert verdict["channel"]["dialplan"]["context"] == "minibot-amd"
     await asyncio.sleep(1.0)
     frames = list(media.frames)
@@ -186,8 +186,8 @@ async def test_machine_amd_verdict(rig: Rig) -> None:
     await originate(rig, "Local/machine@callee-sim")
     await listen_path(rig)
     verdict = await rig.probe.wait_for("StasisStart", "C1-S2", count=2, timeout=3)
-    assert verdict["args"] == ["amd", "MACHINE", "MAXWORDS-3-2"]
-    assert rig.sim.call("C1").amd == ("MACHINE", "MAXWORDS-3-2")
+    assert verdict["args"] == ["amd", "MACHINE", "MAXWORDS-6-5"]
+    assert rig.sim.call("C1").amd == ("MACHINE", "MAXWORDS-6-5")
     # the snoop left Stasis for AMD(): its AMDSTATUS varsets are not the app's to see (capture)
     assert not rig.probe.find("ChannelVarset", "C1-S2")
     await rig.probe.rest("DELETE", "/channels/C1")

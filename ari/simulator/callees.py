@@ -50,7 +50,11 @@ class Human(Callee):
     ``echo_db``/``echo_delay_ms``: the line echo of what the bot plays (None: no echo).
     ``noise_dbfs``: a line noise floor (None: digital silence, as a Local channel gives).
     ``amd``/``amd_after``: the verdict Asterisk's AMD() returns on the AMD snoop (pattern C),
-    that long after the snoop is continued into the AMD context; ``amd_direct`` and
+    that long after the snoop is continued into the AMD context. Left unset, they follow what the
+    real Asterisk 22 answers with the project's asterisk/amd.conf (tests/live/test_conformance.py):
+    a person who speaks within ``initial_silence`` is HUMAN-1000-1000 at ~3.0 s (1 s of silence
+    after their greeting); one who says nothing is MACHINE/INITIALSILENCE-5000-5000 at 5.0 s;
+    ``amd_direct`` and
     ``amd_direct_after``: the same when AMD runs on the caller channel itself (pattern A,
     facts §4.3: a short greeting gives NOTSURE/TOOLONG-5003 after 5 s).
     """
@@ -61,10 +65,17 @@ class Human(Callee):
     echo_db: float | None = -12.0
     echo_delay_ms: float = 120.0
     noise_dbfs: float | None = None
-    amd: tuple[str, str] = ("HUMAN", "HUMAN-800-800")
-    amd_after: float = 2.4
+    amd: tuple[str, str] | None = None
+    amd_after: float | None = None
     amd_direct: tuple[str, str] = ("NOTSURE", "TOOLONG-5003")
     amd_direct_after: float = 5.0
+
+    def amd_answer(self) -> tuple[str, str, float]:
+        """(AMDSTATUS, AMDCAUSE, seconds after the snoop enters AMD())."""
+        speaks = any(not u.after_prompt and not u.over_prompt and (u.at or 0.0) < 5.0 for u in self.utterances)
+        status, cause, after = ("HUMAN", "HUMAN-1000-1000", 3.0) if speaks else \
+            ("MACHINE", "INITIALSILENCE-5000-5000", 5.0)
+        return (*(self.amd or (status, cause)), self.amd_after if self.amd_after is not None else after)
 
 
 @dataclass
@@ -76,8 +87,8 @@ class Machine(Human):
     greeting_at: float = 0.3
     beep: bool = True
     hangup_when_idle: float | None = 3.0
-    amd: tuple[str, str] = ("MACHINE", "MAXWORDS-3-2")
-    amd_after: float = 1.9
+    amd: tuple[str, str] | None = ("MACHINE", "MAXWORDS-6-5")  # amd.conf: maximum_number_of_words = 5
+    amd_after: float | None = 3.4  # as the real Asterisk, on the French voicemail greeting
     amd_direct: tuple[str, str] = ("MACHINE", "LONGGREETING-1500-1500")
     amd_direct_after: float = 2.5
 
@@ -123,7 +134,7 @@ class NoAnswer(Callee):
     """Rings until the originate timeout (cause 19, no terminal Dial event)."""
 
 
-DEFAULT_KINDS = ("human", "machine", "busy", "congestion", "reject", "noanswer", "unallocated", "agent")
+DEFAULT_KINDS = ("human", "machine", "busy", "congestion", "reject", "noanswer", "unallocated", "agent", "hangup")
 
 
 def default_callee(kind: str) -> Callee | None:
@@ -138,4 +149,6 @@ def default_callee(kind: str) -> Callee | None:
         "noanswer": NoAnswer,
         "unallocated": Unallocated,
         "agent": Agent,
+        # answers, says nothing, hangs up 2 s later (asterisk/extensions.conf: Answer, Wait(2), Hangup)
+        "hangup": lambda: Human(hangup_after=2.0, echo_db=None),
     }.get(kind, lambda: None)()

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 GENERIC_500 = "An internal error prevented this request from being handled"
 ORIGINATED = Dialplan(app_name="AppDial2", app_data="(Outgoing Line)")
+DESTROY_AFTER_STASIS_END = 0.011  # s: a hang-up on a real Asterisk 22.11, StasisEnd -> ChannelDestroyed
 
 
 class AriError(Exception):
@@ -262,6 +263,10 @@ class Core:
             self.finish_recording(ch.recording)
         if ch.bridge is not None:
             self.leave_bridge(ch)
+        call = ch.call
+        # The real Asterisk destroys an answered caller channel ~10 ms after its StasisEnd (after the
+        # snoops' StasisEnd): an app that stops reading at StasisEnd loses the cause (tests/live).
+        late_destroy = ch.in_stasis and ch.snoop_of is None and call is not None and call.channel_id == ch.id
         if ch.in_stasis:
             self.publish(ch, ev.stasis_end(ch))
             ch.in_stasis = False
@@ -285,16 +290,25 @@ class Core:
             ch.dialplan = replace(ch.home_dialplan)
         elif ch.name.endswith(";2"):
             ch.dialplan = replace(ch.dialplan, app_name="", app_data="")
-        self.publish(ch, ev.destroyed(ch, cause))
+        destroyed = ev.destroyed(ch, cause)
         self.channels.pop(ch.id, None)
         if ch.snoop_of is not None and ch in ch.snoop_of.snoops:
             ch.snoop_of.snoops.remove(ch)
-        call = ch.call
         if call is not None and call.channel_id == ch.id:
             call.ended_at = time.monotonic()
             call.cause = cause
-            call.ended.set()
             self._cancel_call_tasks(call)
+        if late_destroy:
+            self.spawn(self._destroyed_later(ch, destroyed, call), name=f"destroy-{ch.id}")
+            return
+        self.publish(ch, destroyed)
+        if call is not None and call.channel_id == ch.id:
+            call.ended.set()
+
+    async def _destroyed_later(self, ch: Channel, destroyed: dict[str, Any], call: Call) -> None:
+        await asyncio.sleep(DESTROY_AFTER_STASIS_END)
+        self.publish(ch, destroyed)
+        call.ended.set()
 
     def callee_hangs_up(self, ch: Channel, cause: int = 16) -> None:
         """The party behind ``ch`` hangs up (the capture's order for a Local callee)."""

@@ -327,8 +327,7 @@ async def _amd(core: Core, ch: Channel, app: str) -> None:
     call = target.call
     party = call.callee if call is not None and isinstance(call.callee, Human) else Human()
     direct = ch.snoop_of is None
-    status, cause = party.amd_direct if direct else party.amd
-    after = party.amd_direct_after if direct else party.amd_after
+    status, cause, after = (*party.amd_direct, party.amd_direct_after) if direct else party.amd_answer()
     ch.dialplan = replace(ch.dialplan, app_name="AMD", app_data="")
     core.publish(ch, ev.dialplan(ch))
     await asyncio.sleep(core.scaled(after))

@@ -38,14 +38,27 @@ class ScriptedConversation:
             await call.play([self.greeting])
         for reply in self.replies:
             heard = await self._next_final(call)
+            if await self._machine(call):
+                return
             if heard is None:
                 break
             await call.play([reply])
+        if await self._machine(call):
+            return
         if self.transfer_to and await call.transfer(self.transfer_to):
             return
         if self.goodbye is not None:
             await call.play([self.goodbye])
         await call.hangup("script done")
+
+    @staticmethod
+    async def _machine(call: Call) -> bool:
+        """AMD said machine (on a real Asterisk MAXWORDS comes ~3.4 s after answer, often after
+        the greeting started): hang up rather than talk on to a recording."""
+        if not _amd_machine(call):
+            return False
+        await call.hangup("answering machine (AMD)")
+        return True
 
     async def _wait_for_caller_greeting(self, call: Call, speaking_since: float | None = None) -> bool:
         """Let the caller say "allô" first and answer the moment they pause; True when AMD
@@ -70,8 +83,13 @@ class ScriptedConversation:
         """The caller's answer to what the bot just said: a final for speech that ended after
         the bot started speaking (an older one answers nothing), once the caller is done."""
         deadline = time.monotonic() + self.turn_timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not _amd_machine(call):
             event = await call.next_listen_event(timeout=deadline - time.monotonic())
             if isinstance(event, sev.FinalTranscript) and event.speech_ended_at >= call.last_prompt_at:
                 return event.text
         return None
+
+
+def _amd_machine(call: Call) -> bool:
+    # INITIALSILENCE is a silent line, not evidence of a machine (asterisk/amd.conf)
+    return call.record.amd_status == "MACHINE" and not (call.record.amd_cause or "").startswith("INITIALSILENCE")

@@ -214,9 +214,10 @@ class ScenarioConversation:
             prompts = [await self.voice.prompt(line) for line in lines]
             call.record.timeline.add(f"say ({turn.why}): {' '.join(line.text for line in lines)[:80]!r}")
             call.answer_keys = frozenset(self.run.step.dtmf) if self.run is not None else frozenset()
-            complete = await self._play_noting(call, lines, prompts)
+            started = time.monotonic()
+            complete = await self._play_noting(call, lines, prompts)  # False: stopped (the callee spoke over it)
             cut = call.interruptions.last_cut
-            if greeting and not complete and greeting_cut_early(self.timing.first_words, call.last_prompt_at,
+            if greeting and not complete and greeting_cut_early(self.timing.first_words, started,
                                                                 cut.onset if cut else None):
                 # The callee's "allô" came as the bot began: its first words were lost under it.
                 # Wait for them to pause, then greet again, whole.

@@ -158,6 +158,8 @@ class CallListener:
     def _setup(self, rate: int) -> None:
         self._rate = rate
         vad_rate = rate if rate in WEBRTC_RATES else 16000
+        if self._vad_config.engine == "silero":
+            vad_rate = 16000  # at 8 kHz Silero took -45 dBFS line noise after speech for speech (tests)
         self._to_vad = None if vad_rate == rate else StreamResampler(rate, vad_rate)
         self._vad = SpeechDetector(vad_rate, self._vad_config)
         self._barge = EchoAwareBargeIn(rate, self._barge_config)
@@ -318,6 +320,9 @@ class CallListener:
             return
         pause = self._vad.last_voiced_end
         self._judged_for = pause
+        # Until the verdict comes the pause may be inside a sentence: the default end of speech
+        # (600 ms) must not fire before a slow model (hundreds of ms on a loaded machine) answers.
+        self._vad.end_turn_after(self._turn_config.incomplete_end_ms)
         self._judging = asyncio.get_running_loop().create_task(
             self._judge(pause, bytes(self._utt), self._rate, self._words, self.dictation), name="listener-turn")
 

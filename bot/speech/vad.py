@@ -8,8 +8,13 @@ decided by time since the last voiced frame, never by counting frames.
 from __future__ import annotations
 
 import collections
+import importlib.util
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
 
+import numpy as np
 import webrtcvad
 from pydantic import BaseModel, Field
 
@@ -19,6 +24,8 @@ WEBRTC_RATES = (8000, 16000, 32000, 48000)
 
 
 class VadConfig(BaseModel, frozen=True):
+    engine: Literal["webrtc", "silero"] = Field("webrtc", description="webrtcvad, or Silero VAD v5 (ONNX)")
+    silero_threshold: float = Field(0.5, gt=0, lt=1, description="Silero's speech probability that counts as voiced")
     aggressiveness: int = Field(2, ge=0, le=3, description="webrtcvad mode: 0 lenient .. 3 strict")
     onset_ms: int = Field(80, ge=20, description="voiced audio needed to confirm speech started")
     onset_window_ms: int = Field(160, ge=20, description="window the onset voiced time is counted in")
@@ -27,6 +34,50 @@ class VadConfig(BaseModel, frozen=True):
                                                     "caught up with the words (0: never early)")
     lookback_ms: int = Field(300, ge=0, description="audio kept before the onset for the recogniser")
     min_level_dbfs: float = Field(-50.0, description="quieter frames never count as voiced")
+
+
+@cache
+def _silero_session():
+    """Silero VAD v5 from the silero-vad wheel, run with onnxruntime (no torch). The package is
+    located, not imported: its __init__ imports torch."""
+    import onnxruntime as ort
+
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("VAD engine 'silero' needs the silero-vad wheel: pip install --no-deps silero-vad")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "silero_vad.onnx"
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), sess_options=options)
+
+
+class SileroVoicing:
+    """P(speech) for each 32 ms (16 kHz; 8 kHz: 32 ms too) chunk, with the model's recurrent state
+    kept per call; a 20 ms frame is voiced when the latest chunk's probability reaches the
+    threshold."""
+
+    def __init__(self, sample_rate: int, threshold: float) -> None:
+        if sample_rate not in (8000, 16000):
+            raise ValueError(f"Silero VAD runs at 8 or 16 kHz, got {sample_rate}")
+        self._session = _silero_session()
+        self._chunk = 512 if sample_rate == 16000 else 256
+        self._context = np.zeros(64 if sample_rate == 16000 else 32, np.float32)
+        self._state = np.zeros((2, 1, 128), np.float32)
+        self._sr = np.array(sample_rate, np.int64)
+        self._buf = np.zeros(0, np.float32)
+        self._threshold = threshold
+        self.probability = 0.0
+
+    def is_voiced(self, frame: bytes) -> bool:
+        self._buf = np.concatenate([self._buf, np.frombuffer(frame, "<i2").astype(np.float32) / 32768.0])
+        while len(self._buf) >= self._chunk:
+            chunk, self._buf = self._buf[: self._chunk], self._buf[self._chunk:]
+            x = np.concatenate([self._context, chunk])[None, :]
+            out, self._state = self._session.run(None, {"input": x, "state": self._state, "sr": self._sr})
+            self._context = chunk[-len(self._context):]
+            self.probability = float(out[0][0])
+        return self.probability >= self._threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +104,8 @@ class SpeechDetector:
         self.sample_rate = sample_rate
         self.config = config or VadConfig()
         self._vad = webrtcvad.Vad(self.config.aggressiveness)
+        self._silero = (SileroVoicing(sample_rate, self.config.silero_threshold)
+                        if self.config.engine == "silero" else None)
         frames = max(1, self.config.lookback_ms // FRAME_MS)
         self._lookback: collections.deque[bytes] = collections.deque(maxlen=frames)
         window = max(1, self.config.onset_window_ms // FRAME_MS)
@@ -65,6 +118,9 @@ class SpeechDetector:
         self._verdict_ms: int | None = None  # an end-of-turn verdict for the pause in progress
 
     def is_voiced(self, frame: bytes) -> bool:
+        if self._silero is not None:
+            voiced = self._silero.is_voiced(frame)  # every frame: the model's state follows the audio
+            return voiced and rms_dbfs(frame) >= self.config.min_level_dbfs
         if rms_dbfs(frame) < self.config.min_level_dbfs:
             return False
         return self._vad.is_speech(frame, self.sample_rate)

