@@ -100,6 +100,7 @@ class CallRecord:
     barge_in_reactions: list[float] = field(default_factory=list)  # caller onset -> prompt stopped, s
     qualification: float | None = None
     result: str | None = None  # what the conversation concluded (a scenario's CallResult)
+    steps: list[str] = field(default_factory=list)  # the scenario steps reached, in order (the funnel)
     note: str = ""
     timeline: Timeline = field(default_factory=Timeline)
 

@@ -22,7 +22,7 @@ from ..dialog.scenario.model import CallResult
 from ..ops import metrics
 from ..speech import events as sev
 from .anticipation import Anticipation
-from .call import Call, ObjectionMatch
+from .call import Call, CallEnded, ObjectionMatch
 from .prompt import Prompt
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,24 @@ class ScenarioConversation:
         self._anticipation = Anticipation(self.brain.classifier)
         try:
             await self._converse(call)
+        except CallEnded:
+            self._hung_up(call)
+            raise
         finally:
+            if self.run is not None:
+                call.record.steps = list(self.run.record.steps)
             self._anticipation.close()
+
+    def _hung_up(self, call: Call) -> None:
+        """The person hung up mid-script: that is the call's result (not a blank the figures skip),
+        with the step they reached."""
+        run = self.run
+        if run is None or call.record.result is not None or not run.record.steps:
+            return
+        if call.record.amd_verdict == "machine":
+            return
+        self._finish(call, run, CallResult.HUNG_UP)
+        call.record.timeline.add(f"hung up at step {run.record.steps[-1]}")
 
     async def _converse(self, call: Call) -> None:
         self.run = run = self.brain.new_run(self.values)

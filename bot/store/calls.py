@@ -56,6 +56,7 @@ def record_fields(record: CallRecord) -> dict[str, Any]:
         "barge_ins": record.barge_ins,
         "latency": json.dumps(latency),
         "qualification": record.qualification,
+        "steps": json.dumps(record.steps, ensure_ascii=False),
         "note": record.note or None,
     }
 
@@ -71,7 +72,7 @@ async def save_call(conn: asyncpg.Connection, call_id: int, record: CallRecord) 
         [(call_id, round(t * 1000), _kind(what), what) for t, what in record.timeline.entries])
 
 
-_JSON = {"transcript", "objections", "latency"}
+_JSON = {"transcript", "objections", "latency", "steps"}
 
 
 def _kind(entry: str) -> str:
