@@ -12,6 +12,7 @@ from rich.console import Console
 
 from bot.config import Settings
 
+from . import help as readable_help
 from .amd import amd_app
 from .audio import audio_app
 from .campaign import campaign_app
@@ -25,6 +26,7 @@ from .tts import tts_app
 from .voice import voice_app
 from .webhook import webhook_app
 
+readable_help.install()
 app = typer.Typer(help="MiniBot: French phone voicebot on Asterisk.", no_args_is_help=True)
 models_app = typer.Typer(help="Speech models: fetch and check.", no_args_is_help=True)
 app.add_typer(models_app, name="models")

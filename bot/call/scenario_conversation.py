@@ -9,6 +9,7 @@ voicemail message or a hang-up, never in a pitch to a recording.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -73,8 +74,11 @@ class ScenarioConversation:
         self._anticipation = Anticipation(self.brain.classifier)
         try:
             await self._converse(call)
-        except CallEnded:
-            self._hung_up(call)
+        except (CallEnded, asyncio.CancelledError):
+            # The caller's hang-up reaches the conversation as CallEnded, or as the cancellation of
+            # its task by Call._until.
+            if call.ended:
+                self._hung_up(call)
             raise
         finally:
             if self.run is not None:
