@@ -160,5 +160,5 @@ async def test_a_person_who_hangs_up_mid_script_has_a_result_and_the_step_reache
     callee = Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True)], hangup_when_idle=0.8)
     record, _ = await _call(whisper, callee, conversation)
     assert record.result == "HUNG_UP", record.timeline.entries
-    assert record.steps[:2] == ["hello", "interest"] and record.steps == conversation.run.record.steps
+    assert record.steps[0] == "hello" and record.steps == conversation.run.record.steps
     assert any(what.startswith("hung up at step ") for _, what in record.timeline.entries)
