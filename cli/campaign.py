@@ -205,10 +205,12 @@ def run(
                 loop.add_signal_handler(sig, dialer.stop)
             worker = asyncio.create_task(dialer.run())
             console.print(f"dialer {dialer.config.worker_id} running (Ctrl-C stops dialling, then drains)")
+            said: dict[int, str] = {}
             while not worker.done():
                 await asyncio.wait({worker}, timeout=2)
                 if until_done and campaign_ids and await _all_closed(db, campaign_ids):
                     dialer.stop()
+                await _say_why_waiting(db, campaign_ids, said, until_done)
             await dialer.drain(drain)
             await conversations.aclose()
             with contextlib.suppress(asyncio.CancelledError):
@@ -224,6 +226,24 @@ def run(
         fail(str(exc), 1)
     except (TimeoutError, OSError) as exc:
         fail(f"cannot reach Asterisk at {settings.ari.url}: {exc or 'no event stream'}", 1)
+
+
+async def _say_why_waiting(db: Database, campaign_ids: list[int] | None, said: dict[int, str],
+                           until_done: bool) -> None:
+    """When a campaign places no call, say why once (and again when the reason changes): the next
+    legal slot in its time zone, or calls due that no dialer takes."""
+    from bot.campaign.live import explain_waiting, live_view
+
+    ids = campaign_ids or [c.id for c in await list_campaigns(db.pool) if c.status.value == "RUNNING"]
+    for cid in ids:
+        try:
+            why = explain_waiting(await live_view(db.pool, cid), dialer_running=True)
+        except LookupError:
+            continue
+        if why and said.get(cid) != why:
+            prefix = "--until-done attend : " if until_done else ""
+            console.print(f"campagne {cid} : {prefix}{why}", highlight=False, soft_wrap=True)
+        said[cid] = why or ""
 
 
 async def _all_closed(db: Database, campaign_ids: list[int]) -> bool:

@@ -250,3 +250,19 @@ async def test_monitor_redraws_until_ctrl_c(db, seeded, database_url, tmp_path):
             await process.wait()
     assert process.returncode == 0, err.decode()
     assert b"Traceback" not in err
+
+
+async def test_campaign_run_says_once_what_it_waits_for(db, capsys):
+    from cli.campaign import _say_why_waiting
+
+    cid = await _campaign(db.pool, "Dimanche")
+    contact = await _contact(db.pool, 80)
+    tomorrow = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    await db.pool.execute("INSERT INTO attempts (campaign_id, contact_id, due_at, gate_reasons) "
+                          "VALUES ($1, $2, $3, '{outside_hours}')", cid, contact, tomorrow)
+    said: dict[int, str] = {}
+    await _say_why_waiting(db, [cid], said, until_done=True)
+    await _say_why_waiting(db, [cid], said, until_done=True)  # the same reason is not repeated
+    out = capsys.readouterr().out
+    assert out.count("--until-done attend : Aucun appel possible maintenant (hors des heures d'appel) ; "
+                     "premier créneau légal : ") == 1, out

@@ -305,7 +305,7 @@ _REASONS_FR = {"outside_hours": "hors des heures d'appel", "weekend": "week-end"
                "refusal_cooloff": "délai de repos après un refus"}
 
 
-def explain_waiting(view: dict[str, Any], lang: str | None = None) -> str | None:
+def explain_waiting(view: dict[str, Any], lang: str | None = None, *, dialer_running: bool = False) -> str | None:
     """Why a running campaign places no call right now, in plain words and in its time zone
     ('Aucun appel possible maintenant (week-end) ; premier créneau légal : lundi 7 décembre, 10:00');
     None when it is calling, or has nothing left."""
@@ -315,6 +315,8 @@ def explain_waiting(view: dict[str, Any], lang: str | None = None) -> str | None
     if campaign["status"] != "RUNNING" or totals["active"]:
         return None
     if waiting["due_now"]:
+        if dialer_running:  # it is about to take them
+            return None
         return _("{n} appel(s) à passer maintenant : aucun dialer ne les prend (lancer « minibot serve » ou "
                  "« minibot campaign run »)", lang).format(n=waiting["due_now"])
     if not waiting["later"] or not waiting["next_due_at"]:
