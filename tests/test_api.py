@@ -404,7 +404,7 @@ async def test_export_a_campaign_as_csv_and_xlsx(api, db):
     text = data.decode("utf-8-sig")
     assert data.startswith(b"\xef\xbb\xbf")
     lines = text.splitlines()
-    assert lines[0].startswith("call_uuid;placed_at;phone;")
+    assert lines[0].startswith("identifiant d'appel;date d'appel;téléphone;")  # French by default
     assert len(lines) == 3 and "+33612345678" in text and "client: =1+1" in text
 
     async with api.s.get(f"/api/campaigns/{cid}/export?format=xlsx") as resp:
@@ -414,9 +414,9 @@ async def test_export_a_campaign_as_csv_and_xlsx(api, db):
         data = await resp.read()
     from openpyxl import load_workbook
 
-    sheet = load_workbook(io.BytesIO(data), read_only=True)["calls"]
+    sheet = load_workbook(io.BytesIO(data), read_only=True)["appels"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "call_uuid" and {r[0] for r in rows[1:]} == {"exp-1", "exp-2"}
+    assert rows[0][0] == "identifiant d'appel" and {r[0] for r in rows[1:]} == {"exp-1", "exp-2"}
 
     assert (await api.json("GET", f"/api/campaigns/{cid}/export?format=pdf", 400))["field"] == "format"
     await api.json("GET", "/api/campaigns/5555/export", 404)
