@@ -16,8 +16,10 @@ from . import help as readable_help
 from .amd import amd_app
 from .audio import audio_app
 from .campaign import campaign_app
+from .campaign_show import show as campaign_show
 from .compliance import compliance_app
 from .contacts import contacts_app
+from .contacts_manage import contacts_list, contacts_show, contacts_update
 from .db import db_app
 from .doctor import doctor
 from .nlu import nlu_app
@@ -42,6 +44,10 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(webhook_app, name="webhook")
 app.command("doctor")(doctor)
+campaign_app.command("show")(campaign_show)
+contacts_app.command("list")(contacts_list)
+contacts_app.command("show")(contacts_show)
+contacts_app.command("update")(contacts_update)
 console = Console()
 
 

@@ -111,7 +111,7 @@ ORDER BY 1, 2
 _SPAN_SQL = "SELECT min(created_at) FROM calls WHERE campaign_id = $1"
 
 
-def _timezone(compliance: str | None) -> str:
+def campaign_timezone(compliance: str | None) -> str:
     """The campaign's time zone (its calling hours'), for showing times to people."""
     from ..compliance.rules import ComplianceRules
 
@@ -207,7 +207,7 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
         "campaign": {
             "id": row["id"], "name": row["name"], "status": row["status"], "scenario": row["scenario"],
             "max_concurrent_calls": row["max_concurrent_calls"], "created_at": _iso(row["created_at"]),
-            "timezone": _timezone(row["compliance"]),
+            "timezone": campaign_timezone(row["compliance"]),
             "started_at": _iso(row["started_at"]), "finished_at": _iso(row["finished_at"]),
         },
         "active_calls": active,
