@@ -515,3 +515,29 @@ async def test_a_json_body_past_the_limit_is_a_413(db):
         await runner.cleanup()
     assert "2000" in body["error"] and set(body) == {"error"}
     assert await db.pool.fetchval("SELECT count(*) FROM contacts") == 0
+
+
+async def test_upload_a_scenario_then_run_a_campaign_on_it(db, tmp_path):
+    ctx = WebContext(db=db, api_key=KEY, metrics_registry=CollectorRegistry(), uploads_dir=tmp_path / "uploads")
+    runner = await start_server(build_app(ctx), "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    mine = DEMO.replace("name: demo", "name: mon_offre", 1)
+    try:
+        async with aiohttp.ClientSession(base, headers={"X-API-Key": KEY}) as s:
+            api = Api(ctx, base, s, s)
+            broken = mine.replace("steps:", "stepz:", 1)
+            bad = await api.json("PUT", "/api/scenarios/mon_offre", 400, data=broken.encode(),
+                                 headers={"Content-Type": "text/yaml"})
+            assert "line" in bad["error"] and bad["field"] == "body"
+            wrong_name = await api.json("PUT", "/api/scenarios/autre", 400, json={"yaml": mine})
+            assert wrong_name["field"] == "name"
+            assert (await api.json("PUT", "/api/scenarios/demo", 409, json={"yaml": DEMO}))["error"]
+            kept = await api.json("PUT", "/api/scenarios/mon_offre", 201, json={"yaml": mine})
+            assert kept["name"] == "mon_offre" and kept["steps"] > 0
+            listed = {x["name"] for x in (await api.json("GET", "/api/scenarios"))["scenarios"]}
+            assert {"demo", "mon_offre"} <= listed
+            campaign = await api.campaign("offre", scenario="mon_offre")
+            assert campaign["scenario"] == str(tmp_path / "uploads" / "mon_offre.yaml")
+            await api.json("POST", "/api/campaigns", 400, json={"name": "x", "scenario": "inconnu"})
+    finally:
+        await runner.cleanup()

@@ -35,6 +35,7 @@ class WebContext:
     metrics_registry: CollectorRegistry = REGISTRY
     system_stats: Callable[[], dict[str, Any]] | None = None  # active calls, dialer workers... (serve)
     scenarios_dir: Path = SCENARIOS_DIR
+    uploads_dir: Path | None = None  # scenarios uploaded over the API (PUT /api/scenarios/{name}); None: refused
     max_upload_bytes: int = MAX_UPLOAD_BYTES
 
 
@@ -43,3 +44,11 @@ CTX = web.AppKey("minibot_web_context", WebContext)
 
 def context(request: web.Request) -> WebContext:
     return request.app[CTX]
+
+
+def uploaded_scenario(ctx: WebContext, name: str) -> Path | None:
+    """An uploaded scenario's file, when `name` is one (a shipped name always wins)."""
+    if ctx.uploads_dir is None or (ctx.scenarios_dir / f"{name}.yaml").exists():
+        return None
+    path = ctx.uploads_dir / f"{name}.yaml"
+    return path if path.is_file() else None
