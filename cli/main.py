@@ -24,6 +24,7 @@ from .db import db_app
 from .doctor import doctor
 from .nlu import nlu_app
 from .scenario import scenario_app
+from .scenario_try import try_ as scenario_try
 from .tts import tts_app
 from .voice import voice_app
 from .webhook import webhook_app
@@ -44,6 +45,7 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(webhook_app, name="webhook")
 app.command("doctor")(doctor)
+scenario_app.command("try")(scenario_try)
 campaign_app.command("show")(campaign_show)
 contacts_app.command("list")(contacts_list)
 contacts_app.command("show")(contacts_show)
