@@ -258,6 +258,7 @@ async def test_the_page_renders_the_live_figures_in_chromium(db):
         pytest.skip("no Chromium binary (apt-get install chromium, or set MINIBOT_CHROMIUM)")
     cid, other = await seed(db, datetime.now(UTC))
     await db.pool.execute("UPDATE campaigns SET status = 'PAUSED' WHERE id = $1", other)
+    await db.pool.execute("""UPDATE calls SET steps = '["hello", "interest"]' WHERE call_uuid = 'uuid-0'""")
     app = build_test_app(db)
     seen = record_requests(app)
     async with TestServer(app, host="127.0.0.1") as server, headless_chromium(binary) as devtools_url, \
@@ -299,6 +300,9 @@ async def test_the_page_renders_the_live_figures_in_chromium(db):
             assert "AM" not in dom["waitingNext"] and "PM" not in dom["waitingNext"]
             assert {"décroché", "occupé", "pas de réponse", "interrompu"} <= set(dom["outcomeWords"])
             assert "opposition" in dom["legendWords"] and "busy" not in dom["legendWords"]
+            funnel = await page.eval("[...document.querySelectorAll('#funnel tr[data-step]')].map((tr) => "
+                                     "[tr.dataset.step, tr.querySelector('.reached').textContent])")
+            assert funnel == [["hello", "1"], ["interest", "1"]]
             # The chart: one bar segment per way calls ended, all calls of the campaign stacked in it.
             labels = {label for label, _, _ in dom["bars"]}
             assert {"busy", "no_answer", "QUALIFIED", "OPTED_OUT", "in_progress"} <= labels

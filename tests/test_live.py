@@ -266,3 +266,20 @@ async def test_campaign_run_says_once_what_it_waits_for(db, capsys):
     out = capsys.readouterr().out
     assert out.count("--until-done attend : Aucun appel possible maintenant (hors des heures d'appel) ; "
                      "premier créneau légal : ") == 1, out
+
+
+async def test_the_funnel_says_where_people_went_and_dropped(db):
+    cid = await _campaign(db.pool, "Parcours")
+    paths = [(["hello", "interest", "is_lead", "goodbye_qualified"], "QUALIFIED"),
+             (["hello", "interest"], "HUNG_UP"), (["hello"], "HUNG_UP"), (["hello", "interest"], "NOT_INTERESTED")]
+    for i, (steps, result) in enumerate(paths):
+        await db.pool.execute(
+            """INSERT INTO calls (call_uuid, campaign_id, phone, status, result, steps, objections)
+               VALUES ($1, $2, '+33612345699', 'ENDED', $3, $4::jsonb, $5::jsonb)""",
+            f"f-{i}", cid, result, json.dumps(steps), json.dumps([{"id": "prix", "score": 0.9, "at_ms": 1}] * (i % 2)))
+    funnel = (await live_view(db.pool, cid, now=NOW))["funnel"]
+    assert funnel["steps"][:3] == [
+        {"step": "hello", "reached": 4, "ended_here": 1, "hung_up_here": 1},
+        {"step": "interest", "reached": 3, "ended_here": 2, "hung_up_here": 1},
+        {"step": "is_lead", "reached": 1, "ended_here": 0, "hung_up_here": 0}]
+    assert funnel["objections"] == [{"id": "prix", "count": 2}]

@@ -182,6 +182,7 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
     active_rows = await conn.fetch(_ACTIVE_SQL, campaign_id, MAX_ACTIVE_LISTED)
     timeline, width = await _timeline(conn, campaign_id, row, now, bucket_minutes, hours)
     webhooks = await _webhooks(conn, campaign_id)
+    funnel = await _funnel(conn, campaign_id)
 
     contacts = json.loads(row["contacts"])
     ended, answered = figures["ended"], figures["answered"]
@@ -248,7 +249,38 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
         "bucket_minutes": width,
         "timeline": timeline,
         "webhooks": webhooks,
+        "funnel": funnel,
     }
+
+
+# Per step: how many calls reached it (once each, loops aside), in the order steps are first met;
+# how many ended there, and how many of those were a hang-up. Objections matched, most frequent first.
+_FUNNEL_SQL = """
+WITH s AS (
+    SELECT c.id, c.result, x.step, x.pos, jsonb_array_length(c.steps) AS n
+    FROM calls c, jsonb_array_elements_text(c.steps) WITH ORDINALITY AS x(step, pos)
+    WHERE c.campaign_id = $1 AND jsonb_typeof(c.steps) = 'array'
+)
+SELECT step, count(DISTINCT id) AS reached, avg(pos) AS at,
+       count(DISTINCT id) FILTER (WHERE pos = n) AS ended_here,
+       count(DISTINCT id) FILTER (WHERE pos = n AND result = 'HUNG_UP') AS hung_up_here
+FROM s GROUP BY step ORDER BY avg(pos), step
+"""
+_OBJECTIONS_SQL = """
+SELECT o->>'id' AS id, count(*) AS n
+FROM calls c, jsonb_array_elements(CASE WHEN jsonb_typeof(c.objections) = 'array' THEN c.objections
+                                        ELSE '[]'::jsonb END) AS o
+WHERE c.campaign_id = $1 AND o->>'id' IS NOT NULL
+GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10
+"""
+
+
+async def _funnel(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Any]:
+    """The scenario's funnel (calls.steps): where people went and where they dropped."""
+    steps = [{"step": r["step"], "reached": r["reached"], "ended_here": r["ended_here"],
+              "hung_up_here": r["hung_up_here"]} for r in await conn.fetch(_FUNNEL_SQL, campaign_id)]
+    objections = [{"id": r["id"], "count": r["n"]} for r in await conn.fetch(_OBJECTIONS_SQL, campaign_id)]
+    return {"steps": steps, "objections": objections}
 
 
 _WEBHOOKS_SQL = """

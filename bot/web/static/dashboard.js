@@ -218,6 +218,7 @@
     const results = { ...totals.results };
     if (totals.answered_without_result) results.no_result = totals.answered_without_result;
     renderCounts($("results"), results, "result", totals.answered);
+    renderFunnel(view.funnel || { steps: [], objections: [] });
     renderActive(view.active_calls, totals.active);
     renderChart(view.timeline, view.bucket_minutes);
   }
@@ -292,6 +293,35 @@
       row.append(cell);
       body.append(row);
     }
+  }
+
+  function renderFunnel(funnel) {
+    const top = Math.max(0, ...funnel.steps.map((s) => s.reached));
+    $("funnel").tBodies[0].replaceChildren(...funnel.steps.map((s) => {
+      const row = document.createElement("tr");
+      row.dataset.step = s.step;
+      const name = document.createElement("th");
+      name.textContent = s.step;
+      row.append(name);
+      for (const [value, cls] of [[s.reached, "count reached"], [s.ended_here, "count ended"],
+        [s.hung_up_here, "count hung-up"]]) {
+        const cell = document.createElement("td");
+        cell.className = cls;
+        cell.textContent = String(value);
+        row.append(cell);
+      }
+      const bar = document.createElement("td");
+      bar.className = "bar";
+      const fill = document.createElement("span");
+      fill.className = "fill";
+      fill.style.width = `${top ? (100 * s.reached) / top : 0}%`;
+      fill.style.background = "#2563eb";
+      bar.append(fill);
+      row.append(bar);
+      return row;
+    }));
+    const counts = Object.fromEntries(funnel.objections.map((o) => [o.id, o.count]));
+    renderCounts($("objections"), counts, "objection");
   }
 
   function renderActive(calls, total) {
