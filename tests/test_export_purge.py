@@ -437,7 +437,7 @@ def test_cli_campaign_export(database_url, tmp_path, monkeypatch):
 
     default = runner.invoke(app, ["campaign", "export", str(cid)], env=env)
     assert default.exit_code == 0, default.output
-    assert f"campaign-{cid}.csv" in default.stdout and "2 call(s)" in default.stdout
+    assert f"campaign-{cid}.csv" in default.stdout and "2 appel(s)" in default.stdout
     assert (tmp_path / f"campaign-{cid}.csv").read_bytes().startswith(b"\xef\xbb\xbf")
 
     xlsx = runner.invoke(app, ["campaign", "export", str(cid), "--format", "xlsx", "--out", "calls.xlsx", "--json"],
