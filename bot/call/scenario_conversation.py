@@ -93,6 +93,11 @@ class ScenarioConversation:
             return
         if call.record.amd_verdict == "machine":
             return
+        if run.record.result is not None:
+            # The engine had concluded (an opt-out, a lead...) and the caller hung up during the
+            # goodbye: that conclusion is the result; an opt-out above all must never be lost.
+            self._finish(call, run, run.record.result)
+            return
         self._finish(call, run, CallResult.HUNG_UP)
         call.record.timeline.add(f"hung up at step {run.record.steps[-1]}")
 
