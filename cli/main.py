@@ -30,8 +30,8 @@ from .voice import voice_app
 from .webhook import webhook_app
 
 readable_help.install()
-app = typer.Typer(help="MiniBot: French phone voicebot on Asterisk.", no_args_is_help=True)
-models_app = typer.Typer(help="Speech models: fetch and check.", no_args_is_help=True)
+app = typer.Typer(help="MiniBot : assistant vocal téléphonique français sur Asterisk.", no_args_is_help=True)
+models_app = typer.Typer(help="Modèles vocaux : télécharger et vérifier.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(nlu_app, name="nlu")
@@ -66,8 +66,8 @@ def demo(
     listen: bool = typer.Option(False, "--listen", help="only the listen path over AudioSocket (no ARI)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Run a campaign over simulated callees, offline: embedded PostgreSQL, simulated Asterisk (ARI +
-    AudioSocket), and all of MiniBot; print each conversation live, then the campaign's figures."""
+    """Démonstration hors ligne : une campagne sur des correspondants simulés (base intégrée, Asterisk simulé,
+    tout MiniBot) ; chaque conversation en direct, puis les chiffres de la campagne."""
     _logging(verbose)
     settings = Settings()
     if asr:
@@ -149,9 +149,9 @@ def serve(
     json_logs: bool = typer.Option(True, "--json-logs/--text-logs", help="log lines as JSON (with the call id)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Run MiniBot as a service until SIGTERM or Ctrl-C, then stop dialling, let calls in progress finish
-    (MINIBOT_DIALER__DRAIN_SECONDS) and give back what was claimed. Several `--role calls` workers on
-    several machines may share one PostgreSQL (DATABASE_URL)."""
+    """Lancer MiniBot en service jusqu'à SIGTERM ou Ctrl-C : ensuite plus de nouvel appel, ceux en cours se
+    terminent (MINIBOT_DIALER__DRAIN_SECONDS). Plusieurs workers `--role calls` sur plusieurs machines peuvent
+    partager une base PostgreSQL (DATABASE_URL)."""
     import signal
 
     from bot.ops.logs import redact, setup_logging

@@ -35,7 +35,8 @@ from bot.dialog.scenario.model import DEFAULT_KEY, PERSONALITIES, Scenario
 
 from .prompts import oui_non, slug
 
-scenario_app = typer.Typer(help="Conversation scenarios: validate, list, show, write.", no_args_is_help=True)
+scenario_app = typer.Typer(help="Scénarios de conversation : vérifier, lister, afficher, écrire, répéter.",
+                           no_args_is_help=True)
 console = Console()
 
 _OBJECTIONS = typer.Option(None, "--objections", help="objection library directory (default: scenarios/objections)")
