@@ -144,7 +144,8 @@ async def _start_api(settings: Settings, service: Service, stack: contextlib.Asy
     if key is None:
         log.warning("MINIBOT_API__KEY is not set: /api/* answers 401 until it is")
     app = build_app(WebContext(db=service.db, api_key=key, health=service.health, system_stats=service.stats,
-                               recordings_dir=settings.recordings_dir, caller_id=settings.dial.caller_id))
+                               recordings_dir=settings.recordings_dir, caller_id=settings.dial.caller_id,
+                               uploads_dir=settings.data_dir / "scenarios"))
     runner = await start_server(app, settings.api.host, settings.api.port)
     stack.push_async_callback(runner.cleanup)
     service.api_address = ", ".join(f"{host}:{port}" for host, port, *_ in runner.addresses)

@@ -19,7 +19,7 @@ import typer
 
 from bot.dialog.amd import AMD_STATUSES, AmdEvidence, classify
 
-amd_app = typer.Typer(help="Answering-machine detection: human or machine from the callee's greeting.",
+amd_app = typer.Typer(help="Détection de répondeur : personne ou répondeur, d'après la première phrase.",
                       no_args_is_help=True)
 
 

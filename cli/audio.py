@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from bot.voice.prepare import MAX_SECONDS, PEAK_DBFS, TARGET_LUFS, Failed, Prepared
 
-audio_app = typer.Typer(help="Recorded audio: prepare recordings for the phone.", no_args_is_help=True)
+audio_app = typer.Typer(help="Audio enregistré : préparer des enregistrements pour le téléphone.", no_args_is_help=True)
 console = Console()
 
 

@@ -22,6 +22,7 @@ from bot.campaign import control
 from bot.campaign.lifecycle import TransitionError
 from bot.campaign.summary import stats_table
 from bot.config import Settings
+from bot.i18n import format_datetime, format_decimal
 from bot.store import Database, DatabaseError
 from bot.store.campaigns import Campaign, campaign_stats, get_campaign, list_campaigns
 
@@ -29,7 +30,9 @@ from .campaign_export import export
 from .common import JSON_OPTION, emit, err, fail, with_db
 from .monitor import monitor
 
-campaign_app = typer.Typer(help="Campaigns: create, start, pause, resume, stop, watch, export.",
+STATUS_FR = {"DRAFT": "brouillon", "READY": "prête", "RUNNING": "en cours", "PAUSED": "en pause",
+             "COMPLETED": "terminée", "CANCELLED": "arrêtée"}
+campaign_app = typer.Typer(help="Campagnes : créer, démarrer, mettre en pause, reprendre, arrêter, suivre, exporter.",
                            no_args_is_help=True)
 campaign_app.command("export")(export)
 campaign_app.command("monitor")(monitor)
@@ -52,14 +55,19 @@ def _json_option(text: str | None, what: str) -> dict | None:
 
 @campaign_app.command("create")
 def create(
-    name: str = typer.Argument(..., help="a name for people"),
-    scenario: str = typer.Option(..., "--scenario", help="a shipped scenario's name or a scenario YAML file"),
-    max_concurrent: int = typer.Option(5, "--max-concurrent", min=1, help="simultaneous calls of this campaign"),
-    cps: float = typer.Option(1.0, "--cps", min=0.01, help="new calls per second at most"),
-    var: list[str] = typer.Option([], "--var", help="a value every call gets, name=value (repeatable)"),
-    compliance: str = typer.Option(None, "--compliance", help='rule overrides as JSON or @file, e.g. '
+    name: str = typer.Argument(..., metavar="NOM", help="un nom pour les personnes"),
+    scenario: str = typer.Option(..., "--scenario", metavar="SCÉNARIO",
+                                help="le nom d'un scénario livré, ou un fichier YAML de scénario"),
+    max_concurrent: int = typer.Option(5, "--max-concurrent", min=1, metavar="N",
+                                        help="appels simultanés de cette campagne"),
+    cps: float = typer.Option(1.0, "--cps", min=0.01, metavar="NOMBRE", help="nouveaux appels par seconde, au plus"),
+    var: list[str] = typer.Option([], "--var", metavar="NOM=VALEUR",
+                                  help="une valeur que reçoit chaque appel (répétable)"),
+    compliance: str = typer.Option(None, "--compliance", metavar="JSON",
+                                   help='règles modifiées, en JSON ou @fichier, par ex. '
                                    '\'{"require_consent": true}\''),
-    retry: str = typer.Option(None, "--retry", help='retry overrides as JSON or @file, e.g. '
+    retry: str = typer.Option(None, "--retry", metavar="JSON",
+                              help='relances modifiées, en JSON ou @fichier, par ex. '
                               '\'{"no_answer": {"delay_minutes": 60, "max_retries": 1}}\''),
     basis: str = typer.Option(None, "--basis", help="base légale (obligatoire): consent (consentement préalable), "
                               "contract (clients sous contrat), b2b (professionnels), not_prospecting (hors "
@@ -78,7 +86,7 @@ def create(
                                      "les règles françaises"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Create a campaign (DRAFT). Import its contacts with `minibot contacts import FILE --campaign ID`."""
+    """Créer une campagne (brouillon). Importer ses contacts avec `minibot contacts import FICHIER --campaign ID`."""
     variables = {}
     for item in var:
         key, sep, value = item.partition("=")
@@ -101,21 +109,21 @@ def create(
     if as_json:
         emit(campaign.to_json())
     else:
-        console.print(f"campaign [bold]{campaign.id}[/] created ({campaign.status.value}), scenario {scenario}, "
-                      f"base légale {campaign.legal_basis}")
+        console.print(f"campagne [bold]{campaign.id}[/] créée ({STATUS_FR[campaign.status.value]}), "
+                      f"scénario {scenario}, base légale {campaign.legal_basis}")
 
 
 @campaign_app.command("list")
 def list_(as_json: bool = JSON_OPTION) -> None:
-    """Every campaign with its status."""
+    """Lister les campagnes et leur état."""
     campaigns = with_db(lambda db: list_campaigns(db.pool), as_json)
     if as_json:
         emit({"campaigns": [c.to_json() for c in campaigns]})
         return
-    table = Table("id", "name", "scenario", "status", "limit", "cps", "created")
+    table = Table("id", "nom", "scénario", "état", "simultanés", "par seconde", "créée le")
     for c in campaigns:
-        table.add_row(str(c.id), c.name, c.scenario, c.status.value, str(c.max_concurrent_calls),
-                      f"{c.calls_per_second:g}", c.created_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(str(c.id), c.name, c.scenario, STATUS_FR[c.status.value], str(c.max_concurrent_calls),
+                      format_decimal(c.calls_per_second), format_datetime(c.created_at)[:16])
     console.print(table)
 
 
@@ -128,7 +136,7 @@ def _lookup(work, campaign_id: int, as_json: bool):
 
 @campaign_app.command("stats")
 def stats(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
-    """The campaign's figures: contacts by status, calls by outcome and result, rates."""
+    """Les chiffres d'une campagne : contacts par état, appels par issue et résultat, taux."""
 
     async def work(db: Database) -> tuple[Campaign, dict[str, Any]]:
         return await get_campaign(db.pool, campaign_id), await campaign_stats(db.pool, campaign_id)
@@ -158,44 +166,47 @@ def _lifecycle(action: str, campaign_id: int, as_json: bool) -> None:
     if as_json:
         emit(campaign.to_json())
     else:
-        console.print(f"campaign {campaign.id}: {campaign.status.value}")
+        console.print(f"campagne {campaign.id} : {STATUS_FR[campaign.status.value]}")
 
 
 @campaign_app.command("start")
 def start(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
-    """DRAFT or READY → RUNNING (a draft is checked first). Dialling is done by `minibot campaign run`."""
+    """Démarrer : brouillon ou prête → en cours (un brouillon est vérifié d'abord). Les appels partent avec
+    `minibot campaign run` ou `minibot serve`."""
     _lifecycle("start", campaign_id, as_json)
 
 
 @campaign_app.command("pause")
 def pause(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
-    """RUNNING → PAUSED: nothing new is dialled; calls in progress finish."""
+    """Mettre en pause : plus de nouvel appel ; ceux en cours se terminent."""
     _lifecycle("pause", campaign_id, as_json)
 
 
 @campaign_app.command("resume")
 def resume(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
-    """PAUSED → RUNNING."""
+    """Reprendre une campagne en pause."""
     _lifecycle("resume", campaign_id, as_json)
 
 
 @campaign_app.command("stop")
 def stop(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
-    """→ CANCELLED: scheduled attempts are dropped; calls in progress finish."""
+    """Arrêter : les appels prévus sont abandonnés ; ceux en cours se terminent."""
     _lifecycle("stop", campaign_id, as_json)
 
 
 @campaign_app.command("run")
 def run(
     campaign_ids: list[int] = typer.Argument(None, metavar="[ID]...",
-                                             help="only these campaigns (default: every running one)"),
-    max_calls: int = typer.Option(10, "--max-calls", min=1, help="this worker's simultaneous calls"),
-    until_done: bool = typer.Option(False, "--until-done", help="exit once the campaigns are completed or stopped"),
-    drain: float = typer.Option(120.0, "--drain", help="seconds calls in progress get to finish on Ctrl-C"),
+                                             help="seulement ces campagnes (par défaut : toutes celles en cours)"),
+    max_calls: int = typer.Option(10, "--max-calls", min=1, metavar="N", help="appels simultanés de ce worker"),
+    until_done: bool = typer.Option(False, "--until-done",
+                                    help="s'arrêter quand les campagnes sont terminées ou arrêtées"),
+    drain: float = typer.Option(120.0, "--drain", metavar="SECONDES",
+                                help="secondes laissées aux appels en cours après Ctrl-C"),
 ) -> None:
-    """Run a dialer worker against the configured Asterisk (MINIBOT_ARI__URL...): claim due attempts of
-    running campaigns, check the compliance gate, dial, store each call. Several workers on several
-    machines may share one database."""
+    """Lancer un worker d'appels sur l'Asterisk configuré (MINIBOT_ARI__URL...) : il prend les appels dus des
+    campagnes en cours, vérifie les règles légales, appelle, enregistre chaque appel, et envoie les webhooks.
+    Plusieurs workers sur plusieurs machines peuvent partager une base."""
     from bot.call.runtime import call_runtime
     from bot.campaign.conversations import CampaignConversations
     from bot.campaign.dialer import Dialer, DialerConfig
@@ -231,16 +242,19 @@ def run(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, dialer.stop)
             worker = asyncio.create_task(dialer.run())
-            console.print(f"dialer {dialer.config.worker_id} running (Ctrl-C stops dialling, then drains)")
+            console.print(f"worker {dialer.config.worker_id} lancé (Ctrl-C arrête les nouveaux appels, puis "
+                          "laisse finir ceux en cours)")
+            said: dict[int, str] = {}
             while not worker.done():
                 await asyncio.wait({worker}, timeout=2)
                 if until_done and campaign_ids and await _all_closed(db, campaign_ids):
                     dialer.stop()
+                await _say_why_waiting(db, campaign_ids, said, until_done)
             await dialer.drain(drain)
             await conversations.aclose()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            console.print(f"dialer stopped after {dialer.dialled} calls")
+            console.print(f"worker arrêté après {dialer.dialled} appel(s)")
         return 0
 
     try:
@@ -253,6 +267,24 @@ def run(
         fail(str(exc), 1)
     except (TimeoutError, OSError) as exc:
         fail(f"cannot reach Asterisk at {settings.ari.url}: {exc or 'no event stream'}", 1)
+
+
+async def _say_why_waiting(db: Database, campaign_ids: list[int] | None, said: dict[int, str],
+                           until_done: bool) -> None:
+    """When a campaign places no call, say why once (and again when the reason changes): the next
+    legal slot in its time zone, or calls due that no dialer takes."""
+    from bot.campaign.live import explain_waiting, live_view
+
+    ids = campaign_ids or [c.id for c in await list_campaigns(db.pool) if c.status.value == "RUNNING"]
+    for cid in ids:
+        try:
+            why = explain_waiting(await live_view(db.pool, cid), dialer_running=True)
+        except LookupError:
+            continue
+        if why and said.get(cid) != why:
+            prefix = "--until-done attend : " if until_done else ""
+            console.print(f"campagne {cid} : {prefix}{why}", highlight=False, soft_wrap=True)
+        said[cid] = why or ""
 
 
 async def _all_closed(db: Database, campaign_ids: list[int]) -> bool:

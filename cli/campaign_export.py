@@ -23,13 +23,15 @@ console = Console()
 
 
 def export(
-    campaign_id: int = typer.Argument(..., metavar="ID", help="the campaign's id"),
-    format: str = typer.Option("csv", "--format", help="csv or xlsx"),
-    out: Path = typer.Option(None, "--out", help="the file to write (default: campaign-<ID>.<format> here)"),
-    as_json: bool = typer.Option(False, "--json", help='print {"path", "rows"} as one JSON object'),
+    campaign_id: int = typer.Argument(..., metavar="ID", help="l'identifiant de la campagne"),
+    format: str = typer.Option("csv", "--format", metavar="csv|xlsx", help="csv ou xlsx"),
+    out: Path = typer.Option(None, "--out", metavar="FICHIER",
+                             help="le fichier à écrire (par défaut : campaign-<ID>.<format> ici)"),
+    as_json: bool = typer.Option(False, "--json", help='afficher {"path", "rows"} en un objet JSON'),
 ) -> None:
-    """Export every call of a campaign (contact, status, result, AMD, durations, objections,
-    transcript, recording) to CSV for French Excel (UTF-8 BOM, ;) or XLSX."""
+    """Exporter les appels d'une campagne (contact, issue, résultat, étapes, durées, objections, transcription,
+    enregistrement, et les colonnes du fichier de contacts) en CSV pour Excel français (UTF-8 BOM, ;, virgule
+    décimale) ou en XLSX ; colonnes en français (MINIBOT_LANGUAGE=en : en anglais)."""
     fmt = format.lower()
     if fmt not in FORMATS:
         fail(f"--format: {format!r} is not one of {', '.join(FORMATS)}", 2, as_json)
@@ -50,4 +52,4 @@ def export(
     if as_json:
         emit({"path": str(summary.path), "rows": summary.rows})
     else:
-        console.print(f"wrote {escape(str(summary.path))}: {summary.rows} call(s)", highlight=False, soft_wrap=True)
+        console.print(f"écrit {escape(str(summary.path))} : {summary.rows} appel(s)", highlight=False, soft_wrap=True)

@@ -28,7 +28,8 @@ from bot.store import Database
 
 from .common import emit, fail, with_db
 
-contacts_app = typer.Typer(help="Contacts: import the people to call.", no_args_is_help=True)
+contacts_app = typer.Typer(help="Contacts : importer, lister, afficher, corriger les personnes à appeler.",
+                           no_args_is_help=True)
 console = Console()
 
 SHOWN = 20  # lines listed per kind of problem in the human summary

@@ -24,7 +24,7 @@ from bot.store.retention import PurgeReport, parse_age, purge
 
 from .common import JSON_OPTION, emit, fail, with_db
 
-db_app = typer.Typer(help="The database: schema migrations and retention.", no_args_is_help=True)
+db_app = typer.Typer(help="La base de données : migrations du schéma et durée de conservation.", no_args_is_help=True)
 console = Console()
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -12,21 +12,26 @@ from rich.console import Console
 
 from bot.config import Settings
 
+from . import help as readable_help
 from .amd import amd_app
 from .audio import audio_app
 from .campaign import campaign_app
+from .campaign_show import show as campaign_show
 from .compliance import compliance_app
 from .contacts import contacts_app
+from .contacts_manage import contacts_list, contacts_show, contacts_update
 from .db import db_app
 from .doctor import doctor
 from .nlu import nlu_app
 from .scenario import scenario_app
+from .scenario_try import try_ as scenario_try
 from .tts import tts_app
 from .voice import voice_app
 from .webhook import webhook_app
 
-app = typer.Typer(help="MiniBot: French phone voicebot on Asterisk.", no_args_is_help=True)
-models_app = typer.Typer(help="Speech models: fetch and check.", no_args_is_help=True)
+readable_help.install()
+app = typer.Typer(help="MiniBot : assistant vocal téléphonique français sur Asterisk.", no_args_is_help=True)
+models_app = typer.Typer(help="Modèles vocaux : télécharger et vérifier.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(nlu_app, name="nlu")
@@ -40,6 +45,11 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(webhook_app, name="webhook")
 app.command("doctor")(doctor)
+scenario_app.command("try")(scenario_try)
+campaign_app.command("show")(campaign_show)
+contacts_app.command("list")(contacts_list)
+contacts_app.command("show")(contacts_show)
+contacts_app.command("update")(contacts_update)
 console = Console()
 
 
@@ -56,8 +66,8 @@ def demo(
     listen: bool = typer.Option(False, "--listen", help="only the listen path over AudioSocket (no ARI)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Run a campaign over simulated callees, offline: embedded PostgreSQL, simulated Asterisk (ARI +
-    AudioSocket), and all of MiniBot; print each conversation live, then the campaign's figures."""
+    """Démonstration hors ligne : une campagne sur des correspondants simulés (base intégrée, Asterisk simulé,
+    tout MiniBot) ; chaque conversation en direct, puis les chiffres de la campagne."""
     _logging(verbose)
     settings = Settings()
     if asr:
@@ -149,9 +159,9 @@ def serve(
     json_logs: bool = typer.Option(True, "--json-logs/--text-logs", help="log lines as JSON (with the call id)"),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
 ) -> None:
-    """Run MiniBot as a service until SIGTERM or Ctrl-C, then stop dialling, let calls in progress finish
-    (MINIBOT_DIALER__DRAIN_SECONDS) and give back what was claimed. Several `--role calls` workers on
-    several machines may share one PostgreSQL (DATABASE_URL)."""
+    """Lancer MiniBot en service jusqu'à SIGTERM ou Ctrl-C : ensuite plus de nouvel appel, ceux en cours se
+    terminent (MINIBOT_DIALER__DRAIN_SECONDS). Plusieurs workers `--role calls` sur plusieurs machines peuvent
+    partager une base PostgreSQL (DATABASE_URL)."""
     import signal
 
     from bot.call.readiness import StartupError

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-nlu_app = typer.Typer(help="Intent and objection classification.", no_args_is_help=True)
+nlu_app = typer.Typer(help="Compréhension : intention et objection d'une phrase.", no_args_is_help=True)
 FIELDS = ("text", "intent", "objection", "score")
 
 

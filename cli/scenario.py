@@ -7,6 +7,7 @@ Exit codes: 0 fine, 1 a scenario is invalid (or would be overwritten), 2 bad arg
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.prompt import Confirm, Prompt
+from rich.prompt import Prompt
 from rich.table import Table
 
 from bot.dialog.objections.library import BASE_THEMES, DEFAULT_DIR, Library, LibraryError, load_library
@@ -32,7 +33,10 @@ from bot.dialog.scenario.authoring import (
 from bot.dialog.scenario.loader import Problem, ScenarioInvalid, load_scenario, read_scenario_text
 from bot.dialog.scenario.model import DEFAULT_KEY, PERSONALITIES, Scenario
 
-scenario_app = typer.Typer(help="Conversation scenarios: validate, list, show, write.", no_args_is_help=True)
+from .prompts import oui_non, slug
+
+scenario_app = typer.Typer(help="Scénarios de conversation : vérifier, lister, afficher, écrire, répéter.",
+                           no_args_is_help=True)
 console = Console()
 
 _OBJECTIONS = typer.Option(None, "--objections", help="objection library directory (default: scenarios/objections)")
@@ -192,7 +196,8 @@ def _print_scenario(s: Scenario) -> None:
 def new(
     interactive: bool = typer.Option(False, "--interactive", "-i", help="ask for every answer not given as an option"),
     name: str = typer.Option(None, help="scenario name (lowercase, digits, _): scenarios/<name>.yaml"),
-    theme: str = typer.Option(None, help="objection library theme (or, energie, assurance...)"),
+    theme: str = typer.Option(None, help="objection library theme (or, energie, assurance...); "
+                              "'general' for none"),
     objective: str = typer.Option(None, help=f"one of {', '.join(OBJECTIVES)}"),
     personality: str = typer.Option(None, help=f"one of {', '.join(PERSONALITIES)} (default professionnel)"),
     agent_name: str = typer.Option(None, "--agent-name", help="the name the assistant gives"),
@@ -216,30 +221,34 @@ def new(
         return value if value is not None or not interactive else _prompt(label, **kwargs)
 
     try:
-        name = ask(name, "Scenario name (lowercase letters, digits, _)", pattern=NAME)
+        name = ask(name, "Nom du scénario (minuscules, chiffres, _)", pattern=NAME,
+                   default=_free_name(out) if interactive and name is None else None)
         if name is not None and _target(out, name).exists() and not force:
             _refuse_overwrite(_target(out, name))  # before the other questions are asked
-        theme = ask(theme, "Objection theme", choices=themes or None)
-        objective = ask(objective, "Objective", choices=list(OBJECTIVES))
-        personality = ask(personality, "Personality", choices=list(PERSONALITIES), default="professionnel")
-        agent_name = ask(agent_name, "Agent name (the assistant's first name)")
-        company = ask(company, "Company")
+        if theme is None and interactive:
+            # No theme is a valid answer: the general and standard objections only.
+            theme = Prompt.ask("Thème d'objections", console=console, choices=[GENERAL, *themes],
+                               default=GENERAL) if themes else GENERAL
+        objective = ask(objective, "Objectif", choices=list(OBJECTIVES))
+        personality = ask(personality, "Personnalité", choices=list(PERSONALITIES), default="professionnel")
+        agent_name = ask(agent_name, "Prénom de l'assistante")
+        company = ask(company, "Société")
         if theme is not None and topic is None and interactive:
-            topic = _prompt("The call is about (« Je vous appelle au sujet de … »)",
-                            default=default_topic(theme) or None)
+            topic = _prompt("L'appel porte sur (« Je vous appelle au sujet de … »)",
+                            default=default_topic(_theme(theme)) or None)
         questions = list(step or [])
         if not questions and interactive:
-            console.print("Qualification questions, each answered « oui » by a good prospect (empty line to finish):")
+            console.print("Questions de qualification, auxquelles un bon prospect répond « oui » (ligne vide pour "
+                          "finir) :")
             questions.append(_prompt("Question 1"))
             while more := Prompt.ask(f"Question {len(questions) + 1}", console=console, default="", show_default=False):
                 questions.append(more.strip())
         if recorded is None:
-            recorded = Confirm.ask("Is the call recorded?", console=console, default=True) if interactive else True
+            recorded = oui_non("L'appel est-il enregistré ?", console=console) if interactive else True
         if voicemail is None:
-            voicemail = (Confirm.ask("Leave a message on answering machines?", console=console, default=True)
-                         if interactive else True)
+            voicemail = oui_non("Laisser un message aux répondeurs ?", console=console) if interactive else True
     except EOFError:
-        console.print("\n[red]error:[/] no more answers (input closed)")
+        console.print("\n[red]erreur :[/] plus de réponses (entrée fermée)")
         raise typer.Exit(2) from None
     personality = personality or "professionnel"
 
@@ -250,11 +259,12 @@ def new(
     if missing:
         console.print(f"[red]error:[/] missing {', '.join(missing)} (or use --interactive)")
         raise typer.Exit(2)
-    if themes and theme not in themes:
+    theme = _theme(theme) if theme is not None else None
+    if themes and theme and theme not in themes:
         console.print(f"[red]error:[/] unknown theme {escape(theme)!r} (known: {', '.join(themes)})")
         raise typer.Exit(2)
 
-    answers = Answers(name=name, theme=theme, objective=objective, personality=personality, agent_name=agent_name,
+    answers = Answers(name=name, theme=theme or "", objective=objective, personality=personality, agent_name=agent_name,
                       company_name=company, questions=questions, recorded=recorded, voicemail=voicemail, topic=topic,
                       title=title)
     try:
@@ -274,8 +284,10 @@ def new(
         console.print(f"[red]wrote {escape(_shown(target))}, but it does not validate[/]")
         raise typer.Exit(1) from None
     shown = escape(_shown(target))
-    console.print(f"[green]wrote[/] {shown}: {loaded.name}, {len(loaded.steps)} steps, valid. "
-                  f"Fill its facts, then: minibot scenario show {shown}", highlight=False, soft_wrap=True)
+    # Quoted as a shell would need it (a path with a space), so the hint can be pasted as is.
+    command = escape(f"minibot scenario show {shlex.quote(_shown(target))}")
+    console.print(f"[green]écrit[/] {shown} : {loaded.name}, {len(loaded.steps)} étapes, valide. "
+                  f"Complétez ses faits, puis : {command}", highlight=False, soft_wrap=True)
 
 
 def _prompt(label: str, *, choices: list[str] | None = None, default: str | None = None,
@@ -288,7 +300,31 @@ def _prompt(label: str, *, choices: list[str] | None = None, default: str | None
         answer = (Prompt.ask(label, console=console, **kwargs) or "").strip()
         if answer and (pattern is None or pattern.match(answer)):
             return answer
-        console.print("[yellow]please answer[/]" if not answer else f"[yellow]{escape(answer)!r} does not fit[/]")
+        if not answer:
+            console.print("[yellow]une réponse est attendue[/]")
+        elif pattern is NAME:
+            console.print(f"[yellow]« {escape(answer)} » ne convient pas : essayez « {slug(answer)} »[/]")
+        else:
+            console.print(f"[yellow]« {escape(answer)} » ne convient pas[/]")
+
+
+GENERAL = "général"
+
+
+def _theme(theme: str) -> str:
+    """'général', 'general', 'aucun' or nothing: no theme of its own (the base objections only)."""
+    return "" if theme.strip().lower() in ("", GENERAL, "general", "aucun", "none") else theme.strip()
+
+
+def _free_name(out: Path | None) -> str:
+    """A valid name no scenario has yet: prospection, prospection_2..."""
+    if out is not None and out.suffix in (".yaml", ".yml"):
+        return slug(out.stem)
+    name, n = "prospection", 1
+    while _target(None, name).exists():
+        n += 1
+        name = f"prospection_{n}"
+    return name
 
 
 def _target(out: Path | None, name: str) -> Path:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-tts_app = typer.Typer(help="Text to speech: render a line to a file.", no_args_is_help=True)
+tts_app = typer.Typer(help="Synthèse vocale : dire une phrase dans un fichier.", no_args_is_help=True)
 console = Console()
 
 @tts_app.callback()

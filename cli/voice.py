@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-voice_app = typer.Typer(help="Cloned voices (XTTS): check, clean and store reference recordings.",
+voice_app = typer.Typer(help="Voix clonées (XTTS) : vérifier, nettoyer et ranger les enregistrements de référence.",
                         no_args_is_help=True)
 console = Console(soft_wrap=True)  # paths and reasons stay on one line, whatever the terminal width
 

@@ -419,7 +419,7 @@ async def test_export_a_campaign_as_csv_and_xlsx(api, db):
     text = data.decode("utf-8-sig")
     assert data.startswith(b"\xef\xbb\xbf")
     lines = text.splitlines()
-    assert lines[0].startswith("call_uuid;placed_at;phone;")
+    assert lines[0].startswith("identifiant d'appel;date d'appel;téléphone;")  # French by default
     assert len(lines) == 3 and "+33612345678" in text and "client: =1+1" in text
 
     async with api.s.get(f"/api/campaigns/{cid}/export?format=xlsx") as resp:
@@ -429,9 +429,9 @@ async def test_export_a_campaign_as_csv_and_xlsx(api, db):
         data = await resp.read()
     from openpyxl import load_workbook
 
-    sheet = load_workbook(io.BytesIO(data), read_only=True)["calls"]
+    sheet = load_workbook(io.BytesIO(data), read_only=True)["appels"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "call_uuid" and {r[0] for r in rows[1:]} == {"exp-1", "exp-2"}
+    assert rows[0][0] == "identifiant d'appel" and {r[0] for r in rows[1:]} == {"exp-1", "exp-2"}
 
     assert (await api.json("GET", f"/api/campaigns/{cid}/export?format=pdf", 400))["field"] == "format"
     await api.json("GET", "/api/campaigns/5555/export", 404)
@@ -530,3 +530,29 @@ async def test_a_json_body_past_the_limit_is_a_413(db):
         await runner.cleanup()
     assert "2000" in body["error"] and set(body) == {"error"}
     assert await db.pool.fetchval("SELECT count(*) FROM contacts") == 0
+
+
+async def test_upload_a_scenario_then_run_a_campaign_on_it(db, tmp_path):
+    ctx = WebContext(db=db, api_key=KEY, metrics_registry=CollectorRegistry(), uploads_dir=tmp_path / "uploads")
+    runner = await start_server(build_app(ctx), "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    mine = DEMO.replace("name: demo", "name: mon_offre", 1)
+    try:
+        async with aiohttp.ClientSession(base, headers={"X-API-Key": KEY}) as s:
+            api = Api(ctx, base, s, s)
+            broken = mine.replace("steps:", "stepz:", 1)
+            bad = await api.json("PUT", "/api/scenarios/mon_offre", 400, data=broken.encode(),
+                                 headers={"Content-Type": "text/yaml"})
+            assert "line" in bad["error"] and bad["field"] == "body"
+            wrong_name = await api.json("PUT", "/api/scenarios/autre", 400, json={"yaml": mine})
+            assert wrong_name["field"] == "name"
+            assert (await api.json("PUT", "/api/scenarios/demo", 409, json={"yaml": DEMO}))["error"]
+            kept = await api.json("PUT", "/api/scenarios/mon_offre", 201, json={"yaml": mine})
+            assert kept["name"] == "mon_offre" and kept["steps"] > 0
+            listed = {x["name"] for x in (await api.json("GET", "/api/scenarios"))["scenarios"]}
+            assert {"demo", "mon_offre"} <= listed
+            campaign = await api.campaign("offre", scenario="mon_offre")
+            assert campaign["scenario"] == str(tmp_path / "uploads" / "mon_offre.yaml")
+            await api.json("POST", "/api/campaigns", 400, json={"name": "x", "scenario": "inconnu"})
+    finally:
+        await runner.cleanup()

@@ -20,12 +20,14 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -192,7 +194,9 @@ async def headless_chromium(binary: str):
         binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}",
         "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
-        "--disable-sync", "--window-size=1280,1000", "about:blank",
+        "--disable-sync", "--window-size=1280,1000", "--lang=fr-FR", "about:blank",
+        # A French browser in another time zone than the campaign's: the page must show Paris time.
+        env={**os.environ, "LANG": "fr_FR.UTF-8", "LANGUAGE": "fr_FR", "TZ": "America/New_York"},
         stdout=asyncio.subprocess.DEVNULL, stderr=log, start_new_session=True)
     try:
         port_file = profile / "DevToolsActivePort"
@@ -238,7 +242,10 @@ READ_DOM = """(() => {
     bars: rects.map((r) => [r.dataset.outcome, Number(r.dataset.count), Number(r.getAttribute('height'))]),
     legend: [...document.querySelectorAll('#legend li')].map((li) => li.dataset.legend),
     active: [...document.querySelectorAll('#active-calls tbody tr')].map((tr) => [tr.dataset.state,
-        tr.children[1].textContent]),
+        tr.children[1].textContent, tr.children[2].textContent, tr.children[3].textContent]),
+    updated: text('updated'), waitingNext: text('waiting-next'), lang: document.documentElement.lang,
+    outcomeWords: [...document.querySelectorAll('#outcomes tr[data-outcome] th')].map((th) => th.textContent),
+    legendWords: [...document.querySelectorAll('#legend li')].map((li) => li.textContent),
     stored: sessionStorage.getItem('minibot.apiKey'), local: localStorage.length, cookie: document.cookie,
     url: location.href,
   };
@@ -251,6 +258,7 @@ async def test_the_page_renders_the_live_figures_in_chromium(db):
         pytest.skip("no Chromium binary (apt-get install chromium, or set MINIBOT_CHROMIUM)")
     cid, other = await seed(db, datetime.now(UTC))
     await db.pool.execute("UPDATE campaigns SET status = 'PAUSED' WHERE id = $1", other)
+    await db.pool.execute("""UPDATE calls SET steps = '["hello", "interest"]' WHERE call_uuid = 'uuid-0'""")
     app = build_test_app(db)
     seen = record_requests(app)
     async with TestServer(app, host="127.0.0.1") as server, headless_chromium(binary) as devtools_url, \
@@ -263,24 +271,38 @@ async def test_the_page_renders_the_live_figures_in_chromium(db):
 
             # A wrong key is refused and the form comes back, saying so.
             await page.type("#api-key", "not-the-key")
-            await page.wait_for("document.getElementById('key-error').textContent.includes('refused')",
+            await page.wait_for("document.getElementById('key-error').textContent.includes('refusée')",
                                 "the refusal")
             assert await page.eval("sessionStorage.getItem('minibot.apiKey')") is None
 
             await page.type("#api-key", KEY)
-            await page.wait_for("document.getElementById('answer-rate').textContent === '57%'", "the figures")
+            await page.wait_for("document.getElementById('answer-rate').textContent === '57\\u00a0%'", "the figures")
             await page.wait_for("document.querySelectorAll('#timeline-chart rect').length > 0", "the chart")
             dom = await page.eval(READ_DOM)
 
             # The running campaign is picked by default; its figures are those of the terminal view.
-            assert dom["status"] == "RUNNING"
-            assert (dom["answer"], dom["qualified"], dom["optOut"], dom["machine"]) == ("57%", "50%", "25%", "25%")
+            assert dom["status"] == "EN COURS" and dom["lang"] == "fr"
+            assert (dom["answer"], dom["qualified"], dom["optOut"], dom["machine"]) == ("57\xa0%", "50\xa0%", "25\xa0%",
+                                                                                  "25\xa0%")
             assert dom["firstAudio"] == ["1000 ms", "1180 ms"] and dom["turns"] == ["500 ms", "680 ms"]
             assert dom["waiting"] == ["1", "2"] and dom["calls"] == "9"
             assert dom["outcomes"] == {"answered": "4", "busy": "1", "no_answer": "1", "interrupted": "1"}
             assert dom["results"] == {"QUALIFIED": "1", "APPOINTMENT_SCHEDULED": "1", "OPTED_OUT": "1",
                                       "ANSWERING_MACHINE": "1"}
-            assert sorted(dom["active"]) == [["ringing", "+33*******07"], ["talking", "+33*******08"]]
+            # Who is being called, for the operator who holds the key; states in French.
+            assert sorted(dom["active"]) == [["ringing", "Contact 7", "+33612345607", "sonne"],
+                                             ["talking", "Contact 8", "+33612345608", "en ligne"]]
+            # Times in the campaign's zone (Europe/Paris), 24-hour clock, dd/mm/yyyy; the browser is in New York.
+            paris = datetime.now(ZoneInfo("Europe/Paris"))
+            assert re.fullmatch(r"à \d\d:\d\d:\d\d \(Europe/Paris\)", dom["updated"]), dom["updated"]
+            assert int(dom["updated"][2:4]) in (paris.hour, (paris.hour - 1) % 24)
+            assert re.fullmatch(r"prochain : \d\d/\d\d/\d{4} \d\d:\d\d", dom["waitingNext"]), dom["waitingNext"]
+            assert "AM" not in dom["waitingNext"] and "PM" not in dom["waitingNext"]
+            assert {"décroché", "occupé", "pas de réponse", "interrompu"} <= set(dom["outcomeWords"])
+            assert "opposition" in dom["legendWords"] and "busy" not in dom["legendWords"]
+            funnel = await page.eval("[...document.querySelectorAll('#funnel tr[data-step]')].map((tr) => "
+                                     "[tr.dataset.step, tr.querySelector('.reached').textContent])")
+            assert funnel == [["hello", "1"], ["interest", "1"]]
             # The chart: one bar segment per way calls ended, all calls of the campaign stacked in it.
             labels = {label for label, _, _ in dom["bars"]}
             assert {"busy", "no_answer", "QUALIFIED", "OPTED_OUT", "in_progress"} <= labels
@@ -302,9 +324,9 @@ async def test_the_page_renders_the_live_figures_in_chromium(db):
             # Picking the other campaign shows its figures.
             await page.eval(f"""(() => {{ const s = document.getElementById('campaign');
                 s.value = '{other}'; s.dispatchEvent(new Event('change')); }})()""")
-            await page.wait_for("document.getElementById('campaign-status').textContent === 'PAUSED'",
+            await page.wait_for("document.getElementById('campaign-status').textContent === 'EN PAUSE'",
                                 "the other campaign")
-            await page.wait_for("document.getElementById('answer-rate').textContent === '100%'",
+            await page.wait_for("document.getElementById('answer-rate').textContent === '100\\u00a0%'",
                                 "the other campaign's figures")
             assert await page.eval("document.querySelectorAll('#active-calls tbody tr').length") == 0
             assert page.exceptions == []

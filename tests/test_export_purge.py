@@ -16,7 +16,7 @@ import typer
 from openpyxl.worksheet._writer import ALL_TEMP_FILES
 from typer.testing import CliRunner
 
-from bot.campaign.export import HEADERS, export_campaign
+from bot.campaign.export import FRENCH_HEADERS, HEADERS, KEYS, export_campaign
 from bot.store.retention import parse_age, purge
 from cli.campaign_export import export
 from cli.db import db_app
@@ -47,7 +47,7 @@ async def _call(conn, uuid: str, *, campaign: int | None = None, contact: int | 
         if key in fields:
             fields[key] = json.dumps(fields[key])
     names = list(fields)
-    casts = {"transcript", "objections", "latency"}
+    casts = {"transcript", "objections", "latency", "steps"}
     values = ", ".join(f"${i}{'::jsonb' if n in casts else ''}" for i, n in enumerate(names, 1))
     return await conn.fetchval(f"INSERT INTO calls ({', '.join(names)}) VALUES ({values}) RETURNING id",
                                *fields.values())
@@ -64,6 +64,8 @@ async def _seed_export(pool) -> int:
         other = await _campaign(conn, "autre")
         helene = await _contact(conn, "+33612345678", "Hélène", "Lefèvre", "Société Générale d'Isolation",
                                 "helene@exemple.fr")
+        await conn.execute("""UPDATE contacts SET extra = '{"Code client": "C-0042", "Ville": "=Lyon"}'
+                              WHERE id = $1""", helene)
         await _call(conn, "call-answered", campaign=cid, contact=helene, created=datetime(2026, 11, 23, 10, 0, 5,
                     tzinfo=ZoneInfo("UTC")), status="ENDED", outcome="completed", result="QUALIFIED",
                     amd_status="HUMAN", amd_verdict="human", hangup_cause=16, hangup_cause_txt="Normal Clearing",
@@ -71,7 +73,7 @@ async def _seed_export(pool) -> int:
                     objections=[{"id": "prix", "score": 0.9, "at_ms": 5000}, {"id": "deja_equipe", "score": 0.8,
                                                                               "at_ms": 9000}],
                     freestyle_turns=1, barge_ins=2, latency={"answer_to_first_audio_ms": 812.4}, qualification=0.75,
-                    note="=HYPERLINK(\"http://x\")")
+                    note="=HYPERLINK(\"http://x\")", steps=json.dumps(["hello", "interest", "goodbye"]))
         await _call(conn, "call-no-answer", campaign=cid, phone="+33198765432", created=datetime(2026, 11, 23, 10, 5,
                     tzinfo=ZoneInfo("UTC")), status="ENDED", outcome="no_answer", hangup_cause=19,
                     hangup_cause_txt="No answer", ring_ms=30_000)
@@ -84,20 +86,25 @@ async def _seed_export(pool) -> int:
 async def test_csv_opens_in_french_excel_and_reads_back(db, tmp_path):
     cid = await _seed_export(db.pool)
     out = tmp_path / "export.csv"
-    summary = await export_campaign(db.pool, cid, "csv", out, recordings_dir=tmp_path / "recording")
+    summary = await export_campaign(db.pool, cid, "csv", out, lang="fr", recordings_dir=tmp_path / "recording")
     assert (summary.rows, summary.path) == (2, out)
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM French Excel needs to read UTF-8
     with out.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f, delimiter=";"))
-    assert tuple(rows[0]) == HEADERS
-    first = dict(zip(HEADERS, rows[1], strict=True))
+    # French column names, then the contact file's own columns as they were named in it.
+    assert tuple(rows[0]) == FRENCH_HEADERS + ("Code client", "Ville")
+    assert rows[0][:3] == ["identifiant d'appel", "date d'appel", "téléphone"]
+    keys = KEYS + ("Code client", "Ville")
+    first = dict(zip(keys, rows[1], strict=True))
     assert first["call_uuid"] == "call-answered"
-    assert first["placed_at"] == "2026-11-23T11:00:05+01:00"  # Paris local time
+    assert first["placed_at"] == "23/11/2026 11:00:05"  # Paris local time, as French Excel reads a date
+    assert (first["Code client"], first["Ville"]) == ("C-0042", "'=Lyon")  # kept, never a formula
+    assert first["steps"] == "hello > interest > goodbye"
     assert (first["phone"], first["first_name"], first["last_name"]) == ("+33612345678", "Hélène", "Lefèvre")
     assert first["company"] == "Société Générale d'Isolation" and first["email"] == "helene@exemple.fr"
-    assert (first["status"], first["outcome"], first["result"]) == ("ENDED", "completed", "QUALIFIED")
-    assert (first["amd_verdict"], first["amd_status"]) == ("human", "HUMAN")
+    assert (first["status"], first["outcome"], first["result"]) == ("terminé", "completed", "qualifié")
+    assert (first["amd_verdict"], first["amd_status"]) == ("humain", "HUMAN")
     assert (first["hangup_cause"], first["hangup_cause_txt"]) == ("16", "Normal Clearing")
     assert (first["ring_s"], first["duration_s"], first["qualification"]) == ("4,2", "61", "0,75")  # decimal commas
     assert first["objections"] == "prix, deja_equipe"
@@ -107,10 +114,34 @@ async def test_csv_opens_in_french_excel_and_reads_back(db, tmp_path):
     # the file itself, not Asterisk's name for it (an operator opens it from the export)
     assert first["recording_path"] == str(tmp_path / "recording" / "minibot-call-answered.wav")
     assert first["note"] == "'=HYPERLINK(\"http://x\")"  # never run as a formula
-    second = dict(zip(HEADERS, rows[2], strict=True))
+    second = dict(zip(keys, rows[2], strict=True))
     assert second["call_uuid"] == "call-no-answer" and second["first_name"] == "" and second["transcript"] == ""
-    assert second["duration_s"] == "" and second["ring_s"] == "30"
+    assert second["duration_s"] == "" and second["ring_s"] == "30" and second["outcome"] == "pas de réponse"
+    assert second["Code client"] == ""
     assert len(rows) == 3  # the other campaign's call is not there
+
+
+async def test_an_english_export_keeps_the_keys_and_iso_dates(db, tmp_path):
+    cid = await _seed_export(db.pool)
+    out = tmp_path / "export.csv"
+    await export_campaign(db.pool, cid, "csv", out, lang="en")
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f, delimiter=";"))
+    assert tuple(rows[0]) == HEADERS + ("Code client", "Ville")
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["placed_at"] == "2026-11-23T11:00:05+01:00" and first["result"] == "QUALIFIED"
+    assert first["ring_s"] == "4.2"
+
+
+async def test_times_are_in_the_campaign_zone(db, tmp_path):
+    cid = await _seed_export(db.pool)
+    await db.pool.execute("""UPDATE campaigns SET compliance = '{"hours": {"timezone": "America/Martinique"}}'
+                             WHERE id = $1""", cid)
+    out = tmp_path / "export.csv"
+    await export_campaign(db.pool, cid, "csv", out, lang="fr")
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f, delimiter=";"))
+    assert rows[1][1] == "23/11/2026 06:00:05"  # 10:00:05 UTC in Martinique
 
 
 async def test_xlsx_reads_back_with_a_real_date(db, tmp_path):
@@ -118,13 +149,15 @@ async def test_xlsx_reads_back_with_a_real_date(db, tmp_path):
 
     cid = await _seed_export(db.pool)
     out = tmp_path / "export.xlsx"
-    assert (await export_campaign(db.pool, cid, "xlsx", out)).rows == 2
+    assert (await export_campaign(db.pool, cid, "xlsx", out, lang="fr")).rows == 2
     sheet = load_workbook(out).active
-    assert tuple(c.value for c in sheet[1]) == HEADERS
+    assert sheet.title == "appels"
+    assert tuple(c.value for c in sheet[1]) == FRENCH_HEADERS + ("Code client", "Ville")
     assert sheet["A1"].font.bold and sheet.freeze_panes == "A2"
-    assert sheet.column_dimensions["V"].width == 80  # the transcript
-    row = {h: c for h, c in zip(HEADERS, sheet[2], strict=True)}
+    assert sheet.column_dimensions["W"].width == 80  # the transcript
+    row = {h: c for h, c in zip(KEYS + ("Code client", "Ville"), sheet[2], strict=True)}
     assert row["placed_at"].value == datetime(2026, 11, 23, 11, 0, 5) and row["placed_at"].is_date
+    assert row["placed_at"].number_format == "dd/mm/yyyy hh:mm:ss"
     assert row["phone"].value == "+33612345678" and row["first_name"].value == "Hélène"
     assert row["ring_s"].value == 4.2 and row["duration_s"].value == 61 and row["answer_to_first_audio_ms"].value == 812
     assert row["transcript"].value.startswith("bot: Bonjour Hélène")
@@ -188,8 +221,9 @@ async def test_many_calls_stream_through_batches(db, tmp_path):
     assert (await export_campaign(db.pool, cid, "csv", out)).rows == 2500
     with out.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f, delimiter=";"))
-    assert [r["call_uuid"] for r in rows[:2]] == ["bulk-1", "bulk-2"] and rows[-1]["call_uuid"] == "bulk-2500"
-    assert rows[0]["transcript"] == "client: allô"
+    uuid, transcript = "identifiant d'appel", "transcription"
+    assert [r[uuid] for r in rows[:2]] == ["bulk-1", "bulk-2"] and rows[-1][uuid] == "bulk-2500"
+    assert rows[0][transcript] == "client: allô"
 
 
 # -- retention ---------------------------------------------------------------------------------------
@@ -404,7 +438,7 @@ def test_cli_campaign_export(database_url, tmp_path, monkeypatch):
 
     default = runner.invoke(app, ["campaign", "export", str(cid)], env=env)
     assert default.exit_code == 0, default.output
-    assert f"campaign-{cid}.csv" in default.stdout and "2 call(s)" in default.stdout
+    assert f"campaign-{cid}.csv" in default.stdout and "2 appel(s)" in default.stdout
     assert (tmp_path / f"campaign-{cid}.csv").read_bytes().startswith(b"\xef\xbb\xbf")
 
     xlsx = runner.invoke(app, ["campaign", "export", str(cid), "--format", "xlsx", "--out", "calls.xlsx", "--json"],

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot.campaign.live import MAX_BUCKETS, bucket_width, live_view
+from bot.campaign.live import MAX_BUCKETS, bucket_width, explain_waiting, live_view
 from cli.monitor import monitor
 
 NOW = datetime(2025, 3, 10, 10, 2, 30, tzinfo=UTC)
@@ -45,7 +45,8 @@ async def _campaign(conn, name: str, status: str = "RUNNING") -> int:
 
 
 async def _contact(conn, n: int) -> int:
-    return await conn.fetchval("INSERT INTO contacts (phone) VALUES ($1) RETURNING id", f"+336123456{n:02d}")
+    return await conn.fetchval("INSERT INTO contacts (phone, first_name) VALUES ($1, $2) RETURNING id",
+                               f"+336123456{n:02d}", f"Contact {n}")
 
 
 async def seed(db, now: datetime = NOW) -> tuple[int, int]:
@@ -104,19 +105,23 @@ async def test_the_live_view_counts_rates_and_latencies(db):
     assert view["latencies"] == {"answer_to_first_audio_p50_ms": 1000, "answer_to_first_audio_p95_ms": 1180,
                                  "turn_p50_ms": 500, "turn_p95_ms": 680, "turns": 5}
     assert view["waiting"] == {"due_now": 1, "later": 2,
-                               "next_due_at": (NOW + timedelta(hours=1)).isoformat()}
+                               "next_due_at": (NOW + timedelta(hours=1)).isoformat(), "gate_reasons": []}
+    # Answered calls without a result are counted, so result shares are never of a subset.
+    assert totals["answered_without_result"] == 0 and view["campaign"]["timezone"] == "Europe/Paris"
+    assert view["webhooks"] is None
     assert view["at"] == NOW.isoformat()
     json.dumps(view)  # served as is by the API
 
 
-async def test_active_calls_are_masked_and_aged(db):
+async def test_active_calls_show_who_is_called_and_are_aged(db):
     cid, _ = await seed(db)
     view = await live_view(db.pool, cid, now=NOW)
     calls = view["active_calls"]
     assert [(c["state"], c["seconds"], c["talking_seconds"]) for c in calls] == [("talking", 120, 90),
                                                                                 ("ringing", 60, None)]
-    assert [c["phone"] for c in calls] == ["+33*******08", "+33*******07"]
-    assert "+33612345607" not in json.dumps(view)
+    # The authenticated operator sees who is being called (masking is for logs).
+    assert [c["phone"] for c in calls] == ["+33612345608", "+33612345607"]
+    assert [c["name"] for c in calls] == ["Contact 8", "Contact 7"]
     assert calls[0]["since"] == at("10:00:30").isoformat() and calls[0]["worker"] == "w1"
 
 
@@ -158,6 +163,27 @@ async def test_an_empty_campaign_and_an_unknown_one(db):
         await live_view(db.pool, 999)
 
 
+async def test_a_campaign_the_gate_holds_back_says_when_it_may_call(db):
+    """Sunday 6 December 2026, 09:00 UTC: every attempt was moved by the gate to Monday 10:00 Paris
+    time; the view says so in words, in the campaign's time zone, not UTC."""
+    sunday = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    monday_10_paris = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    cid = await _campaign(db.pool, "Dimanche")
+    for n in range(3):
+        contact = await _contact(db.pool, 70 + n)
+        await db.pool.execute("INSERT INTO attempts (campaign_id, contact_id, due_at, gate_reasons) "
+                              "VALUES ($1, $2, $3, '{weekend}')", cid, contact, monday_10_paris)
+    view = await live_view(db.pool, cid, now=sunday)
+    assert view["waiting"]["gate_reasons"] == ["weekend"]
+    assert explain_waiting(view, "fr") == ("Aucun appel possible maintenant (week-end) ; premier créneau légal : "
+                                           "lundi 7 décembre, 10:00")
+    assert explain_waiting(view, "en") == "No call possible now (weekend); first legal slot: Monday 7 December, 10:00"
+    await db.pool.execute("UPDATE campaigns SET compliance = '{\"hours\": {\"timezone\": \"America/Martinique\"}}'"
+                          " WHERE id = $1", cid)
+    view = await live_view(db.pool, cid, now=sunday)
+    assert explain_waiting(view, "fr").endswith("lundi 7 décembre, 05:00")
+
+
 # -- the terminal view -------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -180,12 +206,13 @@ def test_monitor_once_prints_one_frame(campaign_cli, seeded):
     result = campaign_cli("monitor", str(cid), "--once")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for text in ("Printemps", "RUNNING", "active calls (2)", "talking", "ringing", "+33*******08",
-                 "answer rate", "57%", "qualified rate", "50%", "opt-out rate", "25%",
-                 "1000 ms / 1180 ms", "500 ms / 680 ms", "busy", "no_answer", "QUALIFIED", "OPTED_OUT",
-                 "attempts due now", "calls per "):
+    for text in ("Printemps", "EN COURS", "appels en cours (2)", "en ligne", "sonne", "+33612345608",
+                 "Contact 8", "taux de décroché", "57\xa0%", "taux de qualifiés", "50\xa0%", "taux d'opposition",
+                 "25\xa0%", "1000 ms / 1180 ms", "500 ms / 680 ms", "busy", "no_answer", "QUALIFIED", "OPTED_OUT",
+                 "appels dus maintenant", "appels par ", "Europe/Paris"):
         assert text in out, (text, out)
-    assert "+33612345608" not in out
+    for english in ("active calls", "answer rate", "ringing", "talking"):
+        assert english not in out, (english, out)
     assert "█" in out
 
 
@@ -211,10 +238,10 @@ async def test_monitor_redraws_until_ctrl_c(db, seeded, database_url, tmp_path):
         sys.executable, "-c", "import typer; from cli.monitor import monitor; typer.run(monitor)",
         str(cid), "--interval", "0.2", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
-        await asyncio.wait_for(process.stdout.readuntil(b"calls 9: 2 active"), 60)
+        await asyncio.wait_for(process.stdout.readuntil(b"appels 9 : 2 en cours"), 60)
         await db.pool.execute("INSERT INTO calls (call_uuid, campaign_id, phone) VALUES ('new', $1, '+33699999999')",
                               cid)
-        await asyncio.wait_for(process.stdout.readuntil(b"calls 10: 3 active"), 30)
+        await asyncio.wait_for(process.stdout.readuntil(b"appels 10 : 3 en cours"), 30)
         process.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(process.communicate(), 30)
     finally:
@@ -223,3 +250,36 @@ async def test_monitor_redraws_until_ctrl_c(db, seeded, database_url, tmp_path):
             await process.wait()
     assert process.returncode == 0, err.decode()
     assert b"Traceback" not in err
+
+
+async def test_campaign_run_says_once_what_it_waits_for(db, capsys):
+    from cli.campaign import _say_why_waiting
+
+    cid = await _campaign(db.pool, "Dimanche")
+    contact = await _contact(db.pool, 80)
+    tomorrow = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    await db.pool.execute("INSERT INTO attempts (campaign_id, contact_id, due_at, gate_reasons) "
+                          "VALUES ($1, $2, $3, '{outside_hours}')", cid, contact, tomorrow)
+    said: dict[int, str] = {}
+    await _say_why_waiting(db, [cid], said, until_done=True)
+    await _say_why_waiting(db, [cid], said, until_done=True)  # the same reason is not repeated
+    out = capsys.readouterr().out
+    assert out.count("--until-done attend : Aucun appel possible maintenant (hors des heures d'appel) ; "
+                     "premier créneau légal : ") == 1, out
+
+
+async def test_the_funnel_says_where_people_went_and_dropped(db):
+    cid = await _campaign(db.pool, "Parcours")
+    paths = [(["hello", "interest", "is_lead", "goodbye_qualified"], "QUALIFIED"),
+             (["hello", "interest"], "HUNG_UP"), (["hello"], "HUNG_UP"), (["hello", "interest"], "NOT_INTERESTED")]
+    for i, (steps, result) in enumerate(paths):
+        await db.pool.execute(
+            """INSERT INTO calls (call_uuid, campaign_id, phone, status, result, steps, objections)
+               VALUES ($1, $2, '+33612345699', 'ENDED', $3, $4::jsonb, $5::jsonb)""",
+            f"f-{i}", cid, result, json.dumps(steps), json.dumps([{"id": "prix", "score": 0.9, "at_ms": 1}] * (i % 2)))
+    funnel = (await live_view(db.pool, cid, now=NOW))["funnel"]
+    assert funnel["steps"][:3] == [
+        {"step": "hello", "reached": 4, "ended_here": 1, "hung_up_here": 1},
+        {"step": "interest", "reached": 3, "ended_here": 2, "hung_up_here": 1},
+        {"step": "is_lead", "reached": 1, "ended_here": 0, "hung_up_here": 0}]
+    assert funnel["objections"] == [{"id": "prix", "count": 2}]

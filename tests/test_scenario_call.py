@@ -153,3 +153,12 @@ async def test_a_machine_is_hung_up_on_when_the_scenario_has_no_message(whisper,
     # "allô ?" at once); once the machine is known it stops and hangs up, pitching nothing more.
     assert len(played) <= 1
     assert record.ended_at - record.answered_at < 12
+
+
+async def test_a_person_who_hangs_up_mid_script_has_a_result_and_the_step_reached(whisper, brains, voice):
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
+    callee = Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True)], hangup_when_idle=0.8)
+    record, _ = await _call(whisper, callee, conversation)
+    assert record.result == "HUNG_UP", record.timeline.entries
+    assert record.steps[0] == "hello" and record.steps == conversation.run.record.steps
+    assert any(what.startswith("hung up at step ") for _, what in record.timeline.entries)

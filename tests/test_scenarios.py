@@ -436,7 +436,7 @@ def test_new_writes_a_scenario_that_validates(tmp_path: Path, library: Library) 
     out = tmp_path / "cave.yaml"
     result = runner.invoke(scenario_cli.scenario_app, [*NEW, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert f"wrote {out}: cave_test, 9 steps, valid" in result.output
+    assert f"écrit {out} : cave_test, 9 étapes, valide" in result.output
     s = load_scenario(out, library=library)
     assert (s.objective, s.personality, s.themes, s.agent_name) == ("appointment", "commercial", ["vin"], "Paul")
     assert [s.steps[f"question_{i}"].say for i in (1, 2)] == ["Vous achetez du vin plusieurs fois par an ?",
@@ -490,13 +490,14 @@ def test_new_interactive_asks_and_writes(tmp_path: Path, library: Library) -> No
         "Êtes-vous propriétaire de votre logement ?",
         "Votre logement a-t-il été construit avant l'an deux mille ?",
         "",  # no more questions
-        "y",  # recorded
+        "o",  # recorded: « oui » in French
         "n",  # no voicemail
     ]
     result = runner.invoke(scenario_cli.scenario_app, ["new", "--interactive", "--out", str(out)],
                            input="\n".join(answers_typed) + "\n")
     assert result.exit_code == 0, result.output
-    assert "does not fit" in result.output and "Please select one of the available options" in result.output
+    assert "« Mauvais Nom » ne convient pas : essayez « mauvais_nom »" in result.output
+    assert "Please select one of the available options" in result.output
     s = load_scenario(out, library=library)
     assert (s.name, s.themes, s.objective, s.personality, s.company_name) == (
         "audit_test", ["energie"], "lead", "consultatif", "Habitat Plus")
@@ -508,4 +509,23 @@ def test_new_interactive_asks_and_writes(tmp_path: Path, library: Library) -> No
 def test_new_interactive_stops_cleanly_when_input_runs_out(tmp_path: Path) -> None:
     result = runner.invoke(scenario_cli.scenario_app, ["new", "-i", "--out", str(tmp_path / "z.yaml")],
                            input="z_test\n")
-    assert result.exit_code == 2 and "no more answers" in result.output
+    assert result.exit_code == 2 and "plus de réponses" in result.output
+
+
+def test_new_interactive_suggests_a_name_and_takes_no_theme(tmp_path: Path, library: Library) -> None:
+    out = tmp_path / "Offre Été.yaml"
+    answers_typed = ["", "", "lead", "", "Léa", "Habitat Plus", "la visite de votre conseiller",
+                     "Êtes-vous disponible cette semaine ?", "", "oui", "non"]
+    result = runner.invoke(scenario_cli.scenario_app, ["new", "--interactive", "--out", str(out)],
+                           input="\n".join(answers_typed) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "(offre_ete)" in result.output and "(général)" in result.output  # the defaults offered
+    s = load_scenario(out, library=library)
+    assert s.name == "offre_ete" and s.themes == [] and s.voicemail is None
+    assert "au sujet de la visite de votre conseiller" in (s.steps["hello"].say or "")
+    import shlex
+
+    [shown] = shlex.split(result.output.split("minibot scenario show ")[-1])  # the hint pastes as is
+    assert Path(shown).resolve() == out.resolve()
+    again = runner.invoke(scenario_cli.scenario_app, ["show", shown])
+    assert again.exit_code == 0 and "offre_ete" in again.output

@@ -364,3 +364,22 @@ def test_the_cli_sets_shows_and_resends(database_url, tmp_path):
     assert run("webhook", "resend", str(cid), "--json") == {"requeued": 0}
     assert "Aucun événement" in run("webhook", "events")
     run("webhook", "show", "999", code=2)
+
+
+async def test_the_outbox_keeps_no_words_longer_than_the_call(db):
+    cid = await running_campaign(db, phones(1), calls_per_second=1000)
+    await outbox.set_webhook(db.pool, cid, url="https://crm.example/hook", secret=SECRET)
+    call_id = await insert_call(db.pool, call_uuid="purge1", phone=phones(1)[0], worker="w", campaign_id=cid)
+    await db.pool.execute("""UPDATE calls SET status = 'ENDED', recording_path = 'rec-1',
+                             transcript = '[{"speaker": "caller", "text": "mon code est 1234", "at_ms": 5}]'
+                             WHERE id = $1""", call_id)
+    async with db.pool.acquire() as conn:
+        await outbox.enqueue_call_ended(conn, campaign_id=cid, call_id=call_id)
+    assert await outbox.housekeep(db.pool) == 0  # nothing purged, nothing old
+    await db.pool.execute("UPDATE calls SET purged_at = now(), transcript = '[]', recording_path = NULL "
+                          "WHERE id = $1", call_id)  # what the retention purge does
+    assert await outbox.housekeep(db.pool) == 1
+    body = json.loads(await db.pool.fetchval("SELECT body FROM webhook_outbox"))
+    assert body["call"]["transcript"] == [] and body["call"]["recording"] is None
+    await db.pool.execute("UPDATE webhook_outbox SET status = 'DELIVERED', delivered_at = now() - interval '31 days'")
+    assert await outbox.housekeep(db.pool) == 1 and await db.pool.fetchval("SELECT count(*) FROM webhook_outbox") == 0

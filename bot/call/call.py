@@ -113,6 +113,7 @@ class CallRecord:
     barge_in_reactions: list[float] = field(default_factory=list)  # caller onset -> prompt stopped, s
     qualification: float | None = None
     result: str | None = None  # what the conversation concluded (a scenario's CallResult)
+    steps: list[str] = field(default_factory=list)  # the scenario steps reached, in order (the funnel)
     note: str = ""
     interrupted: str = ""  # why Asterisk or the media path cut the call: stored INTERRUPTED, retried as such
     timeline: Timeline = field(default_factory=Timeline)

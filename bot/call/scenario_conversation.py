@@ -9,6 +9,7 @@ voicemail message or a hang-up, never in a pitch to a recording.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from ..dialog.scenario.model import CallResult
 from ..ops import metrics
 from ..speech import events as sev
 from .anticipation import Anticipation
-from .call import Call, DtmfPressed, ObjectionMatch, Utterance
+from .call import Call, CallEnded, DtmfPressed, ObjectionMatch, Utterance
 from .disclosure import REPEAT_KEY, as_played, short_disclosure
 from .first_words import FirstWords, FirstWordsTiming, decide, greeting_cut_early
 from .prompt import Prompt
@@ -77,7 +78,15 @@ class ScenarioConversation:
         self._amd: AmdTranscriptLayer | None = None
         try:
             await self._converse(call)
+        except (CallEnded, asyncio.CancelledError):
+            # The caller's hang-up reaches the conversation as CallEnded, or as the cancellation of
+            # its task by Call._until.
+            if call.ended:
+                self._hung_up(call)
+            raise
         finally:
+            if self.run is not None:
+                call.record.steps = list(self.run.record.steps)
             self._anticipation.close()
             if call.record.amd_verdict is None and self._amd is not None:
                 # The callee hung up (or the call failed) before the scenario ended: still say
@@ -86,6 +95,22 @@ class ScenarioConversation:
                 verdict = self._amd.verdict()
                 call.record.amd_verdict = "machine" if verdict.is_machine else "human"
                 call.record.timeline.add(f"verdict at hang-up: {call.record.amd_verdict} ({verdict.reason})")
+
+    def _hung_up(self, call: Call) -> None:
+        """The person hung up mid-script: that is the call's result (not a blank the figures skip),
+        with the step they reached."""
+        run = self.run
+        if run is None or call.record.result is not None or not run.record.steps:
+            return
+        if call.record.amd_verdict == "machine":
+            return
+        if run.record.result is not None:
+            # The engine had concluded (an opt-out, a lead...) and the caller hung up during the
+            # goodbye: that conclusion is the result; an opt-out above all must never be lost.
+            self._finish(call, run, run.record.result)
+            return
+        self._finish(call, run, CallResult.HUNG_UP)
+        call.record.timeline.add(f"hung up at step {run.record.steps[-1]}")
 
     async def _converse(self, call: Call) -> None:
         self.run = run = self.brain.new_run(self.values)

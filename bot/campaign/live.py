@@ -19,8 +19,6 @@ from typing import Any
 
 import asyncpg
 
-from ..call.call import mask
-
 # Results that count as a success for the qualified rate.
 QUALIFIED_RESULTS = ("QUALIFIED", "APPOINTMENT_SCHEDULED")
 # The chart draws at most this many buckets: a long campaign gets wider buckets, not a wider chart.
@@ -34,7 +32,7 @@ _ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 _CAMPAIGN_SQL = """
 SELECT c.id, c.name, c.scenario, c.status, c.max_concurrent_calls, c.created_at, c.started_at, c.finished_at,
        c.pause_reason, c.paused_by,
-       cc.contacts, a.due_now, a.due_later, a.next_due_at
+       c.compliance, cc.contacts, a.due_now, a.due_later, a.next_due_at, a.gate_reasons
 FROM campaigns c
 CROSS JOIN LATERAL (
     SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb) AS contacts
@@ -43,7 +41,9 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE due_at <= $2) AS due_now,
            count(*) FILTER (WHERE due_at > $2) AS due_later,
-           min(due_at) FILTER (WHERE due_at > $2) AS next_due_at
+           min(due_at) FILTER (WHERE due_at > $2) AS next_due_at,
+           (SELECT coalesce(array_agg(DISTINCT r), '{}') FROM attempts x, unnest(x.gate_reasons) r
+            WHERE x.campaign_id = c.id AND x.status = 'SCHEDULED' AND x.due_at > $2) AS gate_reasons
     FROM attempts WHERE campaign_id = c.id AND status = 'SCHEDULED'
 ) a
 WHERE c.id = $1
@@ -68,6 +68,7 @@ SELECT (SELECT count(*) FROM c) AS calls,
        (SELECT count(*) FROM ended WHERE answered_at IS NOT NULL AND result = ANY($2::text[])) AS qualified,
        (SELECT count(*) FROM ended WHERE answered_at IS NOT NULL AND result = 'OPTED_OUT') AS opted_out,
        (SELECT count(*) FROM ended WHERE answered_at IS NOT NULL AND amd_verdict = 'machine') AS machine,
+       (SELECT count(*) FROM ended WHERE answered_at IS NOT NULL AND result IS NULL) AS answered_without_result,
        (SELECT coalesce(jsonb_object_agg(label, n), '{}'::jsonb) FROM (
             SELECT coalesce(outcome, CASE status WHEN 'INTERRUPTED' THEN 'interrupted' ELSE 'unknown' END) AS label,
                    count(*) AS n
@@ -83,12 +84,13 @@ SELECT (SELECT count(*) FROM c) AS calls,
 # IN_PROGRESS or answered_at set: someone picked up. Until the dialer records the answer while the call
 # runs, a live call shows as ringing.
 _ACTIVE_SQL = """
-SELECT id, call_uuid, phone, worker, created_at, answered_at, amd_verdict,
-       status = 'IN_PROGRESS' OR answered_at IS NOT NULL AS talking,
+SELECT c.id, c.call_uuid, c.phone, c.worker, c.created_at, c.answered_at, c.amd_verdict,
+       c.status = 'IN_PROGRESS' OR c.answered_at IS NOT NULL AS talking,
+       nullif(concat_ws(' ', k.first_name, k.last_name), '') AS name,
        count(*) OVER () AS total
-FROM calls
-WHERE campaign_id = $1 AND status IN ('DIALING', 'IN_PROGRESS')
-ORDER BY created_at, id
+FROM calls c LEFT JOIN contacts k ON k.id = c.contact_id
+WHERE c.campaign_id = $1 AND c.status IN ('DIALING', 'IN_PROGRESS')
+ORDER BY c.created_at, c.id
 LIMIT $2
 """
 
@@ -108,6 +110,16 @@ ORDER BY 1, 2
 """
 
 _SPAN_SQL = "SELECT min(created_at) FROM calls WHERE campaign_id = $1"
+
+
+def campaign_timezone(compliance: str | None) -> str:
+    """The campaign's time zone (its calling hours'), for showing times to people."""
+    from ..compliance.rules import ComplianceRules
+
+    try:
+        return ComplianceRules.for_campaign(json.loads(compliance or "{}")).hours.timezone
+    except ValueError:
+        return "Europe/Paris"
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -170,6 +182,8 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
     figures = await conn.fetchrow(_FIGURES_SQL, campaign_id, list(QUALIFIED_RESULTS))
     active_rows = await conn.fetch(_ACTIVE_SQL, campaign_id, MAX_ACTIVE_LISTED)
     timeline, width = await _timeline(conn, campaign_id, row, now, bucket_minutes, hours)
+    webhooks = await _webhooks(conn, campaign_id)
+    funnel = await _funnel(conn, campaign_id)
 
     contacts = json.loads(row["contacts"])
     ended, answered = figures["ended"], figures["answered"]
@@ -178,7 +192,10 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
     active = [{
         "id": r["id"],
         "call_uuid": r["call_uuid"],
-        "phone": mask(r["phone"]),
+        # The operator watching (API key, or the database's own credentials for the monitor) sees
+        # who is being called; masking is for logs, which travel further.
+        "phone": r["phone"],
+        "name": r["name"],
         "state": "talking" if r["talking"] else "ringing",
         "since": r["created_at"].isoformat(),
         "seconds": max(0, round((now - r["created_at"]).total_seconds())),
@@ -192,6 +209,7 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
         "campaign": {
             "id": row["id"], "name": row["name"], "status": row["status"], "scenario": row["scenario"],
             "max_concurrent_calls": row["max_concurrent_calls"], "created_at": _iso(row["created_at"]),
+            "timezone": campaign_timezone(row["compliance"]),
             "started_at": _iso(row["started_at"]), "finished_at": _iso(row["finished_at"]),
             "pause_reason": row["pause_reason"], "paused_by": row["paused_by"],
         },
@@ -203,6 +221,9 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
             "active": active_rows[0]["total"] if active_rows else 0,
             "ended": ended,
             "answered": answered,
+            # Answered calls the scenario gave no result (older calls, or a machine hung up on
+            # before AMD decided): shown, so result shares are never of a subset that looks whole.
+            "answered_without_result": figures["answered_without_result"],
             "outcomes": json.loads(figures["outcomes"]),
             "results": json.loads(figures["results"]),
         },
@@ -223,10 +244,65 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
             "due_now": row["due_now"],
             "later": row["due_later"],
             "next_due_at": _iso(row["next_due_at"]),
+            # Why the later ones wait, when the compliance gate moved them (outside_hours, weekend,
+            # public_holiday, frequency_cap...): with next_due_at, the first legal slot.
+            "gate_reasons": sorted(row["gate_reasons"]),
         },
         "bucket_minutes": width,
         "timeline": timeline,
+        "webhooks": webhooks,
+        "funnel": funnel,
     }
+
+
+# Per step: how many calls reached it (once each, loops aside), in the order steps are first met;
+# how many ended there, and how many of those were a hang-up. Objections matched, most frequent first.
+_FUNNEL_SQL = """
+WITH s AS (
+    SELECT c.id, c.result, x.step, x.pos, jsonb_array_length(c.steps) AS n
+    FROM calls c, jsonb_array_elements_text(c.steps) WITH ORDINALITY AS x(step, pos)
+    WHERE c.campaign_id = $1 AND jsonb_typeof(c.steps) = 'array'
+)
+SELECT step, count(DISTINCT id) AS reached, avg(pos) AS at,
+       count(DISTINCT id) FILTER (WHERE pos = n) AS ended_here,
+       count(DISTINCT id) FILTER (WHERE pos = n AND result = 'HUNG_UP') AS hung_up_here
+FROM s GROUP BY step ORDER BY avg(pos), step
+"""
+_OBJECTIONS_SQL = """
+SELECT o->>'id' AS id, count(*) AS n
+FROM calls c, jsonb_array_elements(CASE WHEN jsonb_typeof(c.objections) = 'array' THEN c.objections
+                                        ELSE '[]'::jsonb END) AS o
+WHERE c.campaign_id = $1 AND o->>'id' IS NOT NULL
+GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10
+"""
+
+
+async def _funnel(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Any]:
+    """The scenario's funnel (calls.steps): where people went and where they dropped."""
+    steps = [{"step": r["step"], "reached": r["reached"], "ended_here": r["ended_here"],
+              "hung_up_here": r["hung_up_here"]} for r in await conn.fetch(_FUNNEL_SQL, campaign_id)]
+    objections = [{"id": r["id"], "count": r["n"]} for r in await conn.fetch(_OBJECTIONS_SQL, campaign_id)]
+    return {"steps": steps, "objections": objections}
+
+
+_WEBHOOKS_SQL = """
+SELECT (SELECT url FROM campaign_webhooks WHERE campaign_id = $1) AS url,
+       count(*) FILTER (WHERE status = 'PENDING') AS pending,
+       count(*) FILTER (WHERE status = 'DELIVERED') AS delivered,
+       count(*) FILTER (WHERE status = 'FAILED') AS failed,
+       (SELECT last_error FROM webhook_outbox WHERE campaign_id = $1 AND last_error IS NOT NULL
+        ORDER BY id DESC LIMIT 1) AS last_error
+FROM webhook_outbox WHERE campaign_id = $1
+"""
+
+
+async def _webhooks(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Any] | None:
+    """The CRM link's delivery (bot.integrations): None when the campaign never had events nor a webhook."""
+    row = await conn.fetchrow(_WEBHOOKS_SQL, campaign_id)
+    if row["url"] is None and not (row["pending"] or row["delivered"] or row["failed"]):
+        return None
+    return {"configured": row["url"] is not None, "pending": row["pending"], "delivered": row["delivered"],
+            "failed": row["failed"], "last_error": row["last_error"]}
 
 
 async def _timeline(conn: asyncpg.Connection, campaign_id: int, campaign: asyncpg.Record, now: datetime,
@@ -256,3 +332,32 @@ async def _timeline(conn: asyncpg.Connection, campaign_id: int, campaign: asyncp
         buckets.append({"at": at.isoformat(), **counts.get(at, {})})
         at += step
     return buckets, width
+
+
+_REASONS_FR = {"outside_hours": "hors des heures d'appel", "weekend": "week-end", "public_holiday": "jour férié",
+               "frequency_cap": "nombre d'appels maximal atteint pour ces contacts",
+               "refusal_cooloff": "délai de repos après un refus"}
+
+
+def explain_waiting(view: dict[str, Any], lang: str | None = None, *, dialer_running: bool = False) -> str | None:
+    """Why a running campaign places no call right now, in plain words and in its time zone
+    ('Aucun appel possible maintenant (week-end) ; premier créneau légal : lundi 7 décembre, 10:00');
+    None when it is calling, or has nothing left."""
+    from ..i18n import _, format_slot
+
+    campaign, totals, waiting = view["campaign"], view["totals"], view["waiting"]
+    if campaign["status"] != "RUNNING" or totals["active"]:
+        return None
+    if waiting["due_now"]:
+        if dialer_running:  # it is about to take them
+            return None
+        return _("{n} appel(s) à passer maintenant : aucun dialer ne les prend (lancer « minibot serve » ou "
+                 "« minibot campaign run »)", lang).format(n=waiting["due_now"])
+    if not waiting["later"] or not waiting["next_due_at"]:
+        return None
+    when = format_slot(datetime.fromisoformat(waiting["next_due_at"]), campaign.get("timezone"), lang)
+    reasons = [_(_REASONS_FR[r], lang) for r in waiting.get("gate_reasons", []) if r in _REASONS_FR]
+    if reasons:
+        return _("Aucun appel possible maintenant ({why}) ; premier créneau légal : {when}", lang).format(
+            why=", ".join(reasons), when=when)
+    return _("Prochain appel prévu : {when}", lang).format(when=when)

@@ -37,6 +37,7 @@ class DeliveryConfig:
     backoff_base: float = 5.0  # seconds before the 2nd try; doubled each time after
     backoff_max: float = 3600.0
     jitter: float = 0.2  # ± this fraction, so events that failed together do not all come back together
+    housekeep_every: float = 3600.0  # seconds between outbox.housekeep passes (old deliveries, purged words)
 
     def backoff(self, tries: int) -> float:
         delay = min(self.backoff_base * 2 ** max(tries - 1, 0), self.backoff_max)
@@ -63,8 +64,13 @@ class WebhookDelivery:
     async def run(self) -> None:
         """Deliver until cancelled."""
         async with aiohttp.ClientSession() as self._session:
+            next_housekeeping = time.monotonic()
             try:
                 while True:
+                    if time.monotonic() >= next_housekeeping:
+                        next_housekeeping = time.monotonic() + self.config.housekeep_every
+                        with contextlib.suppress(OSError, asyncpg.PostgresError, TimeoutError):
+                            await outbox.housekeep(self.pool)
                     try:
                         sent = await self.deliver_due()
                     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:

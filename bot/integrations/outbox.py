@@ -211,3 +211,22 @@ async def list_events(conn: asyncpg.Connection | asyncpg.Pool, *, campaign_id: i
            WHERE ($1::bigint IS NULL OR o.campaign_id = $1) AND ($2::text IS NULL OR o.status = $2)
            ORDER BY o.id DESC LIMIT $3""", campaign_id, status, limit)
     return [{**dict(r), "event_id": str(r["event_id"])} for r in rows]
+
+
+async def housekeep(conn: asyncpg.Connection | asyncpg.Pool, *, keep_delivered: timedelta = timedelta(days=30)) -> int:
+    """Keep the outbox to what it is for: delivered events go after `keep_delivered`, and an event
+    whose call the retention purge emptied (calls.purged_at) loses the transcript and recording its
+    body copied, so the outbox never keeps words longer than the call does. Returns rows touched."""
+    deleted = await conn.execute(
+        "DELETE FROM webhook_outbox WHERE status = 'DELIVERED' AND delivered_at < now() - $1::interval",
+        keep_delivered)
+    scrubbed = await conn.execute(
+        """UPDATE webhook_outbox o
+              SET body = jsonb_set(jsonb_set(o.body::jsonb, '{call,transcript}', '[]'), '{call,recording}',
+                                   'null')::text
+             FROM calls c
+            WHERE c.id = o.call_id AND c.purged_at IS NOT NULL
+              AND jsonb_typeof(o.body::jsonb -> 'call' -> 'transcript') = 'array'
+              AND (jsonb_array_length(o.body::jsonb -> 'call' -> 'transcript') > 0
+                   OR o.body::jsonb -> 'call' ->> 'recording' IS NOT NULL)""")
+    return int(deleted.split()[-1]) + int(scrubbed.split()[-1])

@@ -60,6 +60,7 @@ def record_fields(record: CallRecord) -> dict[str, Any]:
         "disclosure_done_ms": _ms(record.disclosure_done_at - answered)
         if record.disclosure_done_at is not None and answered is not None else None,
         "qualification": record.qualification,
+        "steps": json.dumps(record.steps, ensure_ascii=False),
         "note": record.note or None,
     }
 
@@ -91,7 +92,7 @@ async def save_fields(conn: asyncpg.Connection, call_id: int, fields: dict[str, 
         [(call_id, round(t * 1000), _kind(what), what) for t, what in events])
 
 
-_JSON = {"transcript", "objections", "latency"}
+_JSON = {"transcript", "objections", "latency", "steps"}
 
 
 def _kind(entry: str) -> str:

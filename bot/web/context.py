@@ -36,6 +36,7 @@ class WebContext:
     system_stats: Callable[[], dict[str, Any]] | None = None  # active calls, dialer workers... (serve)
     scenarios_dir: Path = SCENARIOS_DIR
     recordings_dir: Path = Path("/var/spool/asterisk/recording")  # where exports say recordings are
+    uploads_dir: Path | None = None  # scenarios uploaded over the API (PUT /api/scenarios/{name}); None: refused
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     caller_id: str | None = None  # settings.dial.caller_id: what a campaign without its own number presents
 
@@ -45,3 +46,11 @@ CTX = web.AppKey("minibot_web_context", WebContext)
 
 def context(request: web.Request) -> WebContext:
     return request.app[CTX]
+
+
+def uploaded_scenario(ctx: WebContext, name: str) -> Path | None:
+    """An uploaded scenario's file, when `name` is one (a shipped name always wins)."""
+    if ctx.uploads_dir is None or (ctx.scenarios_dir / f"{name}.yaml").exists():
+        return None
+    path = ctx.uploads_dir / f"{name}.yaml"
+    return path if path.is_file() else None

@@ -28,6 +28,7 @@ class CallResult(StrEnum):
     TRANSFERRED = "TRANSFERRED"
     ANSWERING_MACHINE = "ANSWERING_MACHINE"  # hung up on a machine
     VOICEMAIL_LEFT = "VOICEMAIL_LEFT"
+    HUNG_UP = "HUNG_UP"  # the person hung up before the script concluded (the call's steps say where)
 
 
 END_RESULTS = (

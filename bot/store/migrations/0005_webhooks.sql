@@ -36,3 +36,7 @@ CREATE INDEX webhook_outbox_campaign ON webhook_outbox (campaign_id, status);
 -- One event per call and kind: a conclusion replayed (lease recovery, then the call's real end)
 -- does not send a second one.
 CREATE UNIQUE INDEX webhook_outbox_one_per_call ON webhook_outbox (call_id, kind) WHERE call_id IS NOT NULL;
+
+-- The scenario steps a call reached, in order: where a person who hung up stopped, and the
+-- campaign's per-step funnel.
+ALTER TABLE calls ADD COLUMN steps jsonb NOT NULL DEFAULT '[]';

@@ -22,7 +22,7 @@ from ...compliance.rules import ComplianceRules
 from ...contacts.importer import ImportReport, check_region, store_checked
 from ...dialog.scenario.authoring import NAME
 from ...store.campaigns import Campaign, campaign_stats, create_campaign, get_campaign, list_campaigns
-from ..context import context
+from ..context import context, uploaded_scenario
 from ..errors import ApiError, Handler
 from . import Answer, Route, parse_body, parse_query, path_id, reply
 from .contacts import INLINE_NAME, ContactIn, ImportReportOut, check_received, scratch, write_inline
@@ -34,7 +34,8 @@ class CampaignCreate(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     # A shipped scenario's name only: the CLI also takes a file path, but a path from an HTTP client
     # would let it make the server read any file.
-    scenario: str = Field(pattern=NAME.pattern, description="a shipped scenario's name (GET /api/scenarios)")
+    scenario: str = Field(pattern=NAME.pattern, description="a shipped or uploaded scenario's name "
+                          "(GET /api/scenarios, PUT /api/scenarios/{name})")
     max_concurrent_calls: int = Field(5, ge=1, le=10_000, description="simultaneous calls of this campaign")
     calls_per_second: float = Field(1.0, ge=0.01, le=1000, description="new calls per second at most")
     variables: dict[str, str] = Field(default_factory=dict, description="values every call gets")
@@ -112,7 +113,7 @@ async def list_all(request: web.Request) -> web.Response:
     return reply({"campaigns": [c.to_json() for c in campaigns]})
 
 
-async def _check_settings(body: CampaignCreate) -> None:
+async def _check_settings(body: CampaignCreate, scenario: str) -> None:
     """control.check_settings, field by field so a 400 names the one at fault. Loading the scenario and
     the objection library costs ~0.3 s of CPU: in a thread, not on the loop the calls run on."""
     for name, check in (("compliance", ComplianceRules.for_campaign), ("retry_policy", RetryPolicy.for_campaign)):
@@ -124,7 +125,7 @@ async def _check_settings(body: CampaignCreate) -> None:
     for field, message in legal_problems(CampaignLaw.of(body.model_dump(include=set(LEGAL_FIELDS))),
                                          body.compliance):
         raise ApiError(400, message, field=field)
-    problems = await asyncio.to_thread(control.check_settings, body.scenario, None, None)
+    problems = await asyncio.to_thread(control.check_settings, scenario, None, None)
     if problems:
         raise ApiError(400, "; ".join(problems), field="scenario")
 
@@ -135,7 +136,11 @@ async def create(request: web.Request) -> web.Response:
     refused request leaves nothing behind."""
     ctx = context(request)
     body = await parse_body(request, CampaignCreate)
-    await _check_settings(body)
+    # An uploaded scenario is stored by its server-side path (what the dialer loads); the name
+    # a client sends is only ever looked up, never used as a path.
+    uploaded = uploaded_scenario(ctx, body.scenario)
+    scenario = str(uploaded) if uploaded else body.scenario
+    await _check_settings(body, scenario)
     settings = body.model_dump(include={"max_concurrent_calls", "calls_per_second", "variables", "compliance",
                                         "retry_policy", *LEGAL_FIELDS})
     try:
@@ -143,12 +148,12 @@ async def create(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise ApiError(400, str(exc).replace("--region", "region"), field="region") from None
     if not body.contacts:
-        campaign = await create_campaign(ctx.db.pool, body.name, body.scenario, **settings)
+        campaign = await create_campaign(ctx.db.pool, body.name, scenario, **settings)
         return _created(campaign, None)
     async with scratch() as folder:
         path = write_inline(body.contacts, folder)
         checked = await check_received(path, INLINE_NAME, mapping={}, region=region, body_field="contacts")
-        campaign = await create_campaign(ctx.db.pool, body.name, body.scenario, **settings)
+        campaign = await create_campaign(ctx.db.pool, body.name, scenario, **settings)
         try:
             report = await store_checked(ctx.db, checked, campaign_id=campaign.id)
         except BaseException:

@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...dialog.objections.library import LibraryError, load_library
-from ...dialog.scenario.authoring import shipped
+from ...dialog.scenario.authoring import NAME, shipped
 from ...dialog.scenario.loader import ScenarioInvalid, load_scenario, read_scenario_text
 from ..context import context
 from ..errors import ApiError
@@ -41,6 +41,12 @@ class ScenarioText(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     yaml: str = Field(max_length=MAX_SCENARIO_BYTES, description="the scenario's YAML text")
+
+
+class Uploaded(BaseModel):
+    name: str
+    steps: int
+    path: str = Field(description="where the server keeps it; a campaign names it by `name`")
 
 
 class ValidationProblem(BaseModel):
@@ -71,7 +77,12 @@ def _describe(folder: Path) -> list[dict[str, Any]]:
 
 
 async def list_scenarios(request: web.Request) -> web.Response:
-    return reply({"scenarios": await asyncio.to_thread(_describe, context(request).scenarios_dir)})
+    ctx = context(request)
+    found = await asyncio.to_thread(_describe, ctx.scenarios_dir)
+    if ctx.uploads_dir is not None and await asyncio.to_thread(ctx.uploads_dir.is_dir):
+        names = {s["name"] for s in found}
+        found += [s for s in await asyncio.to_thread(_describe, ctx.uploads_dir) if s["name"] not in names]
+    return reply({"scenarios": found})
 
 
 async def _text(request: web.Request) -> str:
@@ -124,6 +135,42 @@ async def validate_scenario(request: web.Request) -> web.Response:
     return reply(result)
 
 
+async def upload_scenario(request: web.Request) -> web.Response:
+    """Validate a scenario's YAML and keep it under `name`, so that a campaign can run it. A shipped
+    scenario's name is refused (409): the shipped files are the product's, not the API's."""
+    ctx = context(request)
+    name = request.match_info["name"]
+    if not NAME.match(name):
+        raise ApiError(400, f"a scenario name is lowercase letters, digits and _, starting with a letter: {name!r}",
+                       field="name")
+    if ctx.uploads_dir is None:
+        raise ApiError(409, "this server keeps no uploaded scenarios")
+    if (ctx.scenarios_dir / f"{name}.yaml").exists():
+        raise ApiError(409, f"{name!r} is a shipped scenario; upload under another name")
+    text = await _text(request)
+    async with scratch() as folder:
+        path = await asyncio.to_thread(_prepare, folder, ctx.scenarios_dir, text)
+        result = await asyncio.to_thread(_validate, path)
+    if not result["valid"]:
+        problems = "; ".join(f"line {p['line']}: {p['message']}" for p in result["problems"])
+        raise ApiError(400, f"invalid scenario: {problems}", field="body")
+    if result["name"] != name:
+        raise ApiError(400, f"the YAML's name is {result['name']!r}, not {name!r}", field="name")
+    target = await asyncio.to_thread(_keep, ctx.uploads_dir, name, text)
+    return reply({"name": name, "steps": result["steps"], "path": str(target)}, status=201,
+                 headers={"Location": f"/api/scenarios/{name}"})
+
+
+def _keep(folder: Path, name: str, text: str) -> Path:
+    """Written whole, then renamed into place: a campaign never reads half a scenario."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.yaml"
+    tmp = folder / f".{name}.yaml.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
 ROUTES = (
     Route("GET", "/api/scenarios", list_scenarios, "List the shipped scenarios", "scenarios",
           answers=(Answer(200, "name, title, objective and file of each", schema=ScenarioList),)),
@@ -133,4 +180,11 @@ ROUTES = (
                       "to the scenarios folder). Always 200: `valid` says whether it passed.",
           body={"text/yaml": {"type": "string"}, JSON: ScenarioText},
           answers=(Answer(200, "the verdict and the problems", schema=ValidationResult),), errors=(400, 413, 415)),
+    Route("PUT", "/api/scenarios/{name}", upload_scenario, "Upload a scenario", "scenarios",
+          description="Validated as by /api/scenarios/validate (400 with the problems and their lines), then kept "
+                      "on the server under `name` (the YAML's own name must match), for campaigns to name. "
+                      "Uploading again replaces it; a shipped scenario's name is a 409.",
+          body={"text/yaml": {"type": "string"}, JSON: ScenarioText},
+          path_params={"name": {"type": "string", "pattern": NAME.pattern}},
+          answers=(Answer(201, "kept", schema=Uploaded),), errors=(400, 409, 413, 415)),
 )

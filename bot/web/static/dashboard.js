@@ -15,16 +15,44 @@
 
   // The chart stacks successes at the bottom, then other results, then unanswered outcomes.
   const ORDER = ["QUALIFIED", "APPOINTMENT_SCHEDULED", "CALLBACK_REQUESTED", "TRANSFERRED", "NOT_INTERESTED",
-    "NOT_QUALIFIED", "OPTED_OUT", "NO_ANSWER", "ANSWERING_MACHINE", "VOICEMAIL_LEFT", "answered", "transferred",
+    "NOT_QUALIFIED", "OPTED_OUT", "HUNG_UP", "NO_ANSWER", "ANSWERING_MACHINE", "VOICEMAIL_LEFT", "answered", "transferred",
     "busy", "no_answer", "congestion", "rejected", "unallocated", "failed", "interrupted", "unknown", "in_progress"];
   const COLORS = {
     QUALIFIED: "#15803d", APPOINTMENT_SCHEDULED: "#22c55e", CALLBACK_REQUESTED: "#0ea5e9", TRANSFERRED: "#6366f1",
-    NOT_INTERESTED: "#f97316", NOT_QUALIFIED: "#fb923c", OPTED_OUT: "#dc2626", NO_ANSWER: "#a3a3a3",
+    NOT_INTERESTED: "#f97316", NOT_QUALIFIED: "#fb923c", OPTED_OUT: "#dc2626", HUNG_UP: "#fbbf24", NO_ANSWER: "#a3a3a3",
     ANSWERING_MACHINE: "#a855f7", VOICEMAIL_LEFT: "#c084fc", answered: "#2563eb", transferred: "#4f46e5",
     busy: "#eab308", no_answer: "#9ca3af", congestion: "#78716c", rejected: "#be123c", unallocated: "#57534e",
     failed: "#7f1d1d", interrupted: "#f43f5e", unknown: "#d4d4d4", in_progress: "#38bdf8",
   };
   const SPARE = ["#0d9488", "#ca8a04", "#db2777", "#4d7c0f", "#7c3aed", "#0369a1"];
+
+  // Words for the codes the API uses (the codes stay in data-* attributes, for scripts and tests).
+  const LABELS = {
+    QUALIFIED: "qualifié", APPOINTMENT_SCHEDULED: "rendez-vous pris", CALLBACK_REQUESTED: "à rappeler",
+    TRANSFERRED: "transféré", NOT_INTERESTED: "pas intéressé", NOT_QUALIFIED: "non qualifié", OPTED_OUT: "opposition",
+    NO_ANSWER: "muet", ANSWERING_MACHINE: "répondeur", VOICEMAIL_LEFT: "message laissé", HUNG_UP: "a raccroché",
+    answered: "décroché", transferred: "transféré", busy: "occupé", no_answer: "pas de réponse",
+    congestion: "réseau saturé", rejected: "rejeté", unallocated: "numéro inexistant", failed: "échec",
+    interrupted: "interrompu", unknown: "inconnu", in_progress: "en cours", no_result: "sans résultat",
+  };
+  const STATUSES = { DRAFT: "BROUILLON", READY: "PRÊTE", RUNNING: "EN COURS", PAUSED: "EN PAUSE",
+    COMPLETED: "TERMINÉE", CANCELLED: "ARRÊTÉE", PENDING: "à appeler", IN_PROGRESS: "en cours", DONE: "terminés",
+    EXCLUDED: "exclus" };
+  const REASONS = { outside_hours: "hors des heures d'appel", weekend: "week-end", public_holiday: "jour férié",
+    frequency_cap: "nombre d'appels maximal atteint pour ces contacts", refusal_cooloff: "délai de repos après un refus" };
+  const word = (code) => LABELS[code] || code;
+  const LOCALE = "fr-FR";
+  let zone = "Europe/Paris"; // the campaign's (its calling hours'): times are shown there, never in UTC
+  const fmt = (options) => new Intl.DateTimeFormat(LOCALE, { timeZone: zone, hourCycle: "h23", ...options });
+  const timeOf = (at) => fmt({ hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(new Date(at));
+  const dateTimeOf = (at) => fmt({ day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit",
+    minute: "2-digit" }).format(new Date(at));
+  const slotOf = (at) => {
+    const parts = fmt({ weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" })
+      .formatToParts(new Date(at));
+    const get = (type) => (parts.find((p) => p.type === type) || {}).value || "";
+    return `${get("weekday")} ${get("day")} ${get("month")}, ${get("hour")}:${get("minute")}`;
+  };
 
   const $ = (id) => document.getElementById(id);
   let pollTimer = null;
@@ -44,7 +72,7 @@
         cache: "no-store", credentials: "omit", referrerPolicy: "no-referrer",
       });
     } catch (err) {
-      throw new ApiError(0, `cannot reach the server (${err.message})`);
+      throw new ApiError(0, `serveur injoignable (${err.message})`);
     }
     let body = null;
     try { body = await response.json(); } catch (_) { /* not JSON: the status says enough */ }
@@ -82,8 +110,8 @@
       const body = await api("/api/campaigns");
       campaigns = Array.isArray(body) ? body : (body.campaigns || body.items || []);
     } catch (err) {
-      if (err.status === 401) { forgetKey(`The key was refused: ${err.message}`); return; }
-      showError(`Cannot list campaigns: ${err.message}`);
+      if (err.status === 401) { forgetKey(`Clé refusée : ${err.message}`); return; }
+      showError(`Impossible de lister les campagnes : ${err.message}`);
       setConnection("error", err.message);
       pollTimer = setTimeout(openBoard, POLL_MS * 2);
       return;
@@ -98,7 +126,7 @@
     for (const c of campaigns) {
       const option = document.createElement("option");
       option.value = String(c.id);
-      option.textContent = `${c.id} · ${c.name} (${c.status})`;
+      option.textContent = `${c.id} · ${c.name} (${STATUSES[c.status] || c.status})`;
       select.append(option);
     }
     const saved = sessionStorage.getItem(CAMPAIGN_STORE);
@@ -106,7 +134,7 @@
     const ids = campaigns.map((c) => String(c.id));
     const running = campaigns.filter((c) => c.status === "RUNNING").map((c) => String(c.id));
     select.value = [wanted, saved, running[running.length - 1], ids[ids.length - 1]].find((id) => id && ids.includes(id)) || "";
-    if (!campaigns.length) showError("No campaign yet: create one with `minibot campaign create`.");
+    if (!campaigns.length) showError("Aucune campagne : en créer une avec « minibot campaign create ».");
   }
 
   // -- polling ----------------------------------------------------------------------------------------
@@ -128,11 +156,11 @@
       if (mine !== generation) return;
       render(view);
       showError("");
-      setConnection("ok", `updated ${new Date().toLocaleTimeString()}`);
+      setConnection("ok", `à jour à ${timeOf(new Date())}`);
     } catch (err) {
       if (mine !== generation) return;
-      if (err.status === 401) { forgetKey(`The key was refused: ${err.message}`); return; }
-      showError(err.status === 404 ? `Campaign ${id} not found.` : `Cannot load campaign ${id}: ${err.message}`);
+      if (err.status === 401) { forgetKey(`Clé refusée : ${err.message}`); return; }
+      showError(err.status === 404 ? `Campagne ${id} introuvable.` : `Impossible de charger la campagne ${id} : ${err.message}`);
       setConnection("error", err.message);
     }
     if (mine === generation) pollTimer = setTimeout(poll, POLL_MS);
@@ -150,7 +178,7 @@
 
   // -- rendering --------------------------------------------------------------------------------------
 
-  const pct = (rate) => (rate === null || rate === undefined ? "—" : `${Math.round(rate * 100)}%`);
+  const pct = (rate) => (rate === null || rate === undefined ? "—" : `${Math.round(rate * 100)}\u00a0%`);
   const ms = (value) => (value === null || value === undefined ? "—" : `${value} ms`);
   const clock = (seconds) => (seconds === null || seconds === undefined ? ""
     : `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`);
@@ -158,16 +186,18 @@
 
   function render(view) {
     const { campaign, totals, rates, latencies, waiting } = view;
-    text("campaign-status", campaign.status);
+    zone = campaign.timezone || "Europe/Paris";
+    text("campaign-status", STATUSES[campaign.status] || campaign.status);
     $("campaign-status").dataset.status = campaign.status;
     // Why it is paused (an operator, or the breaker after an Asterisk outage), in French.
     $("campaign-status").title = campaign.pause_reason || "";
     text("campaign-pause-reason", campaign.pause_reason ? `En pause : ${campaign.pause_reason}` : "");
-    text("campaign-scenario", `scenario ${campaign.scenario}`);
-    text("updated", `at ${new Date(view.at).toLocaleTimeString()}`);
+    text("campaign-scenario", `scénario ${campaign.scenario}`);
+    text("updated", `à ${timeOf(view.at)} (${zone})`);
+    renderWhy(view);
 
     text("answer-rate", pct(rates.answer));
-    text("answer-detail", `${totals.answered} answered of ${totals.ended} ended`);
+    text("answer-detail", `${totals.answered} décrochés sur ${totals.ended} terminés`);
     text("qualified-rate", pct(rates.qualified));
     text("opt-out-rate", pct(rates.opt_out));
     text("machine-rate", pct(rates.machine));
@@ -175,20 +205,54 @@
     text("first-audio-p95", ms(latencies.answer_to_first_audio_p95_ms));
     text("turn-p50", ms(latencies.turn_p50_ms));
     text("turn-p95", ms(latencies.turn_p95_ms));
-    text("turn-count", `${latencies.turns} turns`);
+    text("turn-count", `${latencies.turns} tours de parole`);
     text("calls-total", String(totals.calls));
-    text("calls-detail", `${totals.active} active · ${totals.ended} ended`);
+    text("calls-detail", `${totals.active} en cours · ${totals.ended} terminés`);
     text("contacts-total", String(totals.contacts));
     text("contacts-detail", Object.entries(totals.contacts_by_status)
-      .map(([status, n]) => `${n} ${status.toLowerCase().replace("_", " ")}`).join(" · "));
+      .map(([status, n]) => `${n} ${STATUSES[status] || status}`).join(" · "));
     text("waiting-due", String(waiting.due_now));
     text("waiting-later", String(waiting.later));
-    text("waiting-next", waiting.next_due_at ? `next ${new Date(waiting.next_due_at).toLocaleString()}` : "");
+    text("waiting-next", waiting.next_due_at ? `prochain : ${dateTimeOf(waiting.next_due_at)}` : "");
 
-    renderCounts($("outcomes"), totals.outcomes, "outcome");
-    renderCounts($("results"), totals.results, "result");
+    renderWebhooks(view.webhooks);
+    renderCounts($("outcomes"), totals.outcomes, "outcome", totals.ended);
+    // Results as shares of answered calls, those without one shown: never a subset that looks whole.
+    const results = { ...totals.results };
+    if (totals.answered_without_result) results.no_result = totals.answered_without_result;
+    renderCounts($("results"), results, "result", totals.answered);
+    renderFunnel(view.funnel || { steps: [], objections: [] });
     renderActive(view.active_calls, totals.active);
     renderChart(view.timeline, view.bucket_minutes);
+  }
+
+  // Why a running campaign places no call: the same sentence as `minibot campaign monitor`.
+  function renderWhy(view) {
+    const { campaign, totals, waiting } = view;
+    let why = "";
+    if (campaign.status === "RUNNING" && !totals.active) {
+      if (waiting.due_now) {
+        why = `${waiting.due_now} appel(s) à passer maintenant : aucun dialer ne les prend (lancer « minibot serve » ou « minibot campaign run »)`;
+      } else if (waiting.later && waiting.next_due_at) {
+        const reasons = (waiting.gate_reasons || []).map((r) => REASONS[r]).filter(Boolean);
+        why = reasons.length
+          ? `Aucun appel possible maintenant (${reasons.join(", ")}) ; premier créneau légal : ${slotOf(waiting.next_due_at)}`
+          : `Prochain appel prévu : ${slotOf(waiting.next_due_at)}`;
+      }
+    }
+    $("why").hidden = !why;
+    text("why", why);
+  }
+
+  function renderWebhooks(hooks) {
+    $("webhooks-card").hidden = !hooks;
+    if (!hooks) return;
+    text("webhooks-delivered", String(hooks.delivered));
+    text("webhooks-pending", String(hooks.pending));
+    text("webhooks-failed", String(hooks.failed));
+    $("webhooks-card").dataset.failed = String(hooks.failed);
+    text("webhooks-error", hooks.failed || hooks.pending ? (hooks.last_error ? `dernière erreur : ${hooks.last_error}` : "")
+      : (hooks.configured ? "" : "webhook supprimé"));
   }
 
   function colorOf(label) {
@@ -198,22 +262,22 @@
     return SPARE[hash % SPARE.length];
   }
 
-  function renderCounts(table, counts, kind) {
+  function renderCounts(table, counts, kind, whole) {
     const body = table.tBodies[0];
     const entries = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-    const total = entries.reduce((sum, [, n]) => sum + n, 0);
+    const total = whole || entries.reduce((sum, [, n]) => sum + n, 0);
     const top = Math.max(0, ...entries.map(([, n]) => n));
     body.replaceChildren(...entries.map(([label, n]) => {
       const row = document.createElement("tr");
       row.dataset[kind] = label;
       const name = document.createElement("th");
-      name.textContent = label;
+      name.textContent = word(label);
       const count = document.createElement("td");
       count.className = "count";
       count.textContent = String(n);
       const share = document.createElement("td");
       share.className = "share";
-      share.textContent = total ? `${Math.round((100 * n) / total)}%` : "";
+      share.textContent = total ? `${Math.round((100 * n) / total)}\u00a0%` : "";
       const bar = document.createElement("td");
       bar.className = "bar";
       const fill = document.createElement("span");
@@ -228,10 +292,39 @@
       const row = document.createElement("tr");
       const cell = document.createElement("td");
       cell.className = "muted";
-      cell.textContent = "none yet";
+      cell.textContent = "aucun pour l'instant";
       row.append(cell);
       body.append(row);
     }
+  }
+
+  function renderFunnel(funnel) {
+    const top = Math.max(0, ...funnel.steps.map((s) => s.reached));
+    $("funnel").tBodies[0].replaceChildren(...funnel.steps.map((s) => {
+      const row = document.createElement("tr");
+      row.dataset.step = s.step;
+      const name = document.createElement("th");
+      name.textContent = s.step;
+      row.append(name);
+      for (const [value, cls] of [[s.reached, "count reached"], [s.ended_here, "count ended"],
+        [s.hung_up_here, "count hung-up"]]) {
+        const cell = document.createElement("td");
+        cell.className = cls;
+        cell.textContent = String(value);
+        row.append(cell);
+      }
+      const bar = document.createElement("td");
+      bar.className = "bar";
+      const fill = document.createElement("span");
+      fill.className = "fill";
+      fill.style.width = `${top ? (100 * s.reached) / top : 0}%`;
+      fill.style.background = "#2563eb";
+      bar.append(fill);
+      row.append(bar);
+      return row;
+    }));
+    const counts = Object.fromEntries(funnel.objections.map((o) => [o.id, o.count]));
+    renderCounts($("objections"), counts, "objection");
   }
 
   function renderActive(calls, total) {
@@ -241,7 +334,8 @@
       const row = document.createElement("tr");
       row.dataset.callId = String(call.id);
       row.dataset.state = call.state;
-      for (const [value, cls] of [[String(call.id)], [call.phone], [call.state, call.state], [clock(call.seconds)],
+      const state = call.state === "talking" ? "en ligne" : "sonne";
+      for (const [value, cls] of [[String(call.id)], [call.name || ""], [call.phone], [state, call.state], [clock(call.seconds)],
         [clock(call.talking_seconds)], [call.worker || ""]]) {
         const cell = document.createElement("td");
         cell.textContent = value;
@@ -268,9 +362,10 @@
 
   function bucketLabel(at, minutes, multiDay) {
     const date = new Date(at);
-    if (minutes >= 1440) return date.toLocaleDateString([], { day: "2-digit", month: "2-digit" });
-    const time = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    return multiDay ? `${date.toLocaleDateString([], { day: "2-digit", month: "2-digit" })} ${time}` : time;
+    const day = fmt({ day: "2-digit", month: "2-digit" }).format(date);
+    if (minutes >= 1440) return day;
+    const time = fmt({ hour: "2-digit", minute: "2-digit" }).format(date);
+    return multiDay ? `${day} ${time}` : time;
   }
 
   // Stacked bars: one per time bucket, one segment per way the calls placed in it ended.
@@ -280,10 +375,10 @@
       .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
     const totals = timeline.map((b) => labels.reduce((sum, l) => sum + (b[l] || 0), 0));
     const ymax = niceMax(Math.max(0, ...totals));
-    text("bucket", minutes ? `(calls placed per ${minutes >= 60 && minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`})` : "");
+    text("bucket", minutes ? `(appels passés par tranche de ${minutes >= 60 && minutes % 60 === 0 ? `${minutes / 60} h` : `${minutes} min`})` : "");
 
     const root = svg("svg", { id: "timeline-chart", viewBox: `0 0 ${width} ${height}`, role: "img",
-      "aria-label": "outcomes over time", "data-buckets": timeline.length });
+      "aria-label": "appels dans le temps", "data-buckets": timeline.length });
     const plotW = width - left - right, plotH = height - top - bottom;
     for (const tick of [0, 0.5, 1]) {
       const y = top + plotH * (1 - tick);
@@ -293,13 +388,13 @@
     }
     if (!timeline.length) {
       const empty = svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, root);
-      empty.textContent = "no calls yet";
+      empty.textContent = "aucun appel pour l'instant";
     }
     const slot = plotW / Math.max(1, timeline.length);
     const barW = Math.max(1, slot * 0.8);
     const first = timeline.length ? new Date(timeline[0].at) : null;
     const last = timeline.length ? new Date(timeline[timeline.length - 1].at) : null;
-    const multiDay = first && last && first.toDateString() !== last.toDateString();
+    const multiDay = first && last && fmt({ day: "2-digit" }).format(first) !== fmt({ day: "2-digit" }).format(last);
     const every = Math.max(1, Math.ceil(timeline.length / 8));
     timeline.forEach((bucket, i) => {
       const x = left + i * slot + (slot - barW) / 2;
@@ -312,7 +407,7 @@
         y -= h;
         const rect = svg("rect", { x: x.toFixed(1), y: y.toFixed(1), width: barW.toFixed(1), height: h.toFixed(1),
           fill: colorOf(label), "data-outcome": label, "data-count": n, "data-at": bucket.at }, group);
-        svg("title", {}, rect).textContent = `${bucketLabel(bucket.at, minutes, multiDay)} ${label}: ${n}`;
+        svg("title", {}, rect).textContent = `${bucketLabel(bucket.at, minutes, multiDay)} ${word(label)} : ${n}`;
       }
       if (i % every === 0) {
         const tick = svg("text", { x: (left + i * slot + slot / 2).toFixed(1), y: height - 8, "text-anchor": "middle" },
@@ -328,7 +423,7 @@
       const swatch = document.createElement("span");
       swatch.className = "swatch";
       swatch.style.background = colorOf(label);
-      item.append(swatch, label);
+      item.append(swatch, word(label));
       return item;
     }));
   }

@@ -1,0 +1,138 @@
+"""`minibot contacts list | show | update`: find a contact, see their campaigns and calls, correct them.
+Registered on `contacts_app` by cli/main.py (cli/contacts.py keeps the import)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bot.contacts.directory import ContactFilter, contact_detail, find_contact, list_contacts, update_contact
+from bot.i18n import format_datetime
+from bot.store import Database
+
+from .common import JSON_OPTION, emit, fail, with_db
+
+console = Console()
+STATUS_FR = {"PENDING": "à appeler", "IN_PROGRESS": "en cours", "DONE": "terminé", "EXCLUDED": "exclu"}
+
+
+def _name(row: dict[str, Any]) -> str:
+    return " ".join(p for p in (row.get("first_name"), row.get("last_name")) if p) or "—"
+
+
+def contacts_list(
+    campaign: int = typer.Option(None, "--campaign", metavar="CAMPAGNE", help="les contacts de cette campagne"),
+    status: str = typer.Option(None, "--status", metavar="ÉTAT",
+                               help="dans la campagne : PENDING, IN_PROGRESS, DONE ou EXCLUDED"),
+    result: str = typer.Option(None, "--result", metavar="RÉSULTAT", help="dernier résultat, par exemple QUALIFIED"),
+    search: str = typer.Option(None, "--search", metavar="TEXTE", help="une partie du nom, de la société, de "
+                               "l'e-mail ou du numéro"),
+    limit: int = typer.Option(50, "--limit", metavar="N", min=1, max=1000, help="contacts affichés"),
+    offset: int = typer.Option(0, "--offset", metavar="N", min=0, help="à partir du n-ième"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Lister les contacts, avec des filtres."""
+    if status is not None and status.upper() not in STATUS_FR:
+        fail(f"--status : PENDING, IN_PROGRESS, DONE ou EXCLUDED, pas {status!r}", 2, as_json)
+    f = ContactFilter(campaign_id=campaign, status=status and status.upper(), result=result and result.upper(),
+                      search=search, limit=limit, offset=offset)
+    try:
+        rows, total = with_db(lambda db: list_contacts(db.pool, f), as_json)
+    except ValueError as exc:
+        fail(str(exc), 2, as_json)
+    if as_json:
+        emit({"contacts": rows, "total": total})
+        return
+    if not rows:
+        console.print("Aucun contact ne correspond.")
+        return
+    columns = ["id", "nom", "numéro", "société", "e-mail"] + (["état", "résultat", "tentatives"] if campaign else [])
+    table = Table(*columns)
+    for r in rows:
+        cells = [str(r["id"]), escape(_name(r)), r["phone"], escape(r["company"] or ""), escape(r["email"] or "")]
+        if campaign:
+            cells += [STATUS_FR.get(r["campaign_status"], r["campaign_status"] or ""), r["campaign_result"] or "",
+                      str(r["attempts"] or 0)]
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"{len(rows)} affiché(s) sur {total}" + (f" (à partir du {offset + 1}e)" if offset else ""))
+
+
+def contacts_show(ref: str = typer.Argument(..., metavar="CONTACT", help="l'identifiant ou le numéro du contact"),
+                  as_json: bool = JSON_OPTION) -> None:
+    """Afficher un contact : ses champs, ses campagnes, ses derniers appels."""
+    async def work(db: Database):
+        return await contact_detail(db.pool, await find_contact(db.pool, ref))
+    try:
+        c = with_db(work, as_json)
+    except LookupError as exc:
+        fail(str(exc).strip("'\""), 2, as_json)
+    if as_json:
+        emit(c)
+        return
+    _print_contact(c)
+
+
+def _print_contact(c: dict[str, Any]) -> None:
+    console.print(f"[bold]{escape(_name(c))}[/] (contact {c['id']}) : {c['phone']}"
+                  + (" [red]— opposé au démarchage[/]" if c["opted_out"] else ""), highlight=False)
+    for label, key in (("Société", "company"), ("E-mail", "email"), ("Fuseau horaire", "timezone")):
+        if c.get(key):
+            console.print(f"{label} : {escape(str(c[key]))}", highlight=False)
+    for name, value in (c.get("extra") or {}).items():
+        console.print(f"{escape(str(name))} : {escape(str(value))}", highlight=False)
+    if c["campaigns"]:
+        table = Table("campagne", "nom", "état", "résultat", "tentatives", title="Campagnes", title_justify="left")
+        for r in c["campaigns"]:
+            table.add_row(str(r["campaign_id"]), escape(r["name"]), STATUS_FR.get(r["status"], r["status"]),
+                          r["result"] or "", str(r["attempts"]))
+        console.print(table)
+    if c["calls"]:
+        table = Table("appel", "campagne", "date", "issue", "résultat", "durée", title="Derniers appels",
+                      title_justify="left")
+        for r in c["calls"]:
+            table.add_row(r["call_uuid"], str(r["campaign_id"] or ""), format_datetime(r["created_at"]),
+                          r["outcome"] or "", r["result"] or "",
+                          f"{r['duration_ms'] / 1000:.0f} s" if r["duration_ms"] is not None else "")
+        console.print(table)
+
+
+def contacts_update(
+    ref: str = typer.Argument(..., metavar="CONTACT", help="l'identifiant ou le numéro du contact"),
+    first_name: str = typer.Option(None, "--first-name", metavar="PRÉNOM", help="le prénom ('' l'efface)"),
+    last_name: str = typer.Option(None, "--last-name", metavar="NOM", help="le nom ('' l'efface)"),
+    email: str = typer.Option(None, "--email", metavar="E-MAIL", help="l'adresse e-mail ('' l'efface)"),
+    company: str = typer.Option(None, "--company", metavar="SOCIÉTÉ", help="la société ('' l'efface)"),
+    timezone: str = typer.Option(None, "--timezone", metavar="FUSEAU", help="son fuseau, par exemple "
+                                 "America/Martinique ('' : celui de la campagne)"),
+    set_: list[str] = typer.Option([], "--set", metavar="COLONNE=VALEUR", help="une colonne du fichier du contact "
+                                   "(répétable)"),
+    unset: list[str] = typer.Option([], "--unset", metavar="COLONNE", help="retirer une colonne (répétable)"),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Corriger un contact (le numéro ne change pas : un autre numéro est un autre contact)."""
+    changes = {k: v for k, v in (("first_name", first_name), ("last_name", last_name), ("email", email),
+                                 ("company", company), ("timezone", timezone)) if v is not None}
+    extra: dict[str, str | None] = {}
+    for item in set_:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            fail(f"--set : COLONNE=VALEUR attendu, pas {item!r}", 2, as_json)
+        extra[name.strip()] = value
+    extra.update({name.strip(): None for name in unset})
+
+    async def work(db: Database):
+        return await update_contact(db.pool, await find_contact(db.pool, ref), changes, extra)
+    try:
+        c = with_db(work, as_json)
+    except (LookupError, ValueError) as exc:
+        fail(str(exc).strip("'\""), 2, as_json)
+    if as_json:
+        emit(c)
+        return
+    console.print("Contact mis à jour.")
+    _print_contact(c)
