@@ -65,6 +65,7 @@ class Utterance:
     speaker: str  # bot | caller
     text: str
     at: float
+    sentiment: str | None = None  # a caller turn's: positive | neutral | negative | irritated
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,14 @@ class CallRecord:
 
     def said(self, text: str) -> None:
         self.utterances.append(Utterance("bot", text, time.monotonic()))
+
+    def caller_mood(self, text: str, sentiment: str) -> None:
+        """Note how the caller sounded on their latest utterance with these words."""
+        for i in range(len(self.utterances) - 1, -1, -1):
+            u = self.utterances[i]
+            if u.speaker == "caller" and u.text == text:
+                self.utterances[i] = Utterance(u.speaker, u.text, u.at, sentiment)
+                return
 
     @property
     def answer_to_first_audio(self) -> float | None:

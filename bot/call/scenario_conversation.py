@@ -22,7 +22,7 @@ from ..dialog.scenario.model import CallResult
 from ..ops import metrics
 from ..speech import events as sev
 from .anticipation import Anticipation
-from .call import Call, ObjectionMatch
+from .call import Call, CallEnded, ObjectionMatch
 from .prompt import Prompt
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,12 @@ class ScenarioConversation:
         self._anticipation = Anticipation(self.brain.classifier)
         try:
             await self._converse(call)
+        except CallEnded:
+            # The caller hung up: what they had said still counts (an opt-out heard while the
+            # bot acknowledged it, a refusal before the line went dead: never NO_ANSWER).
+            if self.run is not None and call.record.result is None and (result := self.run.hung_up()):
+                self._finish(call, self.run, result)
+            raise
         finally:
             self._anticipation.close()
 
@@ -117,8 +123,12 @@ class ScenarioConversation:
             call.record.timeline.add(
                 f"understood {understood.intent.value}"
                 + (f"/{understood.objection}" if understood.objection else "")
+                + (" (to confirm)" if understood.confirm else "")
                 + f" ({understood.score:.2f}, {understood.source})"
+                + (f", {understood.sentiment}" if understood.sentiment else "")
             )
+            if understood.sentiment:
+                call.record.caller_mood(heard, understood.sentiment)
             turn = await run.hear(understood)
 
     # -- answering machine -----------------------------------------------------------------
