@@ -73,12 +73,11 @@ _NOT_BOTHERED = re.compile(
 )
 # Someone reporting what they did NOT say: "j'ai jamais dit de plus m'appeler".
 _NOT_SAID = re.compile(r"\b(ai|avais|avons) (jamais|pas|rien) (dit|demande)\b")
-# A condition on the request: "si c'est pour vendre ne me rappelez plus". "si si", "mais si" are yes.
+# A condition on the request: "si c'est pour vendre ne me rappelez plus" ("si si" is a yes).
 _CONDITION = re.compile(
     r"\b(si|sauf si|a moins que|au cas ou)\b (?!si\b)"
     r"(vous|ce|ca|cela|on|je|il|elle|jamais|besoin|le|la|les|c|votre|vos|encore)\b"
 )
-_IF_YES = re.compile(r"^(ah |oh |mais |ben |oui )*si( si)*\b")
 # Stop... what? Talking, this call, or calling at all: ask.
 _VAGUE = re.compile(
     r"^(stop|arret\w*|ca suffit|suffit|lachez moi|lache moi|foutez moi|fichez moi|fous moi|fiche moi"
@@ -100,7 +99,7 @@ def opt_out(normalized: str) -> OptOut:
         return OptOut.NO
     if _NOT_BOTHERED.search(normalized) or _NOT_SAID.search(normalized):
         return OptOut.NOT
-    conditional = bool(_CONDITION.search(normalized)) and not _IF_YES.search(normalized)
+    conditional = bool(_CONDITION.search(normalized))
     if any(p.search(normalized) for p in _DECIDED):
         return OptOut.ASK if conditional else OptOut.DECIDED
     if _STOP_SOMETHING_ELSE.search(normalized):

@@ -51,6 +51,7 @@ CALLBACK = [
 NOT_A_NO = [
     r"\b(dis|dirai|dirais|dirait|vais|peux) pas (dire )?non\b",
     r"\b(mais |ah |oh )?si (si )*(ca|sa|cela) (me )?interesse",
+    r"^(ah |mais )*non (non )*(ca|cela) (me|nous) interesse( beaucoup| vraiment| bien| grave)?$",
     r"^(non |mais )*non (non )*(allez y|vas y|je vous ecoute|dites moi|allez y je vous ecoute)$",
     r"\b(derang\w*|gen\w*|deplair\w*|embet\w*) (pas|absolument pas|aucunement)( du tout)?( \w+){0,3}"
     r" ?(allez y|vas y|je vous ecoute|dites moi)?$",
