@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,32 @@ def nlu_scores(classifier: OfflineClassifier, rows: list[dict], show_errors: boo
     if show_errors and confusions:
         print("  confusions (want, got):", dict(confusions.most_common(12)))
     return scores
+
+
+def callback_times(rows: list[dict], show_errors: bool) -> tuple[float, int, int]:
+    """Spoken callback times (tests/data/callback_spoken.jsonl, with recognition errors) read on
+    Thursday 3 December 2026, 11:00 Paris: the share read right, how many proposals the bot would
+    say back outside the legal hours (must be 0), and how many it moved into them aloud."""
+    from zoneinfo import ZoneInfo
+
+    from bot.campaign.callback_time import parse_callback_time
+    from bot.compliance.hours import CallingHours
+    from bot.dialog.scenario.callback import propose
+
+    zone, hours = ZoneInfo("Europe/Paris"), CallingHours()
+    now = datetime(2026, 12, 3, 11, 0, tzinfo=zone)
+    right = outside = moved = 0
+    for row in rows:
+        got = parse_callback_time(row["text"], now, zone=zone)
+        want = datetime.fromisoformat(row["at"]).replace(tzinfo=zone)
+        right += got is not None and got.at == want
+        if show_errors and (got is None or got.at != want):
+            print(f"  callback {row['text']!r}: want {want:%a %d %H:%M} got {got.at if got else None}")
+        proposal = propose(row["text"], now, hours)
+        if proposal is not None:
+            outside += bool(hours.reasons(proposal.at))
+            moved += not proposal.legal
+    return right / len(rows), outside, moved
 
 
 def startup_seconds(cache_dir: Path, scenario: str = "demo") -> tuple[float, int]:
@@ -259,6 +286,12 @@ def main() -> None:
                        f"amd_greetings{suffix}": len(amd_rows)}
             line += f"\n  amd {amd:.3f} ({humans_lost} humans as machine) over {len(amd_rows)} greetings"
         print(line)
+    spoken = read_jsonl(DATA / "callback_spoken.jsonl")
+    callback_right, callback_outside, callback_moved = callback_times(spoken, args.errors)
+    print(f"callback times: {callback_right:.3f} right over {len(spoken)} spoken times, "
+          f"{callback_outside} proposed outside legal hours, {callback_moved} moved into them aloud")
+    result |= {"callback_time_accuracy": round(callback_right, 4), "callback_times": len(spoken),
+               "callback_proposed_outside_hours": callback_outside, "callback_moved_to_legal_hours": callback_moved}
     if not args.no_match:
         started = time.perf_counter()
         match = matcher_latency(library, embedder, queries, args.embed_variants)
