@@ -70,6 +70,10 @@ async def test_a_refusal_then_a_hang_up_is_a_refusal_and_a_plain_hang_up_conclud
     await r.hear(said("non merci pas intéressé", Intent.OBJECTION, "not_interested"))
     assert r.hung_up() is CallResult.NOT_INTERESTED
     assert run().hung_up() is None
+    changed_mind = run()
+    await changed_mind.hear(said("pas intéressé", Intent.OBJECTION, "not_interested"))
+    await changed_mind.hear(said("ah si finalement", Intent.AFFIRM))
+    assert changed_mind.hung_up() is None
     silent = run()
     silent.silence()
     assert silent.silence().end is CallResult.NO_ANSWER  # nobody ever said no: still a missed call

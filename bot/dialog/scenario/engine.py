@@ -264,6 +264,8 @@ class ScenarioRun:
             return self._opt_out("do-not-call request")
         if u.objection in REFUSALS or (u.intent is Intent.DENY and self._deny_ends_as_refusal()):
             self.record.refused = True
+        elif u.intent is Intent.AFFIRM:
+            self.record.refused = False  # "ah si, finalement ça m'intéresse": no refusal any more
         if (u.sentiment == "irritated" and settings.on_irritated == "apologise" and not self._apologised
                 and u.intent not in (Intent.CALLBACK, Intent.TRANSFER)):
             # Not the next sales question: a short apology, and a callback or an end offered.
