@@ -126,7 +126,7 @@ def test_callback_times_with_recognition_errors_are_read_right() -> None:
 
 
 def test_embeddings_are_kept_per_text_and_model(tmp_path: Path) -> None:
-    from bot.dialog.nlu.embeddings import Embedder
+    from bot.dialog.nlu.embeddings import Embedder, text_key
 
     first = Embedder(tmp_path)
     vectors = first.embed_many(["oui", "non merci", "oui"])
@@ -135,3 +135,9 @@ def test_embeddings_are_kept_per_text_and_model(tmp_path: Path) -> None:
     assert np.allclose(again.embed_many(["non merci", "oui"]), vectors[[1, 0]]) and again.computed == 0
     assert again.embed_many(["oui", "peut-être"]).shape == (2, 384) and again.computed == 1  # only the new text
     assert len(list((tmp_path / "embeddings").glob("*/pack-*.npz"))) == 2
+    # A text whose key ends in a zero byte (numpy's bytes type would strip it) is found again too.
+    zero_ended = next(f"phrase {i}" for i in range(100_000) if text_key(f"phrase {i}").endswith(b"\0"))
+    Embedder(tmp_path).embed_many([zero_ended])
+    later = Embedder(tmp_path)
+    later.embed_many([zero_ended])
+    assert later.computed == 0
