@@ -120,3 +120,19 @@ async def test_an_irritated_caller_gets_an_apology_and_a_way_out_not_the_next_qu
     await r.hear(said("vous me faites perdre mon temps", Intent.OBJECTION, "no_time", sentiment="irritated"))
     turn = await r.hear(said("oui rappelez-moi demain à 14 heures", Intent.CALLBACK))
     assert turn.text == "Je vous rappelle demain à 14 heures, c'est bien ça ?"
+
+
+def test_the_caller_mood_is_stored_with_their_line_of_the_transcript() -> None:
+    import json
+    import time
+
+    from bot.call.call import CallRecord, Utterance
+    from bot.store.calls import record_fields
+
+    record = CallRecord("c1", "outbound", "+33600000000")
+    record.said("Bonjour, vous avez une minute ?")
+    record.utterances.append(Utterance("caller", "bande d'escrocs", time.monotonic()))
+    record.caller_mood("bande d'escrocs", "irritated")
+    transcript = json.loads(record_fields(record)["transcript"])
+    assert [line.get("sentiment") for line in transcript] == [None, "irritated"]
+    assert "sentiment" not in transcript[0]  # the bot's lines carry none
