@@ -50,6 +50,7 @@ def test_a_vague_or_conditional_stop_is_asked_about(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "ne m'appelez plus", "non merci et ne me rappelez plus", "retirez-moi de votre liste",
     "je veux plus qu'on m'appelle", "je suis sur bloctel", "ne plus appeler ce numéro",
+    "ça me dérange pas de vous le dire mais ne m'appelez plus",  # a negation elsewhere hides nothing
 ])
 def test_an_explicit_request_is_decided(text: str) -> None:
     assert opt_out(normalize(text)) is OptOut.DECIDED

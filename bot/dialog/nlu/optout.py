@@ -97,11 +97,16 @@ def opt_out(normalized: str) -> OptOut:
     """What to do about a possible do-not-call request in `normalized` (normalize()'s output)."""
     if not normalized:
         return OptOut.NO
-    if _NOT_BOTHERED.search(normalized) or _NOT_SAID.search(normalized):
+    if _NOT_SAID.search(normalized):
         return OptOut.NOT
+    # The "not bothered" words are taken out, not the whole sentence: "ça me dérange pas, mais ne
+    # m'appelez plus" still asks not to be called.
+    rest = _NOT_BOTHERED.sub(" ", normalized)
     conditional = bool(_CONDITION.search(normalized))
-    if any(p.search(normalized) for p in _DECIDED):
+    if any(p.search(rest) for p in _DECIDED):
         return OptOut.ASK if conditional else OptOut.DECIDED
+    if rest != normalized:
+        return OptOut.NOT
     if _STOP_SOMETHING_ELSE.search(normalized):
         return OptOut.NOT
     if _VAGUE.search(normalized):
