@@ -136,3 +136,12 @@ def test_the_caller_mood_is_stored_with_their_line_of_the_transcript() -> None:
     transcript = json.loads(record_fields(record)["transcript"])
     assert [line.get("sentiment") for line in transcript] == [None, "irritated"]
     assert "sentiment" not in transcript[0]  # the bot's lines carry none
+
+
+async def test_silence_after_a_callback_time_asks_again_then_keeps_the_time() -> None:
+    r = run()
+    await r.hear(said("rappelez-moi demain à 15 heures", Intent.CALLBACK))
+    again = r.silence()
+    assert again.end is None and again.text.endswith("Je vous rappelle demain à 15 heures, c'est bien ça ?")
+    assert r.silence().end is CallResult.CALLBACK_REQUESTED
+    assert r.record.callback_at == datetime(2026, 12, 4, 15, 0, tzinfo=PARIS)

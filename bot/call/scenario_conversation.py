@@ -9,6 +9,7 @@ voicemail message or a hang-up, never in a pitch to a recording.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -73,10 +74,12 @@ class ScenarioConversation:
         self._anticipation = Anticipation(self.brain.classifier)
         try:
             await self._converse(call)
-        except CallEnded:
-            # The caller hung up: what they had said still counts (an opt-out heard while the
-            # bot acknowledged it, a refusal before the line went dead: never NO_ANSWER).
-            if self.run is not None and call.record.result is None and (result := self.run.hung_up()):
+        except (CallEnded, asyncio.CancelledError):
+            # The caller hung up (the call raises CallEnded here, or cancels this conversation):
+            # what they had said still counts (an opt-out heard while the bot acknowledged it, a
+            # refusal before the line went dead: never NO_ANSWER).
+            gone = call.ended
+            if gone and self.run is not None and call.record.result is None and (result := self.run.hung_up()):
                 self._finish(call, self.run, result)
             raise
         finally:

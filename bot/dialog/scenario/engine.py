@@ -152,8 +152,11 @@ class ScenarioRun:
             self._asked_opt_out = False
             self.record.refused = True
             return self._end([self._engine("goodbye_refused")], CallResult.NOT_INTERESTED, "refusal, then silence")
-        if self._proposed is not None and self._silences >= self.scenario.settings.max_silences:
-            return self._callback_confirmed("callback time, then silence")
+        if self._proposed is not None:
+            if self._silences >= self.scenario.settings.max_silences:
+                return self._callback_confirmed("callback time, then silence")
+            line = Line(self._proposed.question(self.clock()), "engine:callback_confirm")
+            return Turn([self._engine("still_there"), line], why="silence after a callback time")
         if self._silences >= self.scenario.settings.max_silences:
             return self._end([self._engine("no_answer")], CallResult.NO_ANSWER, "silences")
         return Turn([self._engine("still_there"), *self._step_lines(self.step)], why="silence")
