@@ -26,6 +26,7 @@ OPT_OUT = [
     rf"\b(me|nous) {_CALL}( \w+)? (plus|jamais)\b(?! tard)",  # ne m'appelez plus (not "plus tard")
     r"^(non |merci )*(rappelez|appelez|recontactez|telephonez) (plus|jamais)\b(?! tard)",
     r"\b(ne|n) (rappelez|appelez|recontactez) (plus|jamais)\b(?! tard)",
+    r"(?<!vous )\b(rappelez|appelez|recontactez) (plus|jamais)\b(?! tard)",  # "ne" dropped: "rappelez plus"
     rf"\b(plus|jamais) (me|nous) {_CALL}",
     rf"\barret\w* (de|ces|vos|ce|les|tout) ?(me |nous )?{_CALL}",
     rf"\b(veux|souhaite|voudrais|desire)( \w+)? (plus|pas) (etre|que vous)( \w+)? {_CALL}",
