@@ -32,12 +32,14 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from bot.dialog.intents import Intent
 from bot.dialog.nlu.embeddings import Embedder
+from bot.dialog.nlu.index import for_embedding
 from bot.dialog.nlu.offline import OfflineClassifier
 from bot.dialog.objections.library import BASE_THEMES, Library, load_library
 from bot.dialog.objections.matcher import ObjectionMatcher
@@ -108,6 +110,32 @@ def nlu_scores(classifier: OfflineClassifier, rows: list[dict], show_errors: boo
     return scores
 
 
+def callback_times(rows: list[dict], show_errors: bool) -> tuple[float, int, int]:
+    """Spoken callback times (tests/data/callback_spoken.jsonl, with recognition errors) read on
+    Thursday 3 December 2026, 11:00 Paris: the share read right, how many proposals the bot would
+    say back outside the legal hours (must be 0), and how many it moved into them aloud."""
+    from zoneinfo import ZoneInfo
+
+    from bot.campaign.callback_time import parse_callback_time
+    from bot.compliance.hours import CallingHours
+    from bot.dialog.scenario.callback import propose
+
+    zone, hours = ZoneInfo("Europe/Paris"), CallingHours()
+    now = datetime(2026, 12, 3, 11, 0, tzinfo=zone)
+    right = outside = moved = 0
+    for row in rows:
+        got = parse_callback_time(row["text"], now, zone=zone)
+        want = datetime.fromisoformat(row["at"]).replace(tzinfo=zone)
+        right += got is not None and got.at == want
+        if show_errors and (got is None or got.at != want):
+            print(f"  callback {row['text']!r}: want {want:%a %d %H:%M} got {got.at if got else None}")
+        proposal = propose(row["text"], now, hours)
+        if proposal is not None:
+            outside += bool(hours.reasons(proposal.at))
+            moved += not proposal.legal
+    return right / len(rows), outside, moved
+
+
 def startup_seconds(cache_dir: Path, scenario: str = "demo") -> tuple[float, int]:
     """A fresh process building a scenario's brain (imports included), and how many texts it had to
     embed: the time a worker waits before its first dial."""
@@ -142,19 +170,45 @@ def amd_accuracy(rows: list[dict], show_errors: bool) -> tuple[float, int]:
     return ok / len(rows), humans_lost
 
 
-def thousand_entries(library: Library, rng: random.Random) -> Library:
-    """The real entries, then shuffled-word variants of them, to 1,000 entries."""
+def thousand_entries(library: Library, rng: random.Random) -> tuple[Library, dict[str, str]]:
+    """The real entries, then shuffled-word variants of them, to 1,000 entries; and each
+    variant phrasing's source phrasing."""
     entries = list(library.entries)
     base = list(entries)
+    sources: dict[str, str] = {}
     while len(entries) < 1000:
         source = rng.choice(base)
-        phrasings = tuple(" ".join(rng.sample(p.split(), len(p.split()))) for p in source.phrasings)
-        entries.append(replace(source, id=f"{source.id}_v{len(entries)}", phrasings=phrasings))
-    return Library(tuple(entries))
+        phrasings = []
+        for p in source.phrasings:
+            shuffled = " ".join(rng.sample(p.split(), len(p.split())))
+            sources.setdefault(for_embedding(shuffled), for_embedding(p))
+            phrasings.append(shuffled)
+        entries.append(replace(source, id=f"{source.id}_v{len(entries)}", phrasings=tuple(phrasings)))
+    return Library(tuple(entries)), sources
 
 
-def matcher_latency(library: Library, embedder: Embedder | None, queries: list[str]) -> list[float]:
-    big = thousand_entries(library, random.Random(7))
+class BorrowedVectors:
+    """An embedder giving each shuffled variant its source phrasing's vector. A match costs the
+    same whatever the vectors hold (one product over 1,000 centroids, one spelling pass over every
+    phrasing); embedding ~20,000 shuffled phrasings for real would cost ~10 CPU-minutes once per
+    cache (--embed-variants does it)."""
+
+    def __init__(self, embedder: Embedder, sources: dict[str, str]) -> None:
+        self._embedder, self._sources = embedder, sources
+        self.cache_dir = embedder.cache_dir
+
+    def embed(self, text: str) -> np.ndarray:
+        return self._embedder.embed(text)
+
+    def embed_many(self, texts: list[str]) -> np.ndarray:
+        return self._embedder.embed_many([self._sources.get(t, t) for t in texts])
+
+
+def matcher_latency(library: Library, embedder: Embedder | None, queries: list[str],
+                    embed_variants: bool = False) -> list[float]:
+    big, sources = thousand_entries(library, random.Random(7))
+    if embedder is not None and not embed_variants:
+        embedder = BorrowedVectors(embedder, sources)  # type: ignore[assignment]
     matcher = ObjectionMatcher(big, embedder=embedder)
     vectors = [matcher.index.embed(q) for q in queries]  # the utterance is embedded once, by the classifier
     for q, v in zip(queries[:20], vectors[:20], strict=False):  # warm-up
@@ -172,7 +226,9 @@ def main() -> None:
     parser.add_argument("--sets", default="test,holdout,messy")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold start-up (minutes on a loaded machine)")
     parser.add_argument("--no-match", action="store_true",
-                        help="skip the 1,000-entry matcher latency (its ~20,000 phrasings are embedded once per cache)")
+                        help="skip the 1,000-entry matcher latency")
+    parser.add_argument("--embed-variants", action="store_true",
+                        help="embed the 1,000-entry library's ~20,000 shuffled phrasings for real (slow once)")
     parser.add_argument("--no-embeddings", action="store_true")
     parser.add_argument("--errors", action="store_true", help="print every misclassified line")
     args = parser.parse_args()
@@ -230,9 +286,15 @@ def main() -> None:
                        f"amd_greetings{suffix}": len(amd_rows)}
             line += f"\n  amd {amd:.3f} ({humans_lost} humans as machine) over {len(amd_rows)} greetings"
         print(line)
+    spoken = read_jsonl(DATA / "callback_spoken.jsonl")
+    callback_right, callback_outside, callback_moved = callback_times(spoken, args.errors)
+    print(f"callback times: {callback_right:.3f} right over {len(spoken)} spoken times, "
+          f"{callback_outside} proposed outside legal hours, {callback_moved} moved into them aloud")
+    result |= {"callback_time_accuracy": round(callback_right, 4), "callback_times": len(spoken),
+               "callback_proposed_outside_hours": callback_outside, "callback_moved_to_legal_hours": callback_moved}
     if not args.no_match:
         started = time.perf_counter()
-        match = matcher_latency(library, embedder, queries)
+        match = matcher_latency(library, embedder, queries, args.embed_variants)
         result |= {
             "match_build_s": round(time.perf_counter() - started - sum(match) / 1000, 2),
             "match_entries": 1000,

@@ -193,7 +193,8 @@ async def test_classifies_with_the_llm(fake, llm, fallback):
     })
     nlu = classifier(llm, fallback)
     got = await nlu.understand("j'ai vraiment pas le temps là")
-    assert got == Understanding("j'ai vraiment pas le temps là", Intent.OBJECTION, "no_time", 0.93, "ollama")
+    assert got == Understanding("j'ai vraiment pas le temps là", Intent.OBJECTION, "no_time", 0.93, "ollama",
+                                sentiment="neutral")
     assert (await nlu.understand("vous êtes qui au juste")).objection == "who_are_you"
     assert (await nlu.understand("oui allez-y")).intent == Intent.AFFIRM
     unknown_question = await nlu.understand("c'est combien votre truc")  # not in the library: freestyle's job
@@ -265,6 +266,33 @@ async def test_stray_objection_id_on_another_intent_is_dropped(fake, llm, fallba
     fake.reply = lambda request: answer_json("opt_out", "not_interested", 0.8)
     got = await classifier(llm, fallback).understand("retirez mon numéro de votre liste")
     assert (got.intent, got.objection, got.source) == (Intent.OPT_OUT, None, "ollama")
+
+
+async def test_the_llm_answer_is_held_to_the_offline_opt_out_rules(fake, llm, fallback):
+    fake.reply = by_caller_text({
+        "vous ne me dérangez pas du tout": answer_json("opt_out", None, 0.9),  # a negation read as a refusal
+        "non merci et ne me rappelez plus": answer_json("objection", "not_interested", 0.8),  # the opt-out missed
+        "stop": answer_json("opt_out", None, 0.9),  # stop talking, or stop calling?
+        "je veux plus entendre parler de ça": answer_json("opt_out", None, 0.7),  # no explicit words: ask
+    })
+    nlu = classifier(llm, fallback)
+    negated = await nlu.understand("vous ne me dérangez pas du tout")
+    assert negated.intent is not Intent.OPT_OUT and negated.source.startswith("fallback")
+    missed = await nlu.understand("non merci et ne me rappelez plus")
+    assert missed.decided_opt_out
+    for text in ("stop", "je veux plus entendre parler de ça"):
+        unsure = await nlu.understand(text)
+        assert unsure.intent is Intent.OPT_OUT and unsure.confirm and not unsure.decided_opt_out, text
+
+
+def test_the_prompt_teaches_negation_two_intents_and_recognition_errors():
+    from bot.dialog.nlu.ollama import system_prompt
+
+    prompt = system_prompt(LIBRARY)
+    for words in ("vous ne me dérangez pas du tout", "opt_out l'emporte toujours", "c'est trop chair",
+                  "non non ça m'intéresse", '"objection": "not_interested"'):
+        assert words in prompt
+    assert "wrong_person" not in prompt  # an example whose entry this library lacks is left out
 
 
 async def test_empty_text_skips_the_llm(fake, llm, fallback):

@@ -68,6 +68,7 @@ class Utterance:
     speaker: str  # bot | caller
     text: str
     at: float
+    sentiment: str | None = None  # a caller turn's: positive | neutral | negative | irritated
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,14 @@ class CallRecord:
         """Keep the transcript in time order: a caller's words are known only once recognised,
         after the bot may already have started its next line."""
         bisect.insort(self.utterances, utterance, key=lambda u: u.at)
+
+    def caller_mood(self, text: str, sentiment: str) -> None:
+        """Note how the caller sounded on their latest utterance with these words."""
+        for i in range(len(self.utterances) - 1, -1, -1):
+            u = self.utterances[i]
+            if u.speaker == "caller" and u.text == text:
+                self.utterances[i] = Utterance(u.speaker, u.text, u.at, sentiment)
+                return
 
     @property
     def answer_to_first_audio(self) -> float | None:

@@ -104,10 +104,11 @@ class ScenarioConversation:
             return
         if call.record.amd_verdict == "machine":
             return
-        if run.record.result is not None:
-            # The engine had concluded (an opt-out, a lead...) and the caller hung up during the
-            # goodbye: that conclusion is the result; an opt-out above all must never be lost.
-            self._finish(call, run, run.record.result)
+        if (result := run.hung_up()) is not None:
+            # What they had said still counts: a conclusion the engine reached (an opt-out heard while
+            # the bot acknowledged it above all), a refusal before the line went dead (never NO_ANSWER:
+            # it starts the legal rest), a callback they were confirming.
+            self._finish(call, run, result)
             return
         self._finish(call, run, CallResult.HUNG_UP)
         call.record.timeline.add(f"hung up at step {run.record.steps[-1]}")
@@ -162,8 +163,12 @@ class ScenarioConversation:
             call.record.timeline.add(
                 f"understood {understood.intent.value}"
                 + (f"/{understood.objection}" if understood.objection else "")
+                + (" (to confirm)" if understood.confirm else "")
                 + f" ({understood.score:.2f}, {understood.source})"
+                + (f", {understood.sentiment}" if understood.sentiment else "")
             )
+            if understood.sentiment:
+                call.record.caller_mood(heard, understood.sentiment)
             turn = await run.hear(understood)
 
     # -- answering machine -----------------------------------------------------------------

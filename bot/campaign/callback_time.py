@@ -43,6 +43,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..dialog.nlu.normalize import normalize
+from ..dialog.nlu.spoken_time import repair_time_words
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -101,6 +102,7 @@ def _digits(words: list[str]) -> list[str]:
 
 def _prepare(text: str) -> str:
     """Accent-free, filler-free words with numbers as digits and "18h30" as "18 h 30"."""
+    text = repair_time_words(text)  # "des 8 heures" → "dix-huit heures" (bot.dialog.nlu.spoken_time)
     text = re.sub(r"(\d{1,2})\s*[:hH]\s*(\d{2})\b", r"\1 h \2", text)  # 18:30, 18h30
     text = re.sub(r"\b(\d{1,2})[hH]\b", r"\1 h", text)
     words = normalize(text).replace("aujourd hui", "aujourdhui").split()

@@ -39,7 +39,7 @@ def default_cache_dir() -> Path:
         return Path(os.environ.get("MINIBOT_CACHE_DIR") or Path.home() / ".cache" / "minibot") / "nlu"
 
 _MAX_PACKS = 16
-_KEY = np.dtype("S16")
+_KEY_BYTES = 16
 
 
 def _model_key() -> str:
@@ -52,7 +52,7 @@ def _model_key() -> str:
 
 
 def text_key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=_KEY_BYTES).digest()
 
 
 class VectorStore:
@@ -75,7 +75,13 @@ class VectorStore:
         for pack in sorted(self.directory.glob("pack-*.npz")):
             try:
                 with np.load(pack, allow_pickle=False) as data:
-                    keys, vectors = data["keys"], data["vectors"]
+                    raw, vectors = data["keys"], data["vectors"]
+                if raw.dtype == np.dtype("S16"):  # first format: numpy stripped trailing zero bytes; put back
+                    keys = [k.ljust(_KEY_BYTES, b"\0") for k in raw.tolist()]
+                elif raw.dtype == np.uint8 and raw.ndim == 2 and raw.shape[1] == _KEY_BYTES:
+                    keys = [row.tobytes() for row in raw]
+                else:
+                    raise ValueError(f"keys of shape {raw.shape} and type {raw.dtype}")
                 if vectors.shape != (len(keys), self.dim):
                     raise ValueError(f"shape {vectors.shape} for {len(keys)} keys")
             except FileNotFoundError:  # merged away by another process meanwhile
@@ -83,7 +89,7 @@ class VectorStore:
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("embedding pack %s unreadable (%s); ignored", pack, exc)
                 continue
-            for key, vector in zip(keys.tolist(), vectors, strict=True):
+            for key, vector in zip(keys, vectors, strict=True):
                 self._vectors[key] = vector
 
     def get(self, keys: Sequence[bytes]) -> list[np.ndarray | None]:
@@ -113,7 +119,9 @@ class VectorStore:
         path = self.directory / f"pack-{digest}.npz"
         tmp = self.directory / f".pack-{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
         with tmp.open("wb") as f:
-            np.savez(f, keys=np.array(keys, dtype=_KEY), vectors=np.asarray(vectors, dtype=np.float32))
+            # Keys as raw bytes: numpy's S16 would strip a digest's trailing zero bytes.
+            packed = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), _KEY_BYTES)
+            np.savez(f, keys=packed, vectors=np.asarray(vectors, dtype=np.float32))
         tmp.replace(path)  # whole file or nothing, even with several processes
 
 

@@ -38,6 +38,9 @@ _QUESTION_WORDS = re.compile(
 )
 _INTENT_PREFIX, _OBJECTION_PREFIX = "intent:", "objection:"
 _MODEL_OPT_OUT_ASK = 0.6
+_WRONG_NUMBER = re.compile(
+    r"\b(trompe\w*|erreur|faux|mauvais) (de )?numero\b|\bnumero (errone|faux)\b|\bpas le bon numero\b"
+)
 
 
 def load_intent_examples(path: Path = INTENT_EXAMPLES) -> list[Example]:
@@ -85,6 +88,7 @@ class OfflineClassifier:
         # thresholds read (answer from 0.5, pre-recorded answer from 0.7).
         self.matcher = ObjectionMatcher(library, embedder=embedder)
         self.floor = floor  # below this, the model is guessing: a question stays a question
+        self._known = known
 
     def classify(self, text: str) -> Understanding:
         understood = self._classify(text)
@@ -101,6 +105,9 @@ class OfflineClassifier:
         ruled = match_rules(normalized)
         if ruled is not None:
             return Understanding(text, ruled, None, 0.95, "rules")
+        if _WRONG_NUMBER.search(normalized) and "wrong_person" in self._known:
+            # Close in meaning to "how did you get my number", the opposite for the call.
+            return Understanding(text, Intent.OBJECTION, "wrong_person", 0.9, "rules")
         vector = self.matcher.index.embed(text)
         ranked = self.model.predict(text, vector, limit=2)
         best = ranked[0]

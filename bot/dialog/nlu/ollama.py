@@ -8,6 +8,7 @@ classifier answers instead, and `Understanding.source` says why (`fallback(timeo
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -15,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..intents import Intent, IntentClassifier, Understanding
 from ..llm import ChatModel, CircuitBreaker, HealthLog, LlmFailure, LlmUnavailable
 from ..objections.library import Library
+from .normalize import normalize
+from .optout import OptOut, opt_out
+from .sentiment import sentiment
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +93,28 @@ class OllamaClassifier:
         self.breaker.success()
         self._health.ok()
         try:
-            return self._read(text, raw)
+            understood = self._read(text, raw)
         except _Nonsense as exc:
             return await self._fall_back(text, exc.reason, str(exc), outage=False)
+        understood = await self._checked_opt_out(understood)
+        mood = sentiment(text, understood.intent, understood.objection)
+        return dataclasses.replace(understood, sentiment=mood.value)
+
+    async def _checked_opt_out(self, understood: Understanding) -> Understanding:
+        """The LLM's answer held to the offline opt-out rules: a do-not-call decision only on
+        explicit words; explicit words always win (legal weight); unsure, the bot asks."""
+        verdict = opt_out(normalize(understood.text))
+        if verdict is OptOut.DECIDED:
+            if understood.intent is Intent.OPT_OUT:
+                return understood
+            return Understanding(understood.text, Intent.OPT_OUT, None, 0.95, "rules(over ollama)")
+        if verdict is OptOut.ASK:
+            return Understanding(understood.text, Intent.OPT_OUT, None, 0.5, "rules(ask, ollama)", confirm=True)
+        if understood.intent is not Intent.OPT_OUT:
+            return understood
+        if verdict is OptOut.NOT:  # "vous ne me dérangez pas": the LLM read a refusal into a negation
+            return await self._fall_back(understood.text, "opt-out on negated words")
+        return dataclasses.replace(understood, confirm=True, source="ollama(ask)")
 
     def _read(self, text: str, raw: str) -> Understanding:
         try:
@@ -120,8 +143,31 @@ class OllamaClassifier:
         return dataclasses.replace(understood, source=f"fallback({reason})")
 
 
+# Few-shot examples for the cases the offline layer was taught on the messy development set.
+FEW_SHOT: tuple[tuple[str, str, str | None], ...] = (
+    ("vous ne me dérangez pas du tout", "affirm", None),
+    ("ça me dérange pas que vous rappeliez mais pas aujourd'hui", "callback", None),
+    ("non non ça m'intéresse", "affirm", None),
+    ("grave ça m'intéresse", "affirm", None),
+    ("ah non je suis pas contre", "affirm", None),
+    ("pourquoi pas en fait", "affirm", None),
+    ("vas-y balance", "affirm", None),
+    ("bon très bien je vous écoute mais faites vite j'ai un rendez-vous", "affirm", None),
+    ("c'est trop chair pour moi", "objection", "too_expensive"),
+    ("vous vous êtes trompé de numéro", "objection", "wrong_person"),
+    ("plus tard", "callback", None),
+    ("oui mais rappelez-moi demain à 18 heures", "callback", None),
+    ("non merci et ne me rappelez plus", "opt_out", None),
+    ("non merci je ne suis pas intéressé", "objection", "not_interested"),
+)
+
+
 def system_prompt(library: Library) -> str:
     intents = "\n".join(f"- {intent.value} : {MEANINGS[intent]}" for intent in Intent)
+    known = {e.id for e in library.entries}
+    examples = "\n".join(
+        f"- « {text} » → {{\"intent\": \"{intent}\", \"objection\": {json.dumps(oid)}}}"
+        for text, intent, oid in FEW_SHOT if oid is None or oid in known)
     entries = "\n".join(f"- {e.id} ({e.intent.value}) : « {e.phrasings[0]} »" for e in library.entries) or "(aucune)"
     return f"""\
 Tu classes ce que dit une personne appelée au téléphone par un assistant automatique, en français.
@@ -138,7 +184,24 @@ Réponds uniquement par un objet JSON : {{"intent": <intention>, "objection": <i
 "objection" reçoit un identifiant de la liste seulement si l'intention est objection ou question et que \
 la phrase correspond à cette entrée, même formulée autrement ; sinon null. Une objection ou une question \
 absente de la liste garde son intention, avec null.
-"confidence" dit à quel point tu es sûr de ta réponse."""
+"confidence" dit à quel point tu es sûr de ta réponse.
+
+Règles :
+- opt_out seulement pour une demande explicite de ne plus être appelé. Une phrase niée ou \
+conditionnelle n'en est pas une : « vous ne me dérangez pas du tout » est affirm ; « ça me dérange \
+pas que vous rappeliez mais pas aujourd'hui » est callback.
+- Deux intentions dans la même phrase : opt_out l'emporte toujours ; puis transfer ; un rappel \
+l'emporte sur un simple oui (« oui mais rappelez-moi demain » est callback) ; une raison l'emporte \
+sur un simple non (« non c'est trop cher » est l'objection too_expensive).
+- Une double négation est un oui : « je dis pas non », « non non ça m'intéresse », « je suis pas \
+contre » sont affirm.
+- Le français parlé et familier compte : « grave », « carrément », « vas-y balance » sont affirm ; \
+« plus tard », « pas maintenant » sont callback ; « laisse tomber » est deny.
+- La reconnaissance vocale se trompe : « c'est trop chair » veut dire « c'est trop cher », \
+« sa m'intéresse » veut dire « ça m'intéresse », « jai pas le temps » veut dire « j'ai pas le temps ».
+
+Exemples (phrase → réponse) :
+{examples}"""
 
 
 def reply_schema(library: Library) -> dict:

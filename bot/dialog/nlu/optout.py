@@ -26,6 +26,7 @@ OPT_OUT = [
     rf"\b(me|nous) {_CALL}( \w+)? (plus|jamais)\b(?! tard)",  # ne m'appelez plus (not "plus tard")
     r"^(non |merci )*(rappelez|appelez|recontactez|telephonez) (plus|jamais)\b(?! tard)",
     r"\b(ne|n) (rappelez|appelez|recontactez) (plus|jamais)\b(?! tard)",
+    r"(?<!vous )\b(rappelez|appelez|recontactez) (plus|jamais)\b(?! tard)",  # "ne" dropped: "rappelez plus"
     rf"\b(plus|jamais) (me|nous) {_CALL}",
     rf"\barret\w* (de|ces|vos|ce|les|tout) ?(me |nous )?{_CALL}",
     rf"\b(veux|souhaite|voudrais|desire)( \w+)? (plus|pas) (etre|que vous)( \w+)? {_CALL}",
@@ -73,12 +74,11 @@ _NOT_BOTHERED = re.compile(
 )
 # Someone reporting what they did NOT say: "j'ai jamais dit de plus m'appeler".
 _NOT_SAID = re.compile(r"\b(ai|avais|avons) (jamais|pas|rien) (dit|demande)\b")
-# A condition on the request: "si c'est pour vendre ne me rappelez plus". "si si", "mais si" are yes.
+# A condition on the request: "si c'est pour vendre ne me rappelez plus" ("si si" is a yes).
 _CONDITION = re.compile(
     r"\b(si|sauf si|a moins que|au cas ou)\b (?!si\b)"
     r"(vous|ce|ca|cela|on|je|il|elle|jamais|besoin|le|la|les|c|votre|vos|encore)\b"
 )
-_IF_YES = re.compile(r"^(ah |oh |mais |ben |oui )*si( si)*\b")
 # Stop... what? Talking, this call, or calling at all: ask.
 _VAGUE = re.compile(
     r"^(stop|arret\w*|ca suffit|suffit|lachez moi|lache moi|foutez moi|fichez moi|fous moi|fiche moi"
@@ -98,11 +98,16 @@ def opt_out(normalized: str) -> OptOut:
     """What to do about a possible do-not-call request in `normalized` (normalize()'s output)."""
     if not normalized:
         return OptOut.NO
-    if _NOT_BOTHERED.search(normalized) or _NOT_SAID.search(normalized):
+    if _NOT_SAID.search(normalized):
         return OptOut.NOT
-    conditional = bool(_CONDITION.search(normalized)) and not _IF_YES.search(normalized)
-    if any(p.search(normalized) for p in _DECIDED):
+    # The "not bothered" words are taken out, not the whole sentence: "ça me dérange pas, mais ne
+    # m'appelez plus" still asks not to be called.
+    rest = _NOT_BOTHERED.sub(" ", normalized)
+    conditional = bool(_CONDITION.search(normalized))
+    if any(p.search(rest) for p in _DECIDED):
         return OptOut.ASK if conditional else OptOut.DECIDED
+    if rest != normalized:
+        return OptOut.NOT
     if _STOP_SOMETHING_ELSE.search(normalized):
         return OptOut.NOT
     if _VAGUE.search(normalized):

@@ -51,6 +51,7 @@ CALLBACK = [
 NOT_A_NO = [
     r"\b(dis|dirai|dirais|dirait|vais|peux) pas (dire )?non\b",
     r"\b(mais |ah |oh )?si (si )*(ca|sa|cela) (me )?interesse",
+    r"^(ah |mais )*non (non )*(ca|cela) (me|nous) interesse( beaucoup| vraiment| bien| grave)?$",
     r"^(non |mais )*non (non )*(allez y|vas y|je vous ecoute|dites moi|allez y je vous ecoute)$",
     r"\b(derang\w*|gen\w*|deplair\w*|embet\w*) (pas|absolument pas|aucunement)( du tout)?( \w+){0,3}"
     r" ?(allez y|vas y|je vous ecoute|dites moi)?$",
@@ -102,6 +103,8 @@ _REPEAT = _compile(REPEAT)
 _NOT_A_NO = _compile(NOT_A_NO)
 _BUT = re.compile(r"\bmais (bon|bof|je sais pas|faut voir|il faut voir|bon bref)\b|\bmais$")  # "pas contre, mais bon": unsure
 _CALLBACK = _compile(CALLBACK)
+# "c'est bien ça, j'avais demandé qu'on me rappelle": a callback asked before, not now.
+_ASKED_BEFORE = re.compile(r"\b(avais|ai|avait|avions) demande (que on|a etre|de) (me |nous )?(rappel|recontact)\w*$")
 
 
 def match_rules(normalized: str) -> Intent | None:
@@ -119,7 +122,7 @@ def match_rules(normalized: str) -> Intent | None:
         return Intent.DENY
     if normalized in UNSURE_EXACT:
         return Intent.UNSURE
-    if any(p.search(normalized) for p in _CALLBACK):
+    if any(p.search(normalized) for p in _CALLBACK) and not _ASKED_BEFORE.search(normalized):
         return Intent.CALLBACK  # before repeat: "ça capte mal, rappelez-moi" asks for another time
     if any(p.search(normalized) for p in _NOT_A_NO) and not _BUT.search(normalized):
         return Intent.AFFIRM

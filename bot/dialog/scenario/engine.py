@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from ...campaign.callback_time import PARIS
 from ..intents import Intent, Understanding
+from ..nlu.normalize import normalize
+from ..nlu.rules import AFFIRM_EXACT
 from ..objections.library import Library
+from .callback import Proposal, propose
 from .lines import engine_line
 from .loader import render
 from .model import DEFAULT_KEY, CallResult, Scenario, Step
@@ -25,6 +31,9 @@ log = logging.getLogger(__name__)
 # The seeds' two thresholds: under ANSWER_AT the match is a guess (freestyle takes over); from
 # CONFIDENT_AT the pre-recorded answer is played as it is.
 ANSWER_AT, CONFIDENT_AT = 0.5, 0.7
+# Objections that say no to the offer itself: a caller who said one and then goes silent or
+# hangs up has refused (NOT_INTERESTED, which starts the legal rest), not failed to answer.
+REFUSALS = frozenset({"not_interested", "never_buy_by_phone"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,9 @@ class RunRecord:
     points: int = 0
     max_points: int = 0
     opted_out: bool = False
+    refused: bool = False  # said no to the offer (a refusal objection, or a no to the opt-out question)
+    callback_at: datetime | None = None  # the callback time the caller confirmed aloud
+    sentiments: list[str] = field(default_factory=list)  # per caller turn
     result: CallResult | None = None
 
     @property
@@ -94,6 +106,7 @@ class ScenarioRun:
         rail_returns: RailReturnPicker | None = None,
         base_dir: Path | None = None,
         rng: random.Random | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.scenario = scenario
         self.values = {"agent_name": scenario.agent_name, "company_name": scenario.company_name, **(values or {})}
@@ -109,6 +122,12 @@ class ScenarioRun:
         self._last_aside: str | None = None  # the objection last answered at this step
         self._silences = 0
         self._scored: set[str] = set()
+        self.clock = clock or (lambda: datetime.now(PARIS))  # wall clock, for callback times
+        self._asked_opt_out = False  # "Vous ne souhaitez plus être appelé, c'est bien cela ?" awaits an answer
+        self._proposed: Proposal | None = None  # a callback time said back, awaiting a yes or a correction
+        self._asked_when = False  # "À quel moment puis-je vous rappeler ?" awaits an answer
+        self._offered_way_out = False  # an irritated caller was offered a callback or an end
+        self._apologised = False
 
     # -- what the call layer calls -------------------------------------------------------
 
@@ -118,7 +137,9 @@ class ScenarioRun:
     async def hear(self, understood: Understanding) -> Turn:
         self.record.turns += 1
         self._silences = 0
-        turn = await self._respond(understood)
+        if understood.sentiment:
+            self.record.sentiments.append(understood.sentiment)
+        turn = await self._pending(understood) or await self._respond(understood)
         self.history.append((understood.text, turn.text))
         if turn.end:
             self.record.result = turn.end
@@ -126,6 +147,16 @@ class ScenarioRun:
 
     def silence(self) -> Turn:
         self._silences += 1
+        if self._asked_opt_out or self.record.refused:
+            # They said no, and say nothing to what followed: a refusal, not a missed call.
+            self._asked_opt_out = False
+            self.record.refused = True
+            return self._end([self._engine("goodbye_refused")], CallResult.NOT_INTERESTED, "refusal, then silence")
+        if self._proposed is not None:
+            if self._silences >= self.scenario.settings.max_silences:
+                return self._callback_confirmed("callback time, then silence")
+            line = Line(self._proposed.question(self.clock()), "engine:callback_confirm")
+            return Turn([self._engine("still_there"), line], why="silence after a callback time")
         if self._silences >= self.scenario.settings.max_silences:
             return self._end([self._engine("no_answer")], CallResult.NO_ANSWER, "silences")
         return Turn([self._engine("still_there"), *self._step_lines(self.step)], why="silence")
@@ -136,6 +167,19 @@ class ScenarioRun:
             return self._end([], CallResult.ANSWERING_MACHINE, "answering machine")
         line = Line(render(message.say or "", self.values), "voicemail", self._audio(message.audio))
         return self._end([line], CallResult.VOICEMAIL_LEFT, "voicemail message")
+
+    def hung_up(self) -> CallResult | None:
+        """The result of a call the caller hung up on: what was already decided, a refusal when
+        they had refused (or were asked to confirm an opt-out), else None (nothing concluded)."""
+        if self.record.result is not None:
+            return self.record.result
+        if self.record.refused or self._asked_opt_out:
+            self.record.refused = True
+            self.record.result = CallResult.NOT_INTERESTED
+        elif self._proposed is not None:
+            self.record.callback_at = self._proposed.at
+            self.record.result = CallResult.CALLBACK_REQUESTED
+        return self.record.result
 
     def no_transfer(self) -> Turn:
         """The agent leg failed (busy, no agent): promise a callback rather than drop the caller."""
@@ -151,11 +195,85 @@ class ScenarioRun:
 
     # -- decisions ------------------------------------------------------------------------
 
+    async def _pending(self, u: Understanding) -> Turn | None:
+        """The answer to a question the engine itself asked (opt-out, callback time, way out),
+        or None to understand the words as usual."""
+        clear_yes = u.intent is Intent.AFFIRM and normalize(u.text) in AFFIRM_EXACT
+        if self._asked_opt_out:
+            self._asked_opt_out = False
+            if u.decided_opt_out or clear_yes:
+                return self._opt_out("do-not-call request, confirmed")
+            if u.intent is Intent.DENY or u.intent is Intent.OPT_OUT:
+                # "non" to "vous ne souhaitez plus être appelé ?" is ambiguous in French; what is
+                # not: they want this call over. A refusal (60-day rest), no do-not-call record.
+                self.record.refused = True
+                return self._end([self._engine("goodbye_refused")], CallResult.NOT_INTERESTED, "refused")
+            return None
+        if self._proposed is not None:
+            if u.decided_opt_out:
+                return None
+            correction = propose(u.text, self.clock(), before=self._proposed.asked)
+            if correction is not None:
+                return self._propose(correction)
+            if u.intent is Intent.AFFIRM:
+                return self._callback_confirmed("callback time confirmed")
+            self._proposed = None
+            if u.intent in (Intent.DENY, Intent.UNSURE, Intent.CALLBACK):
+                self._asked_when = True
+                return Turn([self._engine("callback_when")], why="callback time refused: asking when")
+            return None
+        if self._asked_when:
+            self._asked_when = False
+            proposal = propose(u.text, self.clock())
+            if proposal is not None:
+                return self._propose(proposal)
+            if u.intent in (Intent.CALLBACK, Intent.AFFIRM, Intent.UNSURE, Intent.DENY):
+                return self._end([self._engine("callback")], CallResult.CALLBACK_REQUESTED, "callback, no time")
+            return None
+        if self._offered_way_out:
+            self._offered_way_out = False
+            if u.intent in (Intent.CALLBACK, Intent.AFFIRM) and (proposal := propose(u.text, self.clock())):
+                return self._propose(proposal)
+            if u.intent in (Intent.CALLBACK, Intent.AFFIRM):
+                return self._end([self._engine("callback")], CallResult.CALLBACK_REQUESTED, "irritated: callback")
+            if u.intent in (Intent.DENY, Intent.OBJECTION, Intent.UNSURE):
+                self.record.refused = True
+                return self._end([self._engine("goodbye_refused")], CallResult.NOT_INTERESTED, "irritated: end")
+        return None
+
+    def _opt_out(self, why: str) -> Turn:
+        self.record.opted_out = True
+        return self._end([self._engine("opt_out")], CallResult.OPTED_OUT, why)
+
+    def _propose(self, proposal: Proposal) -> Turn:
+        self._proposed = proposal
+        line = Line(proposal.question(self.clock()), "engine:callback_confirm")  # words depend on the time
+        moved = "" if proposal.legal else " (moved into legal hours)"
+        return Turn([line], why=f"callback {proposal.at.isoformat()}{moved}")
+
+    def _callback_confirmed(self, why: str) -> Turn:
+        proposal, self._proposed = self._proposed, None
+        assert proposal is not None
+        self.record.callback_at = proposal.at
+        line = Line(proposal.confirmed(self.clock()), "engine:callback_confirmed")
+        return self._end([line], CallResult.CALLBACK_REQUESTED, why)
+
     async def _respond(self, u: Understanding) -> Turn:
         step, settings = self.step, self.scenario.settings
         if u.intent is Intent.OPT_OUT:  # legal weight: honoured whatever the step maps
-            self.record.opted_out = True
-            return self._end([self._engine("opt_out")], CallResult.OPTED_OUT, "do-not-call request")
+            if u.confirm:  # "stop", a conditional request: ask rather than decide
+                self._asked_opt_out = True
+                return Turn([self._engine("confirm_opt_out")], why="opt-out to confirm")
+            return self._opt_out("do-not-call request")
+        if u.objection in REFUSALS or (u.intent is Intent.DENY and self._deny_ends_as_refusal()):
+            self.record.refused = True
+        elif u.intent is Intent.AFFIRM:
+            self.record.refused = False  # "ah si, finalement ça m'intéresse": no refusal any more
+        if (u.sentiment == "irritated" and settings.on_irritated == "apologise" and not self._apologised
+                and u.intent not in (Intent.CALLBACK, Intent.TRANSFER)):
+            # Not the next sales question: a short apology, and a callback or an end offered.
+            self._apologised = self._offered_way_out = True
+            return Turn([self._engine("irritated")], why="irritated caller: apology, way out offered")
         if self.record.turns > settings.max_turns:
             return self._enter(self._wrap_up_step(), lead=[self._engine("max_turns")], why="max turns")
         mapped = step.intent_mapping.get(u.intent.value)
@@ -171,6 +289,9 @@ class ScenarioRun:
                 [self._engine("no_transfer")], CallResult.CALLBACK_REQUESTED, "asked for a human, none here"
             )
         if u.intent is Intent.CALLBACK:
+            proposal = propose(u.text, self.clock())
+            if proposal is not None:  # said back aloud, a correction taken
+                return self._propose(proposal)
             return self._end([self._engine("callback")], CallResult.CALLBACK_REQUESTED, "callback")
         if u.objection and u.objection == self._last_aside:
             # The same objection again after its answer: the caller means it. Take their "no"
@@ -218,6 +339,10 @@ class ScenarioRun:
             lines.append(Line(lead_in.text, f"rail_return:{lead_in.id}"))
         lines += self._step_lines(self.step)
         return Turn(lines, why=f"aside ({entry.id if entry else u.intent.value})")
+
+    def _deny_ends_as_refusal(self) -> bool:
+        target = self.step.intent_mapping.get(Intent.DENY.value)
+        return target is not None and self.scenario.steps[target].result is CallResult.NOT_INTERESTED
 
     def _wrap_up_step(self) -> str:
         """Where a conversation that ran too long ends, this turn: the end step the rail's

@@ -11,6 +11,14 @@ ENGINE_LINES: dict[str, str] = {
     "opt_out": "C'est entendu, votre numéro ne sera plus appelé pour cette campagne. Je vous souhaite une bonne journée.",
     "callback": "Très bien, nous vous rappellerons à un meilleur moment. Merci et bonne journée.",
     "still_there": "Vous m'entendez ?",
+    # Unsure whether the caller asked not to be called again ("stop", a conditional request): ask.
+    "confirm_opt_out": "Vous ne souhaitez plus être appelé, c'est bien cela ?",
+    # A caller who refused and then said nothing more, or said no to the opt-out question.
+    "goodbye_refused": "Très bien, je ne vous dérange pas plus longtemps. Bonne journée.",
+    # An irritated caller: a short apology, and a way out instead of the next question.
+    "irritated": "Je suis désolé pour le dérangement. Préférez-vous que je vous rappelle à un autre moment,"
+    " ou que nous en restions là ?",
+    "callback_when": "Entendu. À quel moment puis-je vous rappeler ?",
     "no_answer": "Je n'ai pas de réponse, je vais raccrocher. Au revoir.",
     "repeat_intro": "Je répète :",
     "transfer": "Je vous mets en relation avec un conseiller, restez en ligne s'il vous plaît.",

@@ -103,6 +103,9 @@ class Settings(_Strict):
     max_autonomous_turns: int = Field(2, ge=0)  # objection answers in a row before the rail resumes
     max_silences: int = Field(2, ge=1)  # consecutive silences that end the call as no-answer
     silence_timeout: float = Field(6.0, gt=0)  # seconds without speech that count as one silence
+    # An irritated caller (bot.dialog.nlu.sentiment): "apologise" says the engine's `irritated` line
+    # (a short apology, a callback or an end offered) instead of the next question; "continue" goes on.
+    on_irritated: Literal["apologise", "continue"] = "apologise"
 
 
 class Voicemail(_Strict):
