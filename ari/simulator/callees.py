@@ -36,9 +36,12 @@ class Say:
 
 @dataclass
 class Callee:
-    """Base: ``ring`` seconds of ringing (Dial RINGING) before the outcome."""
+    """Base: ``ring`` seconds of ringing (Dial RINGING) before the outcome. ``media_wait``: seconds
+    after the answer before the party's script starts (a Local channel's `;2` waits ~500 ms for media
+    after Answer(), so every step of a `[callee-sim]` dialplan comes that much later)."""
 
     ring: float = 0.0
+    media_wait: float = 0.0
 
 
 @dataclass
@@ -137,9 +140,12 @@ class NoAnswer(Callee):
 DEFAULT_KINDS = ("human", "machine", "busy", "congestion", "reject", "noanswer", "unallocated", "agent", "hangup")
 
 
+LOCAL_MEDIA_WAIT = 0.5  # s: measured on Asterisk 22.11 (tests/live/test_conformance.py)
+
+
 def default_callee(kind: str) -> Callee | None:
     """``Local/<kind>@callee-sim``: the default party behind each extension."""
-    return {
+    callee = {
         "human": lambda: Human(utterances=[Say("allo", at=0.4), Say("interesse", after_prompt=True)],
                                hangup_when_idle=4.0),
         "machine": Machine,
@@ -152,3 +158,13 @@ def default_callee(kind: str) -> Callee | None:
         # answers, says nothing, hangs up 2 s later (asterisk/extensions.conf: Answer, Wait(2), Hangup)
         "hangup": lambda: Human(hangup_after=2.0, echo_db=None),
     }.get(kind, lambda: None)()
+    return callee
+
+
+def local_callee(kind: str) -> Callee | None:
+    """``Local/<kind>@callee-sim`` as the real Asterisk runs it: the default party, its script
+    starting after the Local channel's media wait."""
+    callee = default_callee(kind)
+    if isinstance(callee, Human):
+        callee.media_wait = LOCAL_MEDIA_WAIT
+    return callee

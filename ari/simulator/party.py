@@ -44,6 +44,8 @@ async def run_party(core: Core, ch: Channel, callee: Human) -> None:
     line = ch.line
     call = ch.call
     assert line is not None and call is not None
+    if callee.media_wait:
+        await asyncio.sleep(core.scaled(callee.media_wait))
     answered = time.monotonic()
     if callee.hangup_after is not None:
         core.spawn(_hang_up_after(core, ch, core.scaled(callee.hangup_after)), call, name="party-hangup")
