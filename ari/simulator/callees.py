@@ -63,6 +63,7 @@ class Human(Callee):
     """
 
     utterances: list[Say] = field(default_factory=list)
+    keys: list[tuple[float, str]] = field(default_factory=list)  # (s after answer, digits) it presses
     hangup_after: float | None = None
     hangup_when_idle: float | None = None
     echo_db: float | None = -12.0
@@ -137,7 +138,8 @@ class NoAnswer(Callee):
     """Rings until the originate timeout (cause 19, no terminal Dial event)."""
 
 
-DEFAULT_KINDS = ("human", "machine", "busy", "congestion", "reject", "noanswer", "unallocated", "agent", "hangup")
+DEFAULT_KINDS = ("human", "machine", "busy", "congestion", "reject", "noanswer", "unallocated", "agent", "hangup",
+                 "dtmf")
 
 
 LOCAL_MEDIA_WAIT = 0.5  # s: measured on Asterisk 22.11 (tests/live/test_conformance.py)
@@ -157,6 +159,8 @@ def default_callee(kind: str) -> Callee | None:
         "agent": Agent,
         # answers, says nothing, hangs up 2 s later (asterisk/extensions.conf: Answer, Wait(2), Hangup)
         "hangup": lambda: Human(hangup_after=2.0, echo_db=None),
+        # Wait(1), SendDTMF(12#), Wait(3), Hangup: the first key ends ~0.2 s after SendDTMF starts
+        "dtmf": lambda: Human(keys=[(1.2, "12#")], hangup_after=5.05, echo_db=None),
     }.get(kind, lambda: None)()
     return callee
 

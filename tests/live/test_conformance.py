@@ -92,3 +92,20 @@ async def test_simulated_local_callee_waits_for_media_like_asterisk(live_asteris
         simulated = await _call(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper, "hangup")
     assert real[3] is not None and simulated[3] is not None
     assert abs(simulated[3] - real[3]) < 0.25, f"hung up {simulated[3]:.2f} s simulated, {real[3]:.2f} s real"
+
+
+async def _keys(ari: AriConfig, recognizer) -> tuple[list[str], float | None, int | None]:
+    async with AudioSocketServer("127.0.0.1", 0) as server, \
+            CallController(ari, call_config(server), server, recognizer) as ctl:
+        record = await asyncio.wait_for(ctl.place_call("Local/dtmf@callee-sim", demo_conversation()), 60)
+    first = record.dtmf[0][0] - record.answered_at if record.dtmf and record.answered_at else None
+    return [d for _, d in record.dtmf], first, record.cause
+
+
+async def test_simulated_keys_arrive_like_asterisks(live_asterisk, whisper):
+    """`dtmf` (Wait(1), SendDTMF(12#)): the same keys, at about the same time, on both."""
+    real = await _keys(live_asterisk.ari_config(), whisper)
+    async with SimulatedAsterisk(password=PASSWORD) as sim:
+        simulated = await _keys(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper)
+    assert real[0] == simulated[0] == ["1", "2", "#"] and real[2] == simulated[2]
+    assert abs(simulated[1] - real[1]) < 0.25, f"first key {simulated[1]:.2f} s simulated, {real[1]:.2f} s real"
