@@ -91,7 +91,7 @@ async def test_simulated_local_callee_waits_for_media_like_asterisk(live_asteris
     async with SimulatedAsterisk(password=PASSWORD) as sim:
         simulated = await _call(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper, "hangup")
     assert real[3] is not None and simulated[3] is not None
-    assert abs(simulated[3] - real[3]) < 0.25, f"hung up {simulated[3]:.2f} s simulated, {real[3]:.2f} s real"
+    assert abs(simulated[3] - real[3]) < 0.35, f"hung up {simulated[3]:.2f} s simulated, {real[3]:.2f} s real"
 
 
 async def _keys(ari: AriConfig, recognizer) -> tuple[list[str], float | None, int | None]:
@@ -108,4 +108,4 @@ async def test_simulated_keys_arrive_like_asterisks(live_asterisk, whisper):
     async with SimulatedAsterisk(password=PASSWORD) as sim:
         simulated = await _keys(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper)
     assert real[0] == simulated[0] == ["1", "2", "#"] and real[2] == simulated[2]
-    assert abs(simulated[1] - real[1]) < 0.25, f"first key {simulated[1]:.2f} s simulated, {real[1]:.2f} s real"
+    assert abs(simulated[1] - real[1]) < 0.35, f"first key {simulated[1]:.2f} s simulated, {real[1]:.2f} s real"
