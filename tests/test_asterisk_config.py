@@ -628,3 +628,13 @@ def test_readme_covers_install_settings_and_live_tests(readme) -> None:
         "pjsip.conf.sample",
     ]:
         assert needed in readme, needed
+
+
+def test_test_numbers_lead_to_callees_in_the_fiction_range(plan) -> None:
+    numbers = plan.contexts["callee-numbers"]
+    assert numbers
+    for number, steps in numbers.items():
+        assert re.fullmatch(r"\+3319900\d{4}", number), number  # ARCEP's range for fiction
+        assert [s.app for s in steps] == ["Goto"] and steps[0].args[0] == "callee-sim", steps
+        assert steps[0].args[1] in plan.contexts["callee-sim"], steps
+    assert {s[0].args[1] for s in numbers.values()} >= CALLEES

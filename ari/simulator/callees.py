@@ -36,9 +36,12 @@ class Say:
 
 @dataclass
 class Callee:
-    """Base: ``ring`` seconds of ringing (Dial RINGING) before the outcome."""
+    """Base: ``ring`` seconds of ringing (Dial RINGING) before the outcome. ``media_wait``: seconds
+    after the answer before the party's script starts (a Local channel's `;2` waits ~500 ms for media
+    after Answer(), so every step of a `[callee-sim]` dialplan comes that much later)."""
 
     ring: float = 0.0
+    media_wait: float = 0.0
 
 
 @dataclass
@@ -60,6 +63,7 @@ class Human(Callee):
     """
 
     utterances: list[Say] = field(default_factory=list)
+    keys: list[tuple[float, str]] = field(default_factory=list)  # (s after answer, digits) it presses
     hangup_after: float | None = None
     hangup_when_idle: float | None = None
     echo_db: float | None = -12.0
@@ -134,12 +138,16 @@ class NoAnswer(Callee):
     """Rings until the originate timeout (cause 19, no terminal Dial event)."""
 
 
-DEFAULT_KINDS = ("human", "machine", "busy", "congestion", "reject", "noanswer", "unallocated", "agent", "hangup")
+DEFAULT_KINDS = ("human", "machine", "busy", "congestion", "reject", "noanswer", "unallocated", "agent", "hangup",
+                 "dtmf")
+
+
+LOCAL_MEDIA_WAIT = 0.5  # s: measured on Asterisk 22.11 (tests/live/test_conformance.py)
 
 
 def default_callee(kind: str) -> Callee | None:
     """``Local/<kind>@callee-sim``: the default party behind each extension."""
-    return {
+    callee = {
         "human": lambda: Human(utterances=[Say("allo", at=0.4), Say("interesse", after_prompt=True)],
                                hangup_when_idle=4.0),
         "machine": Machine,
@@ -151,4 +159,16 @@ def default_callee(kind: str) -> Callee | None:
         "agent": Agent,
         # answers, says nothing, hangs up 2 s later (asterisk/extensions.conf: Answer, Wait(2), Hangup)
         "hangup": lambda: Human(hangup_after=2.0, echo_db=None),
+        # Wait(1), SendDTMF(12#), Wait(3), Hangup: the first key ends ~0.2 s after SendDTMF starts
+        "dtmf": lambda: Human(keys=[(1.2, "12#")], hangup_after=5.05, echo_db=None),
     }.get(kind, lambda: None)()
+    return callee
+
+
+def local_callee(kind: str) -> Callee | None:
+    """``Local/<kind>@callee-sim`` as the real Asterisk runs it: the default party, its script
+    starting after the Local channel's media wait."""
+    callee = default_callee(kind)
+    if isinstance(callee, Human):
+        callee.media_wait = LOCAL_MEDIA_WAIT
+    return callee

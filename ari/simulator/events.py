@@ -43,6 +43,10 @@ def hangup_request(ch: Channel, cause: int, *, soft: bool = False) -> Event:
     return _ev("ChannelHangupRequest", pre=pre, channel=ch.to_json())
 
 
+def dtmf_received(ch: Channel, digit: str, duration_ms: int) -> Event:
+    return _ev("ChannelDtmfReceived", digit=digit, duration_ms=duration_ms, channel=ch.to_json())
+
+
 def destroyed(ch: Channel, cause: int) -> Event:
     return _ev("ChannelDestroyed", cause=cause, cause_txt=cause_txt(cause), channel=ch.to_json())
 

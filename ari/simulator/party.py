@@ -44,9 +44,13 @@ async def run_party(core: Core, ch: Channel, callee: Human) -> None:
     line = ch.line
     call = ch.call
     assert line is not None and call is not None
+    if callee.media_wait:
+        await asyncio.sleep(core.scaled(callee.media_wait))
     answered = time.monotonic()
     if callee.hangup_after is not None:
         core.spawn(_hang_up_after(core, ch, core.scaled(callee.hangup_after)), call, name="party-hangup")
+    if callee.keys:
+        core.spawn(_press(core, ch, callee.keys), call, name="party-keys")
     turn = Turns(core, ch, line, answered)
     for say, audio in script_items(core, callee):
         await turn.wait(say)
@@ -55,6 +59,21 @@ async def run_party(core: Core, ch: Channel, callee: Human) -> None:
     if callee.hangup_when_idle is not None:
         await turn.idle(core.scaled(callee.hangup_when_idle))
         core.callee_hangs_up(ch)
+
+
+# SendDTMF(): each key sounds 250 ms, 100 ms apart; Asterisk reports a key when it ends (facts:
+# ChannelDtmfReceived on the MiniBot side of the Local channel, 350 ms apart, checked live).
+KEY_MS, KEY_GAP_MS = 250, 100
+
+
+async def _press(core: Core, ch: Channel, keys: list[tuple[float, str]]) -> None:
+    start = time.monotonic()
+    for at, digits in keys:
+        for n, digit in enumerate(digits):
+            await _sleep_until(start + core.scaled(at + n * (KEY_MS + KEY_GAP_MS) / 1000))
+            if not ch.alive:
+                return
+            core.publish(ch, ev.dtmf_received(ch, digit, KEY_MS))
 
 
 async def _hang_up_after(core: Core, ch: Channel, seconds: float) -> None:

@@ -25,7 +25,7 @@ from aiohttp import web
 from . import dialing
 from .bus import EventBus
 from .call import Call
-from .callees import Callee, Human, Unallocated, default_callee
+from .callees import Callee, Human, Unallocated, local_callee
 from .core import Core, Faults, Settings
 from .model import Bridge, Channel
 from .rest import AriRest
@@ -156,7 +156,7 @@ class SimulatedAsterisk:
         tech, _, resource = endpoint.partition("/")
         if tech == "Local":
             exten, _, context = resource.partition("@")
-            return default_callee(exten) if context == self.settings.callee_context else None
+            return local_callee(exten) if context == self.settings.callee_context else None
         return self.default_callee
 
     def inbound(self, caller_number: str, exten: str, callee: Human | None = None, *, app: str | None = None) -> Call:

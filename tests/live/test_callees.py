@@ -69,3 +69,14 @@ async def test_transfer_to_an_agent(live_asterisk, whisper):
     entries = [e for _, e in record.timeline.entries]
     assert "transfer: caller and agent bridged" in entries
     assert record.cause == 16
+
+
+@pytest.mark.parametrize(("number", "outcome", "cause"), [("+33199000003", Outcome.BUSY, 17),
+                                                          ("+33199000005", Outcome.REJECTED, 21)])
+async def test_test_numbers_dial_like_a_trunk(live_asterisk, whisper, number, outcome, cause):
+    """`[callee-numbers]`: an E.164 number through the endpoint template, as the dialer dials."""
+    async with AudioSocketServer("127.0.0.1", 0) as server:
+        config = CallConfig(audiosocket_address=server.address, endpoint_template="Local/{number}@callee-numbers")
+        async with CallController(live_asterisk.ari_config(), config, server, whisper) as ctl:
+            record = await ctl.place_call(number, demo_conversation())
+    assert (record.outcome, record.cause) == (outcome, cause)

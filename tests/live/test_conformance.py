@@ -23,6 +23,12 @@ LIFECYCLE = (ev.StasisStart, ev.ChannelHangupRequest, ev.StasisEnd, ev.ChannelDe
 
 async def _run(ari: AriConfig, recognizer, callee: str) -> tuple[str, int | None, list[str]]:
     """(outcome, cause, the caller channel's lifecycle events in order) of one call."""
+    outcome, cause, seen, _ = await _call(ari, recognizer, callee)
+    return outcome, cause, seen
+
+
+async def _call(ari: AriConfig, recognizer, callee: str) -> tuple[str, int | None, list[str], float | None]:
+    """`_run`'s figures and the seconds from answer to the caller channel's end."""
     seen: list[str] = []
     async with AudioSocketServer("127.0.0.1", 0) as server, \
             CallController(ari, call_config(server, ring_timeout=3), server, recognizer) as ctl:
@@ -42,7 +48,12 @@ async def _run(ari: AriConfig, recognizer, callee: str) -> tuple[str, int | None
             finally:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)
-    return record.outcome.value, record.cause, seen
+    ended = None
+    if record.answered_at is not None and record.ended_at is not None:
+        gone = next((t for t, what in record.timeline.entries if what.startswith("caller channel destroyed")), None)
+        answered = next((t for t, what in record.timeline.entries if what == "answered"), None)
+        ended = None if gone is None or answered is None else gone - answered
+    return record.outcome.value, record.cause, seen, ended
 
 
 @pytest.mark.parametrize("callee", ["busy", "congestion", "reject", "unallocated", "noanswer", "hangup"])
@@ -71,3 +82,30 @@ async def test_simulated_amd_follows_the_projects_amd_conf(live_asterisk, whispe
     assert simulated[:2] == real[:2], f"simulator {simulated} != Asterisk {real}"
     assert real[2] is not None and simulated[2] is not None
     assert abs(simulated[2] - real[2]) < 0.8, f"AMD after {simulated[2]:.2f} s simulated, {real[2]:.2f} s real"
+
+
+async def test_simulated_local_callee_waits_for_media_like_asterisk(live_asterisk, whisper):
+    """`hangup` (Answer, Wait(2), Hangup): a Local channel's ~500 ms media wait after Answer()
+    delays every step of a callee's dialplan, on the real Asterisk and so on the simulator."""
+    real = await _call(live_asterisk.ari_config(), whisper, "hangup")
+    async with SimulatedAsterisk(password=PASSWORD) as sim:
+        simulated = await _call(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper, "hangup")
+    assert real[3] is not None and simulated[3] is not None
+    assert abs(simulated[3] - real[3]) < 0.35, f"hung up {simulated[3]:.2f} s simulated, {real[3]:.2f} s real"
+
+
+async def _keys(ari: AriConfig, recognizer) -> tuple[list[str], float | None, int | None]:
+    async with AudioSocketServer("127.0.0.1", 0) as server, \
+            CallController(ari, call_config(server), server, recognizer) as ctl:
+        record = await asyncio.wait_for(ctl.place_call("Local/dtmf@callee-sim", demo_conversation()), 60)
+    first = record.dtmf[0][0] - record.answered_at if record.dtmf and record.answered_at else None
+    return [d for _, d in record.dtmf], first, record.cause
+
+
+async def test_simulated_keys_arrive_like_asterisks(live_asterisk, whisper):
+    """`dtmf` (Wait(1), SendDTMF(12#)): the same keys, at about the same time, on both."""
+    real = await _keys(live_asterisk.ari_config(), whisper)
+    async with SimulatedAsterisk(password=PASSWORD) as sim:
+        simulated = await _keys(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper)
+    assert real[0] == simulated[0] == ["1", "2", "#"] and real[2] == simulated[2]
+    assert abs(simulated[1] - real[1]) < 0.35, f"first key {simulated[1]:.2f} s simulated, {real[1]:.2f} s real"
