@@ -114,7 +114,8 @@ ENDINGS = {
 }
 
 
-async def _place(phone: str, conversation, *, call_id: str, on_answer=None) -> CallRecord:
+async def _place(phone: str, conversation, *, call_id: str, on_answer=None,
+                 caller_id=None) -> CallRecord:
     outcome, result, said = ENDINGS[int(phone[-1]) % 4]
     if outcome is Outcome.ANSWERED and on_answer is not None:
         await on_answer()
@@ -354,7 +355,7 @@ def test_the_cli_sets_shows_and_resends(database_url, tmp_path):
         assert result.exit_code == code, (args, result.stdout, result.stderr)
         return json.loads(result.stdout) if "--json" in args else result.stdout
 
-    cid = run("campaign", "create", "printemps", "--scenario", "demo", "--json")["id"]
+    cid = run("campaign", "create", "printemps", "--scenario", "demo", "--basis", "consent", "--json")["id"]
     out = run("webhook", "set", str(cid), "--url", "https://crm.example/hook")
     assert "Secret partagé" in out
     assert run("webhook", "set", str(cid), "--url", "https://crm.example/hook?token=1", code=2) == ""
