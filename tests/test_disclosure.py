@@ -23,8 +23,8 @@ def test_lines_played_whole_are_kept_whole():
 
 @pytest.mark.parametrize(("played", "kept_words", "mark"), [
     (0.9, 2, "(coupé à 0,9 s sur 6,0 s)"),  # measured on a real line: cut at 0.9 s
-    (2.9, 7, "(coupé à 2,9 s sur 6,0 s)"),  # and at 2.9 s, before the recording notice at 4.9 s
-    (5.99, 15, "(coupé à 6,0 s sur 6,0 s)"),  # a hair short of the end: still not heard whole
+    (2.9, 9, "(coupé à 2,9 s sur 6,0 s)"),  # and at 2.9 s, before the recording notice at 4.9 s
+    (5.99, 18, "(coupé à 6,0 s sur 6,0 s)"),  # a hair short of the end: still not heard whole
 ])
 def test_a_cut_line_keeps_what_played_and_says_where_it_stopped(played, kept_words, mark):
     (line,) = as_played([GREETING, "Vous avez deux minutes ?"], [6.0, 1.5], played)

@@ -47,7 +47,7 @@ def as_played(texts: Sequence[str], durations: Sequence[float], played: float | 
         elif played > start:
             got = played - start
             words = text.split()
-            kept = " ".join(words[:max(0, round(len(words) * got / length))]) if length > 0 else ""
+            kept = " ".join(words[:int(len(words) * got / length)]) if length > 0 else ""  # words heard whole
             heard.append(Heard(f"{kept} […] (coupé à {_s(got)} s sur {_s(length)} s)".lstrip(), False, played))
             break
         else:
