@@ -264,6 +264,22 @@ def test_consent_commands(database_url, tmp_path):
     assert sector["reasons"] == ["banned_sector"] and "L6323-8-1" in sector["details"]["law_banned_sector"]
     assert minibot(*check, "--basis", "troc").exit_code == 2
     assert minibot("compliance", "consent", "add", PHONE, "--evidence", "x", "--scope", "pays=FR").exit_code == 2
+    revoked = minibot("compliance", "consent", "revoke", PHONE, "--at", "2026-11-20T09:00", "--evidence", "lettre")
+    assert revoked.exit_code == 0 and json.loads(minibot(*check).stdout)["reasons"] == ["no_consent"]
+
+    created = minibot("campaign", "create", "a", "--scenario", "demo", "--basis", "b2b", "--json")
+    out = tmp_path / "audit.json"
+    audited = minibot("compliance", "audit", str(json.loads(created.stdout)["id"]), "--format", "json", "-o", str(out))
+    assert audited.exit_code == 0, audited.output
+    assert json.loads(out.read_text())["campagne"]["base_legale"] == "b2b"
+    assert minibot("compliance", "audit", "999", "--format", "json").exit_code == 2
+    assert minibot("compliance", "audit", "1", "--format", "pdf").exit_code == 2
+
+    forgotten = minibot("contacts", "forget", "06 12 34 56 78", "--json", "--recordings-dir", str(tmp_path))
+    assert forgotten.exit_code == 0, forgotten.output
+    assert json.loads(forgotten.stdout)["consents"] == 1 and json.loads(forgotten.stdout)["opt_out_added"]
+    listed = json.loads(minibot("compliance", "consent", "list", "--json").stdout)["consents"]
+    assert listed == [] and json.loads(minibot(*check).stdout)["reasons"] == ["opt_out", "no_consent"]
 
 
 # -- the audit and the right to erasure -------------------------------------------------------------
