@@ -320,11 +320,13 @@ async def test_the_audit_answers_why_each_number_was_dialled(db, tmp_path):
     assert allowed["resultat"] == "OPTED_OUT" and allowed["opposition_paroles"] is not None
     assert (refused["numero"], refused["autorise"], refused["motifs"]) == (unknown, False, ["no_consent"])
     assert refused["textes_appliques"] == ["L223-1 C. consom. (loi 2025-594)"]
+    (opposition,) = audit["oppositions"]
+    assert (opposition["numero"], opposition["paroles"]) == (consented, "ne m'appelez plus")
     with (tmp_path / "audit.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f, delimiter=";"))
     assert [r["numero"] for r in rows] == [consented, unknown] and rows[1]["motifs"] == "no_consent"
     book = load_workbook(tmp_path / "audit.xlsx", read_only=True)
-    assert book.sheetnames == ["campagne", "decisions"]
+    assert book.sheetnames == ["campagne", "decisions", "oppositions"]
     book.close()
 
 
