@@ -72,7 +72,7 @@ async def run(url: str | None, data_dir: Path, contacts: int, workers: int, dial
     # This handle stays open to the end: the embedded server stops when its last user leaves.
     db = await Database.open(url, data_dir)
     campaign = await create_campaign(db.pool, "bench", "demo", max_concurrent_calls=10_000,
-                                     calls_per_second=100_000)
+                                     calls_per_second=100_000, legal_basis="consent", caller_id="+33162000000")
     csv = data_dir / "contacts.csv"
     _csv(csv, contacts, rng)
     t = time.perf_counter()
@@ -83,6 +83,11 @@ async def run(url: str | None, data_dir: Path, contacts: int, workers: int, dial
 
     # History for the gate: a few calls on a tenth of the numbers, some refused.
     phones = [r["phone"] for r in await db.pool.fetch("SELECT phone FROM contacts ORDER BY id")]
+    # The law since 11 August 2026: each consumer called consented first (the consent ledger).
+    given = datetime.now(UTC) - timedelta(days=30)
+    async with db.pool.acquire() as conn:
+        await conn.copy_records_to_table("consents", columns=("phone", "source", "evidence", "granted_at"),
+                                         records=[(p, "bench", "formulaire", given) for p in phones])
     history = [(f"h{i}", p, "NOT_INTERESTED" if i % 5 == 0 else None)
                for i, p in enumerate(p for p in phones[::10] for _ in range(3))]
     await db.pool.executemany("INSERT INTO calls (call_uuid, phone, result, status) VALUES ($1, $2, $3, 'ENDED')",
@@ -105,7 +110,7 @@ async def run(url: str | None, data_dir: Path, contacts: int, workers: int, dial
 
     dialled: list[str] = []
 
-    async def answer(phone: str, conversation, *, call_id: str, on_answer=None) -> CallRecord:
+    async def answer(phone: str, conversation, *, call_id: str, on_answer=None, caller_id=None) -> CallRecord:
         dialled.append(phone)
         await asyncio.sleep(0)
         return CallRecord(call_id, "outbound", phone, outcome=Outcome.ANSWERED, result="NOT_INTERESTED")

@@ -52,6 +52,7 @@ compliance_app.add_typer(consent_app, name="consent")
 
 console = Console()
 PARIS = ZoneInfo("Europe/Paris")
+OPERATOR = "l'opérateur"
 
 _CAMPAIGN = typer.Option(None, "--campaign", help="a campaign id")
 
@@ -331,7 +332,7 @@ def consent_add(
     row_id = with_db(work)
     if row_id is None:
         fail(f"--campaign: no campaign with id {campaign}", 2)
-    target = f"campagne {campaign}" if campaign is not None else f"{consent.company or 'l opérateur'}"
+    target = f"campagne {campaign}" if campaign is not None else consent.company or OPERATOR
     console.print(f"consent #{row_id} recorded for {number} ({target}"
                   + (f", finalités {', '.join(consent.purposes)}" if consent.purposes else "") + ")",
                   highlight=False)

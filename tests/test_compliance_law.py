@@ -264,6 +264,22 @@ def test_consent_commands(database_url, tmp_path):
     assert sector["reasons"] == ["banned_sector"] and "L6323-8-1" in sector["details"]["law_banned_sector"]
     assert minibot(*check, "--basis", "troc").exit_code == 2
     assert minibot("compliance", "consent", "add", PHONE, "--evidence", "x", "--scope", "pays=FR").exit_code == 2
+    revoked = minibot("compliance", "consent", "revoke", PHONE, "--at", "2026-11-20T09:00", "--evidence", "lettre")
+    assert revoked.exit_code == 0 and json.loads(minibot(*check).stdout)["reasons"] == ["no_consent"]
+
+    created = minibot("campaign", "create", "a", "--scenario", "demo", "--basis", "b2b", "--json")
+    out = tmp_path / "audit.json"
+    audited = minibot("compliance", "audit", str(json.loads(created.stdout)["id"]), "--format", "json", "-o", str(out))
+    assert audited.exit_code == 0, audited.output
+    assert json.loads(out.read_text())["campagne"]["base_legale"] == "b2b"
+    assert minibot("compliance", "audit", "999", "--format", "json").exit_code == 2
+    assert minibot("compliance", "audit", "1", "--format", "pdf").exit_code == 2
+
+    forgotten = minibot("contacts", "forget", "06 12 34 56 78", "--json", "--recordings-dir", str(tmp_path))
+    assert forgotten.exit_code == 0, forgotten.output
+    assert json.loads(forgotten.stdout)["consents"] == 1 and json.loads(forgotten.stdout)["opt_out_added"]
+    listed = json.loads(minibot("compliance", "consent", "list", "--json").stdout)["consents"]
+    assert listed == [] and json.loads(minibot(*check).stdout)["reasons"] == ["opt_out", "no_consent"]
 
 
 # -- the audit and the right to erasure -------------------------------------------------------------
@@ -304,11 +320,13 @@ async def test_the_audit_answers_why_each_number_was_dialled(db, tmp_path):
     assert allowed["resultat"] == "OPTED_OUT" and allowed["opposition_paroles"] is not None
     assert (refused["numero"], refused["autorise"], refused["motifs"]) == (unknown, False, ["no_consent"])
     assert refused["textes_appliques"] == ["L223-1 C. consom. (loi 2025-594)"]
+    (opposition,) = audit["oppositions"]
+    assert (opposition["numero"], opposition["paroles"]) == (consented, "ne m'appelez plus")
     with (tmp_path / "audit.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f, delimiter=";"))
     assert [r["numero"] for r in rows] == [consented, unknown] and rows[1]["motifs"] == "no_consent"
     book = load_workbook(tmp_path / "audit.xlsx", read_only=True)
-    assert book.sheetnames == ["campagne", "decisions"]
+    assert book.sheetnames == ["campagne", "decisions", "oppositions"]
     book.close()
 
 

@@ -34,6 +34,7 @@ class Heard:
     text: str
     complete: bool
     ends_at: float  # seconds after the playback started at which the line ended (or was cut)
+    starts_at: float = 0.0  # seconds after the playback started at which the line began
 
 
 def as_played(texts: Sequence[str], durations: Sequence[float], played: float | None) -> list[Heard]:
@@ -43,12 +44,12 @@ def as_played(texts: Sequence[str], durations: Sequence[float], played: float | 
     for text, length in zip(texts, durations, strict=True):
         end = start + length
         if played is None or played >= end:
-            heard.append(Heard(text, True, end))
+            heard.append(Heard(text, True, end, start))
         elif played > start:
             got = played - start
             words = text.split()
-            kept = " ".join(words[:max(0, round(len(words) * got / length))]) if length > 0 else ""
-            heard.append(Heard(f"{kept} […] (coupé à {_s(got)} s sur {_s(length)} s)".lstrip(), False, played))
+            kept = " ".join(words[:int(len(words) * got / length)]) if length > 0 else ""  # words heard whole
+            heard.append(Heard(f"{kept} […] (coupé à {_s(got)} s sur {_s(length)} s)".lstrip(), False, played, start))
             break
         else:
             break

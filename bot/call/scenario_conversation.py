@@ -305,7 +305,7 @@ class ScenarioConversation:
         played = None if complete else time.monotonic() - started
         for line, heard in zip(lines, as_played([line.text for line in lines],
                                                 [p.audio.duration for p in prompts], played), strict=False):
-            call.record.add_utterance(Utterance("bot", heard.text, started))
+            call.record.add_utterance(Utterance("bot", heard.text, started + heard.starts_at))
             if self._is_disclosure(line):
                 self._disclosure_played = True
                 if heard.complete and call.record.disclosure_done_at is None:

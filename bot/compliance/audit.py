@@ -58,6 +58,19 @@ ORDER BY d.decided_at, d.id
 """
 
 
+# Every do-not-call request of a number the campaign holds or dialled, with the words: the evidence that
+# each was honoured (the gate refused the number from then on: see the decisions).
+_OPT_OUTS = """
+SELECT o.created_at AS le, o.phone AS numero, o.source, o.evidence AS paroles, c.call_uuid AS appel,
+       o.campaign_id AS campagne
+FROM opt_outs o LEFT JOIN calls c ON c.id = o.call_id
+WHERE o.campaign_id = $1
+   OR o.phone IN (SELECT k.phone FROM campaign_contacts cc JOIN contacts k ON k.id = cc.contact_id
+                  WHERE cc.campaign_id = $1)
+ORDER BY o.created_at, o.id
+"""
+
+
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(PARIS).isoformat(timespec="seconds")
@@ -94,9 +107,11 @@ async def export_audit(pool: asyncpg.Pool | asyncpg.Connection, campaign_id: int
     """Write the audit to `out`; the number of decisions. LookupError for an unknown campaign."""
     statement = await campaign_statement(pool, campaign_id)
     rows = await audit_rows(pool, campaign_id)
+    opt_outs = [dict(r) for r in await pool.fetch(_OPT_OUTS, campaign_id)]
     tmp = out.with_name(out.name + ".part")
     if fmt == "json":
-        body = {"campagne": statement, "decisions": [{fr: _json(row[key]) for fr, key in COLUMNS} for row in rows]}
+        body = {"campagne": statement, "decisions": [{fr: _json(row[key]) for fr, key in COLUMNS} for row in rows],
+                "oppositions": [{k: _json(v) for k, v in o.items()} for o in opt_outs]}
         tmp.write_text(json.dumps(body, ensure_ascii=False, indent=2), encoding="utf-8")
     elif fmt == "csv":
         with tmp.open("w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens the accents right
@@ -116,6 +131,10 @@ async def export_audit(pool: asyncpg.Pool | asyncpg.Connection, campaign_id: int
         decisions.append([fr for fr, _ in COLUMNS])
         for row in rows:
             decisions.append([_text(_value(row[key])) for _, key in COLUMNS])
+        oppositions = book.create_sheet("oppositions")
+        oppositions.append(["le", "numero", "source", "paroles", "appel", "campagne"])
+        for o in opt_outs:
+            oppositions.append([_text(_value(v)) for v in o.values()])
         book.save(tmp)
     tmp.replace(out)
     return len(rows)

@@ -32,6 +32,7 @@ from .rules import MAX_CAP_DAYS, ComplianceRules
 from .sectors import banned_for
 
 log = logging.getLogger(__name__)
+OPERATOR = "l'opérateur"  # a consent given to no named company: to the operator itself
 
 FREQUENCY_CAP, REFUSAL_COOLOFF = "frequency_cap", "refusal_cooloff"
 OPT_OUT, BLACKLIST, BLOCTEL, NO_CONSENT = "opt_out", "blacklist", "bloctel", "no_consent"
@@ -116,7 +117,7 @@ def evaluate(at: datetime, rules: ComplianceRules, facts: store.GateFacts, *, ba
     details["legal_basis_law"] = BASIS_TEXT[legal_basis]
     if consent is not None:
         details["consent"] = (f"#{consent.id} du {consent.granted_at.date().isoformat()} ({consent.method}"
-                              f", pour {consent.company or 'l opérateur'}"
+                              f", pour {consent.company or OPERATOR}"
                               + (f", preuve {consent.proof_ref}" if consent.proof_ref else "") + ")")
     if facts.phone and is_french(facts.phone):
         rules, held = french_floor(rules, legal_ground=law.get("legal_ground"),
