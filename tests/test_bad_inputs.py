@@ -112,3 +112,35 @@ def test_a_key_given_twice_is_reported_with_its_line(tmp_path):
     [problem] = caught.value.problems  # alone: not the cascade a replaced key leads to
     assert problem.line == len(text.rstrip("\n").splitlines()) + 1
     assert "title: key given twice (first on line" in problem.message
+
+
+# -- a campaign's variables -------------------------------------------------------------------------
+
+async def test_start_refuses_variables_no_contact_provides_and_map_fills_them(db, tmp_path):
+    import pytest
+
+    from bot.campaign import control
+    from bot.campaign.control import CampaignNotReady
+    from bot.contacts.headers import parse_map
+    from bot.contacts.importer import import_contacts
+
+    campaign = await control.new_campaign(db, "rdv", "or_rendez_vous")
+    path = tmp_path / "c.csv"
+    path.write_text("telephone;prenom;Créneau;Autre\n0612345678;Zoé;mardi 10 h;jeudi 14 h\n0612345679;Luc;;\n",
+                    encoding="utf-8")
+    await import_contacts(db, path, campaign_id=campaign.id)
+    with pytest.raises(CampaignNotReady) as refused:
+        await control.start(db, campaign.id)
+    text = str(refused.value)
+    assert "{{slot_1}}" in text and "{{slot_2}}" in text and "2 contact(s)" in text
+    assert "0612345678" not in text and "+33612345678" not in text  # numbers masked
+
+    second = await control.new_campaign(db, "rdv2", "or_rendez_vous")
+    other = tmp_path / "d.csv"
+    other.write_text(path.read_text(encoding="utf-8").replace("061234567", "069876543"), encoding="utf-8")
+    mapping = parse_map(["Créneau=slot_1", "Autre=slot_2"])
+    report = await import_contacts(db, other, campaign_id=second.id, mapping=mapping)
+    assert report.columns["Créneau"] == "slot_1"
+    with pytest.raises(CampaignNotReady) as refused:  # Luc's cells are empty
+        await control.start(db, second.id)
+    assert "1 contact(s)" in str(refused.value)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
+from ..call.call import mask
 from ..compliance.rules import ComplianceRules
+from ..contacts.headers import FIELDS
 from ..dialog.brain import scenario_path
 from ..dialog.objections.library import load_library
 from ..dialog.scenario.loader import ScenarioInvalid, load_scenario
@@ -61,11 +64,51 @@ async def make_ready(db: Database, campaign_id: int) -> Campaign:
 
 
 async def start(db: Database, campaign_id: int) -> Campaign:
-    """READY → RUNNING; a DRAFT is checked and made ready first."""
+    """READY → RUNNING; a DRAFT is checked and made ready first. Refused while a contact lacks a
+    value the scenario's lines need (the bot would otherwise say "avec un conseiller . Ce créneau")."""
     campaign = await get_campaign(db.pool, campaign_id)
     if campaign.status is CampaignStatus.DRAFT:
         await make_ready(db, campaign_id)
+    lacking = await missing_variables(db, campaign)
+    if lacking:
+        raise CampaignNotReady("\n".join(lacking))
     return await change_status(db.pool, campaign_id, "start")
+
+
+SHOWN_CONTACTS = 10
+
+
+async def missing_variables(db: Database, campaign: Campaign) -> list[str]:
+    """For each {{variable}} of the scenario some contacts lack (neither a contact field, a column of
+    their file, nor a campaign value): one line naming it and those contacts (French, for operators)."""
+    path = scenario_path(campaign.scenario)
+    try:
+        scenario = await asyncio.to_thread(load_scenario, path)
+    except ScenarioInvalid:
+        return []  # make_ready reports it
+    # The contact's own fields (first_name...) are often blank in a list of numbers, and a line reads
+    # well without them ("Bonjour, ..."); a custom variable (a slot, an amount) has no such omission.
+    needed = [v for v in scenario.variables if v not in FIELDS and not campaign.variables.get(v)]
+    if not needed:
+        return []
+    rows = await db.pool.fetch(
+        """SELECT k.id, k.phone, k.first_name, k.last_name, k.email, k.company, k.timezone, k.extra
+           FROM campaign_contacts cc JOIN contacts k ON k.id = cc.contact_id
+           WHERE cc.campaign_id = $1 ORDER BY k.id""", campaign.id)
+    lacking: dict[str, list[str]] = {}
+    for row in rows:
+        values = {**json.loads(row["extra"]), **{k: row[k] for k in FIELDS if row[k]}}
+        for name in needed:
+            if values.get(name) in (None, ""):
+                lacking.setdefault(name, []).append(f"{row['id']} ({mask(row['phone'])})")
+    lines = []
+    for name, who in lacking.items():
+        shown = ", ".join(who[:SHOWN_CONTACTS]) + (f" … et {len(who) - SHOWN_CONTACTS} autres"
+                                                    if len(who) > SHOWN_CONTACTS else "")
+        lines.append(f"la variable {{{{{name}}}}} du scénario manque pour {len(who)} contact(s) : {shown} ; "
+                     f"importez une colonne qui la fournit (--map 'Colonne={name}') ou donnez-lui une valeur "
+                     "de campagne")
+    return lines
 
 
 async def act(db: Database, campaign_id: int, action: str) -> Campaign:
