@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -242,9 +243,8 @@ class Dialer:
             self.dialled += 1
             log.info("attempt %s: dialling %s (call %s)", due.attempt_id, mask(due.phone), call_uuid)
             try:
-                call_id = active.call_id
                 record = await self.place_call(due.phone, conversation, call_id=call_uuid,
-                                               on_answer=lambda: mark_answered(self.db.pool, call_id))
+                                               on_answer=functools.partial(self._answered, active.call_id))
             except (OSError, TimeoutError) as exc:  # ARI unreachable: nothing rang
                 record = CallRecord(call_uuid, "outbound", due.phone, outcome=Outcome.FAILED, note=str(exc))
                 metrics.observe_call_end(record)
@@ -262,6 +262,14 @@ class Dialer:
         finally:
             self.active.pop(due.attempt_id, None)
             self._wake.set()
+
+    async def _answered(self, call_id: int) -> None:
+        """Live views show the call talking. Bookkeeping only: the database being away never costs
+        the call (and an OSError here must not read as "Asterisk unreachable, nothing rang")."""
+        try:
+            await mark_answered(self.db.pool, call_id)
+        except _DB_AWAY as exc:
+            log.warning("call %s: not marked answered (database away: %s)", call_id, exc)
 
     async def _store(self, active: _Active, record: CallRecord) -> None:
         """Keep what the call produced in the journal first, then store it; while the database is
