@@ -144,3 +144,35 @@ async def test_start_refuses_variables_no_contact_provides_and_map_fills_them(db
     with pytest.raises(CampaignNotReady) as refused:  # Luc's cells are empty
         await control.start(db, second.id)
     assert "1 contact(s)" in str(refused.value)
+
+
+# -- what a campaign runs ---------------------------------------------------------------------------
+
+async def test_a_campaign_runs_the_scenario_stored_at_start_wherever_its_file_went(db, tmp_path, monkeypatch):
+    from bot.campaign import control
+    from bot.campaign.conversations import CampaignConversations
+    from bot.dialog.scenario.authoring import SCENARIOS_DIR
+    from bot.store import attempts as q
+    from tests.dialing import weekday_morning
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mine.yaml").write_text((SCENARIOS_DIR / "demo.yaml").read_text(encoding="utf-8"),
+                                                encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    campaign = await control.new_campaign(db, "relative", "sub/mine.yaml")
+    assert campaign.scenario == str(tmp_path / "sub" / "mine.yaml")  # not relative to where it was typed
+    kid = await db.pool.fetchval("INSERT INTO contacts (phone, first_name) VALUES ('+33612345678', 'Zoé') RETURNING id")
+    await db.pool.execute("INSERT INTO campaign_contacts (campaign_id, contact_id) VALUES ($1, $2)", campaign.id, kid)
+    await db.pool.execute("INSERT INTO attempts (campaign_id, contact_id, due_at) VALUES ($1, $2, '-infinity')",
+                          campaign.id, kid)
+    await control.start(db, campaign.id)
+    stored = await db.pool.fetchrow("SELECT scenario_yaml, scenario_version FROM campaigns WHERE id = $1", campaign.id)
+    assert "Démonstration courte" in stored["scenario_yaml"] and len(stored["scenario_version"]) == 12
+
+    (tmp_path / "sub" / "mine.yaml").write_text("title: changed midway\n", encoding="utf-8")  # edited, then gone
+    (tmp_path / "sub" / "mine.yaml").unlink()
+    await db.pool.execute("UPDATE campaigns SET next_dial_at = '-infinity' WHERE id = $1", campaign.id)
+    async with db.pool.acquire() as conn, conn.transaction():
+        due = await q.next_due(conn, weekday_morning())
+    conversation = await CampaignConversations(None, None, embeddings=False)(due)
+    assert conversation.brain.scenario.title == "Démonstration courte"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 from ..call.call import mask
 from ..compliance.rules import ComplianceRules
 from ..contacts.headers import FIELDS
-from ..dialog.brain import scenario_path
+from ..dialog.brain import SCENARIOS, scenario_path
 from ..dialog.objections.library import load_library
-from ..dialog.scenario.loader import ScenarioInvalid, load_scenario
+from ..dialog.scenario.loader import ScenarioInvalid, load_scenario, read_scenario_text
 from ..store import Database
 from ..store.campaigns import Campaign, change_status, create_campaign, get_campaign
 from .lifecycle import CampaignStatus
@@ -46,6 +47,9 @@ async def new_campaign(db: Database, name: str, scenario: str, **settings) -> Ca
                                        settings.get("retry_policy"))
     if problems:
         raise CampaignNotReady("\n".join(problems))
+    path = scenario_path(scenario)
+    if not path.is_relative_to(SCENARIOS):  # a file of the operator's: where it is, not where they stood
+        scenario = str(path.resolve())
     return await create_campaign(db.pool, name, scenario, **settings)
 
 
@@ -72,7 +76,24 @@ async def start(db: Database, campaign_id: int) -> Campaign:
     lacking = await missing_variables(db, campaign)
     if lacking:
         raise CampaignNotReady("\n".join(lacking))
+    await store_scenario(db, campaign)
     return await change_status(db.pool, campaign_id, "start")
+
+
+async def store_scenario(db: Database, campaign: Campaign) -> str:
+    """Keep the scenario's text in the campaign (what every worker runs from now on); its version."""
+    path = scenario_path(campaign.scenario)
+    try:
+        text = await asyncio.to_thread(read_scenario_text, path)
+    except OSError as exc:
+        raise CampaignNotReady(f"scenario {campaign.scenario!r}: cannot read {path}: {exc.strerror or exc}") from None
+    except ScenarioInvalid as exc:
+        raise CampaignNotReady(f"scenario {campaign.scenario!r} is invalid:\n{exc}") from None
+    version = hashlib.sha256(text.encode()).hexdigest()[:12]
+    await db.pool.execute(
+        "UPDATE campaigns SET scenario_yaml = $2, scenario_version = $3, scenario_dir = $4 WHERE id = $1",
+        campaign.id, text, version, str(path.resolve().parent))
+    return version
 
 
 SHOWN_CONTACTS = 10
