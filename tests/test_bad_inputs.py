@@ -176,3 +176,22 @@ async def test_a_campaign_runs_the_scenario_stored_at_start_wherever_its_file_we
         due = await q.next_due(conn, weekday_morning())
     conversation = await CampaignConversations(None, None, embeddings=False)(due)
     assert conversation.brain.scenario.title == "Démonstration courte"
+
+
+async def test_reimporting_a_corrected_file_updates_the_stored_contacts_with_a_report(db, tmp_path):
+    from bot.contacts.headers import parse_map
+    from bot.contacts.importer import import_contacts
+
+    path = tmp_path / "c.csv"
+    path.write_text("telephone;prenom\n0612345678;Zoe\n0612345679;Luc\n", encoding="utf-8")
+    await import_contacts(db, path)
+    path.write_text("telephone;prenom;Créneau\n0612345678;Zoé;mardi 10 h\n0612345679;;\n", encoding="utf-8")
+    dry = await import_contacts(db, path, dry_run=True, mapping=parse_map(["Créneau=slot_1"]))
+    assert [(u.line, u.changes) for u in dry.updated] == [
+        (2, {"first_name": ["Zoe", "Zoé"], "extra.slot_1": [None, "mardi 10 h"]})]
+    assert await db.pool.fetchval("SELECT first_name FROM contacts WHERE phone = '+33612345678'") == "Zoe"
+    done = await import_contacts(db, path, mapping=parse_map(["Créneau=slot_1"]))
+    assert done.to_json()["updated"][0]["contact_id"] == dry.updated[0].contact_id
+    rows = {r["phone"]: r for r in await db.pool.fetch("SELECT phone, first_name, extra FROM contacts")}
+    assert rows["+33612345678"]["first_name"] == "Zoé" and '"slot_1": "mardi 10 h"' in rows["+33612345678"]["extra"]
+    assert rows["+33612345679"]["first_name"] == "Luc"  # a blank cell erases nothing

@@ -53,7 +53,8 @@ def parse_map(items: list[str]) -> dict[str, str]:
         column, target = column.strip(), target.strip().lower()
         if not sep or not column:
             raise MappingError(f"--map {item!r}: expected COLUMN=field")
-        if target not in TARGETS and not _VARIABLE.fullmatch(target):
+        if target not in TARGETS and (not _VARIABLE.fullmatch(target) or normalise(target) in _FIELD_OF):
+            # a field's other name ("telephone") is a mistake for the field, never a variable of that name
             raise MappingError(f"--map {item!r}: unknown field {target!r} (one of: {', '.join(TARGETS)}, "
                                "or a scenario variable such as slot_1)")
         if column in mapping and mapping[column] != target:
