@@ -37,6 +37,7 @@ from ..store import Database
 from ..store import attempts as q
 from ..store import journal as jq
 from ..store.calls import insert_call, interrupt_call, journal_fields, mark_answered, save_fields, stored_fields
+from ..store.compliance import record_opt_out
 from .conclude import Ending, conclude
 from .retries import RetryPolicy
 
@@ -288,6 +289,15 @@ class Dialer:
         entry["note"] = note
         await self._journal_then_store(entry["call_uuid"], entry)
 
+    async def store_inbound(self, record: CallRecord) -> None:
+        """An inbound call, through the journal like a campaign call: its opt-out is never lost."""
+        said = [u.text for u in record.utterances if u.speaker == "caller"]
+        opted_out = record.result == "OPTED_OUT" and record.number.startswith("+")
+        entry = {"kind": "inbound", "call_uuid": record.call_id, "worker": self.config.worker_id,
+                 "phone": record.number, "fields": journal_fields(record), "events": record.timeline.entries,
+                 "evidence": said[-1] if said else "", "opt_out": record.number if opted_out else None}
+        await self._journal_then_store(record.call_id, entry)
+
     def _entry(self, active: _Active, kind: str, ending: Ending) -> dict:
         due = active.due
         return {"kind": kind, "call_uuid": active.call_uuid, "call_id": active.call_id, "worker": self.config.worker_id,
@@ -337,10 +347,18 @@ class Dialer:
 
     async def _store_entry(self, uuid: str, entry: dict) -> None:
         """One transaction: the call row, its events, the attempt closed, the contact's next step."""
-        ending = Ending(**{**entry["ending"], "caller_said": tuple(entry["ending"]["caller_said"])})
         async with self.db.pool.acquire() as conn, conn.transaction():
             if not await jq.first_storing(conn, uuid, entry["worker"]):
                 return  # stored before (a replay after a crash between the commit and the journal's line)
+            if entry["kind"] == "inbound":
+                call_id = await insert_call(conn, call_uuid=uuid, phone=entry["phone"], worker="inbound",
+                                            direction="inbound")
+                await save_fields(conn, call_id, stored_fields(entry["fields"]), entry["events"])
+                if entry.get("opt_out"):
+                    await record_opt_out(conn, entry["opt_out"], source="call", evidence=entry["evidence"],
+                                         call_id=call_id)
+                return
+            ending = Ending(**{**entry["ending"], "caller_said": tuple(entry["ending"]["caller_said"])})
             if entry["kind"] == "call":
                 await save_fields(conn, entry["call_id"], stored_fields(entry["fields"]), entry["events"])
             else:
