@@ -93,6 +93,7 @@ class Dialer:
         self._wake = asyncio.Event()
         self._journal: jq.Journal | None = None
         self._replaying = asyncio.Lock()
+        self._replay_failing = False
 
     @property
     def journal(self) -> jq.Journal:
@@ -176,6 +177,8 @@ class Dialer:
             try:
                 await job()
             except _DB_AWAY as exc:
+                if job == self.replay:
+                    continue  # said once per outage by replay itself
                 log.warning("dialer %s: %s failed: %s", self.config.worker_id, job.__name__, exc)
 
     # -- claiming ------------------------------------------------------------------------
@@ -337,10 +340,20 @@ class Dialer:
         """Store the journaled calls the database does not have yet (each exactly once)."""
         stored = 0
         async with self._replaying:
-            for uuid, entry in self.journal.pending():
-                await self._store_entry(uuid, entry)  # a database error stops here: the next round goes on
-                await self.journal.stored(uuid)
-                stored += 1
+            try:
+                for uuid, entry in self.journal.pending():
+                    await self._store_entry(uuid, entry)
+                    await self.journal.stored(uuid)
+                    stored += 1
+            except _DB_AWAY as exc:  # the next round goes on; one line per outage, not one a second
+                if not self._replay_failing:
+                    log.warning("dialer %s: %d journaled call(s) wait for the database (%s)",
+                                self.config.worker_id, len(self.journal.pending()), exc)
+                self._replay_failing = True
+                if stored:
+                    log.info("dialer %s: %d journaled call(s) stored", self.config.worker_id, stored)
+                raise
+        self._replay_failing = False
         if stored:
             log.info("dialer %s: %d journaled call(s) stored", self.config.worker_id, stored)
         return stored
