@@ -68,6 +68,14 @@ async def store_inbound(db: Database, record: CallRecord) -> None:
             await record_opt_out(conn, record.number, source="call", evidence=said[-1] if said else "", call_id=call_id)
 
 
+async def _store_inbound(service: Service, record: CallRecord) -> None:
+    # Through the dialer's journal (bot.store.journal) when it runs: kept through a database outage.
+    if service.dialer is not None:
+        await service.dialer.store_inbound(record)
+    else:
+        await store_inbound(service.db, record)
+
+
 async def serve(settings: Settings, roles: tuple[str, ...] = ROLES, *, stop: asyncio.Event,
                 ready: asyncio.Event | None = None, service: Service | None = None) -> Service:
     """Run until `stop` is set, then shut down gracefully."""
@@ -123,7 +131,7 @@ async def _start_calls(settings: Settings, service: Service, stack: contextlib.A
         brain = await conversations.brain(settings.dialer.inbound_scenario)
         inbound = InboundConversations(brain, voice, db, agent_endpoint=settings.dial.agent_endpoint)
     service.controller = controller = await stack.enter_async_context(call_runtime(
-        settings, inbound=inbound, on_inbound_end=lambda record: store_inbound(db, record)))
+        settings, inbound=inbound, on_inbound_end=lambda record: _store_inbound(service, record)))
     for name, check in (("ari", checks.ari(controller.client, controller.stream, readiness=controller.readiness)),
                         ("audiosocket", checks.audiosocket(controller.server)),
                         ("asr", checks.asr(controller.recognizer)), ("tts", checks.tts(voice.engine))):

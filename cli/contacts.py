@@ -95,6 +95,14 @@ def _summary(report: ImportReport, checked: CheckedFile) -> None:
         for item in report.warnings[:SHOWN]:
             say(f"  line {item.line}: {escape(item.reason)}")
         _more(len(report.warnings))
+    if report.updated:
+        verb = "seraient mis à jour" if report.dry_run else "mis à jour"
+        say(f"[cyan]contacts déjà enregistrés {verb}[/]")
+        for upd in report.updated[:SHOWN]:
+            changed = ", ".join(f"{k}: {escape(str(old))} → {escape(str(new))}"
+                                for k, (old, new) in upd.changes.items())
+            say(f"  line {upd.line}: contact {upd.contact_id}: {changed}")
+        _more(len(report.updated))
     if report.duplicates:
         say("[yellow]duplicates[/]")
         for dup in report.duplicates[:SHOWN]:

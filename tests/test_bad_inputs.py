@@ -112,3 +112,86 @@ def test_a_key_given_twice_is_reported_with_its_line(tmp_path):
     [problem] = caught.value.problems  # alone: not the cascade a replaced key leads to
     assert problem.line == len(text.rstrip("\n").splitlines()) + 1
     assert "title: key given twice (first on line" in problem.message
+
+
+# -- a campaign's variables -------------------------------------------------------------------------
+
+async def test_start_refuses_variables_no_contact_provides_and_map_fills_them(db, tmp_path):
+    import pytest
+
+    from bot.campaign import control
+    from bot.campaign.control import CampaignNotReady
+    from bot.contacts.headers import parse_map
+    from bot.contacts.importer import import_contacts
+
+    campaign = await control.new_campaign(db, "rdv", "or_rendez_vous")
+    path = tmp_path / "c.csv"
+    path.write_text("telephone;prenom;Créneau;Autre\n0612345678;Zoé;mardi 10 h;jeudi 14 h\n0612345679;Luc;;\n",
+                    encoding="utf-8")
+    await import_contacts(db, path, campaign_id=campaign.id)
+    with pytest.raises(CampaignNotReady) as refused:
+        await control.start(db, campaign.id)
+    text = str(refused.value)
+    assert "{{slot_1}}" in text and "{{slot_2}}" in text and "2 contact(s)" in text
+    assert "0612345678" not in text and "+33612345678" not in text  # numbers masked
+
+    second = await control.new_campaign(db, "rdv2", "or_rendez_vous")
+    other = tmp_path / "d.csv"
+    other.write_text(path.read_text(encoding="utf-8").replace("061234567", "069876543"), encoding="utf-8")
+    mapping = parse_map(["Créneau=slot_1", "Autre=slot_2"])
+    report = await import_contacts(db, other, campaign_id=second.id, mapping=mapping)
+    assert report.columns["Créneau"] == "slot_1"
+    with pytest.raises(CampaignNotReady) as refused:  # Luc's cells are empty
+        await control.start(db, second.id)
+    assert "1 contact(s)" in str(refused.value)
+
+
+# -- what a campaign runs ---------------------------------------------------------------------------
+
+async def test_a_campaign_runs_the_scenario_stored_at_start_wherever_its_file_went(db, tmp_path, monkeypatch):
+    from bot.campaign import control
+    from bot.campaign.conversations import CampaignConversations
+    from bot.dialog.scenario.authoring import SCENARIOS_DIR
+    from bot.store import attempts as q
+    from tests.dialing import weekday_morning
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mine.yaml").write_text((SCENARIOS_DIR / "demo.yaml").read_text(encoding="utf-8"),
+                                                encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    campaign = await control.new_campaign(db, "relative", "sub/mine.yaml")
+    assert campaign.scenario == str(tmp_path / "sub" / "mine.yaml")  # not relative to where it was typed
+    kid = await db.pool.fetchval("INSERT INTO contacts (phone, first_name) VALUES ('+33612345678', 'Zoé') RETURNING id")
+    await db.pool.execute("INSERT INTO campaign_contacts (campaign_id, contact_id) VALUES ($1, $2)", campaign.id, kid)
+    await db.pool.execute("INSERT INTO attempts (campaign_id, contact_id, due_at) VALUES ($1, $2, '-infinity')",
+                          campaign.id, kid)
+    await control.start(db, campaign.id)
+    stored = await db.pool.fetchrow("SELECT scenario_yaml, scenario_version FROM campaigns WHERE id = $1", campaign.id)
+    assert "Démonstration courte" in stored["scenario_yaml"] and len(stored["scenario_version"]) == 12
+
+    (tmp_path / "sub" / "mine.yaml").write_text("title: changed midway\n", encoding="utf-8")  # edited, then gone
+    (tmp_path / "sub" / "mine.yaml").unlink()
+    await db.pool.execute("UPDATE campaigns SET next_dial_at = '-infinity' WHERE id = $1", campaign.id)
+    async with db.pool.acquire() as conn, conn.transaction():
+        due = await q.next_due(conn, weekday_morning())
+    conversation = await CampaignConversations(None, None, embeddings=False)(due)
+    assert conversation.brain.scenario.title == "Démonstration courte"
+
+
+async def test_reimporting_a_corrected_file_updates_the_stored_contacts_with_a_report(db, tmp_path):
+    from bot.contacts.headers import parse_map
+    from bot.contacts.importer import import_contacts
+
+    path = tmp_path / "c.csv"
+    path.write_text("telephone;prenom\n0612345678;Zoe\n0612345679;Luc\n", encoding="utf-8")
+    await import_contacts(db, path)
+    path.write_text("telephone;prenom;Créneau\n0612345678;Zoé;mardi 10 h\n0612345679;;\n", encoding="utf-8")
+    dry = await import_contacts(db, path, dry_run=True, mapping=parse_map(["Créneau=slot_1"]))
+    assert [(u.line, u.changes) for u in dry.updated] == [
+        (2, {"first_name": ["Zoe", "Zoé"], "extra.slot_1": [None, "mardi 10 h"]})]
+    assert await db.pool.fetchval("SELECT first_name FROM contacts WHERE phone = '+33612345678'") == "Zoe"
+    done = await import_contacts(db, path, mapping=parse_map(["Créneau=slot_1"]))
+    assert done.to_json()["updated"][0]["contact_id"] == dry.updated[0].contact_id
+    rows = {r["phone"]: r for r in await db.pool.fetch("SELECT phone, first_name, extra FROM contacts")}
+    assert rows["+33612345678"]["first_name"] == "Zoé" and '"slot_1": "mardi 10 h"' in rows["+33612345678"]["extra"]
+    assert rows["+33612345679"]["first_name"] == "Luc"  # a blank cell erases nothing

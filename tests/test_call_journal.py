@@ -75,3 +75,25 @@ def test_a_worker_lock_tells_live_files_from_dead_ones(tmp_path):
     live.close()
     assert other.adopt() == 0 and not (tmp_path / "live.jsonl").exists()  # empty: removed
     other.close()
+
+
+async def test_an_inbound_call_goes_through_the_journal_and_its_opt_out_is_stored_once(db, tmp_path):
+    from bot.call.call import CallRecord, Utterance
+
+    record = CallRecord("inb-1", "inbound", "+33612345670", outcome=Outcome.ANSWERED, result="OPTED_OUT")
+    record.utterances = [Utterance("caller", "ne m'appelez plus", record.timeline.started + 1)]
+    dialer = Dialer(db, Phone(), _no_conversation, DialerConfig(worker_id="w", journal_dir=tmp_path / "j"))
+    stored = dialer.journal.stored
+
+    async def crash_before_the_stored_line(uuid):
+        pass
+
+    dialer.journal.stored = crash_before_the_stored_line
+    await dialer.store_inbound(record)
+    dialer.journal.stored = stored
+    assert await dialer.replay() == 1  # replayed after the "crash": stores nothing twice
+    assert await db.pool.fetchval("SELECT count(*) FROM calls WHERE direction = 'inbound'") == 1
+    assert await db.pool.fetchval("SELECT evidence FROM opt_outs WHERE phone = '+33612345670'") == "ne m'appelez plus"
+    assert await db.pool.fetchval("SELECT count(*) FROM opt_outs") == 1
+    assert dialer.journal.pending() == []
+    dialer.close_journal()

@@ -191,8 +191,10 @@ async def test_duplicates_within_the_file_and_against_stored_contacts(db, tmp_pa
         {"line": 4, "phone": "+33698765432", "first_line": 2, "contact_id": None},
         {"line": 5, "phone": "+33612345678", "first_line": 3, "contact_id": None},
     ]
-    # the stored contact is not changed by the new file
-    assert await db.pool.fetchval("SELECT last_name FROM contacts WHERE id = $1", stored_id) == "Old"
+    # the stored contact takes the file's corrections (its first line for that phone), and the report says so
+    assert [u.to_json() for u in report.updated] == [
+        {"line": 3, "contact_id": stored_id, "changes": {"last_name": ["Old", "B"]}}]
+    assert await db.pool.fetchval("SELECT last_name FROM contacts WHERE id = $1", stored_id) == "B"
 
 
 async def test_rows_count_every_data_row_and_lines_follow_multiline_fields(tmp_path):
@@ -442,7 +444,7 @@ async def test_cli_errors_and_exit_codes(db, database_url, tmp_path):
 def test_report_json_keys():
     report = ImportReport(file="f.csv", format="csv", rows=0, imported=0, duplicates=[], invalid=[], empty=[])
     assert list(report.to_json()) == ["file", "format", "dry_run", "campaign", "rows", "imported", "enrolled",
-                                      "duplicates", "invalid", "empty", "columns", "warnings"]
+                                      "duplicates", "invalid", "empty", "columns", "warnings", "updated"]
 
 
 async def test_phone_stored_meanwhile_is_reported_not_fatal(db, database_url, tmp_path):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 
+from ..call.call import mask
 from ..compliance.campaign import CampaignLaw, check_caller_id_for, check_legal
 from ..compliance.rules import ComplianceRules
-from ..dialog.brain import scenario_path
+from ..contacts.headers import FIELDS
+from ..dialog.brain import SCENARIOS, scenario_path
 from ..dialog.objections.library import load_library
-from ..dialog.scenario.loader import ScenarioInvalid, load_scenario
+from ..dialog.scenario.loader import ScenarioInvalid, load_scenario, read_scenario_text
 from ..store import Database, pauses
 from ..store.campaigns import Campaign, change_status, create_campaign, get_campaign
 from .lifecycle import CampaignStatus
@@ -47,6 +51,9 @@ async def new_campaign(db: Database, name: str, scenario: str, **settings) -> Ca
                                        settings.get("retry_policy"), CampaignLaw.of(settings))
     if problems:
         raise CampaignNotReady("\n".join(problems))
+    path = scenario_path(scenario)
+    if not path.is_relative_to(SCENARIOS):  # a file of the operator's: where it is, not where they stood
+        scenario = str(path.resolve())
     return await create_campaign(db.pool, name, scenario, **settings)
 
 
@@ -73,7 +80,8 @@ async def start(db: Database, campaign_id: int, *, default_caller_id: str | None
     """READY → RUNNING; a DRAFT is checked and made ready first. The caller ID presented (the
     campaign's, else `default_caller_id` from the dial settings) must be in ARCEP's canvassing ranges
     for a prospecting campaign (CampaignNotReady otherwise); for other bases it is a warning, appended
-    to `warnings`."""
+    to `warnings`. Refused while a contact lacks a value the scenario's lines need (the bot would
+    otherwise say "avec un conseiller . Ce créneau")."""
     campaign = await get_campaign(db.pool, campaign_id)
     verdict = check_caller_id_for(_law(campaign), default_caller_id)
     if verdict.refusals:
@@ -82,7 +90,63 @@ async def start(db: Database, campaign_id: int, *, default_caller_id: str | None
         warnings.extend(verdict.warnings)
     if campaign.status is CampaignStatus.DRAFT:
         await make_ready(db, campaign_id)
+    lacking = await missing_variables(db, campaign)
+    if lacking:
+        raise CampaignNotReady("\n".join(lacking))
+    await store_scenario(db, campaign)
     return await change_status(db.pool, campaign_id, "start")
+
+
+async def store_scenario(db: Database, campaign: Campaign) -> str:
+    """Keep the scenario's text in the campaign (what every worker runs from now on); its version."""
+    path = scenario_path(campaign.scenario)
+    try:
+        text = await asyncio.to_thread(read_scenario_text, path)
+    except OSError as exc:
+        raise CampaignNotReady(f"scenario {campaign.scenario!r}: cannot read {path}: {exc.strerror or exc}") from None
+    except ScenarioInvalid as exc:
+        raise CampaignNotReady(f"scenario {campaign.scenario!r} is invalid:\n{exc}") from None
+    version = hashlib.sha256(text.encode()).hexdigest()[:12]
+    await db.pool.execute(
+        "UPDATE campaigns SET scenario_yaml = $2, scenario_version = $3, scenario_dir = $4 WHERE id = $1",
+        campaign.id, text, version, str(path.resolve().parent))
+    return version
+
+
+SHOWN_CONTACTS = 10
+
+
+async def missing_variables(db: Database, campaign: Campaign) -> list[str]:
+    """For each {{variable}} of the scenario some contacts lack (neither a contact field, a column of
+    their file, nor a campaign value): one line naming it and those contacts (French, for operators)."""
+    path = scenario_path(campaign.scenario)
+    try:
+        scenario = await asyncio.to_thread(load_scenario, path)
+    except ScenarioInvalid:
+        return []  # make_ready reports it
+    # The contact's own fields (first_name...) are often blank in a list of numbers, and a line reads
+    # well without them ("Bonjour, ..."); a custom variable (a slot, an amount) has no such omission.
+    needed = [v for v in scenario.variables if v not in FIELDS and not campaign.variables.get(v)]
+    if not needed:
+        return []
+    rows = await db.pool.fetch(
+        """SELECT k.id, k.phone, k.first_name, k.last_name, k.email, k.company, k.timezone, k.extra
+           FROM campaign_contacts cc JOIN contacts k ON k.id = cc.contact_id
+           WHERE cc.campaign_id = $1 ORDER BY k.id""", campaign.id)
+    lacking: dict[str, list[str]] = {}
+    for row in rows:
+        values = {**json.loads(row["extra"]), **{k: row[k] for k in FIELDS if row[k]}}
+        for name in needed:
+            if values.get(name) in (None, ""):
+                lacking.setdefault(name, []).append(f"{row['id']} ({mask(row['phone'])})")
+    lines = []
+    for name, who in lacking.items():
+        shown = ", ".join(who[:SHOWN_CONTACTS]) + (f" … et {len(who) - SHOWN_CONTACTS} autres"
+                                                    if len(who) > SHOWN_CONTACTS else "")
+        lines.append(f"la variable {{{{{name}}}}} du scénario manque pour {len(who)} contact(s) : {shown} ; "
+                     f"importez une colonne qui la fournit (--map 'Colonne={name}') ou donnez-lui une valeur "
+                     "de campagne")
+    return lines
 
 
 async def act(db: Database, campaign_id: int, action: str) -> Campaign:

@@ -4,7 +4,11 @@ scenario (off the event loop: training the classifier takes seconds), and the co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import tempfile
+from pathlib import Path
 
 from ..call.scenario_conversation import ScenarioConversation, Voice
 from ..config import LlmSettings
@@ -15,6 +19,28 @@ from ..voice.render import ready_known_lines
 from ..voice.voice import CachedVoice
 
 log = logging.getLogger(__name__)
+
+
+def materialise(due: Due) -> str:
+    """The campaign's stored scenario as a file this machine can load: <tmp>/minibot-scenarios/<version>/,
+    with what sat beside the original (audio, folders) linked in when that folder exists here."""
+    name = Path(due.scenario).name if due.scenario.endswith((".yaml", ".yml")) else f"{due.scenario}.yaml"
+    folder = Path(tempfile.gettempdir()) / "minibot-scenarios" / str(due.scenario_version)
+    path = folder / name
+    if path.exists():
+        return str(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    beside = Path(due.scenario_dir) if due.scenario_dir else None
+    if beside is not None and beside.is_dir():
+        for item in beside.iterdir():
+            link = folder / item.name
+            if item.suffix not in (".yaml", ".yml") and not link.exists():
+                with contextlib.suppress(OSError):  # a neighbour worker linked it first
+                    link.symlink_to(item)
+    partial = path.with_suffix(f".{os.getpid()}.part")
+    partial.write_text(due.scenario_yaml or "", encoding="utf-8")
+    partial.replace(path)  # atomic: a neighbour never loads half a file
+    return str(path)
 
 
 class CampaignConversations:
@@ -38,7 +64,9 @@ class CampaignConversations:
             raise
 
     async def __call__(self, due: Due) -> ScenarioConversation:
-        brain = await self.brain(due.scenario)
+        # The text stored when the campaign started, not the file as it is now (or is not, here).
+        scenario = await asyncio.to_thread(materialise, due) if due.scenario_yaml else due.scenario
+        brain = await self.brain(scenario)
         # The CRM's answer is the freshest: it may override the stored contact's values.
         extra = await self.lookup(due.campaign_id, {"phone": due.phone, **due.contact}) if self.lookup else {}
         values = {**due.variables, **due.contact, **extra}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -39,6 +40,7 @@ from ..store import Database, pauses
 from ..store import attempts as q
 from ..store import journal as jq
 from ..store.calls import insert_call, interrupt_call, journal_fields, mark_answered, save_fields, stored_fields
+from ..store.compliance import record_opt_out
 from ..store.decisions import record_decision
 from .breaker import Breaker, failure
 from .conclude import Ending, conclude
@@ -110,6 +112,7 @@ class Dialer:
         self._wake = asyncio.Event()
         self._journal: jq.Journal | None = None
         self._replaying = asyncio.Lock()
+        self._replay_failing = False
 
     @property
     def journal(self) -> jq.Journal:
@@ -212,6 +215,8 @@ class Dialer:
             try:
                 await job()
             except _DB_AWAY as exc:
+                if job == self.replay:
+                    continue  # said once per outage by replay itself
                 log.warning("dialer %s: %s failed: %s", self.config.worker_id, job.__name__, exc)
 
     # -- claiming ------------------------------------------------------------------------
@@ -289,7 +294,7 @@ class Dialer:
                 call_id = active.call_id
                 own = self._caller_ids.pop(due.attempt_id, None)  # passed only when the campaign has one
                 record = await self.place_call(due.phone, conversation, call_id=call_uuid,
-                                               on_answer=lambda: mark_answered(self.db.pool, call_id),
+                                               on_answer=functools.partial(self._answered, call_id),
                                                **({"caller_id": own} if own else {}))
             except NotDialled as exc:  # Asterisk refused the originate or was not ready: nothing rang
                 await self._give_back(active, str(exc))
@@ -373,6 +378,14 @@ class Dialer:
             self._wake.set()
         return resumed
 
+    async def _answered(self, call_id: int) -> None:
+        """Live views show the call talking. Bookkeeping only: the database being away never costs
+        the call (and an OSError here must not read as "Asterisk unreachable, nothing rang")."""
+        try:
+            await mark_answered(self.db.pool, call_id)
+        except _DB_AWAY as exc:
+            log.warning("call %s: not marked answered (database away: %s)", call_id, exc)
+
     async def _store(self, active: _Active, record: CallRecord) -> None:
         """Keep what the call produced in the journal first, then store it; while the database is
         away the journal holds it and `replay` stores it when it is back."""
@@ -390,6 +403,15 @@ class Dialer:
         entry = self._entry(active, "interrupted", Ending("interrupted", None))
         entry["note"] = note
         await self._journal_then_store(entry["call_uuid"], entry)
+
+    async def store_inbound(self, record: CallRecord) -> None:
+        """An inbound call, through the journal like a campaign call: its opt-out is never lost."""
+        said = [u.text for u in record.utterances if u.speaker == "caller"]
+        opted_out = record.result == "OPTED_OUT" and record.number.startswith("+")
+        entry = {"kind": "inbound", "call_uuid": record.call_id, "worker": self.config.worker_id,
+                 "phone": record.number, "fields": journal_fields(record), "events": record.timeline.entries,
+                 "evidence": said[-1] if said else "", "opt_out": record.number if opted_out else None}
+        await self._journal_then_store(record.call_id, entry)
 
     def _entry(self, active: _Active, kind: str, ending: Ending) -> dict:
         due = active.due
@@ -430,20 +452,38 @@ class Dialer:
         """Store the journaled calls the database does not have yet (each exactly once)."""
         stored = 0
         async with self._replaying:
-            for uuid, entry in self.journal.pending():
-                await self._store_entry(uuid, entry)  # a database error stops here: the next round goes on
-                await self.journal.stored(uuid)
-                stored += 1
+            try:
+                for uuid, entry in self.journal.pending():
+                    await self._store_entry(uuid, entry)
+                    await self.journal.stored(uuid)
+                    stored += 1
+            except _DB_AWAY as exc:  # the next round goes on; one line per outage, not one a second
+                if not self._replay_failing:
+                    log.warning("dialer %s: %d journaled call(s) wait for the database (%s)",
+                                self.config.worker_id, len(self.journal.pending()), exc)
+                self._replay_failing = True
+                if stored:
+                    log.info("dialer %s: %d journaled call(s) stored", self.config.worker_id, stored)
+                raise
+        self._replay_failing = False
         if stored:
             log.info("dialer %s: %d journaled call(s) stored", self.config.worker_id, stored)
         return stored
 
     async def _store_entry(self, uuid: str, entry: dict) -> None:
         """One transaction: the call row, its events, the attempt closed, the contact's next step."""
-        ending = Ending(**{**entry["ending"], "caller_said": tuple(entry["ending"]["caller_said"])})
         async with self.db.pool.acquire() as conn, conn.transaction():
             if not await jq.first_storing(conn, uuid, entry["worker"]):
                 return  # stored before (a replay after a crash between the commit and the journal's line)
+            if entry["kind"] == "inbound":
+                call_id = await insert_call(conn, call_uuid=uuid, phone=entry["phone"], worker="inbound",
+                                            direction="inbound")
+                await save_fields(conn, call_id, stored_fields(entry["fields"]), entry["events"])
+                if entry.get("opt_out"):
+                    await record_opt_out(conn, entry["opt_out"], source="call", evidence=entry["evidence"],
+                                         call_id=call_id)
+                return
+            ending = Ending(**{**entry["ending"], "caller_said": tuple(entry["ending"]["caller_said"])})
             if entry["kind"] == "call":
                 await save_fields(conn, entry["call_id"], stored_fields(entry["fields"]), entry["events"])
                 if entry.get("interrupted"):  # cut by Asterisk or the media path: nobody ended it

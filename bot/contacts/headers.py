@@ -41,6 +41,10 @@ def normalise(header: str) -> str:
     return re.sub(r"[\W_]+", "", plain.casefold())
 
 
+# A --map target that is no field: a scenario {{variable}} the column fills (kept in extra under that name).
+_VARIABLE = re.compile(r"[a-z_][a-z0-9_]*")
+
+
 def parse_map(items: list[str]) -> dict[str, str]:
     """``["Tel fixe=phone", ...]`` → ``{"Tel fixe": "phone"}``; MappingError on a malformed item."""
     mapping: dict[str, str] = {}
@@ -49,8 +53,10 @@ def parse_map(items: list[str]) -> dict[str, str]:
         column, target = column.strip(), target.strip().lower()
         if not sep or not column:
             raise MappingError(f"--map {item!r}: expected COLUMN=field")
-        if target not in TARGETS:
-            raise MappingError(f"--map {item!r}: unknown field {target!r} (one of: {', '.join(TARGETS)})")
+        if target not in TARGETS and (not _VARIABLE.fullmatch(target) or normalise(target) in _FIELD_OF):
+            # a field's other name ("telephone") is a mistake for the field, never a variable of that name
+            raise MappingError(f"--map {item!r}: unknown field {target!r} (one of: {', '.join(TARGETS)}, "
+                               "or a scenario variable such as slot_1)")
         if column in mapping and mapping[column] != target:
             raise MappingError(f"--map: column {column!r} given twice ({mapping[column]} and {target})")
         mapping[column] = target
@@ -102,7 +108,8 @@ def map_headers(headers: list[str], overrides: dict[str, str] | None = None) -> 
     if "phone" not in claimed:
         raise MappingError(f"no phone column; the columns are: {_listed(headers)}. "
                            "Name one with --map, e.g. --map 'Tel fixe=phone'")
-    extra = [(i, keys[i]) for i in range(len(headers)) if targets[i] == EXTRA]
+    extra = [(i, keys[i] if targets[i] == EXTRA else targets[i]) for i in range(len(headers))
+             if targets[i] not in (*FIELDS, SKIP)]  # extra, or a variable named by --map
     return ColumnMap(fields=claimed, extra=extra, columns={keys[i]: targets[i] for i in range(len(headers))})
 
 

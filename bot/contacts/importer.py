@@ -85,6 +85,18 @@ class Duplicate:
         return {"line": self.line, "phone": self.phone, "first_line": self.first_line, "contact_id": self.contact_id}
 
 
+@dataclass(frozen=True)
+class Updated:
+    """A contact stored before whose fields the file corrects: field → [stored, from the file]."""
+
+    line: int
+    contact_id: int
+    changes: dict[str, list[Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "contact_id": self.contact_id, "changes": self.changes}
+
+
 @dataclass
 class CheckedFile:
     """A file read and checked row by row, before any lookup in the database."""
@@ -123,6 +135,7 @@ class ImportReport:
     dry_run: bool = False
     columns: dict[str, str] = field(default_factory=dict)
     warnings: list[Invalid] = field(default_factory=list)
+    updated: list[Updated] = field(default_factory=list)  # stored contacts the file corrects (dry run: would)
 
     def to_json(self) -> dict[str, Any]:
         """The report as one JSON object; a dry run says ``valid`` where an import says ``imported``."""
@@ -131,6 +144,7 @@ class ImportReport:
             "rows": self.rows, "valid" if self.dry_run else "imported": self.imported, "enrolled": self.enrolled,
             "duplicates": [d.to_json() for d in self.duplicates], "invalid": [i.to_json() for i in self.invalid],
             "empty": self.empty, "columns": self.columns, "warnings": [w.to_json() for w in self.warnings],
+            "updated": [u.to_json() for u in self.updated],
         }
 
 
@@ -309,6 +323,12 @@ async def store_checked(db: Database, checked: CheckedFile, *, campaign_id: int 
                 await _check_campaign(conn, campaign_id)
             stored = await store.existing_phones(conn, phones)
             plan = plan_import(checked.contacts, stored)
+            updated = await _corrections(conn, plan)
+            if not dry_run:
+                await store.update_fields(conn, [(u.contact_id, {k: v[1] for k, v in u.changes.items()
+                                                                 if k in _CONTACT_FIELDS},
+                                                  {k.removeprefix("extra."): v[1] for k, v in u.changes.items()
+                                                   if k.startswith("extra.")}) for u in updated])
             if dry_run:
                 enrolled = await _would_enrol(conn, campaign_id, plan) if campaign_id is not None else 0
             else:
@@ -322,12 +342,39 @@ async def store_checked(db: Database, checked: CheckedFile, *, campaign_id: int 
     report = ImportReport(
         file=str(checked.path), format=checked.format, rows=checked.rows, imported=len(plan.new),
         duplicates=plan.duplicates, invalid=checked.invalid, empty=checked.empty, enrolled=enrolled,
-        campaign_id=campaign_id, dry_run=dry_run, columns=checked.columns, warnings=checked.warnings)
+        campaign_id=campaign_id, dry_run=dry_run, columns=checked.columns, warnings=checked.warnings,
+        updated=updated)
     log.info("contacts %s %s: %d rows, %d %s, %d duplicates, %d invalid, %d empty, %d enrolled",
              "checked" if dry_run else "imported", checked.path.name, report.rows, report.imported,
              "valid" if dry_run else "new", len(report.duplicates), len(report.invalid), len(report.empty),
              report.enrolled)
     return report
+
+
+_CONTACT_FIELDS = ("first_name", "last_name", "email", "company", "timezone")
+
+
+async def _corrections(conn: asyncpg.Connection, plan: Plan) -> list[Updated]:
+    """What the file changes in contacts stored before: a value it gives that differs (a blank cell
+    never erases a stored value). Re-importing a corrected file is how a column is added or fixed."""
+    rows = await store.stored_fields(conn, [cid for _, cid in plan.stored])
+    out = []
+    for contact, cid in plan.stored:
+        row = rows.get(cid)
+        if row is None:
+            continue
+        changes: dict[str, list[Any]] = {}
+        for name in _CONTACT_FIELDS:
+            new = getattr(contact, name)
+            if new not in (None, "") and new != row[name]:
+                changes[name] = [row[name], new]
+        extra = json.loads(row["extra"])
+        for key, new in contact.extra.items():
+            if new not in (None, "") and extra.get(key) != new:
+                changes[f"extra.{key}"] = [extra.get(key), new]
+        if changes:
+            out.append(Updated(contact.line, cid, changes))
+    return out
 
 
 async def _check_campaign(conn: asyncpg.Connection, campaign_id: int) -> None:

@@ -34,6 +34,9 @@ class Due:
     variables: dict[str, str]
     compliance: dict[str, Any]
     retry_policy: dict[str, Any]
+    scenario_yaml: str | None = None  # the scenario's text stored when the campaign started (None: before 0003)
+    scenario_version: str | None = None
+    scenario_dir: str | None = None
 
 
 async def lock_claims(conn: asyncpg.Connection) -> None:
@@ -61,7 +64,8 @@ async def next_due(conn: asyncpg.Connection, now: datetime, *, campaign_ids: lis
                  AND ($2::bigint[] IS NULL OR c.id = ANY($2)))
            SELECT a.id, a.campaign_id, a.contact_id, a.number, a.reason,
                   k.phone, k.first_name, k.last_name, k.email, k.company, k.timezone, k.extra,
-                  c.scenario, c.variables, c.compliance, c.retry_policy
+                  c.scenario, c.variables, c.compliance, c.retry_policy,
+                  c.scenario_yaml, c.scenario_version, c.scenario_dir
            FROM attempts a
            JOIN campaigns c ON c.id = a.campaign_id
            JOIN contacts k ON k.id = a.contact_id
@@ -79,7 +83,9 @@ async def next_due(conn: asyncpg.Connection, now: datetime, *, campaign_ids: lis
     return Due(attempt_id=row["id"], campaign_id=row["campaign_id"], contact_id=row["contact_id"],
                number=row["number"], reason=row["reason"], phone=row["phone"], contact=contact,
                scenario=row["scenario"], variables=json.loads(row["variables"]),
-               compliance=json.loads(row["compliance"]), retry_policy=json.loads(row["retry_policy"]))
+               compliance=json.loads(row["compliance"]), retry_policy=json.loads(row["retry_policy"]),
+               scenario_yaml=row["scenario_yaml"], scenario_version=row["scenario_version"],
+               scenario_dir=row["scenario_dir"])
 
 
 async def mark_claimed(conn: asyncpg.Connection, due: Due, worker: str, lease: timedelta, now: datetime) -> None:

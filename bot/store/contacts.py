@@ -33,6 +33,28 @@ async def campaign_status(conn: asyncpg.Connection, campaign_id: int) -> str | N
     return await conn.fetchval("SELECT status FROM campaigns WHERE id = $1", campaign_id)
 
 
+async def stored_fields(conn: asyncpg.Connection, contact_ids: Sequence[int]) -> dict[int, asyncpg.Record]:
+    """Contact id → its stored fields (first_name, last_name, email, company, timezone, extra)."""
+    found: dict[int, asyncpg.Record] = {}
+    for start in range(0, len(contact_ids), BATCH):
+        rows = await conn.fetch(
+            """SELECT id, first_name, last_name, email, company, timezone, extra
+               FROM contacts WHERE id = ANY($1::bigint[])""",
+            list(contact_ids[start:start + BATCH]))
+        found.update((r["id"], r) for r in rows)
+    return found
+
+
+async def update_fields(conn: asyncpg.Connection,
+                        changes: Sequence[tuple[int, dict[str, Any], dict[str, Any]]]) -> None:
+    """Apply (contact id, fields, extra keys) changes; extra keys are merged into what is stored."""
+    for contact_id, fields, extra in changes:
+        sets = [f"{name} = ${i}" for i, name in enumerate(fields, 3)]
+        await conn.execute(
+            f"UPDATE contacts SET {', '.join([*sets, 'extra = extra || $2::jsonb'])} WHERE id = $1",
+            contact_id, json.dumps(extra, ensure_ascii=False, default=str), *fields.values())
+
+
 async def existing_phones(conn: asyncpg.Connection, phones: Sequence[str]) -> dict[str, int]:
     """Phone → contact id, for the given phones that are already stored."""
     found: dict[str, int] = {}

@@ -85,6 +85,7 @@ class ImportReportOut(BaseModel):
     empty: list[int]
     columns: dict[str, str]
     warnings: list[dict[str, Any]] = []
+    updated: list[dict[str, Any]] = []
 
 
 def _safe_name(filename: str | None) -> str:
