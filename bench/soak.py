@@ -154,10 +154,17 @@ async def run(calls: int, minutes: float, asr: str, vosk_rtf: float = 0.3) -> di
                                          nice=settings.asr_nice, vosk_url=vosk_url)
             db = await Database.open(None, work)
             try:
+                # A lawful campaign (the gate is the real one): consumers who consented, also to be called
+                # at any hour (which alone lifts the hours for French numbers), and a canvassing caller ID.
                 campaign = await create_campaign(db.pool, "soak", "demo", max_concurrent_calls=calls,
-                                                 calls_per_second=50, compliance=ANY_TIME, variables={})
+                                                 calls_per_second=50, compliance=ANY_TIME, variables={},
+                                                 legal_basis="consent", caller_id="+33162000000",
+                                                 legal_ground="consentement recueilli pour des appels à toute heure")
                 await db.pool.executemany("INSERT INTO contacts (phone, first_name) VALUES ($1, 'Camille')",
                                           [(_number(i),) for i in range(contacts)])
+                await db.pool.execute(
+                    """INSERT INTO consents (phone, source, evidence, granted_at, outside_hours)
+                       SELECT phone, 'bench', 'formulaire de test', now() - interval '1 day', true FROM contacts""")
                 await db.pool.execute(
                     """INSERT INTO campaign_contacts (campaign_id, contact_id) SELECT $1, id FROM contacts""",
                     campaign.id)

@@ -145,4 +145,5 @@ class VoskServerStream:
             pass
         finally:
             if session is not None:
-                await session.close()
+                # Shielded: a call ending cancels its recogniser mid-close, which left the session open.
+                await asyncio.shield(session.close())
