@@ -240,7 +240,7 @@ async def capacity(rec, clips: list[Clip], cpu: Cpu, levels: list[int], rounds: 
     single: list[float] = []
     for n in levels:
         latencies: list[float] = []
-        for r in range(rounds):
+        for r in range(max(rounds, -(-8 // n))):  # at least 8 finals per level, for its percentiles
             chosen = [clips[(r * n + k) % len(clips)] for k in range(n)]
 
             async def one(clip: Clip, delay: float) -> float:
