@@ -9,9 +9,13 @@ language detection).
 Ready when the caller stops (``streaming``): while the caller speaks, the growing utterance is
 re-decoded every ``stride`` seconds of new audio, in the background, and the words two
 successive decodes agree on are committed (LocalAgreement-2, as in whisper_streaming, Macháček
-et al. 2023). At the end of speech the decoder is given the committed words as a forced prefix
-and generates only the rest, so the final costs the encoder pass and a few tokens instead of
-the whole utterance's tokens. ``feed`` never returns partials:
+et al. 2023). At the end of speech, a re-decode that began after the words ended (the
+utterance closes with the silence that ended the turn) already holds them all: its text is the
+final, with no decode after the caller stopped. Otherwise the decoder is given the committed
+words as a forced prefix and generates only the rest. It costs CPU while the caller speaks (each
+re-decode reads the whole utterance again) and only pays on a machine with cores to spare: a
+re-decode starts only when a worker is free, so under load it falls back to one decode at the end.
+``feed`` never returns partials:
 an unstable hypothesis is not the caller's words, and the listener takes partials as the turn.
 """
 
@@ -33,7 +37,10 @@ from .vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 
 WHISPER_RATE = 16000
-MAX_WINDOW = 28.0  # Whisper's window is 30 s: longer utterances are decoded whole at the end
+MAX_WINDOW = 28.0
+# A re-decode that read all but this much of the utterance's end read all its words: what follows
+# the words is the silence that ended the turn (MINIBOT_VAD__END_SILENCE_MS, 600 ms by default).
+COVERED = 0.4  # Whisper's window is 30 s: longer utterances are decoded whole at the end
 
 
 @dataclass(slots=True)
@@ -124,6 +131,10 @@ class WhisperRecognizer:
         return " ".join(s.text.strip() for s in segments).strip()
 
 
+def _text(words: list[tuple[str, float]]) -> str:
+    return "".join(w for w, _ in words).strip()
+
+
 def _retrieved(task: asyncio.Task) -> None:
     """A re-decode's failure costs only its guess: the final decodes the utterance itself."""
     if not task.cancelled() and task.exception() is not None:
@@ -150,6 +161,7 @@ class WhisperStream:
         self._samples = 0
         self._decoded_at = 0  # samples when the last background decode started
         self._previous: list[tuple[str, float]] = []
+        self._latest: tuple[int, list[tuple[str, float]]] | None = None  # (samples read, words)
         self._committed: list[tuple[str, float]] = []  # (word, end s) two decodes agreed on
         self._task: asyncio.Task | None = None
         self._lock = threading.Lock()
@@ -159,7 +171,7 @@ class WhisperStream:
     @property
     def committed(self) -> str:
         """The words two decodes have agreed on so far."""
-        return "".join(w for w, _ in self._committed).strip()
+        return _text(self._committed)
 
     async def settled(self) -> None:
         """Wait for the decode under way, if any (tests and benchmarks: a decoder that keeps up)."""
@@ -201,35 +213,48 @@ class WhisperStream:
         finally:
             self._engine.busy -= 1
 
-    async def _background(self, pcm: bytes) -> None:
+    async def _background(self, pcm: bytes) -> list[tuple[str, float]]:
         words = await self._run(lambda: self._timed(
             self._engine.transcribe, self._samples16k(pcm), self._vocabulary, words=True, after_end=False))
+        self._latest = (len(pcm) // 2, words)
         if self._done:
-            return
+            return words
         # The last word may still be growing: only words before it can be agreed on.
         n = _agree([w for w, _ in self._previous[:-1]], [w for w, _ in words[:-1]])
         if n > len(self._committed):
             self._committed = words[:n]
         self._previous = words
+        return words
 
     async def finish(self) -> Transcript:
         pcm = b"".join(self._chunks)
         self._chunks.clear()
         seconds = len(pcm) / 2 / self._rate
-        # A re-decode still under way is not waited for: on a loaded machine it may have seconds
-        # to go, and the final's own decode reads the whole utterance anyway. It finishes on its
-        # own (an executor job cannot be stopped) and its result is dropped.
-        self._task = None
-        self._done = True
+        total = len(pcm) // 2
+        covered = total - int(COVERED * self._rate)
+        task, self._task, self._done = self._task, None, True
         if not pcm:
             return Transcript("", final=True, audio_seconds=0.0)
+        # The utterance ends with the silence that ended it (the VAD's end-of-speech wait): a
+        # re-decode that started after the words did already has them all. Its text is the final
+        # with no decode after the end of speech, done or under way (then it is nearly done).
+        if self._latest is not None and self._latest[0] >= covered:
+            return Transcript(_text(self._latest[1]), final=True, audio_seconds=seconds)
+        if task is not None and not task.done() and self._decoded_at >= covered:
+            try:
+                return Transcript(_text(await asyncio.shield(task)), final=True, audio_seconds=seconds)
+            except Exception:  # noqa: BLE001 - the decode below still gives the final
+                pass
+        # Otherwise a re-decode still under way is not waited for: on a loaded machine it may
+        # have seconds to go, and the final's own decode reads the whole utterance anyway. It
+        # finishes on its own (an executor job cannot be stopped) and its result is dropped.
         samples = self._samples16k(pcm)
         committed = self._committed if seconds <= MAX_WINDOW else []
         if not committed:
             text = await self._run(lambda: self._timed(
                 self._engine.transcribe, samples, self._vocabulary, after_end=True))
             return Transcript(text, final=True, audio_seconds=seconds)
-        head = "".join(w for w, _ in committed).strip()
+        head = _text(committed)
         # The whole utterance again (Whisper's encoder reads a fixed 30 s window whatever the
         # length, so cutting the audio saves nothing there, and a cut tail loses its context),
         # with the committed words forced as the decoder's prefix: it reads them in one pass and
