@@ -214,13 +214,27 @@ async def decode(rec, clip: Clip, *, realtime: bool, vocabulary=None) -> tuple[s
     return final.text, time.monotonic() - ended
 
 
+FAILURES: dict[str, int] = {}
+
+
+async def decode_or_fail(rec, clip: Clip, **kw) -> tuple[str, float | None]:
+    """A failed utterance (a server that gave no transcript in time) scores as nothing heard and
+    no latency, and is counted: one bad clip never ends the run."""
+    try:
+        return await decode(rec, clip, **kw)
+    except Exception as exc:  # noqa: BLE001 - counted and reported
+        FAILURES[rec.name] = FAILURES.get(rec.name, 0) + 1
+        print(json.dumps({"failed": rec.name, "clip": clip.text, "why": str(exc)[:200]}), flush=True)
+        return "", None
+
+
 async def accuracy(rec, clips: list[Clip], vocabulary=None, concurrency: int = 2) -> dict:
     """WER over the set and by SNR; with ``vocabulary``, only the overall figure."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(clip: Clip) -> tuple[Clip, str]:
         async with gate:
-            text, _ = await decode(rec, clip, realtime=False, vocabulary=vocabulary)
+            text, _ = await decode_or_fail(rec, clip, realtime=False, vocabulary=vocabulary)
             return clip, text
 
     heard = await asyncio.gather(*(one(c) for c in clips))
@@ -245,10 +259,11 @@ async def capacity(rec, clips: list[Clip], cpu: Cpu, levels: list[int], rounds: 
 
             async def one(clip: Clip, delay: float) -> float:
                 await asyncio.sleep(delay)
-                return (await decode(rec, clip, realtime=True))[1]
+                return (await decode_or_fail(rec, clip, realtime=True))[1]
 
             c0 = cpu.total()
-            latencies += await asyncio.gather(*(one(c, rng.uniform(0, 1.0) if n > 1 else 0) for c in chosen))
+            got = await asyncio.gather(*(one(c, rng.uniform(0, 1.0) if n > 1 else 0) for c in chosen))
+            latencies += [x if x is not None else float("inf") for x in got]  # a failure is past any budget
             cpu_s += cpu.total() - c0
             audio_s += sum(c.seconds for c in chosen)
         p95 = _pct([x * 1000 for x in latencies], 95)
@@ -330,6 +345,7 @@ async def run(engines: list[str], sentences: int, levels: list[int], rounds: int
                         figures.update(await accuracy(rec, clips, vocabulary))
                         batch_wer = {k: v for k, v in figures.items() if k.startswith("wer") or k == "examples"}
                 figures.update(await capacity(rec, clips, cpu, levels, rounds))
+                figures["failed_utterances"] = FAILURES.get(rec.name, 0)
                 figures["load_avg_1m"] = round(os.getloadavg()[0], 1)  # the machine's other load, not ours alone
                 out["engines"][name] = figures
                 print(json.dumps({name: figures}), flush=True)
