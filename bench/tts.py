@@ -40,7 +40,10 @@ def _children_cpu() -> float:
 
 def render_speed(engine_name: str, texts: list[str]) -> dict | None:
     try:
-        engine = load_engine(engine_name)
+        from bot.config import Settings
+
+        settings = Settings()  # Piper's voices are the pulled ones; Wyoming's, the configured servers
+        engine = load_engine(engine_name, models_dir=settings.models_path, wyoming_tts=settings.wyoming_tts)
     except TtsUnavailable as exc:
         print(f"{engine_name}: skipped ({exc})")
         return None

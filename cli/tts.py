@@ -55,8 +55,13 @@ def say(
     if rate is None:
         raise _fail(f"{out}: unsupported extension {out.suffix or '(none)'!r}; Asterisk plays "
                     f"{', '.join(FORMATS)} (.wav is 8 kHz, .wav16 and .sln16 are 16 kHz)", 2)
-    settings = Settings().tts
+    full = Settings()
+    settings = full.tts
     name = engine or settings.engine
+    if name == "auto":  # Piper when a French Piper voice is pulled, else espeak-ng
+        from bot.speech.tts.registry import default_engine
+
+        name = default_engine(full.models_path)
     if name not in ENGINES:
         raise _fail(f"unknown TTS engine {name!r}; known: {', '.join(ENGINES)}", 2)
     room_name = ambience if ambience is not None else settings.ambience
@@ -67,11 +72,13 @@ def say(
         except ValueError as exc:
             raise _fail(str(exc), 2) from None
     try:
-        tts = load_engine(name, xtts_model_dir=settings.xtts_model_dir, xtts_voices_dir=settings.xtts_voices_dir)
+        tts = load_engine(name, xtts_model_dir=settings.xtts_model_dir, xtts_voices_dir=settings.xtts_voices_dir,
+                          models_dir=full.models_path, wyoming_tts=full.wyoming_tts)
     except TtsError as exc:
         raise _fail(str(exc), 1) from None
-    chosen = voice or (settings.voice if name == settings.engine else None) or tts.default_voice
     voices = tts.voices()
+    mine = name == settings.engine or (settings.engine == "auto" and settings.voice in voices)
+    chosen = voice or (settings.voice if mine else None) or tts.default_voice
     if chosen not in voices:
         raise _fail(f"{name}: unknown voice {chosen!r}; voices: {', '.join(voices) or 'none'}", 2)
 

@@ -39,7 +39,8 @@ async def test_streaming_whisper_commits_words_while_speaking_and_finishes_with_
         committed = stream.committed
         final = await stream.finish()
     assert committed and final.text.startswith(committed)  # the final only decoded what followed
-    assert stream.cost.decodes >= 3 and stream.cost.while_speaking > 0
+    assert stream.cost.decodes >= 3 and stream.cost.audio_while_speaking > 0
+    assert stream.cost.audio_after_end == 0  # the last re-decode had the whole utterance: no work after the end
     assert "intéresse" in final.text.lower(), final.text
     assert final.text.lower().startswith("bonjour"), final.text
 

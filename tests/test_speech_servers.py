@@ -160,3 +160,11 @@ def test_synthesis_on_the_real_piper_server_with_failover(tts_server):
     assert "en_US-joe-medium" in engine.voices()
     with pytest.raises(TtsError, match="every server failed"):
         WyomingTtsEngine([dead], connect_timeout=0.5).synthesize("Hello.")
+
+
+async def test_health_probes_each_tts_server(tts_server):
+    dead = f"tcp://127.0.0.1:{free_port()}"
+    report, status = await health.Health({"tts": health.tts(WyomingTtsEngine([tts_server, dead]))}).report()
+    detail = report["components"]["tts"]["detail"]
+    assert report["components"]["tts"]["status"] == "ok", detail
+    assert f"{tts_server} ok" in detail and f"{dead} down" in detail

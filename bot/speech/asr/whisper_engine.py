@@ -9,17 +9,21 @@ language detection).
 Ready when the caller stops (``streaming``): while the caller speaks, the growing utterance is
 re-decoded every ``stride`` seconds of new audio, in the background, and the words two
 successive decodes agree on are committed (LocalAgreement-2, as in whisper_streaming, Macháček
-et al. 2023). At the end of speech the decoder is given the committed words as a forced prefix
-and generates only the rest, so the final costs the encoder pass and a few tokens instead of
-the whole utterance's tokens. ``feed`` never returns partials:
+et al. 2023). At the end of speech, a re-decode that began after the words ended (the
+utterance closes with the silence that ended the turn) already holds them all: its text is the
+final, with no decode after the caller stopped. Otherwise the decoder is given the committed
+words as a forced prefix and generates only the rest. It costs CPU while the caller speaks (each
+re-decode reads the whole utterance again) and only pays on a machine with cores to spare: a
+re-decode starts only when a worker is free, so under load it falls back to one decode at the end.
+``feed`` never returns partials:
 an unstable hypothesis is not the caller's words, and the listener takes partials as the turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
-import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,17 +34,24 @@ import soxr
 from .base import AsrUnavailable, Transcript
 from .vocabulary import Vocabulary
 
+log = logging.getLogger(__name__)
+
 WHISPER_RATE = 16000
-MAX_WINDOW = 28.0  # Whisper's window is 30 s: longer utterances are decoded whole at the end
+MAX_WINDOW = 28.0
+# A re-decode that read all but this much of the utterance's end read all its words: what follows
+# the words is the silence that ended the turn (MINIBOT_VAD__END_SILENCE_MS, 600 ms by default).
+COVERED = 0.4  # Whisper's window is 30 s: longer utterances are decoded whole at the end
 
 
 @dataclass(slots=True)
 class StreamCost:
-    """CPU seconds this utterance's decodes took (thread CPU time), split by when they ran."""
+    """The work this utterance's decodes did: how many, and the seconds of audio they read, split
+    by when they ran. (CPU time cannot be told apart per stream: CTranslate2 decodes on threads
+    of its own; bench.asr measures the process's CPU per second of audio.)"""
 
-    while_speaking: float = 0.0
-    after_end: float = 0.0
     decodes: int = 0
+    audio_while_speaking: float = 0.0
+    audio_after_end: float = 0.0
 
 
 class WhisperRecognizer:
@@ -114,12 +125,24 @@ class WhisperRecognizer:
             vad_filter=False,
         )
         if words:
-            return [(w.word.strip(), w.end) for s in segments for w in (s.words or []) if w.word.strip()]
+            # Words as Whisper spells them, leading space included ("Est", "-ce"): joined back
+            # with "".join they give the text, where " ".join would give "Est -ce".
+            return [(w.word, w.end) for s in segments for w in (s.words or []) if w.word.strip()]
         return " ".join(s.text.strip() for s in segments).strip()
 
 
+def _text(words: list[tuple[str, float]]) -> str:
+    return "".join(w for w, _ in words).strip()
+
+
+def _retrieved(task: asyncio.Task) -> None:
+    """A re-decode's failure costs only its guess: the final decodes the utterance itself."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a re-decode while speaking failed: %r", task.exception())
+
+
 def _agree(a: list[str], b: list[str]) -> int:
-    """How many leading words two hypotheses share (case and punctuation aside)."""
+    """How many leading words two hypotheses share (case, spaces and punctuation aside)."""
     norm = lambda w: "".join(c for c in w.lower() if c.isalnum())  # noqa: E731
     n = 0
     for x, y in zip(a, b, strict=False):
@@ -138,15 +161,17 @@ class WhisperStream:
         self._samples = 0
         self._decoded_at = 0  # samples when the last background decode started
         self._previous: list[tuple[str, float]] = []
+        self._latest: tuple[int, list[tuple[str, float]]] | None = None  # (samples read, words)
         self._committed: list[tuple[str, float]] = []  # (word, end s) two decodes agreed on
         self._task: asyncio.Task | None = None
         self._lock = threading.Lock()
+        self._done = False
         self.cost = StreamCost()
 
     @property
     def committed(self) -> str:
         """The words two decodes have agreed on so far."""
-        return " ".join(w for w, _ in self._committed)
+        return _text(self._committed)
 
     async def settled(self) -> None:
         """Wait for the decode under way, if any (tests and benchmarks: a decoder that keeps up)."""
@@ -163,6 +188,7 @@ class WhisperStream:
             self._decoded_at = self._samples
             pcm_now = b"".join(self._chunks)
             self._task = asyncio.get_running_loop().create_task(self._background(pcm_now))
+            self._task.add_done_callback(_retrieved)
         return None
 
     def _samples16k(self, pcm: bytes) -> np.ndarray:
@@ -171,18 +197,14 @@ class WhisperStream:
             x = soxr.resample(x, self._rate, WHISPER_RATE)
         return x.astype(np.float32)
 
-    def _timed(self, fn, *args, after_end: bool, **kw):
-        started = time.thread_time()
-        try:
-            return fn(*args, **kw)
-        finally:
-            spent = time.thread_time() - started
-            with self._lock:
-                self.cost.decodes += 1
-                if after_end:
-                    self.cost.after_end += spent
-                else:
-                    self.cost.while_speaking += spent
+    def _timed(self, fn, samples: np.ndarray, *args, after_end: bool, **kw):
+        with self._lock:
+            self.cost.decodes += 1
+            if after_end:
+                self.cost.audio_after_end += len(samples) / WHISPER_RATE
+            else:
+                self.cost.audio_while_speaking += len(samples) / WHISPER_RATE
+        return fn(samples, *args, **kw)
 
     async def _run(self, fn):
         self._engine.busy += 1
@@ -191,35 +213,48 @@ class WhisperStream:
         finally:
             self._engine.busy -= 1
 
-    async def _background(self, pcm: bytes) -> None:
+    async def _background(self, pcm: bytes) -> list[tuple[str, float]]:
         words = await self._run(lambda: self._timed(
             self._engine.transcribe, self._samples16k(pcm), self._vocabulary, words=True, after_end=False))
+        self._latest = (len(pcm) // 2, words)
+        if self._done:
+            return words
         # The last word may still be growing: only words before it can be agreed on.
         n = _agree([w for w, _ in self._previous[:-1]], [w for w, _ in words[:-1]])
         if n > len(self._committed):
             self._committed = words[:n]
         self._previous = words
+        return words
 
     async def finish(self) -> Transcript:
         pcm = b"".join(self._chunks)
         self._chunks.clear()
         seconds = len(pcm) / 2 / self._rate
-        if self._task is not None and not self._task.done():
-            # A decode under way already has most of the words: waiting costs less than a new one.
-            try:
-                await self._task
-            except Exception:  # noqa: BLE001 - the full decode below still gives the final
-                self._committed = []
-        self._task = None
+        total = len(pcm) // 2
+        covered = total - int(COVERED * self._rate)
+        task, self._task, self._done = self._task, None, True
         if not pcm:
             return Transcript("", final=True, audio_seconds=0.0)
+        # The utterance ends with the silence that ended it (the VAD's end-of-speech wait): a
+        # re-decode that started after the words did already has them all. Its text is the final
+        # with no decode after the end of speech, done or under way (then it is nearly done).
+        if self._latest is not None and self._latest[0] >= covered:
+            return Transcript(_text(self._latest[1]), final=True, audio_seconds=seconds)
+        if task is not None and not task.done() and self._decoded_at >= covered:
+            try:
+                return Transcript(_text(await asyncio.shield(task)), final=True, audio_seconds=seconds)
+            except Exception:  # noqa: BLE001 - the decode below still gives the final
+                pass
+        # Otherwise a re-decode still under way is not waited for: on a loaded machine it may
+        # have seconds to go, and the final's own decode reads the whole utterance anyway. It
+        # finishes on its own (an executor job cannot be stopped) and its result is dropped.
         samples = self._samples16k(pcm)
         committed = self._committed if seconds <= MAX_WINDOW else []
         if not committed:
             text = await self._run(lambda: self._timed(
                 self._engine.transcribe, samples, self._vocabulary, after_end=True))
             return Transcript(text, final=True, audio_seconds=seconds)
-        head = " ".join(w for w, _ in committed)
+        head = _text(committed)
         # The whole utterance again (Whisper's encoder reads a fixed 30 s window whatever the
         # length, so cutting the audio saves nothing there, and a cut tail loses its context),
         # with the committed words forced as the decoder's prefix: it reads them in one pass and
@@ -229,7 +264,3 @@ class WhisperStream:
         if not text.startswith(head):  # faster-whisper returns the prefix with the text
             text = f"{head} {text}"
         return Transcript(text.strip(), final=True, audio_seconds=seconds)
-
-    def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
