@@ -194,6 +194,27 @@ def stop(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = J
     _lifecycle("stop", campaign_id, as_json)
 
 
+@campaign_app.command("reload-scenario")
+def reload_scenario(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = JSON_OPTION) -> None:
+    """Prendre la version actuelle du fichier de scénario. Une campagne démarrée garde le texte lu à son
+    démarrage (modifier le fichier ne la change pas) jusqu'à cette commande ; les appels en cours finissent
+    sur l'ancienne version."""
+
+    async def work(db: Database) -> tuple[str | None, str]:
+        return await control.reload_scenario(db, campaign_id)
+
+    try:
+        old, new = _lookup(work, campaign_id, as_json)
+    except control.CampaignNotReady as exc:
+        fail(str(exc), 1, as_json)
+    if as_json:
+        emit({"campaign_id": campaign_id, "old_version": old, "version": new})
+    elif old == new:
+        console.print(f"campagne {campaign_id} : scénario inchangé (version {new})")
+    else:
+        console.print(f"campagne {campaign_id} : scénario rechargé, version {old or 'aucune'} → {new}")
+
+
 @campaign_app.command("run")
 def run(
     campaign_ids: list[int] = typer.Argument(None, metavar="[ID]...",

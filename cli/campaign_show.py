@@ -46,16 +46,19 @@ def show(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = J
     async def work(db: Database):
         campaign = await get_campaign(db.pool, campaign_id)
         hook = await get_webhook(db.pool, campaign_id)
-        return campaign, await campaign_stats(db.pool, campaign_id), hook, await outbox_counts(db.pool, campaign_id)
+        in_use = await db.pool.fetchval("SELECT scenario_version FROM campaigns WHERE id = $1", campaign_id)
+        return (campaign, await campaign_stats(db.pool, campaign_id), hook, await outbox_counts(db.pool, campaign_id),
+                in_use)
 
     try:
-        campaign, stats, hook, events = with_db(work, as_json)
+        campaign, stats, hook, events, in_use = with_db(work, as_json)
     except LookupError as exc:
         fail(str(exc).strip("'\""), 2, as_json)
-    caller_id = campaign.variables.get("caller_id") or settings.dial.caller_id
+    caller_id = campaign.caller_id or campaign.variables.get("caller_id") or settings.dial.caller_id
     caller = check_caller_id(caller_id)
-    out = {"campaign": campaign.to_json(), "scenario": scenario_version(campaign.scenario),
-           "legal_basis": campaign.compliance.get("legal_basis"), "caller_id": caller_id,
+    # The version calls run (stored at the start, `campaign reload-scenario` to change it) and the file's.
+    out = {"campaign": campaign.to_json(), "scenario": {**scenario_version(campaign.scenario), "in_use": in_use},
+           "legal_basis": campaign.legal_basis or campaign.compliance.get("legal_basis"), "caller_id": caller_id,
            "caller_id_check": caller.to_json(), "timezone": campaign_timezone(json.dumps(campaign.compliance)),
            "webhook": hook.to_json() if hook else None, "webhook_events": events, "stats": stats}
     if as_json:
@@ -65,7 +68,8 @@ def show(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = J
     say = lambda label, value: console.print(f"[bold]{label}[/] : {escape(str(value))}", highlight=False)  # noqa: E731
     say("Campagne", f"{campaign.id} « {campaign.name} », {STATUS_FR.get(campaign.status.value, campaign.status.value)}")
     scen = out["scenario"]
-    say("Scénario", f"{campaign.scenario} (version {scen['version'] or 'introuvable'}, {scen['path']})")
+    say("Scénario", f"{campaign.scenario} (version en cours {scen['in_use'] or 'aucune, non démarrée'} ; "
+                    f"fichier {scen['version'] or 'introuvable'}, {scen['path']})")
     say("Base légale", out["legal_basis"] or "non précisée")
     say("Numéro présenté", f"{caller_id or 'aucun'} — {caller.detail}")
     say("Fuseau horaire", tz)

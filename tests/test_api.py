@@ -226,7 +226,7 @@ async def test_campaign_lifecycle_and_wrong_changes_are_409(api):
     campaign = await api.campaign()
     cid = campaign["id"]
     refused = await api.json("POST", f"/api/campaigns/{cid}/start", 409)
-    assert any(r.startswith("no contacts") for r in refused["reasons"]), refused
+    assert any(r.startswith("aucun contact") for r in refused["reasons"]), refused
     refused = await api.json("POST", f"/api/campaigns/{cid}/pause", 409)
     assert refused["campaign_status"] == "DRAFT" and "'pause' applies to RUNNING campaigns only" in refused["error"]
 

@@ -124,7 +124,8 @@ async def test_start_refuses_variables_no_contact_provides_and_map_fills_them(db
     from bot.contacts.headers import parse_map
     from bot.contacts.importer import import_contacts
 
-    campaign = await control.new_campaign(db, "rdv", "or_rendez_vous")
+    campaign = await control.new_campaign(db, "rdv", "or_rendez_vous", legal_basis="not_prospecting",
+                                          no_sales_declared=True)
     path = tmp_path / "c.csv"
     path.write_text("telephone;prenom;Créneau;Autre\n0612345678;Zoé;mardi 10 h;jeudi 14 h\n0612345679;Luc;;\n",
                     encoding="utf-8")
@@ -135,7 +136,8 @@ async def test_start_refuses_variables_no_contact_provides_and_map_fills_them(db
     assert "{{slot_1}}" in text and "{{slot_2}}" in text and "2 contact(s)" in text
     assert "0612345678" not in text and "+33612345678" not in text  # numbers masked
 
-    second = await control.new_campaign(db, "rdv2", "or_rendez_vous")
+    second = await control.new_campaign(db, "rdv2", "or_rendez_vous", legal_basis="not_prospecting",
+                                        no_sales_declared=True)
     other = tmp_path / "d.csv"
     other.write_text(path.read_text(encoding="utf-8").replace("061234567", "069876543"), encoding="utf-8")
     mapping = parse_map(["Créneau=slot_1", "Autre=slot_2"])
@@ -159,7 +161,8 @@ async def test_a_campaign_runs_the_scenario_stored_at_start_wherever_its_file_we
     (tmp_path / "sub" / "mine.yaml").write_text((SCENARIOS_DIR / "demo.yaml").read_text(encoding="utf-8"),
                                                 encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    campaign = await control.new_campaign(db, "relative", "sub/mine.yaml")
+    campaign = await control.new_campaign(db, "relative", "sub/mine.yaml", legal_basis="not_prospecting",
+                                          no_sales_declared=True)
     assert campaign.scenario == str(tmp_path / "sub" / "mine.yaml")  # not relative to where it was typed
     kid = await db.pool.fetchval("INSERT INTO contacts (phone, first_name) VALUES ('+33612345678', 'Zoé') RETURNING id")
     await db.pool.execute("INSERT INTO campaign_contacts (campaign_id, contact_id) VALUES ($1, $2)", campaign.id, kid)
@@ -195,3 +198,37 @@ async def test_reimporting_a_corrected_file_updates_the_stored_contacts_with_a_r
     rows = {r["phone"]: r for r in await db.pool.fetch("SELECT phone, first_name, extra FROM contacts")}
     assert rows["+33612345678"]["first_name"] == "Zoé" and '"slot_1": "mardi 10 h"' in rows["+33612345678"]["extra"]
     assert rows["+33612345679"]["first_name"] == "Luc"  # a blank cell erases nothing
+
+
+async def test_an_edited_scenario_reaches_a_started_campaign_only_when_the_operator_reloads_it(db, tmp_path):
+    import pytest
+
+    from bot.campaign import control
+    from bot.campaign.control import CampaignNotReady
+    from bot.dialog.scenario.authoring import SCENARIOS_DIR
+
+    path = tmp_path / "mine.yaml"
+    text = (SCENARIOS_DIR / "demo.yaml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    campaign = await control.new_campaign(db, "rechargée", str(path), legal_basis="not_prospecting",
+                                          no_sales_declared=True)
+    with pytest.raises(CampaignNotReady, match="brouillon"):  # nothing stored yet: the start reads the file
+        await control.reload_scenario(db, campaign.id)
+    kid = await db.pool.fetchval("INSERT INTO contacts (phone, first_name) VALUES ('+33612345678', 'Zoé') RETURNING id")
+    await db.pool.execute("INSERT INTO campaign_contacts (campaign_id, contact_id) VALUES ($1, $2)", campaign.id, kid)
+    await control.start(db, campaign.id)
+    first = await db.pool.fetchval("SELECT scenario_version FROM campaigns WHERE id = $1", campaign.id)
+
+    path.write_text(text.replace("Démonstration courte", "Démonstration revue"), encoding="utf-8")
+    stored = await db.pool.fetchrow("SELECT scenario_yaml, scenario_version FROM campaigns WHERE id = $1", campaign.id)
+    assert stored["scenario_version"] == first and "Démonstration courte" in stored["scenario_yaml"]  # not mid-way
+
+    old, new = await control.reload_scenario(db, campaign.id)
+    assert old == first and new != first
+    stored = await db.pool.fetchrow("SELECT scenario_yaml, scenario_version FROM campaigns WHERE id = $1", campaign.id)
+    assert stored["scenario_version"] == new and "Démonstration revue" in stored["scenario_yaml"]
+
+    path.write_text("steps: [\n", encoding="utf-8")  # broken: refused, the stored version stays
+    with pytest.raises(CampaignNotReady, match="mine.yaml"):
+        await control.reload_scenario(db, campaign.id)
+    assert await db.pool.fetchval("SELECT scenario_version FROM campaigns WHERE id = $1", campaign.id) == new

@@ -38,8 +38,8 @@ def test_a_campaign_from_creation_to_stop(minibot, tmp_path):
     cid = str(created["id"])
     assert created["status"] == "DRAFT" and created["variables"] == {"offre": "rentrée"}
     assert (created["legal_basis"], created["caller_id"]) == ("consent", "01 62 00 00 00")
-    assert minibot("campaign", "start", cid, "--json", code=1) == {"error": f"no contacts: import some with "
-                                                                    f"`minibot contacts import FILE --campaign {cid}`"}
+    assert minibot("campaign", "start", cid, "--json", code=1) == {
+        "error": f"aucun contact : importez-en avec `minibot contacts import FICHIER --campaign {cid}`"}
     report = minibot("contacts", "import", _contacts(tmp_path), "--campaign", cid, "--json")
     assert report["imported"] == 2 and report["enrolled"] == 2
     assert minibot("campaign", "start", cid, "--json")["status"] == "RUNNING"
@@ -54,7 +54,7 @@ def test_a_campaign_from_creation_to_stop(minibot, tmp_path):
 
 def test_bad_settings_are_refused_with_the_field(minibot):
     lawful = ("--basis", "consent")
-    assert "no such scenario" in minibot("campaign", "create", "x", "--scenario", "nope", *lawful, "--json",
+    assert "introuvable" in minibot("campaign", "create", "x", "--scenario", "nope", *lawful, "--json",
                                          code=2)["error"]
     error = minibot("campaign", "create", "x", "--scenario", "demo", "--compliance",
                     '{"frequency_cap_attempts": -1}', *lawful, "--json", code=2)["error"]

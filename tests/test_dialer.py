@@ -264,7 +264,7 @@ async def _status(db, attempt_id, status):
 
 async def test_lifecycle_changes_are_checked(db):
     campaign = await create_campaign(db.pool, "c", "demo", legal_basis="consent", caller_id=CANVASSING_NUMBER)
-    with pytest.raises(control.CampaignNotReady, match="no contacts"):
+    with pytest.raises(control.CampaignNotReady, match="aucun contact"):
         await control.start(db, campaign.id)
     cid = await running_campaign(db, phones(1))
     assert (await control.act(db, cid, "pause")).status == "PAUSED"

@@ -29,12 +29,12 @@ def check_settings(scenario: str, compliance: dict | None, retry_policy: dict | 
     problems = check_legal(law, compliance) if law is not None else []
     path = scenario_path(scenario)
     if not path.exists():
-        problems.append(f"scenario {scenario!r}: no such scenario ({path})")
+        problems.append(f"scénario {scenario!r} : introuvable ({path})")
     else:
         try:
             load_scenario(path, library=load_library())
         except ScenarioInvalid as exc:
-            problems.append(f"scenario {scenario!r} is invalid:\n{exc}")
+            problems.append(f"scénario {scenario!r} invalide :\n{exc}")
     for check in (lambda: ComplianceRules.for_campaign(compliance), lambda: RetryPolicy.for_campaign(retry_policy)):
         try:
             check()
@@ -64,7 +64,7 @@ async def make_ready(db: Database, campaign_id: int) -> Campaign:
                                        campaign.retry_policy, _law(campaign))
     contacts = await db.pool.fetchval("SELECT count(*) FROM campaign_contacts WHERE campaign_id = $1", campaign_id)
     if not contacts:
-        problems.append("no contacts: import some with `minibot contacts import FILE --campaign "
+        problems.append("aucun contact : importez-en avec `minibot contacts import FICHIER --campaign "
                         f"{campaign_id}`")
     if problems:
         raise CampaignNotReady("\n".join(problems))
@@ -103,14 +103,30 @@ async def store_scenario(db: Database, campaign: Campaign) -> str:
     try:
         text = await asyncio.to_thread(read_scenario_text, path)
     except OSError as exc:
-        raise CampaignNotReady(f"scenario {campaign.scenario!r}: cannot read {path}: {exc.strerror or exc}") from None
+        raise CampaignNotReady(f"scénario {campaign.scenario!r} : {path} illisible : {exc.strerror or exc}") from None
     except ScenarioInvalid as exc:
-        raise CampaignNotReady(f"scenario {campaign.scenario!r} is invalid:\n{exc}") from None
+        raise CampaignNotReady(f"scénario {campaign.scenario!r} invalide :\n{exc}") from None
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
     await db.pool.execute(
         "UPDATE campaigns SET scenario_yaml = $2, scenario_version = $3, scenario_dir = $4 WHERE id = $1",
         campaign.id, text, version, str(path.resolve().parent))
     return version
+
+
+async def reload_scenario(db: Database, campaign_id: int) -> tuple[str | None, str]:
+    """The operator asks a started campaign to take its scenario file as it is now: checked like at
+    the start (valid, every variable provided), then stored; calls placed from then on run it, calls in
+    progress finish on the old one. Returns (old version, new version)."""
+    campaign = await get_campaign(db.pool, campaign_id)
+    if campaign.status not in (CampaignStatus.READY, CampaignStatus.RUNNING, CampaignStatus.PAUSED):
+        raise CampaignNotReady(f"campagne {campaign_id} : seul un scénario de campagne prête, en cours ou en pause "
+                               "se recharge (un brouillon lit déjà son fichier au démarrage)")
+    problems = await asyncio.to_thread(check_settings, campaign.scenario, campaign.compliance, campaign.retry_policy)
+    lacking = await missing_variables(db, campaign)
+    if problems or lacking:
+        raise CampaignNotReady("\n".join([*problems, *lacking]))
+    old = await db.pool.fetchval("SELECT scenario_version FROM campaigns WHERE id = $1", campaign_id)
+    return old, await store_scenario(db, campaign)
 
 
 SHOWN_CONTACTS = 10
