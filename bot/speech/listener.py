@@ -18,7 +18,7 @@ from audiosocket import AudioFrame, Closed, DtmfDigit, Subscription
 
 from ..ops import metrics
 from . import events as ev
-from .asr.base import Recognizer, RecognizerStream
+from .asr.base import Recognizer, RecognizerStream, release
 from .bargein import BargeInConfig, EchoAwareBargeIn
 from .beep import BeepDetector
 from .pcm import FRAME_MS, StreamResampler, resample
@@ -274,6 +274,8 @@ class CallListener:
                         return
                     try:
                         if isinstance(cmd, _Open):
+                            if stream is not None:  # an utterance never ended: let its resources go
+                                await release(stream)
                             stream, heard, decoded_until = self._recognizer.open(cmd.rate), "", 0.0
                             self._words = ""
                         elif isinstance(cmd, _Audio) and stream is not None:
@@ -292,8 +294,12 @@ class CallListener:
                     except Exception:
                         # A recogniser failure costs this utterance, never the call.
                         log.exception("recogniser failed on an utterance")
+                        if stream is not None:
+                            await release(stream)
                         stream = None
         finally:
+            if stream is not None:  # the call ended mid-utterance: no final, but a socket or decoder to free
+                await release(stream)
             if self._wake is not None:
                 self._wake.cancel()
             if self._judging is not None:

@@ -8,6 +8,8 @@ given, never on the event loop.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +27,20 @@ class RecognizerStream(Protocol):
 
     async def finish(self) -> Transcript:
         """No more audio for this utterance: the final transcript (text may be empty)."""
+
+    # A stream that holds something outside the process's memory (a socket, a decoder in a worker)
+    # also has `async def aclose(self) -> None`: the utterance is abandoned (the call ended first),
+    # release it without decoding. `release` below calls it where it exists.
+
+
+async def release(stream: RecognizerStream) -> None:
+    """Let go of an utterance that will never be finished; raises nothing but a cancellation."""
+    close = getattr(stream, "aclose", None)
+    if close is None:
+        return
+    # Shielded: a cancellation (the call's end) still reaches the caller, the close goes on regardless.
+    with contextlib.suppress(Exception):
+        await asyncio.shield(asyncio.wait_for(close(), 2.0))
 
 
 class Recognizer(Protocol):

@@ -171,6 +171,15 @@ class VoskProcessStream:
             return Transcript(text, final=False, audio_seconds=self._samples / self._model_rate)
         return None
 
+    async def aclose(self) -> None:
+        """Abandoned (the call ended mid-utterance): free its decoder in the worker, and its place in
+        the worker's count, without waiting for a final anyone reads."""
+        if self._opened:
+            self._opened = False
+            self._worker.streams -= 1
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._worker.thread, self._worker.request, "finish", self._sid, b"")
+
     async def finish(self) -> Transcript:
         tail = self._resampler.process(b"", last=True)
         self._samples += len(tail) // 2
@@ -178,5 +187,6 @@ class VoskProcessStream:
             text = await self._ask("finish", tail)
         finally:
             if self._opened:
+                self._opened = False
                 self._worker.streams -= 1
         return Transcript(text, final=True, audio_seconds=self._samples / self._model_rate)

@@ -96,6 +96,10 @@ class VoskServerStream:
         text = " ".join([*self._committed, answer.get("text", "")]).strip()
         return Transcript(text, final=True, audio_seconds=self._samples / self._rate)
 
+    async def aclose(self) -> None:
+        """The utterance is abandoned (the call ended): close the socket and its session."""
+        await self._close()
+
     async def _exchange(self, message: bytes | str) -> dict:
         where = self._rec.where
         try:

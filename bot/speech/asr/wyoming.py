@@ -207,6 +207,11 @@ class WyomingStream:
             raise
         return None
 
+    async def aclose(self) -> None:
+        """Abandoned (the call ended mid-utterance): hang up on the server."""
+        client, self._client = self._client, None
+        await close(client)
+
     async def finish(self) -> Transcript:
         seconds = sum(len(c) for c in self._chunks) / 2 / self._rate
         if not self._chunks:
