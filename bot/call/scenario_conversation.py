@@ -167,8 +167,7 @@ class ScenarioConversation:
                 + f" ({understood.score:.2f}, {understood.source})"
                 + (f", {understood.sentiment}" if understood.sentiment else "")
             )
-            if understood.sentiment:
-                call.record.caller_mood(heard, understood.sentiment)
+            call.record.caller_mood(heard, understood.sentiment, run.step_name)  # the step it answers
             turn = await run.hear(understood)
 
     # -- answering machine -----------------------------------------------------------------
