@@ -92,3 +92,11 @@ async def test_the_calls_detail_and_export_show_each_caller_turns_feeling_in_fre
         rows = [dict(zip(KEYS, row, strict=False)) for row in list(csv.reader(f, delimiter=";"))[1:]]
     assert rows[2]["transcript"] == ("bot: Bonjour, ici Julie. | client (neutre): allô | client (négatif): non merci"
                                      " | client (irrité): arrêtez")
+
+
+def test_the_cli_transcript_says_each_caller_turns_feeling_and_step_in_french() -> None:
+    from bot.call.transcript_view import transcript_lines
+
+    assert transcript_lines(_record(1, CALLS[1])) == [
+        "   1.0 s  bot : Bonjour, ici Julie.", "   2.0 s  client (neutre, étape hello) : oui",
+        "   3.0 s  client (irrité, étape interest) : bande d'escrocs"]
