@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot.config import Settings
 
@@ -134,6 +135,12 @@ def call(
             emit(record_json(record))
             return 0
         console.print(str(record.timeline))
+        from bot.call.transcript_view import transcript_lines
+
+        if record.utterances:
+            console.print("transcription :", highlight=False)
+            for line in transcript_lines(record):
+                console.print(escape(line), highlight=False, soft_wrap=True)
         first = record.answer_to_first_audio
         console.print(f"outcome: [bold]{record.outcome.value}[/] (cause {record.cause} {record.cause_txt})"
                       + (f", answer -> first bot audio {first * 1000:.0f} ms" if first is not None else "")

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot.dialog.nlu.sentiment import in_french
+
 console = Console()
 HELP = ("Tapez ce que dit l'appelant ; ligne vide : silence ; « /raccrocher » : l'appelant raccroche ; "
         "Ctrl-D : fin.")
@@ -52,7 +54,9 @@ def try_(
                 console.print(f"[bold cyan]bot[/] [dim]({escape(e.step)})[/] : {escape(e.text)}", soft_wrap=True)
             elif isinstance(e, Heard):
                 what = e.intent + (f" / objection {e.objection}" if e.objection else "")
-                console.print(f"  [dim]compris : {escape(what)} (score {e.score:.2f}, {escape(e.source)})[/]")
+                mood = in_french(e.sentiment)
+                console.print(f"  [dim]compris : {escape(what)} (score {e.score:.2f}, {escape(e.source)})"
+                              + (f", ressenti : {mood}" if mood else "") + "[/]")
             elif isinstance(e, Ended):
                 score = (f", qualification {e.qualification:.0%} ({e.points}/{e.max_points} points)"
                          if e.qualification is not None else "")

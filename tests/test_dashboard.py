@@ -259,6 +259,12 @@ async def test_the_page_renders_the_live_figures_in_chromium(db):
     cid, other = await seed(db, datetime.now(UTC))
     await db.pool.execute("UPDATE campaigns SET status = 'PAUSED' WHERE id = $1", other)
     await db.pool.execute("""UPDATE calls SET steps = '["hello", "interest"]' WHERE call_uuid = 'uuid-0'""")
+    # How the caller felt at each step (bot.campaign.live counts the transcript's caller lines).
+    await db.pool.execute("""UPDATE calls SET transcript = '[
+        {"speaker": "caller", "text": "oui", "at_ms": 1, "sentiment": "neutral", "step": "hello"},
+        {"speaker": "caller", "text": "super", "at_ms": 2, "sentiment": "positive", "step": "interest"},
+        {"speaker": "caller", "text": "arrêtez", "at_ms": 3, "sentiment": "irritated", "step": "interest"}]'
+        WHERE call_uuid = 'uuid-0'""")
     app = build_test_app(db)
     seen = record_requests(app)
     async with TestServer(app, host="127.0.0.1") as server, headless_chromium(binary) as devtools_url, \
@@ -303,6 +309,14 @@ async def test_the_page_renders_the_live_figures_in_chromium(db):
             funnel = await page.eval("[...document.querySelectorAll('#funnel tr[data-step]')].map((tr) => "
                                      "[tr.dataset.step, tr.querySelector('.reached').textContent])")
             assert funnel == [["hello", "1"], ["interest", "1"]]
+            moods = await page.eval("[...document.querySelectorAll('#moods tr[data-step]')].map((tr) => "
+                                    "[tr.dataset.step, ...[...tr.querySelectorAll('td.count')].map((td) => "
+                                    "td.dataset.mood + '=' + td.textContent)])")
+            assert moods == [["hello", "positif=0", "neutre=1", "négatif=0", "irrité=0"],
+                             ["interest", "positif=1", "neutre=0", "négatif=0", "irrité=1"]]
+            assert await page.eval("[...document.querySelectorAll('#moods thead th')].map((th) => th.textContent)"
+                                   ".join(',')") == "étape,positif,neutre,négatif,irrité,"
+            assert await page.eval("document.querySelectorAll('#moods .part').length") == 3
             # The chart: one bar segment per way calls ended, all calls of the campaign stacked in it.
             labels = {label for label, _, _ in dom["bars"]}
             assert {"busy", "no_answer", "QUALIFIED", "OPTED_OUT", "in_progress"} <= labels

@@ -278,7 +278,7 @@ async def test_the_funnel_says_where_people_went_and_dropped(db):
                VALUES ($1, $2, '+33612345699', 'ENDED', $3, $4::jsonb, $5::jsonb)""",
             f"f-{i}", cid, result, json.dumps(steps), json.dumps([{"id": "prix", "score": 0.9, "at_ms": 1}] * (i % 2)))
     funnel = (await live_view(db.pool, cid, now=NOW))["funnel"]
-    assert funnel["steps"][:3] == [
+    assert [{k: v for k, v in s.items() if k != "sentiments"} for s in funnel["steps"][:3]] == [
         {"step": "hello", "reached": 4, "ended_here": 1, "hung_up_here": 1},
         {"step": "interest", "reached": 3, "ended_here": 2, "hung_up_here": 1},
         {"step": "is_lead", "reached": 1, "ended_here": 0, "hung_up_here": 0}]

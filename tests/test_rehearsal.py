@@ -39,8 +39,9 @@ def test_the_command_line():
     from cli.main import app
 
     result = CliRunner().invoke(app, ["scenario", "try", "demo", "--var", "first_name=Marie", "--no-embeddings"],
-                                input="oui c'est moi\n\n/raccrocher\n", env={"COLUMNS": "200"})
+                                input="oui c'est moi\nbande d'escrocs\n/raccrocher\n", env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     out = result.output
     assert "bot (hello) : Bonjour Marie" in out and "compris : affirm" in out
+    assert "ressenti : neutre" in out and "ressenti : irrité" in out  # how the caller sounded, in French
     assert "Fin : HUNG_UP" in out and "Étapes : hello > interest" in out

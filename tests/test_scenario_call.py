@@ -75,6 +75,10 @@ async def test_a_caller_who_says_yes_twice_becomes_a_qualified_lead(whisper, bra
     record, played = await _call(whisper, callee, conversation)
     assert record.result == "QUALIFIED", record.timeline.entries
     assert conversation.run.record.steps == ["hello", "interest", "is_lead", "goodbye_qualified"]
+    # Each answer understood keeps, on its transcript line, how the caller sounded and the step it answered.
+    answers = [u for u in record.utterances if u.speaker == "caller" and u.step]
+    assert [u.step for u in answers] == ["hello", "interest"], record.utterances
+    assert all(u.sentiment in ("positive", "neutral") for u in answers), answers
     assert record.answer_to_first_audio is not None and record.answer_to_first_audio <= 1.5
     assert len(played) == 3 and all(m.startswith("sound:" + str(voice.cache.directory)) for m in played)
 

@@ -69,6 +69,7 @@ class Utterance:
     text: str
     at: float
     sentiment: str | None = None  # a caller turn's: positive | neutral | negative | irritated
+    step: str | None = None  # a caller turn's: the scenario step it answered (sentiment per step, bot.campaign.live)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +116,7 @@ class CallRecord:
     qualification: float | None = None
     result: str | None = None  # what the conversation concluded (a scenario's CallResult)
     steps: list[str] = field(default_factory=list)  # the scenario steps reached, in order (the funnel)
+    callback_at: datetime | None = None  # the callback time the caller confirmed aloud (CALLBACK_REQUESTED)
     note: str = ""
     interrupted: str = ""  # why Asterisk or the media path cut the call: stored INTERRUPTED, retried as such
     timeline: Timeline = field(default_factory=Timeline)
@@ -132,12 +134,12 @@ class CallRecord:
         after the bot may already have started its next line."""
         bisect.insort(self.utterances, utterance, key=lambda u: u.at)
 
-    def caller_mood(self, text: str, sentiment: str) -> None:
-        """Note how the caller sounded on their latest utterance with these words."""
+    def caller_mood(self, text: str, sentiment: str | None, step: str | None = None) -> None:
+        """Note how the caller sounded on their latest utterance with these words, and the step it answered."""
         for i in range(len(self.utterances) - 1, -1, -1):
             u = self.utterances[i]
             if u.speaker == "caller" and u.text == text:
-                self.utterances[i] = Utterance(u.speaker, u.text, u.at, sentiment)
+                self.utterances[i] = Utterance(u.speaker, u.text, u.at, sentiment or u.sentiment, step or u.step)
                 return
 
     @property

@@ -167,8 +167,7 @@ class ScenarioConversation:
                 + f" ({understood.score:.2f}, {understood.source})"
                 + (f", {understood.sentiment}" if understood.sentiment else "")
             )
-            if understood.sentiment:
-                call.record.caller_mood(heard, understood.sentiment)
+            call.record.caller_mood(heard, understood.sentiment, run.step_name)  # the step it answers
             turn = await run.hear(understood)
 
     # -- answering machine -----------------------------------------------------------------
@@ -357,4 +356,6 @@ class ScenarioConversation:
         call.record.amd_verdict = call.record.amd_verdict or "human"
         call.record.freestyle_turns = run.record.freestyle_turns
         call.record.qualification = run.record.qualification if run.record.max_points else None
+        if result is CallResult.CALLBACK_REQUESTED:  # the time said back and confirmed, not re-read later
+            call.record.callback_at = run.record.callback_at
         call.record.timeline.add(f"result {result.value} (qualification {run.record.qualification:.0%})")

@@ -26,6 +26,7 @@ class Ending:
     outcome: str | None  # bot.call.outcome.Outcome value, or "interrupted"
     result: str | None  # the scenario's CallResult value
     caller_said: tuple[str, ...] = ()  # the caller's utterances, in order
+    callback_at: datetime | None = None  # the callback time the caller confirmed aloud (RunRecord.callback_at)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ def plan_next(ending: Ending, policy: RetryPolicy, retries_made: dict[str, int],
     if ending.result == "CALLBACK_REQUESTED":
         if retries_made.get("callback", 0) >= policy.callbacks_max:
             return Next(None)
+        if ending.callback_at is not None:
+            # Said back to the caller and confirmed (corrections and legal slots included): it wins over
+            # re-reading their words, which would miss a correction ("non, plutôt 19 heures").
+            return Next(max(ending.callback_at, now), "callback")
         for text in reversed(ending.caller_said):  # the latest time they gave wins
             asked = parse_callback_time(text, now, zone=zone)
             if asked is not None:

@@ -419,7 +419,8 @@ class Dialer:
                 "attempt_id": due.attempt_id, "campaign_id": due.campaign_id, "contact_id": due.contact_id,
                 "phone": due.phone, "timezone": due.contact.get("timezone"), "compliance": due.compliance,
                 "retry_policy": due.retry_policy, "now": self.clock().isoformat(),
-                "ending": {"outcome": ending.outcome, "result": ending.result, "caller_said": list(ending.caller_said)},
+                "ending": {"outcome": ending.outcome, "result": ending.result, "caller_said": list(ending.caller_said),
+                           "callback_at": ending.callback_at.isoformat() if ending.callback_at else None},
                 "opt_out": due.phone if ending.result == "OPTED_OUT" else None}
 
     async def _journal_then_store(self, uuid: str, entry: dict) -> None:
@@ -483,7 +484,7 @@ class Dialer:
                     await record_opt_out(conn, entry["opt_out"], source="call", evidence=entry["evidence"],
                                          call_id=call_id)
                 return
-            ending = Ending(**{**entry["ending"], "caller_said": tuple(entry["ending"]["caller_said"])})
+            ending = _journaled_ending(entry["ending"])
             if entry["kind"] == "call":
                 await save_fields(conn, entry["call_id"], stored_fields(entry["fields"]), entry["events"])
                 if entry.get("interrupted"):  # cut by Asterisk or the media path: nobody ended it
@@ -568,5 +569,12 @@ def _ending(record: CallRecord) -> Ending:
         # opt-out, a callback asked for, a refusal) is planned from what the person said.
         return Ending("interrupted", None, tuple(u.text for u in record.utterances if u.speaker == "caller"))
     return Ending(record.outcome.value if record.outcome else None, record.result,
-                  tuple(u.text for u in record.utterances if u.speaker == "caller"))
+                  tuple(u.text for u in record.utterances if u.speaker == "caller"), record.callback_at)
+
+
+def _journaled_ending(data: dict) -> Ending:
+    """An `_entry`'s ending read back (entries journaled before `callback_at` existed have none)."""
+    at = data.get("callback_at")
+    return Ending(data["outcome"], data["result"], tuple(data["caller_said"]),
+                  datetime.fromisoformat(at) if at else None)
 

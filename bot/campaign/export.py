@@ -18,7 +18,7 @@ the contact file's own columns (contacts.extra), under the names they had in the
 | objections | objections | the objection ids matched, in order, joined with ", " |
 | freestyle_turns, barge_ins | réponses libres, interruptions | free LLM answers; times the caller cut the bot off |
 | answer_to_first_audio_ms | décroché → première phrase (ms) | answer to the bot's first audio, milliseconds |
-| transcript | transcription | the turns as "bot: … \\| client: …" (empty once purged by retention) |
+| transcript | transcription | the turns as "bot: … \\| client (irrité): …" (sentiment in French; empty once purged) |
 | recording_path | enregistrement | the recording file, full path (a stored name, in MINIBOT_RECORDINGS_DIR) |
 | note | note | the call's note |
 
@@ -102,6 +102,8 @@ SELECT c.call_uuid, c.created_at AS placed_at, c.phone, k.first_name, k.last_nam
        c.freestyle_turns, c.barge_ins, c.latency->>'answer_to_first_audio_ms' AS answer_to_first_audio_ms,
        CASE WHEN jsonb_typeof(c.transcript) = 'array' THEN
            (SELECT string_agg(CASE t->>'speaker' WHEN 'caller' THEN 'client' ELSE coalesce(t->>'speaker', '?') END
+                              || CASE t->>'sentiment' WHEN 'positive' THEN ' (positif)' WHEN 'neutral' THEN ' (neutre)'
+                                     WHEN 'negative' THEN ' (négatif)' WHEN 'irritated' THEN ' (irrité)' ELSE '' END
                               || ': ' || coalesce(t->>'text', ''), ' | ' ORDER BY n)
               FROM jsonb_array_elements(c.transcript) WITH ORDINALITY AS x(t, n))
        END AS transcript,

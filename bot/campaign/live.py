@@ -19,6 +19,8 @@ from typing import Any
 
 import asyncpg
 
+from ..dialog.nlu.sentiment import Sentiment
+
 # Results that count as a success for the qualified rate.
 QUALIFIED_RESULTS = ("QUALIFIED", "APPOINTMENT_SCHEDULED")
 # The chart draws at most this many buckets: a long campaign gets wider buckets, not a wider chart.
@@ -276,13 +278,32 @@ WHERE c.campaign_id = $1 AND o->>'id' IS NOT NULL
 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10
 """
 
+# How callers felt, per step: their transcript lines (bot.store.calls) carry the sentiment the offline
+# NLU gave each turn and the step it answered. Lines stored without a step (older calls) count in
+# the campaign's whole only (step NULL).
+_SENTIMENT_SQL = """
+SELECT t->>'step' AS step, t->>'sentiment' AS sentiment, count(*) AS n
+FROM calls c, jsonb_array_elements(CASE WHEN jsonb_typeof(c.transcript) = 'array' THEN c.transcript
+                                        ELSE '[]'::jsonb END) AS t
+WHERE c.campaign_id = $1 AND t->>'speaker' = 'caller' AND t->>'sentiment' = ANY($2::text[])
+GROUP BY 1, 2
+"""
+SENTIMENTS = tuple(s.value for s in Sentiment)
+
 
 async def _funnel(conn: asyncpg.Connection, campaign_id: int) -> dict[str, Any]:
-    """The scenario's funnel (calls.steps): where people went and where they dropped."""
+    """The scenario's funnel (calls.steps): where people went and where they dropped, and how the
+    caller felt at each step (their turns' sentiments, counted)."""
+    moods: dict[str | None, dict[str, int]] = {}
+    whole = dict.fromkeys(SENTIMENTS, 0)
+    for r in await conn.fetch(_SENTIMENT_SQL, campaign_id, list(SENTIMENTS)):
+        moods.setdefault(r["step"], dict.fromkeys(SENTIMENTS, 0))[r["sentiment"]] += r["n"]
+        whole[r["sentiment"]] += r["n"]
     steps = [{"step": r["step"], "reached": r["reached"], "ended_here": r["ended_here"],
-              "hung_up_here": r["hung_up_here"]} for r in await conn.fetch(_FUNNEL_SQL, campaign_id)]
+              "hung_up_here": r["hung_up_here"], "sentiments": moods.get(r["step"], dict.fromkeys(SENTIMENTS, 0))}
+             for r in await conn.fetch(_FUNNEL_SQL, campaign_id)]
     objections = [{"id": r["id"], "count": r["n"]} for r in await conn.fetch(_OBJECTIONS_SQL, campaign_id)]
-    return {"steps": steps, "objections": objections}
+    return {"steps": steps, "objections": objections, "sentiments": whole}
 
 
 _WEBHOOKS_SQL = """

@@ -33,6 +33,7 @@ class Heard:
     objection: str | None
     score: float
     source: str
+    sentiment: str | None = None  # how the caller sounded (bot.dialog.nlu.sentiment)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class Rehearsal:
         self._check()
         understood = await self.brain.classifier.understand(text)
         heard = Heard(text, understood.intent.value, understood.objection, round(understood.score, 2),
-                      understood.source)
+                      understood.source, understood.sentiment)
         return [heard, *self._turn(await self.run.hear(understood))]
 
     def silence(self) -> list[Event]:

@@ -50,6 +50,7 @@ def record_fields(record: CallRecord) -> dict[str, Any]:
         "duration_ms": _ms(ended - answered) if answered is not None and ended is not None else None,
         "transcript": json.dumps([{"speaker": u.speaker, "text": u.text, "at_ms": _ms(u.at - start)}
                                   | ({"sentiment": u.sentiment} if u.sentiment else {})
+                                  | ({"step": u.step} if u.step else {})
                                   for u in record.utterances], ensure_ascii=False),
         "recording_path": record.recording,
         "objections": json.dumps([{"id": o.id, "score": round(o.score, 3), "at_ms": _ms(o.at - start)}

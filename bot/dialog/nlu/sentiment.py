@@ -25,6 +25,19 @@ class Sentiment(StrEnum):
     IRRITATED = "irritated"
 
 
+# What an operator reads (the call's transcript, the dashboard, exports): French words.
+IN_FRENCH = {Sentiment.POSITIVE: "positif", Sentiment.NEUTRAL: "neutre", Sentiment.NEGATIVE: "négatif",
+             Sentiment.IRRITATED: "irrité"}
+
+
+def in_french(value: str | None) -> str | None:
+    """A stored sentiment ("irritated") as an operator reads it ("irrité"); None for none or an unknown one."""
+    try:
+        return IN_FRENCH[Sentiment(value)] if value else None
+    except ValueError:
+        return None
+
+
 _IRRITATED = re.compile(
     r"\b(escrocs?|arnaqueurs?|voleurs?|connards?|connasses?|cons|abrutis?|bordel|putain|merde|fait chier|bon sang"
     r"|bande de|charabia|harcel\w*|foutez|fichez|foutre|lachez moi|lache moi|degagez|degage|casse toi|ras le bol"

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...contacts.phones import InvalidPhone, to_e164
+from ...dialog.nlu.sentiment import in_french
 from ..context import context
 from ..errors import ApiError
 from . import Answer, Route, parse_query, path_id, reply
@@ -112,7 +113,10 @@ class CallDetail(CallSummary):
     amd_cause: str | None
     recording_path: str | None
     purged_at: datetime | None
-    transcript: list[dict[str, Any]] = Field(description="[{speaker, text, at_ms}]; empty once purged")
+    transcript: list[dict[str, Any]] = Field(
+        description="[{speaker, text, at_ms}]; a caller's line also has sentiment (positive|neutral|negative|"
+                    "irritated), sentiment_fr (positif|neutre|négatif|irrité) and step (the scenario step it "
+                    "answered) when known; empty once purged")
     objections: list[dict[str, Any]] = Field(description="[{id, score, at_ms}]")
     latency: dict[str, Any] = Field(description="answer_to_first_audio_ms, turn_latency_ms [...]")
     events: list[CallEvent]
@@ -150,6 +154,13 @@ def _json(value: str | None, empty: Any) -> Any:
     return json.loads(value) if value else empty
 
 
+def _with_french(line: Any) -> Any:
+    """A transcript line with its sentiment also in French, as the people reading the call say it."""
+    if isinstance(line, dict) and (fr := in_french(line.get("sentiment"))):
+        return {**line, "sentiment_fr": fr}
+    return line
+
+
 async def call_detail(conn: asyncpg.Connection, call_id: int) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         f"""SELECT {_LIST_COLUMNS}, c.attempt_id, c.worker, c.amd_status, c.amd_cause, c.recording_path, c.purged_at,
@@ -158,7 +169,7 @@ async def call_detail(conn: asyncpg.Connection, call_id: int) -> dict[str, Any] 
     if row is None:
         return None
     call = dict(row)
-    call["transcript"] = _json(call["transcript"], [])
+    call["transcript"] = [_with_french(line) for line in _json(call["transcript"], [])]
     call["objections"] = _json(call["objections"], [])
     call["latency"] = _json(call["latency"], {})
     call["events"] = [dict(r) for r in await conn.fetch(

@@ -222,6 +222,7 @@
     if (totals.answered_without_result) results.no_result = totals.answered_without_result;
     renderCounts($("results"), results, "result", totals.answered);
     renderFunnel(view.funnel || { steps: [], objections: [] });
+    renderMoods((view.funnel || {}).steps || []);
     renderActive(view.active_calls, totals.active);
     renderChart(view.timeline, view.bucket_minutes);
   }
@@ -325,6 +326,54 @@
     }));
     const counts = Object.fromEntries(funnel.objections.map((o) => [o.id, o.count]));
     renderCounts($("objections"), counts, "objection");
+  }
+
+  // How callers felt at each step (bot.dialog.nlu.sentiment, counted by bot.campaign.live): one row per
+  // step where at least one answer was analysed, with a bar split by feeling.
+  const MOODS = [["positive", "positif", "#15803d"], ["neutral", "neutre", "#9ca3af"],
+    ["negative", "négatif", "#d97706"], ["irritated", "irrité", "#b91c1c"]];
+
+  function renderMoods(steps) {
+    const rows = steps.filter((s) => s.sentiments && MOODS.some(([key]) => s.sentiments[key]));
+    $("moods").tBodies[0].replaceChildren(...rows.map((s) => {
+      const row = document.createElement("tr");
+      row.dataset.step = s.step;
+      const name = document.createElement("th");
+      name.textContent = s.step;
+      row.append(name);
+      const total = MOODS.reduce((sum, [key]) => sum + (s.sentiments[key] || 0), 0);
+      const bar = document.createElement("td");
+      bar.className = "bar";
+      const stack = document.createElement("span");
+      stack.className = "stack";
+      bar.append(stack);
+      for (const [key, label, color] of MOODS) {
+        const n = s.sentiments[key] || 0;
+        const cell = document.createElement("td");
+        cell.className = `count ${key}`;
+        cell.dataset.mood = label;
+        cell.textContent = String(n);
+        row.append(cell);
+        if (!n) continue;
+        const part = document.createElement("span");
+        part.className = "fill part";
+        part.title = `${label} : ${n}`;
+        part.style.width = `${(100 * n) / total}%`;
+        part.style.background = color;
+        stack.append(part);
+      }
+      row.append(bar);
+      return row;
+    }));
+    if (!rows.length) {
+      const row = document.createElement("tr");
+      const cell = document.createElement("td");
+      cell.className = "muted";
+      cell.colSpan = 6;
+      cell.textContent = "aucune réponse analysée pour l'instant";
+      row.append(cell);
+      $("moods").tBodies[0].append(row);
+    }
   }
 
   function renderActive(calls, total) {
