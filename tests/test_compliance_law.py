@@ -132,6 +132,12 @@ async def test_each_basis_asks_its_own_proof(db):
     assert "entretien de la chaudière" in allowed.details["contract"]
     assert (await gate.check(PHONE, MONDAY, campaign_id=b2b)).allowed
     assert (await gate.check(PHONE, MONDAY, basis="b2b")).allowed  # as `compliance check --basis b2b` asks
+    # A basis named at a check without the declaration is canvassing, the campaign's or none behind it.
+    assert (await gate.check(PHONE, MONDAY, basis="not_prospecting")).reasons == ["no_sales_declaration"]
+    assert (await gate.check(PHONE, MONDAY, basis="not_prospecting", campaign_id=b2b)).reasons == [
+        "no_sales_declaration"]
+    assert (await gate.check(PHONE, MONDAY, basis="not_prospecting", no_sales=True)).allowed
+    assert (await gate.check(PHONE, MONDAY, basis="not_prospecting", campaign_id=survey)).allowed
 
 
 def test_creation_requires_a_basis_and_what_it_needs():
@@ -263,6 +269,10 @@ def test_consent_commands(database_url, tmp_path):
     sector = json.loads(minibot(*check, "--sector", "formation_cpf").stdout)
     assert sector["reasons"] == ["banned_sector"] and "L6323-8-1" in sector["details"]["law_banned_sector"]
     assert minibot(*check, "--basis", "troc").exit_code == 2
+    # Outside canvassing only when declared so: never taken as given without a campaign's declaration.
+    undeclared = minibot(*check, "--basis", "not_prospecting")
+    assert undeclared.exit_code == 2 and "--no-sales" in undeclared.output and "L223-1" in undeclared.output
+    assert json.loads(minibot(*check, "--basis", "not_prospecting", "--no-sales").stdout)["allowed"]
     assert minibot("compliance", "consent", "add", PHONE, "--evidence", "x", "--scope", "pays=FR").exit_code == 2
     revoked = minibot("compliance", "consent", "revoke", PHONE, "--at", "2026-11-20T09:00", "--evidence", "lettre")
     assert revoked.exit_code == 0 and json.loads(minibot(*check).stdout)["reasons"] == ["no_consent"]
