@@ -31,7 +31,7 @@ from bot.compliance.consent import (
 )
 from bot.compliance.consent import record as record_consent
 from bot.compliance.gate import ComplianceGate, Decision
-from bot.compliance.law import parse_basis
+from bot.compliance.law import L223_1, Basis, parse_basis
 from bot.compliance.sectors import sector as sector_named
 from bot.contacts.phones import InvalidPhone, to_e164
 from bot.store import Database
@@ -107,6 +107,8 @@ def check(
     basis: str = typer.Option(None, "--basis", help="base légale: consent, contract, b2b, not_prospecting "
                               "(défaut: celle de la campagne, sinon consent)"),
     sector: str = typer.Option(None, "--sector", help="secteur (ex. renovation_energetique, formation_cpf)"),
+    no_sales: bool = typer.Option(False, "--no-sales", help="base not_prospecting: l'appel n'a aucun contenu "
+                                  "commercial (défaut: la déclaration de la campagne)"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """May this number be called at this time? Exit 0 allowed, 1 refused (with every reason), 2 bad arguments.
@@ -115,7 +117,12 @@ def check(
     when = _parse_at(at, as_json)
     try:
         if basis is not None:
-            parse_basis(basis)
+            named_basis = parse_basis(basis)
+            if named_basis is Basis.NOT_PROSPECTING and campaign is None and not no_sales:
+                # As `campaign create` asks: without the declaration, a call is canvassing (the consent rule).
+                raise ValueError("--basis not_prospecting: déclarez que l'appel n'a aucun contenu commercial "
+                                 "(--no-sales); sinon c'est du démarchage, soumis au consentement préalable "
+                                 f"({L223_1})")
         sector_named(sector)
     except ValueError as exc:
         fail(str(exc), 2, as_json)
@@ -124,7 +131,7 @@ def check(
         gate = ComplianceGate(db.pool)
         try:
             decision: Decision | Exception = await gate.check(number, when, campaign_id=campaign, basis=basis,
-                                                              sector=sector)
+                                                              sector=sector, no_sales=no_sales)
         except (LookupError, ValueError) as exc:  # no such campaign; its compliance settings are invalid
             decision = exc
         return decision, await bloctel_list_age(db.pool)

@@ -352,7 +352,7 @@ async def test_calls_list_with_filters_and_one_call(api, db):
                               outcome="completed", result="QUALIFIED", created_at=t0, answered_at=t0,
                               transcript=transcript, objections=[{"id": "prix.cher", "score": 0.91, "at_ms": 4000}],
                               latency={"answer_to_first_audio_ms": 900, "turn_latency_ms": [420, 510]},
-                              qualification=0.8)
+                              qualification=0.8, caller_id="+33162000000", disclosure_done_ms=2400)
     await insert_call(db.pool, "call-2", "+33612345679", campaign_id=cid, status="ENDED", outcome="no_answer",
                       created_at=t0 + timedelta(hours=1))
     await insert_call(db.pool, "call-3", "+33612345680", campaign_id=cid, status="IN_PROGRESS",
@@ -396,6 +396,7 @@ async def test_calls_list_with_filters_and_one_call(api, db):
     assert call["objections"] == [{"id": "prix.cher", "score": 0.91, "at_ms": 4000}]
     assert call["latency"] == {"answer_to_first_audio_ms": 900, "turn_latency_ms": [420, 510]}
     assert call["qualification"] == pytest.approx(0.8)
+    assert (call["caller_id"], call["disclosure_done_ms"]) == ("+33162000000", 2400)  # what the law's audit reads
     assert [e["kind"] for e in call["events"]] == ["AMD", "say", "heard"]
     assert call["events"][0] == {"at_ms": 10, "kind": "AMD", "detail": "AMD: HUMAN"}
     assert (await api.json("GET", "/api/calls/123456", 404))["error"] == "no call 123456"

@@ -132,6 +132,12 @@ async def test_each_basis_asks_its_own_proof(db):
     assert "entretien de la chaudière" in allowed.details["contract"]
     assert (await gate.check(PHONE, MONDAY, campaign_id=b2b)).allowed
     assert (await gate.check(PHONE, MONDAY, basis="b2b")).allowed  # as `compliance check --basis b2b` asks
+    # A basis named at a check without the declaration is canvassing, the campaign's or none behind it.
+    assert (await gate.check(PHONE, MONDAY, basis="not_prospecting")).reasons == ["no_sales_declaration"]
+    assert (await gate.check(PHONE, MONDAY, basis="not_prospecting", campaign_id=b2b)).reasons == [
+        "no_sales_declaration"]
+    assert (await gate.check(PHONE, MONDAY, basis="not_prospecting", no_sales=True)).allowed
+    assert (await gate.check(PHONE, MONDAY, basis="not_prospecting", campaign_id=survey)).allowed
 
 
 def test_creation_requires_a_basis_and_what_it_needs():
@@ -263,6 +269,10 @@ def test_consent_commands(database_url, tmp_path):
     sector = json.loads(minibot(*check, "--sector", "formation_cpf").stdout)
     assert sector["reasons"] == ["banned_sector"] and "L6323-8-1" in sector["details"]["law_banned_sector"]
     assert minibot(*check, "--basis", "troc").exit_code == 2
+    # Outside canvassing only when declared so: never taken as given without a campaign's declaration.
+    undeclared = minibot(*check, "--basis", "not_prospecting")
+    assert undeclared.exit_code == 2 and "--no-sales" in undeclared.output and "L223-1" in undeclared.output
+    assert json.loads(minibot(*check, "--basis", "not_prospecting", "--no-sales").stdout)["allowed"]
     assert minibot("compliance", "consent", "add", PHONE, "--evidence", "x", "--scope", "pays=FR").exit_code == 2
     revoked = minibot("compliance", "consent", "revoke", PHONE, "--at", "2026-11-20T09:00", "--evidence", "lettre")
     assert revoked.exit_code == 0 and json.loads(minibot(*check).stdout)["reasons"] == ["no_consent"]
@@ -285,11 +295,20 @@ def test_consent_commands(database_url, tmp_path):
 # -- the audit and the right to erasure -------------------------------------------------------------
 
 class _Phone:
+    """Answers, hears the AI disclosure to its end 2.5 s later, then the callee opts out."""
+
+    def __init__(self) -> None:
+        self.presented: list[str | None] = []
+
     async def __call__(self, phone, conversation, *, call_id, on_answer=None, caller_id=None):
         from bot.call.call import CallRecord, Utterance
         from bot.call.outcome import Outcome
 
+        self.presented.append(caller_id)
         record = CallRecord(call_id, "outbound", phone, outcome=Outcome.ANSWERED)
+        record.answered_at = record.timeline.started + 1.0
+        record.disclosure_done_at = record.answered_at + 2.5
+        record.ended_at = record.answered_at + 6.0
         record.result = "OPTED_OUT"
         record.utterances.append(Utterance("caller", "ne m'appelez plus", 0.0))
         return record
@@ -310,6 +329,8 @@ async def test_the_audit_answers_why_each_number_was_dialled(db, tmp_path):
     assert due is not None and due.phone == consented
     assert await dialer.claim() is None  # the one without consent is refused for good
     await dialer._dial(_Active(due))
+    call = await db.pool.fetchrow("SELECT caller_id, disclosure_done_ms FROM calls WHERE phone = $1", consented)
+    assert (call["caller_id"], call["disclosure_done_ms"]) == ("+33162000000", 2500)
     for fmt in ("json", "csv", "xlsx"):
         assert await export_audit(db.pool, cid, fmt, tmp_path / f"audit.{fmt}") == 2
     audit = json.loads((tmp_path / "audit.json").read_text())
@@ -318,16 +339,46 @@ async def test_the_audit_answers_why_each_number_was_dialled(db, tmp_path):
     assert (allowed["numero"], allowed["autorise"], allowed["consentement_mode"]) == (consented, True, "web_form")
     assert allowed["consentement_texte"] == "J'accepte d'être appelé." and allowed["numero_presente"] == "+33162000000"
     assert allowed["resultat"] == "OPTED_OUT" and allowed["opposition_paroles"] is not None
+    assert allowed["mention_ia_entendue_ms"] == 2500 and refused["mention_ia_entendue_ms"] is None
     assert (refused["numero"], refused["autorise"], refused["motifs"]) == (unknown, False, ["no_consent"])
     assert refused["textes_appliques"] == ["L223-1 C. consom. (loi 2025-594)"]
     (opposition,) = audit["oppositions"]
     assert (opposition["numero"], opposition["paroles"]) == (consented, "ne m'appelez plus")
+    # The CSV alone is complete: the campaign, each decision with its dial, each opposition with its words.
     with (tmp_path / "audit.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f, delimiter=";"))
-    assert [r["numero"] for r in rows] == [consented, unknown] and rows[1]["motifs"] == "no_consent"
+    assert [(r["nature"], r["numero"]) for r in rows] == [
+        ("campagne", ""), ("decision", consented), ("decision", unknown), ("opposition", consented)]
+    head, dialled, not_dialled, opted_out = rows
+    assert (head["campagne"], head["base_legale"], head["numero_presente"]) == (str(cid), "consent", "+33162000000")
+    assert json.loads(head["details"])["mention_ia"].startswith("obligatoire")
+    assert (dialled["autorise"], dialled["numero_presente"], dialled["mention_ia_entendue_ms"]) == (
+        "oui", "+33162000000", "2500")
+    assert dialled["appel"] and dialled["opposition_paroles"] == "ne m'appelez plus"
+    assert (not_dialled["autorise"], not_dialled["motifs"], not_dialled["appel"]) == ("non", "no_consent", "")
+    assert (opted_out["opposition_paroles"], opted_out["appel"]) == ("ne m'appelez plus", dialled["appel"])
+    assert opted_out["opposition_source"] and opted_out["opposition_le"] == opted_out["horodatage"]
     book = load_workbook(tmp_path / "audit.xlsx", read_only=True)
     assert book.sheetnames == ["campagne", "decisions", "oppositions"]
     book.close()
+
+
+async def test_a_call_stores_the_caller_id_it_presented(db):
+    """A campaign without its own number presents the dial settings' one: the call row says which."""
+    from tests.dialing import phones
+
+    (phone,) = phones(1)
+    cid = await running_campaign(db, [phone], calls_per_second=1000)
+    await db.pool.execute("UPDATE campaigns SET caller_id = NULL WHERE id = $1", cid)
+    presented = _Phone()
+    config = DialerConfig(poll_interval=0.02, caller_id="Agence <+33162000001>")
+    dialer = Dialer(db, presented, _no_conversation, config, clock=Clock(weekday_morning()))
+    due = await dialer.claim()
+    await dialer._dial(_Active(due))
+    assert presented.presented == [None]  # the controller presents its own default: the same settings
+    assert await db.pool.fetchval("SELECT caller_id FROM calls WHERE campaign_id = $1", cid) == "Agence <+33162000001>"
+    assert await db.pool.fetchval("SELECT caller_id FROM gate_decisions WHERE campaign_id = $1",
+                                  cid) == "Agence <+33162000001>"
 
 
 async def test_forget_keeps_only_the_opt_out(db, tmp_path):

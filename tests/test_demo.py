@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 
 import pytest
@@ -31,3 +32,11 @@ async def test_the_demo_runs_a_campaign_and_prints_it(tmp_path, monkeypatch):
     assert "outcome busy" in text and "outcome no_answer" in text and "AMD MACHINE" in text
     assert "answer rate" in text and "channels or bridges left in Asterisk: 0" in text
     assert "retry:busy" in text and "retry:no_answer" in text
+    # Lawful end to end: each dial judged and kept, the campaign's number presented on every call, the
+    # AI disclosure heard to its end on answered calls (the law's audit reads these).
+    law = re.search(r"conformité: (\d+) décisions du contrôle gardées \((\d+) autorisées\), numéro présenté "
+                    r"\+33162\d+ sur (\d+)/(\d+) appels, mention IA entendue en entier sur (\d+)/(\d+)", text)
+    assert law, text
+    decisions, allowed, presented, calls, disclosed, answered = map(int, law.groups())
+    assert allowed == calls >= len(CALLEES) and decisions >= allowed and presented == calls
+    assert 1 <= disclosed <= answered

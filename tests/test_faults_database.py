@@ -20,7 +20,7 @@ from bot.campaign import control
 from bot.campaign.dialer import Dialer, DialerConfig
 from bot.store import Database
 from bot.store.campaigns import create_campaign
-from tests.dialing import Clock, phones, running_campaign, weekday_morning
+from tests.dialing import CANVASSING_NUMBER, Clock, phones, running_campaign, weekday_morning
 from tests.test_dialer import Phone, _no_conversation
 
 
@@ -82,7 +82,7 @@ async def test_calls_ending_while_the_database_is_down_are_stored_once_and_opt_o
         cid = await running_campaign(db, numbers, max_concurrent_calls=4)
         # The same opted-out person is due in a second campaign: the gate must refuse them there
         # before their opt-out reaches PostgreSQL.
-        other = await create_campaign(db.pool, "other", "demo")
+        other = await create_campaign(db.pool, "other", "demo", legal_basis="consent", caller_id=CANVASSING_NUMBER)
         kid = await db.pool.fetchval("SELECT id FROM contacts WHERE phone = $1", numbers[0])
         await db.pool.execute("INSERT INTO campaign_contacts (campaign_id, contact_id) VALUES ($1, $2)", other.id, kid)
         await db.pool.execute("INSERT INTO attempts (campaign_id, contact_id, due_at) VALUES ($1, $2, '-infinity')",

@@ -36,7 +36,7 @@ from tests.test_dialer import Phone, _no_conversation
 url, data, journal, flag, opting = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), sys.argv[5:]
 
 class HeldPhone(Phone):
-    async def __call__(self, phone, conversation, *, call_id, on_answer=None):
+    async def __call__(self, phone, conversation, *, call_id, on_answer=None, caller_id=None):
         while not flag.exists():
             await asyncio.sleep(0.05)
         return await super().__call__(phone, conversation, call_id=call_id, on_answer=on_answer)

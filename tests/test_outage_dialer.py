@@ -27,7 +27,7 @@ class Refusing:
     def __init__(self) -> None:
         self.tried: list[str] = []
 
-    async def __call__(self, phone: str, conversation, *, call_id: str, on_answer=None) -> CallRecord:
+    async def __call__(self, phone: str, conversation, *, call_id: str, on_answer=None, caller_id=None) -> CallRecord:
         self.tried.append(phone)
         raise NotDialled("erreur Asterisk 500 (Allocation failed) sur POST channels")
 
@@ -56,7 +56,7 @@ async def test_no_claim_while_ari_is_not_ready(db):
     up = False
     placed: list[str] = []
 
-    async def phone(number, conversation, *, call_id, on_answer=None):
+    async def phone(number, conversation, *, call_id, on_answer=None, caller_id=None):
         placed.append(number)
         return CallRecord(call_id, "outbound", number, outcome=Outcome.BUSY)
 
@@ -160,7 +160,7 @@ async def test_a_call_cut_by_asterisk_is_interrupted_and_retried_as_such(db):
     cid = await running_campaign(db, [number])
     clock = Clock(weekday_morning(), frozen=True)
 
-    async def cut(phone, conversation, *, call_id, on_answer=None):
+    async def cut(phone, conversation, *, call_id, on_answer=None, caller_id=None):
         record = CallRecord(call_id, "outbound", phone, outcome=Outcome.ANSWERED, cause=0, cause_txt="Unknown")
         record.interrupted = record.note = "Asterisk arrêté pendant l'appel"
         return record
@@ -181,7 +181,7 @@ async def test_the_recovery_removes_what_a_lost_call_left_in_asterisk(db):
     clock = Clock(weekday_morning(), frozen=True)
     endless = asyncio.Event()
 
-    async def forever(phone, conversation, *, call_id, on_answer=None):
+    async def forever(phone, conversation, *, call_id, on_answer=None, caller_id=None):
         await endless.wait()
 
     dead = Dialer(db, forever, _no_conversation, DialerConfig(worker_id="dead", lease=timedelta(seconds=0.2)),
@@ -210,7 +210,7 @@ async def test_a_call_cut_after_an_opt_out_keeps_the_opt_out_and_is_not_retried(
     [number] = phones(1)
     cid = await running_campaign(db, [number])
 
-    async def cut(phone, conversation, *, call_id, on_answer=None):
+    async def cut(phone, conversation, *, call_id, on_answer=None, caller_id=None):
         record = CallRecord(call_id, "outbound", phone, outcome=Outcome.ANSWERED, result="OPTED_OUT")
         record.interrupted = record.note = "Asterisk arrêté pendant l'appel"
         return record

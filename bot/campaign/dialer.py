@@ -282,17 +282,17 @@ class Dialer:
                 return
             call_uuid = active.call_uuid = uuid.uuid4().hex[:12]
             call_id_var.set(call_uuid)  # this task's log lines carry the call id (the task is this call's)
+            own = self._caller_ids.pop(due.attempt_id, None)  # passed only when the campaign has one
             async with self.db.pool.acquire() as conn, conn.transaction():
                 active.call_id = await insert_call(conn, call_uuid=call_uuid, phone=due.phone, worker=cfg.worker_id,
                                                    campaign_id=due.campaign_id, contact_id=due.contact_id,
-                                                   attempt_id=due.attempt_id)
+                                                   attempt_id=due.attempt_id, caller_id=own or cfg.caller_id)
                 if not await q.mark_dialing(conn, due.attempt_id, cfg.worker_id, active.call_id):
                     raise _LeaseLost()  # rolled back: nothing was dialled
             self.dialled += 1
             log.info("attempt %s: dialling %s (call %s)", due.attempt_id, mask(due.phone), call_uuid)
             try:
                 call_id = active.call_id
-                own = self._caller_ids.pop(due.attempt_id, None)  # passed only when the campaign has one
                 record = await self.place_call(due.phone, conversation, call_id=call_uuid,
                                                on_answer=functools.partial(self._answered, call_id),
                                                **({"caller_id": own} if own else {}))

@@ -6,7 +6,10 @@ and the legal texts they apply, the consent relied on (when, how, for whom, the 
 proof) or the contract reference, the caller ID presented, and for a dial that was made: its call, its
 outcome, when the AI disclosure had been heard to its end, and the opt-out heard on it with the words.
 The campaign's own statements (basis, sector, advertiser, purpose, contract subject, legal ground) head
-the JSON and form the XLSX's first sheet. Headers are French: the reader is a French authority.
+the JSON and form the XLSX's first sheet; every do-not-call request of the campaign's numbers follows
+(the JSON's `oppositions`, the XLSX's last sheet). The CSV holds all three in one table a spreadsheet
+filters: its first column `nature` says what each row is (`campagne`, `decision`, `opposition`). Headers
+are French: the reader is a French authority.
 """
 
 from __future__ import annotations
@@ -37,8 +40,12 @@ COLUMNS = (
     ("consentement_hors_horaires", "consent_outside_hours"), ("reference_contrat", "contract_ref"),
     ("numero_presente", "caller_id"), ("appel", "call_uuid"), ("issue", "outcome"), ("resultat", "result"),
     ("mention_ia_entendue_ms", "disclosure_done_ms"), ("opposition_le", "opt_out_at"),
-    ("opposition_paroles", "opt_out_evidence"), ("details", "details"),
+    ("opposition_paroles", "opt_out_evidence"), ("opposition_source", "opt_out_source"), ("details", "details"),
 )
+
+# The CSV's one table: what each row is, and the campaign it belongs to (an opposition may have been heard
+# on another campaign's call, or come from a letter: it binds this campaign all the same).
+CSV_COLUMNS = (("nature", "nature"), ("campagne", "campaign_id"), *COLUMNS)
 
 _QUERY = """
 SELECT d.decided_at, d.phone, d.allowed, d.regime, d.legal_basis, d.reasons, d.rules, d.consent_id,
@@ -47,12 +54,13 @@ SELECT d.decided_at, d.phone, d.allowed, d.regime, d.legal_basis, d.reasons, d.r
        k.collected_by AS consent_collected_by, k.purposes AS consent_purposes, k.wording AS consent_wording,
        coalesce(k.proof_ref, k.evidence) AS consent_proof, k.outside_hours AS consent_outside_hours,
        cl.call_uuid, cl.outcome, cl.result, cl.disclosure_done_ms,
-       o.created_at AS opt_out_at, o.evidence AS opt_out_evidence
+       o.created_at AS opt_out_at, o.evidence AS opt_out_evidence, o.source AS opt_out_source
 FROM gate_decisions d
 LEFT JOIN consents k ON k.id = d.consent_id
 LEFT JOIN attempts a ON a.id = d.attempt_id AND d.allowed
 LEFT JOIN calls cl ON cl.id = a.call_id
-LEFT JOIN LATERAL (SELECT created_at, evidence FROM opt_outs WHERE call_id = cl.id ORDER BY id LIMIT 1) o ON true
+LEFT JOIN LATERAL (SELECT created_at, evidence, source FROM opt_outs WHERE call_id = cl.id
+                   ORDER BY id LIMIT 1) o ON true
 WHERE d.campaign_id = $1
 ORDER BY d.decided_at, d.id
 """
@@ -116,9 +124,9 @@ async def export_audit(pool: asyncpg.Pool | asyncpg.Connection, campaign_id: int
     elif fmt == "csv":
         with tmp.open("w", encoding="utf-8-sig", newline="") as f:  # BOM: Excel opens the accents right
             writer = csv.writer(f, delimiter=";")
-            writer.writerow([fr for fr, _ in COLUMNS])
-            for row in rows:
-                writer.writerow([_value(row[key]) for _, key in COLUMNS])
+            writer.writerow([fr for fr, _ in CSV_COLUMNS])
+            for row in csv_rows(statement, rows, opt_outs):
+                writer.writerow([_value(row.get(key)) for _, key in CSV_COLUMNS])
     else:
         from openpyxl import Workbook
 
@@ -138,6 +146,20 @@ async def export_audit(pool: asyncpg.Pool | asyncpg.Connection, campaign_id: int
         book.save(tmp)
     tmp.replace(out)
     return len(rows)
+
+
+def csv_rows(statement: dict[str, Any], rows: list[dict[str, Any]],
+             opt_outs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The CSV's rows: the campaign's statement (its basis and caller ID in their columns, the rest in
+    `details`), each gate decision, then each opposition (when, the number, how it came, the words)."""
+    rest = {k: v for k, v in statement.items() if k not in ("campagne", "base_legale", "numero_presente")}
+    head = {"nature": "campagne", "campaign_id": statement["campagne"], "legal_basis": statement["base_legale"],
+            "caller_id": statement["numero_presente"], "details": rest}
+    decisions = [{"nature": "decision", "campaign_id": statement["campagne"], **row} for row in rows]
+    oppositions = [{"nature": "opposition", "campaign_id": o["campagne"], "decided_at": o["le"],
+                    "phone": o["numero"], "opt_out_at": o["le"], "opt_out_source": o["source"],
+                    "opt_out_evidence": o["paroles"], "call_uuid": o["appel"]} for o in opt_outs]
+    return [head, *decisions, *oppositions]
 
 
 def _json(value: Any) -> Any:

@@ -79,9 +79,11 @@ class ComplianceGate:
 
     async def check(self, phone: str, at: datetime, *, campaign_id: int | None = None,
                     rules: ComplianceRules | None = None, basis: str | None = None,
-                    sector: str | None = None) -> Decision:
+                    sector: str | None = None, no_sales: bool = False) -> Decision:
         """May `phone` (E.164) be dialled at `at` (aware)? Rules: `rules`, else the campaign's, else France's.
         Legal basis and sector: those given, else the campaign's; no basis anywhere means `consent`.
+        `no_sales`: the caller declares the call has no commercial content (basis not_prospecting); without
+        it only the campaign's own declaration counts, and none is never taken as given.
         LookupError for an unknown campaign; ValueError for a campaign whose compliance settings are invalid."""
         if at.tzinfo is None:
             raise ValueError("the time to check must carry its time zone (e.g. 2026-11-23T10:30:00+01:00)")
@@ -96,18 +98,18 @@ class ComplianceGate:
                 rules = ComplianceRules.for_campaign(facts.campaign_compliance)
             except ValueError as exc:
                 raise ValueError(f"campaign {campaign_id}: {exc}") from None
-        decision = evaluate(at, rules, facts, basis=basis, sector=sector)
+        decision = evaluate(at, rules, facts, basis=basis, sector=sector, no_sales=no_sales)
         if not decision.allowed:
             log.debug("gate refused %s at %s: %s", mask(phone), at.isoformat(), ",".join(decision.reasons))
         return decision
 
 
 def evaluate(at: datetime, rules: ComplianceRules, facts: store.GateFacts, *, basis: str | None = None,
-             sector: str | None = None) -> Decision:
+             sector: str | None = None, no_sales: bool = False) -> Decision:
     """Apply the rules to what the database knows: the decision, with every reason that applies.
     The law in force at `at` decides between the opposition (Bloctel) and the consent regime."""
     details: dict[str, str] = {}
-    law = facts.campaign_law
+    law = {**facts.campaign_law, "no_sales_declared": True} if no_sales else facts.campaign_law
     regime = regime_at(at)
     legal_basis = parse_basis(basis or law.get("legal_basis") or DEFAULT_BASIS)
     sector = sector or law.get("sector")
@@ -218,10 +220,11 @@ def _basis_reasons(at: datetime, regime: Regime, basis: Basis, rules: Compliance
         if not facts.contact_company:
             reasons.add(NO_COMPANY)
             details["company"] = "le contact ne porte aucune entreprise: numéro professionnel non établi"
-    elif basis is Basis.NOT_PROSPECTING and law.get("legal_basis") == Basis.NOT_PROSPECTING.value \
-            and not law.get("no_sales_declared"):
+    elif basis is Basis.NOT_PROSPECTING and not law.get("no_sales_declared"):
+        # Outside canvassing only when no commercial content is declared: a basis named without that
+        # declaration (a campaign's, or one asked for at a check) is canvassing, never taken as lawful.
         reasons.add(NO_SALES_DECLARATION)
-        details["purpose"] = "la campagne n'a pas déclaré l'absence de contenu commercial"
+        details["purpose"] = "aucune déclaration d'absence de contenu commercial (--no-sales)"
 
 
 def _contract_ref(extra: dict[str, Any]) -> str | None:

@@ -240,6 +240,19 @@ async def _campaign(settings, console, db, recognizer, conversations, work) -> i
         console.print(f"opt-out kept for {mask(row['phone'])}: “{row['evidence']}”")
     for row in await db.pool.fetch("SELECT phone, revoked_source FROM consents WHERE revoked_at IS NOT NULL"):
         console.print(f"consentement retiré pour {mask(row['phone'])} ({row['revoked_source']})")
+    law = await db.pool.fetchrow(
+        """SELECT (SELECT count(*) FROM gate_decisions WHERE campaign_id = $1) AS decisions,
+                  (SELECT count(*) FROM gate_decisions WHERE campaign_id = $1 AND allowed) AS allowed,
+                  count(*) AS calls, count(*) FILTER (WHERE caller_id = $2) AS presented,
+                  count(*) FILTER (WHERE answered_at IS NOT NULL) AS answered,
+                  count(*) FILTER (WHERE disclosure_done_ms IS NOT NULL) AS disclosed
+           FROM calls WHERE campaign_id = $1""", campaign.id, _CALLER_ID)
+    # What `minibot compliance audit` would show the authority: each dial judged and kept, the number
+    # presented, the AI disclosure heard to its end (a callee who hangs up first does not hear it).
+    console.print(f"conformité: {law['decisions']} décisions du contrôle gardées ({law['allowed']} autorisées), "
+                  f"numéro présenté {_CALLER_ID} sur {law['presented']}/{law['calls']} appels, "
+                  f"mention IA entendue en entier sur {law['disclosed']}/{law['answered']} appels décrochés",
+                  soft_wrap=True, highlight=False)
     console.print(f"channels or bridges left in Asterisk: {leftovers}")
     done = await db.pool.fetchval("SELECT count(*) FROM calls WHERE campaign_id = $1 AND status = 'ENDED'", campaign.id)
     return 0 if leftovers == 0 and done == len(CALLEES) else 1

@@ -14,11 +14,13 @@ from ..call.call import CallRecord
 
 async def insert_call(conn: asyncpg.Connection | asyncpg.Pool, *, call_uuid: str, phone: str, worker: str,
                       campaign_id: int | None = None, contact_id: int | None = None, attempt_id: int | None = None,
-                      direction: str = "outbound") -> int:
+                      direction: str = "outbound", caller_id: str | None = None) -> int:
+    """`caller_id`: the number presented to the callee (written before the dial, so the row and the
+    audit show it even if the call's end is only journaled)."""
     return await conn.fetchval(
-        """INSERT INTO calls (call_uuid, phone, worker, campaign_id, contact_id, attempt_id, direction)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
-        call_uuid, phone, worker, campaign_id, contact_id, attempt_id, direction)
+        """INSERT INTO calls (call_uuid, phone, worker, campaign_id, contact_id, attempt_id, direction, caller_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id""",
+        call_uuid, phone, worker, campaign_id, contact_id, attempt_id, direction, caller_id)
 
 
 def _ms(seconds: float | None) -> int | None:

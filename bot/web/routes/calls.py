@@ -113,6 +113,9 @@ class CallDetail(CallSummary):
     amd_cause: str | None
     recording_path: str | None
     purged_at: datetime | None
+    caller_id: str | None = Field(None, description="the number presented to the callee")
+    disclosure_done_ms: int | None = Field(None, description="the AI disclosure heard to its end, ms after the "
+                                           "answer (null: not heard to its end)")
     transcript: list[dict[str, Any]] = Field(
         description="[{speaker, text, at_ms}]; a caller's line also has sentiment (positive|neutral|negative|"
                     "irritated), sentiment_fr (positif|neutre|négatif|irrité) and step (the scenario step it "
@@ -164,7 +167,7 @@ def _with_french(line: Any) -> Any:
 async def call_detail(conn: asyncpg.Connection, call_id: int) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         f"""SELECT {_LIST_COLUMNS}, c.attempt_id, c.worker, c.amd_status, c.amd_cause, c.recording_path, c.purged_at,
-                   c.transcript, c.objections, c.latency
+                   c.caller_id, c.disclosure_done_ms, c.transcript, c.objections, c.latency
             FROM calls c LEFT JOIN contacts k ON k.id = c.contact_id WHERE c.id = $1""", call_id)
     if row is None:
         return None
