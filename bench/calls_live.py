@@ -67,7 +67,8 @@ async def asterisk_info(client) -> dict:
 def wire_figures(calls) -> dict:
     """What the scripted callee heard, timed on the wire, around what it said (`Heard.said`): the
     bot's first audio after the connection; a reply after a line the bot was quiet at the end of
-    (from the line's last voiced frame); a barge-in where the bot was talking as the line began."""
+    (from the line's last voiced frame); a barge-in where the bot was talking as the line began
+    and went quiet before it ended."""
     first, turn, barge = [], [], []
     for heard in calls:
         if heard.connected_at is None:
@@ -76,7 +77,9 @@ def wire_figures(calls) -> dict:
             first.append(at - heard.connected_at)
         for start, end, _how in heard.said[1:]:  # the first is the callee's "allô"
             talking = heard.sound_within(start - 0.3, start)  # the bot, as the line began
-            if talking and (quiet := heard.quiet_from(start)) is not None:
+            # A barge-in is the bot stopping while the callee still talks; a prompt that just ran to its
+            # end after the line is none (its remaining length would pass for a reaction time).
+            if talking and (quiet := heard.quiet_from(start)) is not None and quiet < end:
                 barge.append(quiet - start)
             if not heard.sound_within(end - 0.3, end) and (reply := heard.first_sound_after(end)) is not None:
                 turn.append(reply - end)
