@@ -1,6 +1,7 @@
 """End to end: N simultaneous simulated conversations through the whole of MiniBot.
 
     python -m bench.calls --calls 10 [--asr whisper|vosk|vosk-server] [--vosk-url ws://...] [--vosk-rtf 0.3]
+    python -m bench.calls --ari-url URL --ari-password PW ...   # a real Asterisk: bench/calls_live.py
 
 The simulated Asterisk runs in a child process, as Asterisk would. MiniBot (this process) runs
 the ARI controller, the AudioSocket server, VAD, the recogniser, echo-aware barge-in, the
@@ -260,8 +261,28 @@ def main() -> None:
                                               "wyoming-faster-whisper on Whisper base in a child process)")
     parser.add_argument("--vosk-url", help="a running vosk-server (default: start the French stand-in)")
     parser.add_argument("--vosk-rtf", type=float, default=0.3, help="the stand-in's decoding real-time factor")
+    live = parser.add_argument_group("a real Asterisk (bench/calls_live.py)")
+    live.add_argument("--ari-url", help="run against this real Asterisk's ARI instead of the simulator")
+    live.add_argument("--ari-user", default="minibot")
+    live.add_argument("--ari-password", default=os.environ.get("MINIBOT_ARI__PASSWORD"))
+    live.add_argument("--start-asterisk", metavar="RUN_ASTERISK",
+                      help="start a real Asterisk here on the project's asterisk/ files "
+                           "(../shared/asterisk-22-runtime/run-asterisk) and run against it")
+    live.add_argument("--audiosocket", metavar="HOST:PORT",
+                      help="the address Asterisk connects to for media (default 127.0.0.1, any free port)")
+    live.add_argument("--callee", default="Local/human@callee-sim",
+                      help="the endpoint dialled, or 'scripted' (timed on the wire by our callee server)")
+    live.add_argument("--rounds", type=int, default=1, help="rounds of --calls simultaneous calls")
     args = parser.parse_args()
     os.environ.setdefault("MINIBOT_ASR_THREADS", "2")
+    if args.ari_url or args.start_asterisk:
+        from bench.calls_live import run_live
+
+        print(json.dumps(asyncio.run(run_live(
+            calls=args.calls, rounds=args.rounds, asr=args.asr, ari_url=args.ari_url, ari_user=args.ari_user,
+            ari_password=args.ari_password, audiosocket=args.audiosocket, callee=args.callee,
+            start_asterisk=args.start_asterisk, vosk_url=args.vosk_url, wyoming_url=args.wyoming_url))))
+        return
     print(json.dumps(asyncio.run(run(args.calls, args.asr, args.vosk_url, args.vosk_rtf, args.wyoming_url))))
 
 
