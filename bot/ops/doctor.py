@@ -401,9 +401,13 @@ async def check_database(settings: Settings) -> Finding:
 
 
 async def check_recognizer(settings: Settings) -> Finding:
-    from ..speech.asr import VOSK_ALIASES, whisper_base_dir
+    from ..speech.asr import VOSK_ALIASES, installed_whisper
 
     name = "Reconnaissance vocale"
+    if settings.asr == "wyoming":
+        if not settings.wyoming_asr:
+            return Finding(name, FAIL, "asr=wyoming sans serveur", "MINIBOT_WYOMING_ASR=tcp://hôte:10300,...")
+        return Finding(name, OK, f"serveurs Wyoming {settings.wyoming_asr} (chacun sondé par /health)")
     if settings.asr == "vosk-server":
         if not settings.vosk_url:
             return Finding(name, FAIL, "asr=vosk-server sans adresse", "MINIBOT_VOSK_URL=ws://hôte:2700")
@@ -417,9 +421,11 @@ async def check_recognizer(settings: Settings) -> Finding:
         return Finding(name, OK, f"vosk-server : {detail}")
     if settings.asr == "whisper":
         try:
-            path = await asyncio.to_thread(whisper_base_dir, settings.cache_dir)
-        except Exception as exc:  # noqa: BLE001 - the packaged model is missing or damaged
-            return Finding(name, FAIL, f"whisper : {_short(exc)}", "minibot models pull")
+            path = await asyncio.to_thread(installed_whisper, settings.models_path, settings.cache_dir,
+                                           settings.whisper.size)
+        except Exception as exc:  # noqa: BLE001 - the packaged model is missing or damaged, or not pulled
+            return Finding(name, FAIL, f"whisper {settings.whisper.size} : {_short(exc)}",
+                           f"minibot models pull whisper-{settings.whisper.size}")
     else:
         path = settings.vosk_model or settings.models_path / VOSK_ALIASES["vosk-fr"]
     if not await asyncio.to_thread(path.exists):
