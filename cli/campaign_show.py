@@ -87,7 +87,10 @@ def show(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = J
         say("Terminée le", format_datetime(campaign.finished_at, tz))
     say("Webhook", (f"{hook.url or '—'} ({events['DELIVERED']} livrés, {events['PENDING']} en attente, "
                     f"{events['FAILED']} en échec)") if hook else "aucun")
-    contacts = ", ".join(f"{n} {k.lower()}" for k, n in stats["contacts_by_status"].items()) or "aucun"
+    from .monitor import CONTACT_STATUS
+
+    contacts = ", ".join(f"{n} {CONTACT_STATUS.get(k, k.lower())}"
+                         for k, n in stats["contacts_by_status"].items()) or "aucun"
     say("Contacts", f"{stats['contacts']} ({contacts})")
     say("Appels", f"{stats['calls']}, dont {stats['answered']} décrochés")
     if stats["results"]:

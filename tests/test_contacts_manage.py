@@ -30,7 +30,7 @@ def campaign(minibot, tmp_path):
     path = tmp_path / "contacts.csv"
     path.write_text("Prénom;Nom;Téléphone;Société;Code client\nMarie;Durand;06 12 34 56 78;Acme;C-1\n"
                     "Paul;Martin;06 98 76 54 32;Globex;C-2\n", encoding="utf-8")
-    cid = minibot("campaign", "create", "printemps", "--scenario", "demo", "--json")["id"]
+    cid = minibot("campaign", "create", "printemps", "--scenario", "demo", "--basis", "consent", "--json")["id"]
     minibot("contacts", "import", str(path), "--campaign", str(cid), "--json")
     return cid
 
@@ -73,7 +73,7 @@ def test_campaign_show(minibot, campaign):
     assert out["caller_id"] == "Agence <+33162000000>" and out["caller_id_check"]["status"] == "ok"
     assert out["stats"]["contacts"] == 2 and out["webhook"] is None and out["timezone"] == "Europe/Paris"
     text = minibot("campaign", "show", str(campaign))
-    for words in ("Campagne", "brouillon", "Scénario : demo (version", "Base légale : non précisée",
+    for words in ("Campagne", "brouillon", "Scénario : demo (version", "Base légale : consent", "2 à appeler",
                   "Numéro présenté", "tranche de démarchage 01 62", "Contacts : 2", "Webhook : aucun"):
         assert words in text, (words, text)
     assert "campaign 999" in minibot("campaign", "show", "999", code=2)
