@@ -50,7 +50,8 @@ async def test_a_campaign_is_dialled_stored_and_planned(db, whisper, tmp_path):
     async with SimulatedAsterisk(password=PASSWORD) as sim, AudioSocketServer("127.0.0.1", 0) as server:
         sim.add_callee(f"PJSIP/{NO_ANSWER}@trunk", NoAnswer())
         sim.add_callee(f"PJSIP/{OPT_OUT}@trunk",
-                       Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)],
+                       Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True),
+                                         Say("oui_daccord", after_prompt=True)],
                              hangup_when_idle=6))
         sim.add_callee(f"PJSIP/{BUSY}@trunk", Busy(ring=0.3))
         ari = AriConfig(url=sim.url, username="minibot", password=PASSWORD)

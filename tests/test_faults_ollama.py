@@ -51,8 +51,11 @@ async def test_calls_go_on_when_ollama_is_down_or_silent(db, whisper, tmp_path, 
                                               llm)
         sim = await stack.enter_async_context(SimulatedAsterisk(password=PASSWORD))
         server = await stack.enter_async_context(AudioSocketServer("127.0.0.1", 0))
+        # "Oui" confirms the opt-out when the words came through the line too garbled to be sure (Whisper
+        # at 8 kHz: "N'amappeler plus jamais."), and the bot asks, as a person unsure would.
         sim.add_callee(f"PJSIP/{OPT_OUT}@trunk", Human(
-            utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)], hangup_when_idle=6))
+            utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True),
+                        Say("oui_daccord", after_prompt=True)], hangup_when_idle=6))
         sim.add_callee(f"PJSIP/{OBJECTION}@trunk", Human(
             utterances=[Say("allo", at=0.3), Say("combien", after_prompt=True), Say("non_merci", after_prompt=True)],
             hangup_when_idle=6))

@@ -85,7 +85,8 @@ async def test_a_caller_who_says_yes_twice_becomes_a_qualified_lead(whisper, bra
 
 async def test_a_do_not_call_request_is_acknowledged_and_ends_the_call(whisper, brains, voice):
     conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
-    callee = Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)], hangup_when_idle=8.0)
+    callee = Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True),
+                               Say("oui_daccord", after_prompt=True)], hangup_when_idle=8.0)
     record, played = await _call(whisper, callee, conversation)
     assert record.result == "OPTED_OUT", record.timeline.entries
     assert conversation.run.record.opted_out
@@ -118,7 +119,8 @@ async def test_an_answer_whose_words_come_late_is_still_the_answer_not_a_silence
     # The scenario counts 6 s of silence; the caller talks for 1.5 s and its words take 5 s
     # more to come. Silence counts from the end of the words, so this is their answer.
     conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
-    callee = Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)], hangup_when_idle=15.0)
+    callee = Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True),
+                               Say("oui_daccord", after_prompt=True)], hangup_when_idle=15.0)
     record, _ = await _call(_LateFinals(whisper, 5.0), callee, conversation)
     assert record.result == "OPTED_OUT", record.timeline.entries
 

@@ -38,7 +38,8 @@ async def test_serve_runs_a_campaign_created_over_http_and_drains_on_stop(databa
         await conn.close()
     async with SimulatedAsterisk(password="sim") as sim:
         sim.add_callee("PJSIP/+33612345601@trunk", Human(
-            utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)], hangup_when_idle=5))
+            utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True),
+                        Say("oui_daccord", after_prompt=True)], hangup_when_idle=5))
         settings = Settings(
             database_url=database_url, data_dir=tmp_path, audiosocket_port=0,
             ari={"url": sim.url, "password": "sim"}, api={"port": 0, "key": KEY},

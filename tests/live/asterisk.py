@@ -150,6 +150,34 @@ class LiveAsterisk:
         except (urllib.error.URLError, OSError):
             return False
 
+    def events_answer(self, timeout: float = 3.0) -> bool:
+        """Does ARI's event WebSocket accept a connection (what every call needs), not only REST?"""
+        import asyncio
+        import threading
+
+        import aiohttp
+
+        async def probe() -> bool:
+            token = base64.b64encode(f"minibot:{self.password}".encode()).decode()
+            ws_url = self.url.replace("http://", "ws://") + "/events?app=fixture-probe"
+            try:
+                async with aiohttp.ClientSession(headers={"Authorization": f"Basic {token}"}) as session, \
+                        asyncio.timeout(timeout), \
+                        session.ws_connect(ws_url):
+                    return True
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                return False
+
+        answer: list[bool] = []
+        # A thread of its own: the fixture may run while the test's event loop exists.
+        worker = threading.Thread(target=lambda: answer.append(asyncio.run(probe())))
+        worker.start()
+        worker.join(timeout + 2)
+        return bool(answer and answer[0])
+
+    def healthy(self) -> bool:
+        return self.running and self._ari_answers() and self.events_answer()
+
     def output(self) -> str:
         """What Asterisk printed (its console), for failure messages."""
         path = self.base / "asterisk.out"

@@ -41,11 +41,21 @@ def asterisk():
 
 @pytest.fixture
 def live_asterisk(asterisk):
-    if not asterisk.running:
-        asterisk.start()
+    _ensure_healthy(asterisk)
     yield asterisk
     if not asterisk.running:
         asterisk.start()
+
+
+def _ensure_healthy(asterisk) -> None:
+    """Each test gets an Asterisk whose REST and event socket answer: one a previous test stopped,
+    killed or left unable to take a WebSocket is started again (and says so, with its console)."""
+    if asterisk.running and asterisk.healthy():
+        return
+    if asterisk.running:
+        print(f"live Asterisk not answering: restarted. Its console ends with:\n{asterisk.output()[-3000:]}")
+        asterisk.kill()
+    asterisk.start()
 
 
 @pytest.fixture(scope="session")
