@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.dialog.intents import Intent, Understanding
 from bot.dialog.objections.library import Library, Objection
 from bot.dialog.scenario.engine import ScenarioRun
@@ -41,6 +43,16 @@ async def test_a_stop_is_asked_about_and_a_yes_records_the_opt_out() -> None:
     turn = await r.hear(said("stop", Intent.OPT_OUT, confirm=True, sentiment="irritated"))
     assert turn.text == ENGINE_LINES["confirm_opt_out"] and turn.end is None and not r.record.opted_out
     turn = await r.hear(said("oui", Intent.AFFIRM))
+    assert turn.end is CallResult.OPTED_OUT and r.record.opted_out
+
+
+@pytest.mark.parametrize("yes", ["Oui d'accord pour ça.", "oui, c'est bien ça", "Exactement, plus jamais."])
+async def test_a_yes_with_more_words_confirms_the_opt_out(yes) -> None:
+    # As a recogniser writes it after "N'amappeler plus jamais." (Whisper at 8 kHz): it used to go on
+    # with the sales rail ("affirm → interest").
+    r = run()
+    await r.hear(said("N'amappeler plus jamais.", Intent.OPT_OUT, confirm=True))
+    turn = await r.hear(said(yes, Intent.AFFIRM))
     assert turn.end is CallResult.OPTED_OUT and r.record.opted_out
 
 

@@ -88,7 +88,7 @@ async def test_a_do_not_call_request_is_acknowledged_and_ends_the_call(whisper, 
     callee = Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True),
                                Say("oui_daccord", after_prompt=True)], hangup_when_idle=8.0)
     record, played = await _call(whisper, callee, conversation)
-    assert record.result == "OPTED_OUT", record.timeline.entries
+    assert record.result == "OPTED_OUT", "\n".join(f"{t:.2f} {w}" for t, w in record.timeline.entries)
     assert conversation.run.record.opted_out
     assert played[-1].endswith(voice.key(ENGINE_LINES["opt_out"]))  # the acknowledgement, last
 

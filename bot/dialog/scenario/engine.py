@@ -55,6 +55,10 @@ class Turn:
         return " ".join(line.text for line in self.lines)
 
 
+# How a yes to a yes/no question the engine asked may begin (normalised words, a word boundary after).
+CONFIRMING_STARTS = tuple(f"{w} " for w in ("oui", "ouais", "exactement", "absolument", "tout a fait", "ce est ca",
+                                            "ce est bien ca", "voila", "affirmatif", "en effet"))
+
 class FreestyleAnswerer(Protocol):
     """An LLM answer for what no step or library entry answers; None when none can be had."""
 
@@ -198,7 +202,10 @@ class ScenarioRun:
     async def _pending(self, u: Understanding) -> Turn | None:
         """The answer to a question the engine itself asked (opt-out, callback time, way out),
         or None to understand the words as usual."""
-        clear_yes = u.intent is Intent.AFFIRM and normalize(u.text) in AFFIRM_EXACT
+        said = normalize(u.text)
+        # A yes to "vous ne souhaitez plus être appelé ?" may come with more words than a bare "oui"
+        # ("oui d'accord pour ça", as a recogniser writes it): an affirmation that starts as a clear yes.
+        clear_yes = u.intent is Intent.AFFIRM and (said in AFFIRM_EXACT or said.startswith(CONFIRMING_STARTS))
         if self._asked_opt_out:
             self._asked_opt_out = False
             if u.decided_opt_out or clear_yes:
