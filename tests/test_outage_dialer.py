@@ -7,6 +7,7 @@ reason, resumes it when ARI is healthy, and never undoes an operator's pause."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 
 from bot.call.call import CallRecord
@@ -104,7 +105,9 @@ async def test_a_refused_originate_is_no_dial_and_a_burst_pauses_the_campaign(db
     assert await db.pool.fetchval("SELECT count(*) FROM campaign_contacts WHERE status <> 'PENDING'") == 0
     # The reason, in French, where operators look: the API's campaign, the monitor's view.
     campaign = await get_campaign(db.pool, cid)
-    assert campaign.paused_by == "breaker" and campaign.pause_reason.startswith("disjoncteur : 5 échecs sur 5 ")
+    # 5 refusals trip it; a 6th dial already under way may be counted first on a busy machine.
+    assert campaign.paused_by == "breaker"
+    assert re.match(r"disjoncteur : ([56]) échecs sur \1 ", campaign.pause_reason), campaign.pause_reason
     assert "Allocation failed" in campaign.pause_reason
     assert campaign.to_json()["pause_reason"] == campaign.pause_reason
     view = await live_view(db.pool, cid)
