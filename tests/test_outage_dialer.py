@@ -86,6 +86,7 @@ async def test_a_refused_originate_is_no_dial_and_a_burst_pauses_the_campaign(db
     clock = Clock(weekday_morning())
     refusing = Refusing()
     dialer = Dialer(db, refusing, _no_conversation, DialerConfig(poll_interval=0.02), clock=clock)
+    began = clock()
 
     async def paused():
         return (await get_campaign(db.pool, cid)).status == "PAUSED"
@@ -101,7 +102,8 @@ async def test_a_refused_originate_is_no_dial_and_a_burst_pauses_the_campaign(db
     rows = await db.pool.fetch("SELECT status, call_id, gate_reasons, due_at FROM attempts WHERE campaign_id = $1", cid)
     assert len(rows) == 6 and all(r["status"] == "SCHEDULED" and r["call_id"] is None for r in rows)
     given_back = [r for r in rows if r["gate_reasons"] == ["asterisk_refused"]]
-    assert len(given_back) == len(refusing.tried) and all(r["due_at"] > clock() for r in given_back)
+    # Each waits again, later than when the dials began (give_back_delay after its refusal).
+    assert len(given_back) == len(refusing.tried) and all(r["due_at"] > began for r in given_back)
     assert await db.pool.fetchval("SELECT count(*) FROM campaign_contacts WHERE status <> 'PENDING'") == 0
     # The reason, in French, where operators look: the API's campaign, the monitor's view.
     campaign = await get_campaign(db.pool, cid)
