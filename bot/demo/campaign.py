@@ -68,7 +68,9 @@ CALLEES = [
         utterances=[Say("allo", at=0.4), Say("non_merci", at=1.2, over_prompt=True)],
         echo_db=-10, echo_delay_ms=150, hangup_when_idle=6)),
     DemoCallee("Anne", "Petit", "06 12 00 00 04", "asks not to be called again", Human(
-        utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True)], hangup_when_idle=5)),
+        # "Oui" when the bot asks "Vous ne souhaitez plus être appelé ?" (Whisper may garble the request).
+        utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True),
+                    Say("oui_daccord", after_prompt=True)], hangup_when_idle=5)),
     DemoCallee("Julie", "Moreau", "06 12 00 00 05", "asks to be called back", Human(
         utterances=[Say("allo", at=0.3), Say("rappelez", after_prompt=True)], hangup_when_idle=5)),
     DemoCallee("Jean", "Leroy", "06 12 00 00 06", "answering machine", Machine()),
@@ -255,7 +257,8 @@ async def _campaign(settings, console, db, recognizer, conversations, work) -> i
                   soft_wrap=True, highlight=False)
     console.print(f"channels or bridges left in Asterisk: {leftovers}")
     done = await db.pool.fetchval("SELECT count(*) FROM calls WHERE campaign_id = $1 AND status = 'ENDED'", campaign.id)
-    return 0 if leftovers == 0 and done == len(CALLEES) else 1
+    # Every callee's call ended (a retry that fell due meanwhile may add one more).
+    return 0 if leftovers == 0 and done >= len(CALLEES) else 1
 
 
 async def _first_attempts_left(db: Database, campaign_id: int) -> bool:
