@@ -86,6 +86,10 @@ class Backoff:
             d = min(self.cap, d * self.factor)
 
 
+class _HandshakeTimeout(Exception):
+    pass
+
+
 class EventStream:
     def __init__(self, config: AriConfig, *, backoff: Backoff | None = None, give_up_after: float = 60.0,
                  heartbeat: float = 10.0, connect_timeout: float = 5.0) -> None:
@@ -97,6 +101,7 @@ class EventStream:
         self.connected = asyncio.Event()
         self.gone = False
         self.connections = 0
+        self.last_error = ""  # why the latest attempt failed, for the error a caller sees
         self._subs: set[Subscription] = set()
 
     def subscribe(self, ids: Iterable[str] = (), *, everything: bool = False) -> Subscription:
@@ -116,8 +121,13 @@ class EventStream:
         return f"{base}/events"
 
     async def wait_connected(self, timeout: float) -> None:
-        async with asyncio.timeout(timeout):
-            await self.connected.wait()
+        """Raises TimeoutError saying where and why (the last failed attempt) when not connected in time."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self.connected.wait()
+        except TimeoutError:
+            raise TimeoutError(f"ARI event socket {self.ws_url} not connected within {timeout:g} s"
+                               f" ({self.last_error or 'no attempt finished'})") from None
 
     async def run(self) -> None:
         """Until cancelled: connect, read, reconnect. ``AriGone`` is sent once per outage
@@ -128,11 +138,7 @@ class EventStream:
             while True:
                 reason = "closed by Asterisk"
                 try:
-                    async with session.ws_connect(
-                        self.ws_url, params={"app": self.config.app, "subscribeAll": "false"},
-                        heartbeat=self.heartbeat, timeout=aiohttp.ClientWSTimeout(ws_close=self.connect_timeout),
-                        receive_timeout=None,
-                    ) as ws:
+                    async with await self._connect(session) as ws:
                         self.connections += 1
                         self.connected.set()
                         if down_since is not None:
@@ -145,8 +151,11 @@ class EventStream:
                     raise
                 except aiohttp.WSServerHandshakeError as exc:
                     reason = f"handshake refused ({exc.status})"
+                except _HandshakeTimeout:
+                    reason = f"no answer to the WebSocket handshake within {self.connect_timeout:g} s"
                 except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                     reason = f"{exc.__class__.__name__}: {exc}"
+                self.last_error = reason
                 now = time.monotonic()
                 if self.connected.is_set() or down_since is None:
                     self.connected.clear()
@@ -157,6 +166,20 @@ class EventStream:
                     self.gone = True
                     self._broadcast(AriGone(f"no ARI connection for {now - down_since:.0f} s ({reason})"))
                 await asyncio.sleep(next(delays))
+
+    async def _connect(self, session: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+        """Open the socket, the handshake included, within ``connect_timeout``: the session's own
+        default would wait 5 minutes on an Asterisk that accepted the TCP connection but never
+        answered the upgrade, and no call could be dialled meanwhile; a retry gets through."""
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                return await session.ws_connect(
+                    self.ws_url, params={"app": self.config.app, "subscribeAll": "false"},
+                    heartbeat=self.heartbeat, timeout=aiohttp.ClientWSTimeout(ws_close=self.connect_timeout),
+                    receive_timeout=None,
+                )
+        except TimeoutError as exc:
+            raise _HandshakeTimeout from exc
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         async for msg in ws:

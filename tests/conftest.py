@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 
@@ -17,6 +18,28 @@ def speech_manifest() -> dict:
 
 def speech(name: str, rate: int = 16000) -> Audio:
     return read_wav(FIXTURES / f"{name}_{rate // 1000}k.wav")
+
+
+def sounds_like(heard: str, said: str) -> float:
+    """How close a transcript sounds to what was said: letters and digits only, character by character.
+
+    Whisper's greedy decoding runs on CTranslate2 kernels chosen per CPU (AVX2 vs AVX-512, Intel vs
+    AMD), so the same audio can come back split into other words: "C'est combien ?" is "C'est court
+    bien." on an AMD EPYC host, "Oui, d'accord, pourquoi pas." is "et d'accord pour quoi pas." on
+    another. A word-level ratio calls those 0.4; the sounds are the same (0.83, 0.88). Word
+    boundaries are left out so the check holds on any x86-64 CPU; a wrong transcript ("Bonjour"
+    for "C'est combien ?": 0.22) still fails."""
+    norm = lambda s: "".join(c for c in s.lower() if c.isalnum())  # noqa: E731
+    return difflib.SequenceMatcher(None, norm(heard), norm(said)).ratio()
+
+
+def assert_heard(heard: str, clip: str, manifest: dict, at_least: float = 0.6) -> None:
+    """The transcript sounds like its clip's text, and more like it than like any other clip's."""
+    scores = {name: sounds_like(heard, entry["text"]) for name, entry in manifest.items()}
+    closest = max(scores, key=scores.__getitem__)
+    assert closest == clip and scores[clip] >= at_least, (
+        f"{heard!r} heard for {clip} ({manifest[clip]['text']!r}: {scores[clip]:.2f}); closest: {closest} "
+        f"({scores[closest]:.2f})")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import difflib
 
 import pytest
 
@@ -16,15 +15,10 @@ from bot.speech.asr.wyoming import WyomingError, WyomingRecognizer
 from bot.speech.service_pool import ServicePool
 from bot.speech.tts.base import TtsError
 from bot.speech.tts.wyoming import WyomingTtsEngine
-from tests.conftest import speech
+from tests.conftest import assert_heard, speech
 from tests.speech_servers import faster_whisper_server, free_port, piper_server
 
 pytestmark = pytest.mark.slow
-
-
-def _similar(a: str, b: str) -> float:
-    norm = lambda s: "".join(c for c in s.lower() if c.isalnum() or c == " ").split()  # noqa: E731
-    return difflib.SequenceMatcher(None, norm(a), norm(b)).ratio()
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +71,7 @@ async def test_the_real_server_recognises_french_phone_audio(whisper_server, spe
     for name in ("non_merci", "oui_daccord"):
         final, stream = await _recognise(rec, name)
         assert final.final and stream.server == whisper_server
-        assert _similar(final.text, speech_manifest[name]["text"]) >= 0.6, final.text
+        assert_heard(final.text, name, speech_manifest)
 
 
 async def test_a_refusing_server_is_set_aside_and_the_call_goes_on(whisper_server, speech_manifest):
@@ -86,7 +80,7 @@ async def test_a_refusing_server_is_set_aside_and_the_call_goes_on(whisper_serve
     rec.pool._next = iter(range(0, 100, 2))  # start each call at the dead server
     final, stream = await _recognise(rec, "interesse")
     assert stream.server == whisper_server
-    assert _similar(final.text, speech_manifest["interesse"]["text"]) >= 0.6, final.text
+    assert_heard(final.text, "interesse", speech_manifest)
     assert rec.pool.state(dead).startswith("set aside")
     assert list(rec.pool.order())[0] == whisper_server  # the next call starts with the healthy one
 
@@ -105,7 +99,7 @@ async def test_a_server_hanging_up_mid_utterance_loses_no_audio(whisper_server, 
         rec.pool._next = iter(range(0, 100, 2))
         final, stream = await _recognise(rec, "oui_daccord")
     assert stream.server == whisper_server
-    assert _similar(final.text, speech_manifest["oui_daccord"]["text"]) >= 0.6, final.text
+    assert_heard(final.text, "oui_daccord", speech_manifest)
 
 
 async def test_every_server_down_is_a_clear_error():

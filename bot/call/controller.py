@@ -75,7 +75,8 @@ class CallController:
         watcher = asyncio.create_task(self.readiness.watch(), name="ari-readiness")
         self._stack.push_async_callback(_cancel, watcher)
         try:
-            await self.stream.wait_connected(10)
+            # Two attempts fit: one handshake Asterisk never answered (5 s) is retried.
+            await self.stream.wait_connected(12)
             await self.readiness.wait(5)
         except BaseException:
             await self._stack.aclose()  # no ARI: close what was opened (HTTP session, event task)
