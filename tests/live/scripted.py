@@ -123,6 +123,8 @@ class ScriptedCallee:
                     data = await asyncio.wait_for(reader.read(4096), 0.5)
                 except TimeoutError:
                     continue
+                except ConnectionError:
+                    break  # Asterisk hung up while the callee was still sending: the call ended
                 if not data:
                     break
                 now = time.monotonic()
