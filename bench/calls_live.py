@@ -72,11 +72,13 @@ def wire_figures(calls) -> dict:
     """What the scripted callee heard, timed on the wire, around what it said (`Heard.said`): the
     bot's first audio after the connection; a reply after a line the bot was quiet at the end of
     (from the line's last voiced frame); a barge-in where the bot was talking as the line began
-    and went quiet before it ended."""
+    and went quiet before it ended; how often the bot began a line while the callee spoke."""
     first, turn, barge = [], [], []
+    over = 0  # the bot starting a line while the callee is speaking (its greeting over their "allô")
     for heard in calls:
         if heard.connected_at is None:
             continue
+        over += sum(any(start <= onset <= end for start, end, _how in heard.said) for onset in heard.onsets())
         if (at := heard.first_sound_at()) is not None:
             first.append(at - heard.connected_at)
         for start, end, _how in heard.said[1:]:  # the first is the callee's "allô"
@@ -87,7 +89,8 @@ def wire_figures(calls) -> dict:
                 barge.append(quiet - start)
             if not heard.sound_within(end - 0.3, end) and (reply := heard.first_sound_after(end)) is not None:
                 turn.append(reply - end)
-    return {**_band("answer_to_first_audio", first), **_band("turn_latency", turn), **_band("barge_in", barge)}
+    return {**_band("answer_to_first_audio", first), **_band("turn_latency", turn), **_band("barge_in", barge),
+            "bot_starts_over_callee": over}
 
 
 async def run_live(*, calls: int, rounds: int, asr: str, ari_url: str | None, ari_user: str,
