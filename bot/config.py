@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .speech.asr.settings import WhisperConfig
@@ -85,8 +85,34 @@ class ApiSettings(BaseModel):
     key: SecretStr | None = Field(None, description="X-API-Key for /api/*; unset: /api/* answers 401")
 
 
+Language = Literal["fr", "en"]
+
+
+def _language_code(value: object) -> object:
+    """'fr_FR.UTF-8' or ' EN ' name a language too: its first two letters, lower case."""
+    return value.strip().lower()[:2] if isinstance(value, str) else value
+
+
+class LanguageSetting(BaseSettings):
+    """MINIBOT_LANGUAGE alone, from the same sources as Settings (environment, then .env). Read apart
+    so that printing an error about another setting never fails on that other setting; an unknown
+    value reads as French here (Settings itself refuses it, saying which values it takes)."""
+
+    model_config = SettingsConfigDict(env_prefix="MINIBOT_", env_file=".env", extra="ignore")
+
+    language: str = "fr"
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _code(cls, value: object) -> object:
+        code = _language_code(value)
+        return code if code in ("fr", "en") else "fr"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINIBOT_", env_file=".env", env_nested_delimiter="__", extra="ignore")
+
+    language: Language = Field("fr", description="what people read (CLI, dashboard, exports): fr or en")
 
     database_url: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DATABASE_URL", "MINIBOT_DATABASE_URL"),
@@ -116,6 +142,11 @@ class Settings(BaseSettings):
     vad: VadConfig = VadConfig()
     barge_in: BargeInConfig = BargeInConfig()
     turn: TurnConfig = TurnConfig()
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> object:
+        return _language_code(value)
 
     @property
     def database_dsn(self) -> str | None:
