@@ -22,7 +22,7 @@ from bot.campaign import control
 from bot.campaign.lifecycle import TransitionError
 from bot.campaign.summary import stats_table
 from bot.config import Settings
-from bot.i18n import format_datetime, format_decimal
+from bot.i18n import _, format_datetime, format_decimal
 from bot.store import Database, DatabaseError
 from bot.store.campaigns import Campaign, campaign_stats, get_campaign, list_campaigns
 
@@ -47,9 +47,9 @@ def _json_option(text: str | None, what: str) -> dict | None:
         raw = Path(text[1:]).read_text(encoding="utf-8") if text.startswith("@") else text
         value = json.loads(raw)
     except (OSError, json.JSONDecodeError) as exc:
-        fail(f"--{what}: {exc}", 2)
+        fail(f"--{what} : {exc}", 2)
     if not isinstance(value, dict):
-        fail(f"--{what}: expected a JSON object", 2)
+        fail(_("--{what} : un objet JSON est attendu").format(what=what), 2)
     return value
 
 
@@ -91,7 +91,7 @@ def create(
     for item in var:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            fail(f"--var {item!r}: expected name=value", 2, as_json)
+            fail(_("--var {item!r} : nom=valeur attendu").format(item=item), 2, as_json)
         variables[key.strip()] = value
     settings = dict(max_concurrent_calls=max_concurrent, calls_per_second=cps, variables=variables,
                     compliance=_json_option(compliance, "compliance"), retry_policy=_json_option(retry, "retry"),
@@ -162,7 +162,7 @@ def _lifecycle(action: str, campaign_id: int, as_json: bool) -> None:
     except (TransitionError, control.CampaignNotReady) as exc:
         fail(str(exc), 1, as_json)
     for warning in warnings:
-        err.print(f"[yellow]attention:[/] {warning}", highlight=False)
+        err.print(f"[yellow]{_('attention :')}[/] {warning}", highlight=False)
     if as_json:
         emit(campaign.to_json())
     else:
@@ -287,7 +287,8 @@ def run(
     except StartupError as exc:
         fail(str(exc), 1)
     except (TimeoutError, OSError) as exc:
-        fail(f"cannot reach Asterisk at {settings.ari.url}: {exc or 'no event stream'}", 1)
+        fail(_("Asterisk injoignable à {url} : {error}").format(
+            url=settings.ari.url, error=exc or _("pas de flux d'événements ARI")), 1)
 
 
 async def _say_why_waiting(db: Database, campaign_ids: list[int] | None, said: dict[int, str],
