@@ -50,7 +50,8 @@ def _report(label: str, result: Prepared | Failed) -> bool:
 
 @audio_app.command()
 def prepare(
-    inputs: list[Path] = typer.Argument(None, help="enregistrements : wav, mp3, ogg, flac (toute fréquence, mono ou "
+    inputs: list[Path] = typer.Argument(None, metavar="[ENREGISTREMENT]...", help="enregistrements : wav, mp3, ogg, "
+                                                                                  "flac (toute fréquence, mono ou "
                                                    "stéréo)"),
     out: Path = typer.Option(None, "--out", "-o", help="où écrire <nom>.wav (8 kHz) et <nom>.sln16 (16 kHz)"),
     scenario: str = typer.Option(

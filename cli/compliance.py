@@ -386,7 +386,8 @@ def consent_list(
 
 @consent_app.command("import")
 def consent_import(
-    file: Path = typer.Argument(..., help="CSV, XLSX or JSON; colonnes: téléphone, date du consentement, mode, "
+    file: Path = typer.Argument(..., metavar="FICHIER", help="CSV, XLSX ou JSON ; colonnes : téléphone, date du "
+                                                             "consentement, mode, "
                                           "texte accepté, [pour le compte de, collecté par, finalités, canal, "
                                           "preuve, hors horaires]"),
     dry_run: bool = typer.Option(False, "--dry-run", help="vérifier le fichier, ne rien enregistrer"),

@@ -130,7 +130,7 @@ def _more(total: int) -> None:
 
 @contacts_app.command("forget")
 def forget_contact(
-    phone: str = typer.Argument(..., help="le numéro de la personne (E.164 ou national)"),
+    phone: str = typer.Argument(..., metavar="NUMÉRO", help="le numéro de la personne (E.164 ou national)"),
     recordings_dir: Path = typer.Option(None, "--recordings-dir", help="où Asterisk range les enregistrements "
                                         "(par défaut : MINIBOT_RECORDINGS_DIR)"),
     as_json: bool = typer.Option(False, "--json", help="un objet JSON sur la sortie standard"),

@@ -85,7 +85,8 @@ def demo(
 
 @app.command()
 def call(
-    number: str = typer.Argument(..., help="numéro E.164 (+33...) ou point d'accès Asterisk (Local/human@callee-sim)"),
+    number: str = typer.Argument(..., metavar="NUMÉRO", help="numéro E.164 (+33...) ou point d'accès Asterisk "
+                                                             "(Local/human@callee-sim)"),
     scenario: str = typer.Option("demo", help="le nom d'un scénario livré ou un fichier YAML de scénario"),
     var: list[str] = typer.Option([], "--var", metavar="NOM=VALEUR",
                                 help="une variable du contact, nom=valeur (répétable)"),

@@ -15,7 +15,6 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.prompt import Prompt
 from rich.table import Table
 
 from bot.dialog.objections.library import BASE_THEMES, DEFAULT_DIR, Library, LibraryError, load_library
@@ -34,7 +33,7 @@ from bot.dialog.scenario.loader import Problem, ScenarioInvalid, load_scenario, 
 from bot.dialog.scenario.model import DEFAULT_KEY, PERSONALITIES, Scenario
 from bot.i18n import _, format_percent
 
-from .prompts import oui_non, slug
+from .prompts import Question, oui_non, slug
 
 scenario_app = typer.Typer(help="Scénarios de conversation : vérifier, lister, afficher, écrire, répéter.",
                            no_args_is_help=True)
@@ -242,7 +241,7 @@ def new(
             _refuse_overwrite(_target(out, name))  # before the other questions are asked
         if theme is None and interactive:
             # No theme is a valid answer: the general and standard objections only.
-            theme = Prompt.ask("Thème d'objections", console=console, choices=[GENERAL, *themes],
+            theme = Question.ask("Thème d'objections", console=console, choices=[GENERAL, *themes],
                                default=GENERAL) if themes else GENERAL
         objective = ask(objective, "Objectif", choices=list(OBJECTIVES))
         personality = ask(personality, "Personnalité", choices=list(PERSONALITIES), default="professionnel")
@@ -256,7 +255,8 @@ def new(
             console.print("Questions de qualification, auxquelles un bon prospect répond « oui » (ligne vide pour "
                           "finir) :")
             questions.append(_prompt("Question 1"))
-            while more := Prompt.ask(f"Question {len(questions) + 1}", console=console, default="", show_default=False):
+            while more := Question.ask(f"Question {len(questions) + 1}", console=console, default="",
+                                       show_default=False):
                 questions.append(more.strip())
         if recorded is None:
             recorded = oui_non("L'appel est-il enregistré ?", console=console) if interactive else True
@@ -314,7 +314,7 @@ def _prompt(label: str, *, choices: list[str] | None = None, default: str | None
         kwargs: dict[str, Any] = {"choices": choices} if choices else {}
         if default:
             kwargs["default"] = default
-        answer = (Prompt.ask(label, console=console, **kwargs) or "").strip()
+        answer = (Question.ask(label, console=console, **kwargs) or "").strip()
         if answer and (pattern is None or pattern.match(answer)):
             return answer
         if not answer:

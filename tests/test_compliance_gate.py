@@ -423,8 +423,8 @@ def test_cli_check_json_and_exit_codes(database_url):
     assert json.loads(refused.stdout)["reasons"] == ["weekend", "blacklist"]
     human = cli(database_url, "check", "--phone", PHONE, "--at", "2026-11-28T11:00")
     assert human.exit_code == 1
-    assert "REFUSED" in human.stdout and "blacklist" in human.stdout and "asked by the client" in human.stdout
-    assert "no Bloctel list imported" in human.stderr
+    assert "REFUSÉ" in human.stdout and "liste noire" in human.stdout and "asked by the client" in human.stdout
+    assert "aucune liste Bloctel importée" in human.stderr
 
     bad = cli(database_url, "check", "--phone", "12ab", "--json")
     assert bad.exit_code == 2 and "phone" in json.loads(bad.stdout)["error"]

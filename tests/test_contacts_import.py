@@ -399,10 +399,10 @@ async def test_cli_human_summary(db, database_url, tmp_path):
     path = write(tmp_path / "bad.csv", "Portable\n0612345678\n" + "".join(f"06 1{i}\n" for i in range(25)))
     result = await run_cli(database_url, str(path))
     assert result.exit_code == 0, result.output
-    assert "1 imported, 0 duplicates, 25 invalid, 0 empty" in result.output
-    assert "line 3: phone: wrong length for a FR number: '06 10'" in result.output
-    assert "line 22: " in result.output and "line 23: " not in result.output  # the first 20 only
-    assert "…and 5 more" in result.output
+    assert "1 importé(s), 0 doublon(s), 25 invalide(s), 0 vide(s)" in result.output
+    assert "ligne 3 : phone: wrong length for a FR number: '06 10'" in result.output
+    assert "ligne 22 : " in result.output and "ligne 23 : " not in result.output  # the first 20 only
+    assert "…et 5 de plus" in result.output
 
 
 async def test_cli_map_override(db, database_url, tmp_path):

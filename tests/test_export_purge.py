@@ -396,7 +396,7 @@ def test_cli_db_migrate_applies_then_is_up_to_date(pg_server, tmp_path):
         assert out["applied"][0] == "0001_initial" and out["version"] >= 1
         assert name in out["database"] and "s3cret" not in first.stdout  # where, without the password
         again = runner.invoke(db_app, ["migrate"], env=env)
-        assert again.exit_code == 0 and "up to date" in again.stdout and "s3cret" not in again.stdout
+        assert again.exit_code == 0 and "à jour" in again.stdout and "s3cret" not in again.stdout
     finally:
         asyncio.run(admin(f"DROP DATABASE {name} WITH (FORCE)"))
 
@@ -410,7 +410,8 @@ def test_cli_db_purge(database_url, tmp_path):
 
     dry = runner.invoke(db_app, [*args, "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
-    assert "would purge 4 call(s)" in dry.stdout and "2 recording(s) to delete" in dry.stdout
+    assert "4 appel(s) terminé(s)" in dry.stdout and "seraient purgés" in dry.stdout
+    assert "2 enregistrement(s) à supprimer" in dry.stdout
     assert (recordings / "minibot-old-named.wav").exists()
 
     done = runner.invoke(db_app, [*args, "--json"], env=env)

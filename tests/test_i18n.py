@@ -3,6 +3,7 @@ in words."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from typer.testing import CliRunner
 from bot.i18n import _, format_datetime, format_decimal, format_percent, format_slot, translations
 
 REPO = Path(__file__).resolve().parents[1]
-TRANSLATED = ["bot/campaign/live.py", "cli/monitor.py", "cli/help.py"]
+TRANSLATED = ["bot/campaign/live.py", *sorted(str(p.relative_to(REPO)) for p in (REPO / "cli").glob("*.py"))]
+# The same words in both languages.
+SAME = {"Options", "Arguments", "contact", "worker", "contacts {n}", "source", "absent (minibot models pull vosk-fr)"}
 
 
 def test_every_message_has_an_english_translation():
@@ -22,8 +25,7 @@ def test_every_message_has_an_english_translation():
     for name in TRANSLATED:
         for _lineno, message, _comments, _context in extract_from_file("python", REPO / name, keywords={"_": None}):
             text = message if isinstance(message, str) else message[0]
-            if english.gettext(text) == text and text.strip() not in ("Options", "Arguments", "contact", "worker",
-                                                                      "contacts {n}"):
+            if english.gettext(text) == text and text.strip() not in SAME:
                 missing.append((name, text))
     assert missing == []
 
@@ -57,3 +59,114 @@ def test_help_shows_words_not_python_types(command):
     for python in ("<bool>", "<list[", "<str>", "<int", "<float"):
         assert python not in result.output, (python, result.output)
     assert "[obligatoire]" in result.output or "[défaut" in result.output
+
+
+# Words that are English and never French: one of them in a French screen is a message left untranslated.
+ENGLISH = {"the", "and", "of", "to", "with", "print", "default", "every", "each", "one", "if", "is", "are", "this",
+           "only", "from", "for", "when", "which", "exit", "show", "number", "files", "name", "line", "lines",
+           "help", "not", "no", "an", "in", "its", "it", "be", "by", "as", "at", "that", "their", "write", "read",
+           "give", "missing", "error", "warning", "usage", "command", "commands", "phone",
+           "campaign", "scenario", "voice", "recorded", "written", "found", "invalid", "unknown",
+           "should", "must", "cannot", "failed", "none", "yes", "step", "steps", "reason", "where", "what", "how",
+           "new", "install", "completion", "current", "required", "try", "aborted"}
+# Not words a reader reads as language: options, variables, code, paths, quoted values to type.
+_NOT_WORDS = re.compile(r"--[\w-]+|MINIBOT_\w+|`[^`]*`|<[^>]*>|\{[^}]*\}|https?://\S+|\w+\.(?:yaml|wav|py|conf|csv)\b"
+                        r"|'[^']*=[^']*'|'[^' ]+'|\[[^\]]*\]|(?<!\w)/[\w/.-]+")
+
+
+def english_words(text: str, allowed: set[str] = frozenset()) -> set[str]:
+    """English words in what a French reader sees (option names, variables, code and paths aside)."""
+    words = set(re.findall(r"[A-Za-zÀ-ÿ_]+", _NOT_WORDS.sub(" ", text)))
+    return {w for w in words if w.lower() in ENGLISH and w not in allowed and not (w.isupper() and len(w) > 1)}
+
+
+def _all_commands():
+    import typer
+
+    from cli.main import app
+
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+def test_every_help_screen_is_french():
+    """`minibot ... --help` of every command and group: no English word (the command names aside)."""
+    from cli.main import app
+
+    commands = _all_commands()
+    names = {name for path, _c in commands for name in path}
+    runner = CliRunner()
+    leftovers = {}
+    for path, _command in commands:
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200", "MINIBOT_LANGUAGE": "fr"})
+        assert result.exit_code == 0, (path, result.output)
+        # contacts import lists the field names one maps a column to (phone, first_name...): values to type
+        found = english_words(result.output, names | ({"phone"} if path == ["contacts", "import"] else set()))
+        if found:
+            leftovers[" ".join(path) or "minibot"] = sorted(found)
+    assert leftovers == {}
+
+
+def test_every_help_text_has_an_english_translation():
+    """English through the one setting: each command's and option's French description is in the
+    catalogue (it is looked up when the help is drawn)."""
+    from cli.help import help_key
+
+    english = translations("en")
+    missing = set()
+    for _path, command in _all_commands():
+        texts = [command.help] + [getattr(p, "help", None) for p in command.params]
+        for text in filter(None, texts):
+            key = help_key(text)
+            if key not in _TYPER_ENGLISH and english.gettext(key) == key and not key.startswith("vosk-fr, "):
+                missing.add(key)
+    assert sorted(missing) == []
+
+
+_TYPER_ENGLISH = {"Show this message and exit.", "Install completion for the current shell.",
+                  "Show completion for the current shell, to copy it or customize the installation."}
+
+
+def test_help_in_english_with_the_setting():
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["campaign", "create", "--help"], env={"COLUMNS": "200", "MINIBOT_LANGUAGE": "en"})
+    assert result.exit_code == 0
+    assert "Show this message and exit." in result.output and "Usage:" in result.output
+    assert "Create a campaign" in result.output and "Créer une campagne" not in result.output
+    assert english_words(result.output)  # the check that keeps French screens French does see English
+
+
+def test_typer_errors_in_french():
+    from cli.main import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["campaign", "create"], env={"COLUMNS": "200", "MINIBOT_LANGUAGE": "fr"})
+    assert result.exit_code == 2 and "Argument manquant : NOM" in result.output, result.output
+    result = runner.invoke(app, ["campaign", "lst"], env={"COLUMNS": "200", "MINIBOT_LANGUAGE": "fr"})
+    assert "Commande inconnue : lst. Vouliez-vous dire list ?" in result.output, result.output
+    result = runner.invoke(app, ["campaign", "create", "x", "--scenario", "demo", "--cps", "vite"],
+                           env={"COLUMNS": "200", "MINIBOT_LANGUAGE": "fr"})
+    assert "Valeur invalide pour '--cps' : un nombre est attendu" in result.output, result.output
+    assert not english_words(result.output, {"campaign", "create"}), result.output
+
+
+def test_the_language_is_a_setting():
+    from bot.config import Settings
+
+    assert Settings(_env_file=None).language == "fr"
+    assert Settings(_env_file=None, language="EN").language == "en"
+    with pytest.raises(ValueError, match="'fr' or 'en'"):
+        Settings(_env_file=None, language="de")
+
+
+def test_the_language_comes_from_the_env_file(tmp_path, monkeypatch):
+    """The .env file that Settings reads also picks the language of messages."""
+    monkeypatch.delenv("MINIBOT_LANGUAGE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("MINIBOT_LANGUAGE=en\n", encoding="utf-8")
+    assert _("taux de décroché") == "answer rate"

@@ -360,8 +360,8 @@ def test_cli_clone_then_list(tmp_path: Path, cli_env: Path) -> None:
     ref = save(tmp_path / "ref.wav", build(MALE))
     result = runner.invoke(voice_app, ["clone", str(ref), "--name", "julie"])
     assert result.exit_code == 0, result.output
-    assert "measured: speech 1" in result.output and "SNR 4" in result.output
-    assert f"stored: {cli_env / 'julie.wav'}" in result.output
+    assert "mesuré : parole 1" in result.output and "SNR 4" in result.output
+    assert f"rangé : {cli_env / 'julie.wav'}" in result.output
     assert "XTTS is not configured" in result.output
 
     again = runner.invoke(voice_app, ["clone", str(ref), "--name", "julie"])
@@ -395,7 +395,7 @@ def test_cli_unreadable_and_bad_name(tmp_path: Path, cli_env: Path) -> None:
 
 def test_cli_list_empty(cli_env: Path) -> None:
     result = CliRunner().invoke(voice_app, ["list"])
-    assert result.exit_code == 0 and "no voices in" in result.output
+    assert result.exit_code == 0 and "aucune voix dans" in result.output
 
 
 def test_the_limits_are_the_documented_ones() -> None:
