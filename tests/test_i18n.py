@@ -3,7 +3,6 @@ in words."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from babel.messages.extract import extract_from_file
 from typer.testing import CliRunner
 
 from bot.i18n import _, format_datetime, format_decimal, format_percent, format_slot, translations
+from tests.french import english_words
 
 REPO = Path(__file__).resolve().parents[1]
 TRANSLATED = ["bot/campaign/live.py", *sorted(str(p.relative_to(REPO)) for p in (REPO / "cli").glob("*.py"))]
@@ -61,25 +61,6 @@ def test_help_shows_words_not_python_types(command):
     assert "[obligatoire]" in result.output or "[défaut" in result.output
 
 
-# Words that are English and never French: one of them in a French screen is a message left untranslated.
-ENGLISH = {"the", "and", "of", "to", "with", "print", "default", "every", "each", "one", "if", "is", "are", "this",
-           "only", "from", "for", "when", "which", "exit", "show", "number", "files", "name", "line", "lines",
-           "help", "not", "no", "an", "in", "its", "it", "be", "by", "as", "at", "that", "their", "write", "read",
-           "give", "missing", "error", "warning", "usage", "command", "commands", "phone",
-           "campaign", "scenario", "voice", "recorded", "written", "found", "invalid", "unknown",
-           "should", "must", "cannot", "failed", "none", "yes", "step", "steps", "reason", "where", "what", "how",
-           "new", "install", "completion", "current", "required", "try", "aborted"}
-# Not words a reader reads as language: options, variables, code, paths, quoted values to type.
-_NOT_WORDS = re.compile(r"--[\w-]+|MINIBOT_\w+|`[^`]*`|<[^>]*>|\{[^}]*\}|https?://\S+|\w+\.(?:yaml|wav|py|conf|csv)\b"
-                        r"|'[^']*=[^']*'|'[^' ]+'|\[[^\]]*\]|(?<!\w)/[\w/.-]+")
-
-
-def english_words(text: str, allowed: set[str] = frozenset()) -> set[str]:
-    """English words in what a French reader sees (option names, variables, code and paths aside)."""
-    words = set(re.findall(r"[A-Za-zÀ-ÿ_]+", _NOT_WORDS.sub(" ", text)))
-    return {w for w in words if w.lower() in ENGLISH and w not in allowed and not (w.isupper() and len(w) > 1)}
-
-
 def _all_commands():
     import typer
 
@@ -104,8 +85,9 @@ def test_every_help_screen_is_french():
     for path, _command in commands:
         result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200", "MINIBOT_LANGUAGE": "fr"})
         assert result.exit_code == 0, (path, result.output)
-        # contacts import lists the field names one maps a column to (phone, first_name...): values to type
-        found = english_words(result.output, names | ({"phone"} if path == ["contacts", "import"] else set()))
+        # values to type: the field names a column maps to (phone, first_name...), the roles (api, calls)
+        values = {("contacts", "import"): {"phone"}, ("serve",): {"calls"}}.get(tuple(path), set())
+        found = english_words(result.output, names | values)
         if found:
             leftovers[" ".join(path) or "minibot"] = sorted(found)
     assert leftovers == {}
