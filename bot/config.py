@@ -36,6 +36,8 @@ class DialSettings(BaseModel):
     caller_id: str | None = Field(None, description='presented caller id, e.g. "Agence <+33162000000>"')
     ring_timeout: int = Field(30, ge=5, le=120, description="seconds of ringing before no-answer")
     amd_context: str = Field("minibot-amd", description="dialplan context running AMD()")
+    inbound_context: str = Field("minibot-inbound", description="dialplan context the trunk sends inbound calls to "
+                                 "(context= of its endpoint in pjsip.conf); `minibot doctor` checks it")
     record: bool = Field(True, description="record both sides of every answered call")
     agent_endpoint: str | None = Field(None, description="where 'transfert d'appel' sends the caller")
 
@@ -124,7 +126,8 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(None, description="downloaded models (default: <cache_dir>/models)")
     asr: Literal["whisper", "vosk", "vosk-server", "wyoming"] = "whisper"
     whisper: WhisperConfig = WhisperConfig()
-    wyoming_asr: str | None = Field(None, description="Wyoming ASR servers for asr=wyoming: tcp://h1:10300,tcp://h2:10300")
+    wyoming_asr: str | None = Field(None, description="Wyoming ASR servers for asr=wyoming: "
+                                                      "tcp://h1:10300,tcp://h2:10300")
     wyoming_tts: str | None = Field(None, description="Wyoming TTS servers for tts.engine=wyoming: tcp://h:10200,...")
     vosk_model: Path | None = Field(None, description="a Vosk model directory (default: vosk-fr if pulled)")
     vosk_url: str | None = Field(None, description="a vosk-server WebSocket (ws://host:2700), for asr=vosk-server")
