@@ -106,7 +106,7 @@ def _parse_at(text: str | None, as_json: bool) -> datetime:
 def check(
     phone: str = typer.Option(..., "--phone", help="le numéro, E.164 (+33612345678) ou national "
                                                       "(06 12 34 56 78)"),
-    at: str = typer.Option(None, "--at", help="heure ISO 8601 ; sans décalage, c'est l'heure de Paris ; "
+    at: str = typer.Option(None, "--at", help="heure ISO 8601 ; sans décalage, c'est l'heure de Paris (Europe/Paris) ; "
                                                "par défaut maintenant"),
     campaign: int = _CAMPAIGN,
     basis: str = typer.Option(None, "--basis", help="base légale: consent, contract, b2b, not_prospecting "

@@ -441,7 +441,7 @@ def test_cli_registers(database_url, tmp_path):
     assert listed.exit_code == 0
     rows = json.loads(listed.stdout)["opt_outs"]
     assert [(r["phone"], r["source"], r["evidence"]) for r in rows] == [
-        (PHONE, "cli", "phoned the office"), (PHONE, "cli", "recorded from the command line")]
+        (PHONE, "cli", "phoned the office"), (PHONE, "cli", "enregistrée en ligne de commande")]
     assert PHONE in cli(database_url, "opt-out", "list").stdout  # the operator's register: shown in full
 
     assert cli(database_url, "blacklist", "add", OTHER, "--reason", "abuse").exit_code == 0

@@ -103,7 +103,7 @@ async def test_live_errors_are_json(client, db):
     cid, _ = await seed(db, datetime.now(UTC))
     headers = {"X-API-Key": KEY}
     unknown = await client.get("/api/campaigns/999/live", headers=headers)
-    assert unknown.status == 404 and (await unknown.json())["error"] == "no campaign 999"
+    assert unknown.status == 404 and (await unknown.json())["error"] == "campagne 999 introuvable"
     bad = await client.get(f"/api/campaigns/{cid}/live?bucket_minutes=0", headers=headers)
     assert bad.status == 400 and (await bad.json())["field"] == "bucket_minutes"
     windowed = await client.get(f"/api/campaigns/{cid}/live?hours=1&bucket_minutes=1", headers=headers)
