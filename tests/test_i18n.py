@@ -3,6 +3,7 @@ in words."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,9 +15,13 @@ from bot.i18n import _, format_datetime, format_decimal, format_percent, format_
 from tests.french import english_words
 
 REPO = Path(__file__).resolve().parents[1]
-TRANSLATED = ["bot/campaign/live.py", *sorted(str(p.relative_to(REPO)) for p in (REPO / "cli").glob("*.py"))]
+TRANSLATED = ["bot/campaign/live.py", "bot/campaign/summary.py", "bot/campaign/lifecycle.py", "bot/demo/campaign.py",
+              "bot/store/campaigns.py",
+              *sorted(str(p.relative_to(REPO)) for p in (REPO / "bot" / "contacts").glob("*.py")),
+              *sorted(str(p.relative_to(REPO)) for p in (REPO / "cli").glob("*.py"))]
 # The same words in both languages.
-SAME = {"Options", "Arguments", "contact", "worker", "contacts {n}", "source", "absent (minibot models pull vosk-fr)"}
+SAME = {"Options", "Arguments", "contact", "contacts", "worker", "contacts {n}", "source",
+        "absent (minibot models pull vosk-fr)"}
 
 
 def test_every_message_has_an_english_translation():
@@ -152,3 +157,33 @@ def test_the_language_comes_from_the_env_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("MINIBOT_LANGUAGE=en\n", encoding="utf-8")
     assert _("taux de décroché") == "answer rate"
+
+
+def test_campaign_figures_in_words():
+    """`campaign stats` (and the demo's last table): French labels, the codes as the export's words."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from bot.campaign.summary import stats_table
+
+    campaign = SimpleNamespace(id=3, name="Printemps", scenario="demo", status=SimpleNamespace(value="RUNNING"))
+    figures = {"contacts": 4, "contacts_by_status": {"PENDING": 1, "DONE": 3}, "calls": 5,
+               "calls_by_outcome": {"answered": 3, "busy": 1, "no_answer": 1}, "results": {"QUALIFIED": 2},
+               "attempts_by_status": {"SCHEDULED": 2}, "answer_rate": 0.6, "avg_duration_s": 41.25,
+               "answer_to_first_audio_p95_ms": 900}
+
+    def shown(lang: str) -> str:
+        console = Console(width=100, record=True, file=open(os.devnull, "w"))  # noqa: SIM115
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("MINIBOT_LANGUAGE", lang)
+            console.print(stats_table(campaign, figures))
+        return console.export_text()
+
+    french = shown("fr")
+    for words in ("campagne 3 · Printemps (demo) · en cours", "occupé", "pas de réponse", "qualifié", "à appeler",
+                  "taux de décroché", "60\xa0%", "41,2 s", "appels encore à passer"):
+        assert words in french, (words, french)
+    assert not english_words(french, {"demo"}), french
+    english = shown("en")
+    assert "answer rate" in english and "busy" in english and "campaign 3" in english
