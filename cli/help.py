@@ -98,6 +98,7 @@ _VALUES_FR = [
     (re.compile(r"Input should be (greater|less) than( or equal to)? (\S+)"),
      lambda m: f"la valeur doit être {'supérieure' if m[1] == 'greater' else 'inférieure'}"
                f"{' ou égale' if m[2] else ''} à {m[3]}"),
+    (re.compile(r"Input should be (.+)"), lambda m: "attendu : " + m[1].replace(" or ", " ou ")),
 ]
 
 

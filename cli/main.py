@@ -55,6 +55,31 @@ contacts_app.command("update")(contacts_update)
 console = Console()
 
 
+@app.callback()
+def _check_settings() -> None:
+    # Every command reads the settings: a wrong MINIBOT_* value (in the environment or .env) is said
+    # here, in words, rather than as pydantic's traceback from inside the command.
+    from pydantic import ValidationError
+
+    try:
+        Settings()
+    except ValidationError as exc:
+        Console(stderr=True).print(f"[red]{_('erreur :')}[/] " + settings_problem(exc), highlight=False,
+                                   soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def settings_problem(exc) -> str:
+    """A settings ValidationError as the variables to fix: 'MINIBOT_LANGUAGE = 'de' : 'fr' ou 'en' attendu'."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = [str(p) for p in error["loc"]]
+        name = "DATABASE_URL" if loc[:1] == ["database_url"] else "MINIBOT_" + "__".join(loc).upper()
+        lines.append(_("réglage {name} = {value!r} : {why}").format(
+            name=name, value=error.get("input"), why=readable_help.translate_error(error["msg"])))
+    return "\n".join(lines)
+
+
 def _logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

@@ -187,3 +187,14 @@ def test_campaign_figures_in_words():
     assert not english_words(french, {"demo"}), french
     english = shown("en")
     assert "answer rate" in english and "busy" in english and "campaign 3" in english
+
+
+def test_a_wrong_setting_is_said_in_words():
+    """A wrong MINIBOT_* value stops every command with the variable, the value and what is expected."""
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["scenario", "list"],
+                                env={"MINIBOT_LANGUAGE": "de", "MINIBOT_DIAL__RING_TIMEOUT": "2"})
+    assert result.exit_code == 2, result.output
+    assert "réglage MINIBOT_LANGUAGE = 'de' : attendu : 'fr' ou 'en'" in result.output, result.output
+    assert "réglage MINIBOT_DIAL__RING_TIMEOUT = '2' : la valeur doit être supérieure ou égale à 5" in result.output
