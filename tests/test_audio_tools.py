@@ -121,11 +121,11 @@ def test_a_bad_file_fails_with_its_reason_and_the_others_are_prepared(tmp_path) 
     assert result.exit_code == 1
     reasons = {row.split(":")[0].removeprefix("ÉCHEC ").strip(): row for row in result.output.splitlines()
                if row.startswith("ÉCHEC")}
-    assert "unreadable" in reasons[str(tmp_path / "casse.mp3")]
-    assert "silent" in reasons[str(tmp_path / "muet.wav")]
-    assert "empty" in reasons[str(tmp_path / "vide.wav")]
-    assert "too long" in reasons[str(tmp_path / "long.flac")]
-    assert "not found" in reasons[str(tmp_path / "absent.wav")]
+    assert "illisible comme audio" in reasons[str(tmp_path / "casse.mp3")]
+    assert "silencieux" in reasons[str(tmp_path / "muet.wav")]
+    assert "vide (aucun échantillon audio)" in reasons[str(tmp_path / "vide.wav")]
+    assert "trop long" in reasons[str(tmp_path / "long.flac")]
+    assert "introuvable" in reasons[str(tmp_path / "absent.wav")]
     assert len(reasons) == 5 and "2 fichier(s) sur 7 préparé(s)" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["aussi_bon.sln16", "aussi_bon.wav", "bon.sln16", "bon.wav"]
 

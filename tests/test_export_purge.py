@@ -166,9 +166,9 @@ async def test_xlsx_reads_back_with_a_real_date(db, tmp_path):
 
 
 async def test_unknown_campaign_writes_nothing(db, tmp_path):
-    with pytest.raises(LookupError, match="campaign 999 does not exist"):
+    with pytest.raises(LookupError, match="campagne 999 introuvable"):
         await export_campaign(db.pool, 999, "csv", tmp_path / "x.csv")
-    with pytest.raises(ValueError, match="csv or xlsx"):
+    with pytest.raises(ValueError, match="csv ou xlsx"):
         await export_campaign(db.pool, 1, "ods", tmp_path / "x.ods")  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
 
@@ -239,13 +239,13 @@ def test_parse_age(text, expected):
 
 @pytest.mark.parametrize("text", ["", "30", "d", "30 days", "-1d", "0d", "1.5d", "30y", "9" * 30 + "w"])
 def test_parse_age_refuses_what_it_cannot_read(text):
-    with pytest.raises(ValueError, match="age"):
+    with pytest.raises(ValueError, match="durée"):
         parse_age(text)
 
 
 @pytest.mark.parametrize("text", ["1m", "90M", " 30 m"])
 def test_parse_age_refuses_a_bare_m_minutes_or_months(text):
-    with pytest.raises(ValueError, match="ambiguous.*min.*mo"):
+    with pytest.raises(ValueError, match="ambiguë.*min.*mo"):
         parse_age(text)
 
 
@@ -449,6 +449,6 @@ def test_cli_campaign_export(database_url, tmp_path, monkeypatch):
     assert (tmp_path / "calls.xlsx").stat().st_size > 0
 
     unknown = runner.invoke(app, ["campaign", "export", "999"], env=env)
-    assert unknown.exit_code == 2 and "campaign 999 does not exist" in unknown.output
+    assert unknown.exit_code == 2 and "campagne 999 introuvable" in unknown.output
     bad = runner.invoke(app, ["campaign", "export", str(cid), "--format", "ods"], env=env)
     assert bad.exit_code == 2 and "--format" in bad.output
