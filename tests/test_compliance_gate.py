@@ -77,7 +77,7 @@ async def test_an_ordinary_number_on_a_working_morning_is_allowed(db):
     assert (decision.details["regime"], decision.details["legal_basis"]) == ("consent", "consent")
     assert decision.details["consent"].startswith("#") and decision.consent_id is not None
     assert "bloctel_warning" not in decision.details  # the Bloctel regime ended on 11 August 2026
-    assert "no Bloctel list" in (await ComplianceGate(db.pool).check(PHONE, JUNE)).details["bloctel_warning"]
+    assert "aucune liste Bloctel" in (await ComplianceGate(db.pool).check(PHONE, JUNE)).details["bloctel_warning"]
     assert decision.to_json() == {"allowed": True, "reasons": [], "retry_at": None, "details": decision.details}
 
 
@@ -258,7 +258,7 @@ async def test_an_old_bloctel_list_is_flagged(db, tmp_path):
     assert (await bloctel_list_age(db.pool)).days == 45
     await db.pool.execute("UPDATE bloctel_imports SET imported_at = $1", JUNE - timedelta(days=45))
     decision = await ComplianceGate(db.pool).check(PHONE, JUNE)
-    assert "45 days old" in decision.details["bloctel_warning"]
+    assert "date de 45 jours" in decision.details["bloctel_warning"]
 
 
 def test_bloctel_files_with_a_named_column_and_cp1252():
