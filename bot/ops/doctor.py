@@ -145,7 +145,8 @@ async def check_asterisk(settings: Settings, audio_dir: Path | None = None) -> l
         try:
             info = await client.info()
         except AriUnavailable as exc:
-            out.append(Finding("ARI", FAIL, f"Asterisk injoignable à {a.url} ({_short(exc)})",
+            cause = re.sub(r"^Asterisk unreachable \((.*)\)$", r"\1", _short(exc))
+            out.append(Finding("ARI", FAIL, f"Asterisk injoignable à {a.url} ({cause})",
                                "vérifier qu'Asterisk tourne, http.conf (enabled=yes, bindaddr, bindport) et "
                                "MINIBOT_ARI__URL (http://hôte:port/ari)"))
             return out + _skipped("Asterisk injoignable")
@@ -526,8 +527,8 @@ async def check_voice(settings: Settings) -> Finding:
         return Finding(name, FAIL, f"{settings.tts.engine} : {_short(exc)}",
                        "installer le moteur de voix (minibot voice list) ou choisir MINIBOT_TTS__ENGINE=espeak")
     if isinstance(component, str) or component.status == "ok":
-        return Finding(name, OK, component if isinstance(component, str) else component.detail)
-    return Finding(name, FAIL, component.detail, "minibot voice list")
+        return Finding(name, OK, in_french(component if isinstance(component, str) else component.detail))
+    return Finding(name, FAIL, in_french(component.detail), "minibot voice list")
 
 
 async def check_llm(settings: Settings) -> Finding:
@@ -536,14 +537,37 @@ async def check_llm(settings: Settings) -> Finding:
     name = "Ollama"
     component = await health.llm(settings.llm).fn()
     if isinstance(component, str):
-        return Finding(name, OK, component)
+        return Finding(name, OK, in_french(component))
     if component.status == "disabled":
         return Finding(name, SKIP, "désactivé (MINIBOT_LLM__ENABLED=false) : les réponses restent scriptées")
     if component.status == "ok":
-        return Finding(name, OK, component.detail)
-    return Finding(name, WARN, component.detail,
+        return Finding(name, OK, in_french(component.detail))
+    return Finding(name, WARN, in_french(component.detail),
                    f"démarrer Ollama (ollama serve) et « ollama pull {settings.llm.model} », ou "
                    "MINIBOT_LLM__ENABLED=false ; sans lui les appels continuent, sans réponses libres")
+
+
+# bot.ops.health words its details for /health (monitoring reads them, in English); the doctor
+# reuses its checks and says the same in French.
+_HEALTH_FR = [
+    (re.compile(r"^(.+?), voice (\S+)(?:, renders in (\d+) ms)?$"),
+     lambda m: f"{m[1]}, voix {m[2]}" + (f", phrase d'essai synthétisée en {m[3]} ms" if m[3] else "")),
+    (re.compile(r"^(.+?): rendered no audio$"), lambda m: f"{in_french(m[1])} : aucun son produit"),
+    (re.compile(r"^Ollama at (\S+): HTTP (\d+)$"), lambda m: f"Ollama à {m[1]} répond HTTP {m[2]}"),
+    (re.compile(r"^Ollama at (\S+): no answer in (\S+) s$"), lambda m: f"Ollama à {m[1]} : pas de réponse en {m[2]} s"),
+    (re.compile(r"^Ollama at (\S+) lacks (\S+) \(run: .*\)$"), lambda m: f"Ollama à {m[1]} n'a pas le modèle {m[2]}"),
+    (re.compile(r"^Ollama at (\S+), model (\S+)$"), lambda m: f"Ollama à {m[1]}, modèle {m[2]}"),
+    (re.compile(r"^Ollama at (\S+): (.*)$"), lambda m: f"Ollama injoignable à {m[1]} ({m[2]})"),
+]
+
+
+def in_french(detail: str) -> str:
+    """A health detail as the doctor says it (unknown wordings as they are: a speech server's own)."""
+    for pattern, french in _HEALTH_FR:
+        m = pattern.match(detail)
+        if m:
+            return french(m)
+    return detail
 
 
 Step = Callable[[Settings], Awaitable[Finding | list[Finding]]]

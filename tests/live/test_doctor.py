@@ -156,6 +156,21 @@ def test_the_caller_id_rules(caller_id, status, words):
     assert found.status == status and words in found.detail, found
 
 
+@pytest.mark.parametrize(("health", "doctor"), [
+    ("espeak 1.51/s155/p50, voice fr+f3, renders in 14 ms", "espeak 1.51/s155/p50, voix fr+f3, phrase d'essai "
+     "synthétisée en 14 ms"),
+    ("piper 1.2, voice siwis: rendered no audio", "piper 1.2, voix siwis : aucun son produit"),
+    ("Ollama at http://h:11434: no answer in 1.5 s", "Ollama à http://h:11434 : pas de réponse en 1.5 s"),
+    ("Ollama at http://h:11434 lacks qwen (run: ollama pull qwen)", "Ollama à http://h:11434 n'a pas le modèle qwen"),
+    ("Ollama at http://h:11434, model qwen", "Ollama à http://h:11434, modèle qwen"),
+    ("Ollama at http://h:11434: HTTP 500", "Ollama à http://h:11434 répond HTTP 500"),
+])
+def test_the_health_details_are_said_in_french(health, doctor):
+    from bot.ops.doctor import in_french
+
+    assert in_french(health) == doctor
+
+
 def test_the_command_line_reads_every_line_in_french(live_asterisk, database_url, tmp_path):
     import json
 
@@ -177,4 +192,5 @@ def test_the_command_line_reads_every_line_in_french(live_asterisk, database_url
     assert {"Reconnaissance vocale", "Voix"} <= set(checks)
     text = CliRunner().invoke(app, ["doctor"], env={**env, "MINIBOT_DIAL__CALLER_ID": "<+33162000000>"})
     assert "OK ARI" in text.stdout.replace("  ", " ") or "ARI :" in text.stdout
-    assert "Contexte AMD" in text.stdout
+    assert "Contexte AMD" in text.stdout and "Contexte entrant" in text.stdout
+    assert "voix " in text.stdout and ", voice " not in text.stdout
