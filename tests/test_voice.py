@@ -159,7 +159,7 @@ def test_espeak_speaks_french_and_refuses_unknown_voices() -> None:
     assert audio.sample_rate == 22050 and 1.5 < audio.duration < 6
     narrow = engine.synthesize("Bonjour, je suis l'assistante vocale automatisée.", sample_rate=8000)
     assert narrow.sample_rate == 8000 and abs(narrow.duration - audio.duration) < 0.01
-    with pytest.raises(Exception, match="unknown voice"):
+    with pytest.raises(Exception, match="voix inconnue"):
         engine.synthesize("Bonjour", "en")
 
 
