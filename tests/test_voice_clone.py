@@ -380,7 +380,7 @@ def test_cli_refusal_exits_1_with_the_reason(tmp_path: Path, cli_env: Path) -> N
     result = CliRunner().invoke(voice_app, ["clone", str(save(tmp_path / "short.wav", build(MALE[:2]))),
                                             "--name", "julie"])
     assert result.exit_code == 1
-    assert "refused" in result.output and "too short" in result.output and "at least 6 s needed" in result.output
+    assert "refusé" in result.output and "too short" in result.output and "at least 6 s needed" in result.output
     assert not cli_env.exists() or not list(cli_env.iterdir())
 
 
