@@ -243,7 +243,7 @@ async def test_bloctel_import_reports_bad_lines_and_replaces_the_list(db, tmp_pa
 
     junk = tmp_path / "wrong.csv"
     junk.write_text("hello\nworld\n", encoding="utf-8")
-    with pytest.raises(BloctelError, match="no valid number.*kept"):
+    with pytest.raises(BloctelError, match="aucun numéro valide.*gardée"):
         await import_bloctel(db.pool, junk)
     assert await store.in_bloctel(db.pool, "+33611111111")  # the failed import changed nothing
 
@@ -265,7 +265,7 @@ def test_bloctel_files_with_a_named_column_and_cp1252():
     data = "Nom;Téléphone\nDupont;06 12 34 56 78\nDurand;pas de numéro\n".encode("cp1252")
     parsed = parse_bloctel(data)
     assert (parsed.numbers, parsed.header, [i.line for i in parsed.invalid]) == (["+33612345678"], True, [3])
-    with pytest.raises(BloctelError, match="no phone column"):
+    with pytest.raises(BloctelError, match="aucune colonne de téléphone"):
         parse_bloctel(b"Nom;Ville\nDupont;Paris\n")
 
 
