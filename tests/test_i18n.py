@@ -20,7 +20,7 @@ TRANSLATED = ["bot/campaign/live.py", "bot/campaign/summary.py", "bot/campaign/l
               *sorted(str(p.relative_to(REPO)) for p in (REPO / "bot" / "contacts").glob("*.py")),
               *sorted(str(p.relative_to(REPO)) for p in (REPO / "cli").glob("*.py"))]
 # The same words in both languages.
-SAME = {"Options", "Arguments", "contact", "contacts", "worker", "contacts {n}", "source",
+SAME = {"Options", "Arguments", "contact", "contacts", "worker", "contacts {n}", "source", "date", "e-mail", "E-mail",
         "absent (minibot models pull vosk-fr)"}
 
 
