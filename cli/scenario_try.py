@@ -40,22 +40,24 @@ def try_(
     for item in var:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            console.print(f"[red]erreur :[/] --var : NOM=VALEUR attendu, pas {escape(item)!r}")
+            console.print(f"[red]{_('erreur :')}[/] " + _("--var : NOM=VALEUR attendu, pas {item!r}").format(
+                item=escape(item)))
             raise typer.Exit(2)
         values[key.strip()] = value
     try:
         brain = Brain.build(name, embeddings=embeddings)
     except ScenarioInvalid as exc:
-        console.print(f"[red]erreur :[/] scénario invalide : {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[red]{_('erreur :')}[/] " + _("scénario invalide : {error}").format(error=escape(str(exc))),
+                      soft_wrap=True)
         raise typer.Exit(1) from None
     except (OSError, ValueError) as exc:
-        console.print(f"[red]erreur :[/] {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[red]{_('erreur :')}[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
     if audio:
         _aloud(name, values)
         return
     rehearsal = Rehearsal(brain, values)
-    console.print(f"[dim]{HELP}[/]")
+    console.print(f"[dim]{_(HELP)}[/]")
 
     def show(events) -> None:
         for e in events:
@@ -64,13 +66,14 @@ def try_(
             elif isinstance(e, Heard):
                 what = e.intent + (f" / objection {e.objection}" if e.objection else "")
                 mood = in_french(e.sentiment)
-                console.print(f"  [dim]compris : {escape(what)} (score {e.score:.2f}, {escape(e.source)})"
-                              + (f", ressenti : {mood}" if mood else "") + "[/]")
+                console.print("  [dim]" + _("compris : {what} (score {score}, {source})").format(
+                    what=escape(what), score=f"{e.score:.2f}", source=escape(e.source))
+                              + (_(", ressenti : {mood}").format(mood=mood) if mood else "") + "[/]")
             elif isinstance(e, Ended):
                 score = (f", qualification {e.qualification:.0%} ({e.points}/{e.max_points} points)"
                          if e.qualification is not None else "")
-                console.print(f"[bold]Fin : {e.result}[/]{score}")
-                console.print(f"Étapes : {' > '.join(e.steps)}", soft_wrap=True)
+                console.print(_("[bold]Fin : {result}[/]").format(result=e.result) + score)
+                console.print(_("Étapes : {steps}").format(steps=" > ".join(e.steps)), soft_wrap=True)
 
     async def main() -> None:
         show(rehearsal.start())
@@ -126,6 +129,6 @@ def _aloud(name: str, values: dict[str, str]) -> None:
 
 def _read_line() -> str | None:
     if sys.stdin.isatty():
-        console.print("[bold green]vous[/] : ", end="")
+        console.print("[bold green]" + _("vous") + "[/] : ", end="")
     line = sys.stdin.readline()
     return line if line else None
