@@ -165,7 +165,9 @@ def call(
 
             emit(record_json(record))
             return 0
-        console.print(str(record.timeline))
+        from bot.i18n.timeline import timeline_text
+
+        console.print(timeline_text(record.timeline.entries), highlight=False)
         from bot.call.transcript_view import transcript_lines
 
         if record.utterances:

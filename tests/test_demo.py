@@ -28,8 +28,9 @@ async def test_the_demo_runs_a_campaign_and_prints_it(tmp_path, monkeypatch):
     text = out.getvalue()
     assert code == 0, text
     assert "10 lignes, 8 importés, 1 doublon (ligne 10), 1 invalide (ligne 11" in text
-    assert text.count("  dial +33") == len(CALLEES)  # each contact dialled once, printed live
-    assert "outcome busy" in text and "outcome no_answer" in text and "AMD MACHINE" in text
+    assert text.count("  numérotation +33") == len(CALLEES)  # each contact dialled once, printed live
+    assert "issue busy" in text and "issue no_answer" in text and "AMD MACHINE" in text
+    assert "décroché" in text and "appelé" in text  # the journal in French, the caller's words under « appelé »
     assert "taux de décroché" in text and "canaux ou ponts restés dans Asterisk : 0" in text
     assert "occupé" in text and "pas de réponse" in text  # the figures' codes as words
     assert "retry:busy" in text and "retry:no_answer" in text

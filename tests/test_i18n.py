@@ -198,3 +198,21 @@ def test_a_wrong_setting_is_said_in_words():
     assert result.exit_code == 2, result.output
     assert "réglage MINIBOT_LANGUAGE = 'de' : attendu : 'fr' ou 'en'" in result.output, result.output
     assert "réglage MINIBOT_DIAL__RING_TIMEOUT = '2' : la valeur doit être supérieure ou égale à 5" in result.output
+
+
+@pytest.mark.parametrize(("entry", "french"), [
+    ("dial +3361****678", "numérotation +3361****678"),
+    ("dial status BUSY", "état de la numérotation BUSY"),
+    ("say (greeting): 'Bonjour Marie'", "dit (greeting) : 'Bonjour Marie'"),
+    ("heard: 'oui'", "entendu : 'oui'"),
+    ("barge-in (240 ms after onset)", "interruption (240 ms après le début de la parole)"),
+    ("result QUALIFIED (qualification 100%)", "résultat QUALIFIED (qualification 100%)"),
+    ("outcome answered", "issue answered"),
+    ("something new", "something new"),
+])
+def test_a_call_timeline_in_words(entry, french):
+    """The call's journal stays English (store, tests); `minibot call` and the demo show it in French."""
+    from bot.i18n.timeline import timeline_entry, timeline_text
+
+    assert timeline_entry(entry, "fr") == french and timeline_entry(entry, "en") == entry
+    assert timeline_text([(1.5, entry)], "fr") == f"   1.50s  {french}"

@@ -35,7 +35,8 @@ from ..compliance.consent import import_consents
 from ..compliance.hours import CallingHours
 from ..config import Settings
 from ..contacts.importer import import_contacts
-from ..i18n import _, format_slot
+from ..i18n import _, current_language, format_slot
+from ..i18n.timeline import timeline_entry
 from ..speech.asr import AsrUnavailable, load_recognizer
 from ..speech.asr.executor import recognition_executor
 from ..speech.tts import TtsError
@@ -144,11 +145,12 @@ class _Printer:
 
 
 def _style(what: str) -> str:
-    text = escape(what)
-    if what.startswith("heard"):
-        return f"[green]caller[/] {text[7:]}"
+    """An entry of the call's timeline (English, the journal's words) coloured by kind, shown in words."""
+    text = escape(timeline_entry(what))
+    if what.startswith("heard: "):
+        return f"[green]{_('appelé')}[/] {escape(what[7:])}"
     if what.startswith("say"):
-        return f"[magenta]bot[/] {text[4:]}"
+        return f"[magenta]bot[/] {escape(what[4:] if current_language() != 'fr' else timeline_entry(what)[4:])}"
     if what.startswith(("result", "outcome")):
         return f"[bold]{text}[/]"
     if what.startswith(("barge-in", "AMD", "answering machine", "voicemail")):
