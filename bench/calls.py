@@ -273,6 +273,8 @@ def main() -> None:
     live.add_argument("--callee", default="Local/human@callee-sim",
                       help="the endpoint dialled, or 'scripted' (timed on the wire by our callee server)")
     live.add_argument("--rounds", type=int, default=1, help="rounds of --calls simultaneous calls")
+    live.add_argument("--scripts", default="waits,talks_over",
+                      help="the scripted callee's conversations, cycled over the calls (waits, talks_over, allo)")
     args = parser.parse_args()
     os.environ.setdefault("MINIBOT_ASR_THREADS", "2")
     if args.ari_url or args.start_asterisk:
@@ -281,7 +283,8 @@ def main() -> None:
         print(json.dumps(asyncio.run(run_live(
             calls=args.calls, rounds=args.rounds, asr=args.asr, ari_url=args.ari_url, ari_user=args.ari_user,
             ari_password=args.ari_password, audiosocket=args.audiosocket, callee=args.callee,
-            start_asterisk=args.start_asterisk, vosk_url=args.vosk_url, wyoming_url=args.wyoming_url))))
+            start_asterisk=args.start_asterisk, vosk_url=args.vosk_url, wyoming_url=args.wyoming_url,
+            scripts=tuple(args.scripts.split(","))))))
         return
     print(json.dumps(asyncio.run(run(args.calls, args.asr, args.vosk_url, args.vosk_rtf, args.wyoming_url))))
 

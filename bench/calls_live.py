@@ -12,7 +12,8 @@ into the `[callee-sim]` dialplan (`Local/human@callee-sim`: "Allô, oui, bonjour
 m'intéresse" 3 s later, over the bot or not). ``--callee scripted`` dials `Local/scripted@callee-sim`,
 whose audio comes from an AudioSocket server run here (tests/live/scripted.py): it says "Allô, oui,
 bonjour" at 0.3 s, then either answers each prompt once it ends or talks over the greeting at
-3.0 s (SCRIPTS, cycled over the calls), and times on the wire what the callee hears (``wire``):
+3.0 s (SCRIPTS, cycled over the calls; ``--scripts allo``: only "Allô ?", DESIGN's budget case for
+answer → first audio), and times on the wire what the callee hears (``wire``):
 answer to the bot's first audio, its end of speech to the bot's reply, its onset to the bot's
 silence (a barge-in), where each happened.
 
@@ -38,7 +39,10 @@ import psutil
 SCRIPTS = {
     "waits": [(0.3, "bonjour_oui"), ("after_prompt", "oui_daccord"), ("after_prompt", "interesse")],
     "talks_over": [(0.3, "bonjour_oui"), (3.0, "non_merci"), ("after_prompt", "non_merci")],
+    # DESIGN's budget case for answer → first audio: a person who says only "Allô ?" (0.8 s).
+    "allo": [(0.3, "allo"), ("after_prompt", "oui_daccord"), ("after_prompt", "interesse")],
 }
+DEFAULT_SCRIPTS = ("waits", "talks_over")
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -68,11 +72,13 @@ def wire_figures(calls) -> dict:
     """What the scripted callee heard, timed on the wire, around what it said (`Heard.said`): the
     bot's first audio after the connection; a reply after a line the bot was quiet at the end of
     (from the line's last voiced frame); a barge-in where the bot was talking as the line began
-    and went quiet before it ended."""
+    and went quiet before it ended; how often the bot began a line while the callee spoke."""
     first, turn, barge = [], [], []
+    over = 0  # the bot starting a line while the callee is speaking (its greeting over their "allô")
     for heard in calls:
         if heard.connected_at is None:
             continue
+        over += sum(any(start <= onset <= end for start, end, _how in heard.said) for onset in heard.onsets())
         if (at := heard.first_sound_at()) is not None:
             first.append(at - heard.connected_at)
         for start, end, _how in heard.said[1:]:  # the first is the callee's "allô"
@@ -83,12 +89,18 @@ def wire_figures(calls) -> dict:
                 barge.append(quiet - start)
             if not heard.sound_within(end - 0.3, end) and (reply := heard.first_sound_after(end)) is not None:
                 turn.append(reply - end)
-    return {**_band("answer_to_first_audio", first), **_band("turn_latency", turn), **_band("barge_in", barge)}
+    return {**_band("answer_to_first_audio", first), **_band("turn_latency", turn), **_band("barge_in", barge),
+            "bot_starts_over_callee": over}
 
 
 async def run_live(*, calls: int, rounds: int, asr: str, ari_url: str | None, ari_user: str,
                    ari_password: str | None, audiosocket: str | None, callee: str,
-                   start_asterisk: str | None, vosk_url: str | None = None, wyoming_url: str | None = None) -> dict:
+                   start_asterisk: str | None, vosk_url: str | None = None, wyoming_url: str | None = None,
+                   scripts: tuple[str, ...] = DEFAULT_SCRIPTS) -> dict:
+    unknown = [name for name in scripts if name not in SCRIPTS]
+    if unknown:
+        raise SystemExit(f"--scripts: unknown {', '.join(unknown)} (known: {', '.join(SCRIPTS)})")
+    chosen = tuple(scripts)
     from ari.client import AriClient, AriConfig
     from audiosocket import AudioSocketServer
     from bot.call.config import CallConfig
@@ -152,7 +164,7 @@ async def run_live(*, calls: int, rounds: int, asr: str, ari_url: str | None, ar
                 from tests.conftest import speech
                 from tests.live.scripted import ReactiveCallee
 
-                scripts = [[(when, speech(name, 8000)) for when, name in lines] for lines in SCRIPTS.values()]
+                scripts = [[(when, speech(name, 8000)) for when, name in SCRIPTS[script]] for script in chosen]
                 callee_server = await astack.enter_async_context(
                     ReactiveCallee(scripted_address, scripts, hangup_after=40))
             controller = await astack.enter_async_context(CallController(ari, config, server, recognizer))
@@ -184,6 +196,6 @@ async def run_live(*, calls: int, rounds: int, asr: str, ari_url: str | None, ar
     }
     if callee_server is not None:
         figures["wire"] = {"measured_by": "the scripted callee's AudioSocket server (what the callee heard)",
-                           "connections": len(callee_server.calls), "scripts": list(SCRIPTS),
+                           "connections": len(callee_server.calls), "scripts": list(chosen),
                            **wire_figures(callee_server.calls)}
     return figures

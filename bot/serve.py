@@ -65,7 +65,8 @@ async def store_inbound(db: Database, record: CallRecord) -> None:
         await save_call(conn, call_id, record)
         if record.result == "OPTED_OUT" and record.number.startswith("+"):
             said = [u.text for u in record.utterances if u.speaker == "caller"]
-            await record_opt_out(conn, record.number, source="call", evidence=said[-1] if said else "", call_id=call_id)
+            await record_opt_out(conn, record.number, source="call",
+                                 evidence=record.opt_out_evidence or (said[-1] if said else ""), call_id=call_id)
 
 
 async def _store_inbound(service: Service, record: CallRecord) -> None:

@@ -19,6 +19,8 @@ from .common import JSON_OPTION, emit, fail, with_db
 
 console = Console()
 STATUS_FR = {"PENDING": "à appeler", "IN_PROGRESS": "en cours", "DONE": "terminé", "EXCLUDED": "exclu"}
+OPT_OUT_SOURCE_FR = {"call": "au téléphone", "cli": "ligne de commande", "api": "API", "import": "import",
+                     "erasure": "effacement (RGPD)"}
 
 
 def _state(code: str | None) -> str:
@@ -93,6 +95,12 @@ def _print_contact(c: dict[str, Any]) -> None:
             console.print(f"{label} : {escape(str(c[key]))}", highlight=False)
     for name, value in (c.get("extra") or {}).items():
         console.print(f"{escape(str(name))} : {escape(str(value))}", highlight=False)
+    if c.get("opt_outs"):
+        table = Table("date", "origine", "appel", "preuve", title="Oppositions au démarchage", title_justify="left")
+        for r in c["opt_outs"]:
+            table.add_row(format_datetime(r["created_at"]), OPT_OUT_SOURCE_FR.get(r["source"], r["source"]),
+                          r["call_uuid"] or "", escape(r["evidence"] or "-"))
+        console.print(table)
     if c["campaigns"]:
         table = Table(_("campagne"), _("nom"), _("état"), _("résultat"), _("tentatives"), title=_("Campagnes"),
                       title_justify="left")

@@ -36,3 +36,14 @@ def test_a_line_said_while_the_bot_talks_on_is_no_reply():
     figures = wire_figures([heard])
     assert figures["turn_latency_n"] == 0 and figures["turn_latency_p50_ms"] is None
     assert figures["barge_in_n"] == 0  # it never went quiet
+
+
+def test_the_bot_starting_while_the_callee_speaks_is_counted():
+    heard = Heard(connected_at=0.0)
+    _bot(heard, 0.6, 2.0)  # greets over the callee's "allô" (0.3 to 1.1 s): counted
+    _bot(heard, 3.5, 4.5)  # replies after the callee's line (2.5 to 3.2 s): not counted
+    _bot(heard, 4.7, 5.0)  # a 0.2 s gap is the same line going on, not a new start
+    _bot(heard, 6.0, 7.0)  # starts at 6.0 while the callee talks from 5.8: counted
+    heard.said += [(0.3, 1.1, "allô"), (2.5, 3.2, "after the bot"), (5.8, 6.6, "over")]
+    assert heard.onsets() == pytest.approx([0.6, 3.5, 6.0])
+    assert wire_figures([heard])["bot_starts_over_callee"] == 2

@@ -82,7 +82,14 @@ async def test_a_campaign_is_dialled_stored_and_planned(db, whisper, tmp_path):
     assert opt_out["result"] == "OPTED_OUT", events
     evidence = await db.pool.fetchrow("SELECT * FROM opt_outs WHERE phone = $1", OPT_OUT)
     said = [t["text"] for t in json.loads(opt_out["transcript"]) if t["speaker"] == "caller"]
-    assert evidence["call_id"] == opt_out["id"] and evidence["evidence"] == said[-1]
+    assert evidence["call_id"] == opt_out["id"]
+    # The evidence is the request's own words, dated, and the "oui" that confirmed it when the bot asked
+    # (not the "oui" alone): bot.compliance.opt_out_evidence.
+    words = evidence["evidence"]
+    request = words.removeprefix("Demande : « ").split(" » (le ", 1)[0]
+    assert words.startswith("Demande : « ") and request in said[1:] and "heure de Paris" in words, (words, said)
+    if "confirmation" in words:
+        assert request == said[-2] and f"confirmation : « {said[-1]} » (le " in words, (words, said)
     assert await planned(OPT_OUT) is None
 
     # Busy: again in five minutes; no answer (cause 19 after the ring timeout): again in thirty.

@@ -402,3 +402,16 @@ async def test_forget_keeps_only_the_opt_out(db, tmp_path):
     assert (await ComplianceGate(db.pool).check(PHONE, MONDAY)).reasons[0] == "opt_out"
     again = await forget(db.pool, "+33698765432", recordings_dir=tmp_path / "rec")
     assert again.opt_out_added  # forgotten people are not canvassed again
+
+
+def test_the_api_takes_and_returns_every_legal_field_the_store_keeps():
+    """One list of the campaign's legal columns (CampaignLaw); the API's models are checked against it,
+    so a new legal field cannot be stored but never settable or shown."""
+    import typing
+
+    from bot.compliance.campaign import LEGAL_FIELDS
+    from bot.compliance.law import Basis
+    from bot.web.routes.campaigns import CampaignCreate, CampaignOut
+
+    assert set(LEGAL_FIELDS) <= set(CampaignCreate.model_fields) and set(LEGAL_FIELDS) <= set(CampaignOut.model_fields)
+    assert set(typing.get_args(CampaignCreate.model_fields["legal_basis"].annotation)) == {b.value for b in Basis}

@@ -44,6 +44,9 @@ async def test_a_stop_is_asked_about_and_a_yes_records_the_opt_out() -> None:
     assert turn.text == ENGINE_LINES["confirm_opt_out"] and turn.end is None and not r.record.opted_out
     turn = await r.hear(said("oui", Intent.AFFIRM))
     assert turn.end is CallResult.OPTED_OUT and r.record.opted_out
+    # The evidence is the request, the question and the "oui", not the "oui" alone.
+    assert (r.record.opt_out_request, r.record.opt_out_question, r.record.opt_out_confirmation) == (
+        "stop", ENGINE_LINES["confirm_opt_out"], "oui")
 
 
 @pytest.mark.parametrize("yes", ["Oui d'accord pour ça.", "oui, c'est bien ça", "Exactement, plus jamais."])
@@ -64,8 +67,11 @@ async def test_a_no_to_the_opt_out_question_is_a_refusal_not_a_do_not_call_recor
 
 
 async def test_an_explicit_opt_out_is_decided_at_once() -> None:
-    turn = await run().hear(said("ne m'appelez plus", Intent.OPT_OUT))
+    r = run()
+    turn = await r.hear(said("ne m'appelez plus", Intent.OPT_OUT))
     assert turn.end is CallResult.OPTED_OUT
+    assert (r.record.opt_out_request, r.record.opt_out_question, r.record.opt_out_confirmation) == (
+        "ne m'appelez plus", "", "")
 
 
 async def test_a_refusal_then_silence_is_a_refusal_not_a_missed_call() -> None:

@@ -6,6 +6,7 @@ over is said; an error page becomes one line; a port already taken is said at st
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
@@ -97,3 +98,58 @@ async def test_a_port_already_taken_is_said_at_start_up():
         with pytest.raises(StartupError, match=f"port AudioSocket 127.0.0.1:{port} est déjà utilisé"):
             async with _audiosocket(settings):
                 pass
+
+
+@pytest.mark.slow
+async def test_core_stop_now_mid_call_on_the_simulator(whisper):
+    """The simulator's `core stop now` (the real sequence, tests/live/test_conformance.py): the call
+    is interrupted with one clear note, an originate while it stops is refused and never rang
+    (500, then the 503 page, then a refused connection), and dials come back with Asterisk."""
+    async with SimulatedAsterisk(password=PASSWORD) as sim, AudioSocketServer("127.0.0.1", 0) as server, \
+            _controller(sim, server, whisper) as ctl:
+        sim.add_callee(f"PJSIP/{NUMBER}@trunk", Human(utterances=[Say("allo", at=0.3)]))
+        call = asyncio.ensure_future(ctl.place_call(NUMBER, demo_conversation()))
+        for _ in range(300):
+            if any(c.listener is not None for c in ctl.calls.values()):
+                break
+            await asyncio.sleep(0.02)
+        stopping = asyncio.ensure_future(sim.stop_now(refusing=0.3, unavailable=0.5))
+        record = await asyncio.wait_for(call, 10)
+        assert record.interrupted and record.note == "Asterisk arrêté pendant l'appel", record.timeline
+        assert not ctl.ready  # the shutdown seen on the channels holds every dial
+        ctl.hold = 0.05
+        with pytest.raises(NotDialled):
+            await ctl.place_call(NUMBER, demo_conversation())
+        await stopping
+        calls_before = len(sim.calls)
+        with pytest.raises(NotDialled):
+            await ctl.place_call(NUMBER, demo_conversation())
+        assert len(sim.calls) == calls_before  # nothing rang while it was down
+        await sim.start()
+        ctl.hold = 15
+        sim.add_callee(f"PJSIP/{NUMBER}@trunk", Human(utterances=[Say("allo", at=0.3)], hangup_after=1.5))
+        record = await asyncio.wait_for(ctl.place_call(NUMBER, demo_conversation()), 40)
+        assert record.answered_at is not None and not record.interrupted
+
+
+async def test_the_simulators_stop_answers_as_asterisk_does():
+    """POST /channels while `core stop now` runs: 500 "Allocation failed", then Asterisk's 503 page
+    (an HTML page, not JSON), then a refused connection; the events socket is closed."""
+    import aiohttp
+
+    async with SimulatedAsterisk(password=PASSWORD) as sim:
+        auth = {"Authorization": "Basic " + base64.b64encode(f"minibot:{PASSWORD}".encode()).decode()}
+        url = f"{sim.url}/channels?endpoint=Local/human@callee-sim&app=minibot"
+        async with aiohttp.ClientSession(headers=auth) as http:
+            ws = await http.ws_connect(sim.events_url())
+            stopping = asyncio.ensure_future(sim.stop_now(refusing=0.3, unavailable=0.3))
+            await asyncio.sleep(0.05)
+            async with http.post(url) as r:
+                assert r.status == 500 and (await r.json()) == {"error": "Allocation failed"}
+            await asyncio.sleep(0.35)
+            async with http.post(url) as r:
+                assert r.status == 503 and "Shutdown in progress" in await r.text()
+            await stopping
+            assert (await ws.receive(1)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            with pytest.raises(aiohttp.ClientConnectionError):
+                await http.post(url)

@@ -15,6 +15,7 @@ from audiosocket import AudioSocketServer
 from bot.call.config import CallConfig
 from bot.call.controller import CallController
 from bot.call.scenario_conversation import ScenarioConversation
+from bot.call.silence import SilenceTiming
 from bot.config import Settings
 from bot.dialog.brain import Brain
 from bot.dialog.scenario.lines import ENGINE_LINES
@@ -115,16 +116,60 @@ class _LateFinals:
         return Late()
 
 
-@pytest.mark.xfail(strict=False, reason="open defect: words whose final comes after the silence re-prompt has "
-                   "begun are not taken as the answer (seen with 5 s late finals after the turn-taking merge)")
+class _DeadFinals(_LateFinals):
+    """A recogniser that hears the audio and never gives its words (hung, or its server gone)."""
+
+    def __init__(self, inner) -> None:
+        super().__init__(inner, float("inf"))
+
+
 async def test_an_answer_whose_words_come_late_is_still_the_answer_not_a_silence(whisper, brains, voice):
     # The scenario counts 6 s of silence; the caller talks for 1.5 s and its words take 5 s
-    # more to come. Silence counts from the end of the words, so this is their answer.
+    # more to come. Silence counts from the end of their speech, and while its words are being
+    # recognised nobody is silent: this is their answer, and the bot never asks "Vous m'entendez ?".
     conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
     callee = Human(utterances=[Say("allo", at=0.3), Say("ne_plus_appeler", after_prompt=True),
                                Say("oui_daccord", after_prompt=True)], hangup_when_idle=15.0)
+    record, played = await _call(_LateFinals(whisper, 5.0), callee, conversation)
+    timeline = "\n".join(f"{t:.2f} {w}" for t, w in record.timeline.entries)
+    assert record.result == "OPTED_OUT", timeline
+    assert not any(w.startswith("say (silence") for _, w in record.timeline.entries), timeline
+    assert played[-1].endswith(voice.key(ENGINE_LINES["opt_out"])), timeline
+
+
+async def test_words_that_come_over_the_silence_re_prompt_stop_it_and_are_the_answer(whisper, brains, voice):
+    # Held for its words no longer than 1 s, the answer (5 s late) becomes a silence: the bot
+    # starts "Vous m'entendez ?"; the words that then come answer the question it repeats. (The
+    # callee says nothing more: a next utterance would answer the re-prompt's first line, over it.)
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"},
+                                        silence=SilenceTiming(words_max=1.0))
+    callee = Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True)], hangup_when_idle=30.0)
     record, _ = await _call(_LateFinals(whisper, 5.0), callee, conversation)
-    assert record.result == "OPTED_OUT", "\n".join(f"{t:.2f} {w}" for t, w in record.timeline.entries)
+    events = [w for _, w in record.timeline.entries]
+    timeline = "\n".join(f"{t:.2f} {w}" for t, w in record.timeline.entries)
+    assert conversation.run.record.steps[:2] == ["hello", "interest"], timeline
+    reprompt = next(i for i, w in enumerate(events) if w.startswith("say (silence)"))
+    after = [w for w in events[reprompt + 1:] if w.startswith(("say (", "words of the answer"))]
+    # stopped by the words, and the next line answers them (then the callee is silent: no answer)
+    assert after[0] == "words of the answer came during the silence re-prompt: it stops", timeline
+    assert after[1].startswith("say (affirm → interest)"), timeline
+    assert record.result == "NO_ANSWER", timeline
+
+
+async def test_words_that_never_come_end_in_the_silence_handling_not_a_hung_call(whisper, brains, voice):
+    # The recogniser never answers: the bot holds its silence for the words no longer than
+    # `words_max` after the caller's speech ended, then asks again, then ends as no answer.
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"},
+                                        silence=SilenceTiming(words_max=8.0))
+    callee = Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True)], hangup_when_idle=30.0)
+    record, _ = await _call(_DeadFinals(whisper), callee, conversation)
+    events = [w for _, w in record.timeline.entries]
+    timeline = "\n".join(f"{t:.2f} {w}" for t, w in record.timeline.entries)
+    assert record.result == "NO_ANSWER", timeline
+    held = next(i for i, w in enumerate(events) if w.startswith("no words for the caller's speech"))
+    said = [w for w in events[held:] if w.startswith("say (")]
+    assert said[0].startswith("say (silence)"), timeline  # the re-prompt, once the hold ran out
+    assert not any(w.startswith("heard:") for w in events), timeline
 
 
 async def test_an_objection_is_answered_and_the_question_asked_again(whisper, brains, voice):

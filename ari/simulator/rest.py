@@ -74,6 +74,18 @@ def error(status: int, message: str, body: dict[str, Any] | None = None) -> web.
     return ok(body if body is not None else {"message": message}, status)
 
 
+# What Asterisk's HTTP server answers to every request while `core stop` runs (captured live).
+SHUTDOWN_PAGE = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
+<html><head>
+<title>503 Service Unavailable</title>
+</head><body>
+<h1>Service Unavailable</h1>
+<p>Shutdown in progress</p>
+<hr />
+<address>Asterisk</address>
+</body></html>
+"""
+
 # Swagger resources the simulator knows of but does not simulate: 501, not a misleading 404.
 NOT_SIMULATED = re.compile(
     r"^(channels/create|channels/[^/]+/(move|redirect|progress|dtmf|mute|hold|moh|silence|dial|"
@@ -130,6 +142,8 @@ class AriRest:
         path = request.path
         if not path.startswith("/ari/"):
             return web.Response(status=404, text="Not Found")
+        if self.sim.stopping == "unavailable":
+            return web.Response(status=503, text=SHUTDOWN_PAGE, content_type="text/html")
         if not self._authenticated(request):
             return ok({"message": "Authentication required"}, 401, {"WWW-Authenticate": f'Basic realm="{REALM}"'})
         # match on the raw path so that an encoded "/" (a recording name "calls%2Fc1") stays
@@ -250,6 +264,8 @@ class AriRest:
     async def originate(self, req: Req) -> web.Response:
         if self.core.faults.originate_status is not None:
             raise AriError(self.core.faults.originate_status, "Allocation failed")
+        if self.sim.stopping == "allocation":  # a stopping core allocates no channel
+            raise AriError(500, "Allocation failed", {"error": "Allocation failed"})
         if req.get("originator") and req.get("formats"):
             raise AriError(400, "Originator and formats can't both be specified")
         if not req.get("endpoint"):

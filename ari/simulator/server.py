@@ -23,6 +23,7 @@ from pathlib import Path
 from aiohttp import web
 
 from . import dialing
+from . import events as ev
 from .bus import EventBus
 from .call import Call
 from .callees import Callee, Human, Unallocated, local_callee
@@ -31,6 +32,8 @@ from .model import Bridge, Channel
 from .rest import AriRest
 
 log = logging.getLogger(__name__)
+
+SOFTHANGUP_SHUTDOWN = 4  # AST_SOFTHANGUP_SHUTDOWN: ChannelHangupRequest{soft: true}.cause at `core stop`
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEECH_DIR = REPO_ROOT / "tests" / "fixtures" / "speech"
@@ -83,6 +86,9 @@ class SimulatedAsterisk:
         self._old_calls: list[Call] = []
         self._rest = AriRest(self)
         self._runner: web.AppRunner | None = None
+        # `core stop now` under way (stop_now): "allocation" refuses originates with 500, then
+        # "unavailable" answers every request with Asterisk's 503 page.
+        self.stopping: str | None = None
 
     def _new_core(self) -> Core:
         return Core(self.settings, self.bus, self.faults, self._callee_for)
@@ -194,6 +200,28 @@ class SimulatedAsterisk:
         """An ARI network drop: every events websocket is cut (no close frame). Channels stay;
         events for the app are lost until a client connects again."""
         await self.bus.drop_all()
+
+    async def stop_now(self, *, refusing: float = 0.1, unavailable: float = 1.0) -> None:
+        """`core stop now`, in the order a real Asterisk 22.11 does it (captured on the live one,
+        tests/live/test_conformance.py): every channel gets ChannelHangupRequest{cause 4 (the
+        shutdown soft-hangup flag), soft} then StasisEnd and ChannelDestroyed{cause 0}; originates
+        are answered 500 "Allocation failed" for ``refusing`` seconds, then every request gets the
+        503 "Shutdown in progress" page for ``unavailable`` seconds; then the event sockets close
+        and connections are refused until ``start()``."""
+        self.stopping = "allocation"
+        for ch in [c for c in self.core.channels.values() if c.alive]:
+            if ch.alive:  # a Local peer or a snoop may have gone with an earlier one
+                self.core.publish(ch, ev.hangup_request(ch, SOFTHANGUP_SHUTDOWN, soft=True))
+                self.core.teardown(ch, 0)
+        await asyncio.sleep(refusing)
+        self.stopping = "unavailable"
+        await asyncio.sleep(unavailable)
+        await self.bus.close_all()
+        await self._stop_http()
+        self._old_calls.extend(self.core.calls)
+        await self.core.aclose()
+        self.core = self._new_core()
+        self.stopping = None
 
     async def restart(self, downtime: float = 0.0) -> None:
         """Asterisk restarts: websockets cut, every channel and bridge gone without events,

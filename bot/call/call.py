@@ -117,6 +117,7 @@ class CallRecord:
     result: str | None = None  # what the conversation concluded (a scenario's CallResult)
     steps: list[str] = field(default_factory=list)  # the scenario steps reached, in order (the funnel)
     callback_at: datetime | None = None  # the callback time the caller confirmed aloud (CALLBACK_REQUESTED)
+    opt_out_evidence: str = ""  # OPTED_OUT: the request's words and their confirmation, dated (bot.compliance)
     note: str = ""
     interrupted: str = ""  # why Asterisk or the media path cut the call: stored INTERRUPTED, retried as such
     timeline: Timeline = field(default_factory=Timeline)

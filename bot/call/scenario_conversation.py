@@ -15,19 +15,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..compliance.opt_out_evidence import Said, opt_out_evidence
 from ..dialog.amd import AmdTranscriptLayer, AmdVerdict
 from ..dialog.brain import Brain
 from ..dialog.intents import Intent, Understanding
-from ..dialog.scenario.engine import Line, ScenarioRun, Turn
+from ..dialog.scenario.engine import Line, RunRecord, ScenarioRun, Turn
 from ..dialog.scenario.loader import render
 from ..dialog.scenario.model import CallResult
 from ..ops import metrics
 from ..speech import events as sev
 from .anticipation import Anticipation
-from .call import Call, CallEnded, DtmfPressed, ObjectionMatch, Utterance
+from .call import Call, CallEnded, CallRecord, DtmfPressed, ObjectionMatch, Utterance
 from .disclosure import REPEAT_KEY, as_played, short_disclosure
 from .first_words import FirstWords, FirstWordsTiming, decide, greeting_cut_early
 from .prompt import Prompt
+from .silence import CallerSilence, SilenceTiming
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class ScenarioConversation:
     agent_endpoint: str | None = None  # where a transfer step sends the caller
     timing: GreetingTiming = field(default_factory=GreetingTiming)
     run: ScenarioRun | None = None  # set when the call starts, for the campaign to read after
+    silence: SilenceTiming = field(default_factory=SilenceTiming)  # bounds on waiting for late words
 
     async def prepare(self) -> None:
         """While the phone rings: render this contact's own lines (the greeting with their name,
@@ -76,6 +79,9 @@ class ScenarioConversation:
         self._anticipation = Anticipation(self.brain.classifier)
         self._keys: list[DtmfPressed] = []  # pressed before the bot asked anything
         self._amd: AmdTranscriptLayer | None = None
+        self._caller = CallerSilence(self.silence)  # every listen event the conversation takes is noted
+        self._backlog: list[object] = []  # events taken while a silence re-prompt played, not yet handled
+        self._late: str | None = None  # an answer whose words came while the silence re-prompt played
         try:
             await self._converse(call)
         except (CallEnded, asyncio.CancelledError):
@@ -126,8 +132,9 @@ class ScenarioConversation:
             return
         turn = run.start()
         greeting = True
+        reprompt_for: float | None = None  # a silence re-prompt: when the question it repeats was asked
         while True:
-            stopped_by_machine = await self._say(call, turn, amd, greeting=greeting)
+            stopped_by_machine = await self._say(call, turn, amd, greeting=greeting, answer_since=reprompt_for)
             greeting = False
             if stopped_by_machine:
                 await self._machine(call, run, amd.verdict())
@@ -144,12 +151,19 @@ class ScenarioConversation:
                 return
             if call.listener is not None:  # a number, an address being dictated: longer pauses between groups
                 call.listener.dictation = run.step.dictation is not None
-            heard = await self._caller_answer(call, amd, self.brain.scenario.settings.silence_timeout)
+            # An answer to a question the bot said again after a silence may still come: its words late.
+            since = reprompt_for if reprompt_for is not None else call.last_prompt_at
+            reprompt_for = None
+            heard, self._late = self._late, None
+            if heard is None:
+                heard = await self._caller_answer(call, amd, self.brain.scenario.settings.silence_timeout, since=since)
             if isinstance(heard, AmdVerdict):
                 await self._machine(call, run, heard)
                 return
             if heard is None:
                 turn = run.silence()
+                if turn.end is None:
+                    reprompt_for = since
                 continue
             if isinstance(heard, Understanding):  # a key the step maps
                 call.record.timeline.add(f"understood {heard.intent.value} (key {heard.text})")
@@ -192,7 +206,7 @@ class ScenarioConversation:
             # A long greeting: a person who talks, or a recording. Let the evidence decide.
             if turn is FirstWords.LONG and ((v := amd.verdict_so_far()) is not None or now - answered >= t.amd_max):
                 return v or amd.verdict()
-            event = await call.next_listen_event(timeout=0.04)
+            event = await self._next_event(call, 0.04)
             if isinstance(event, DtmfPressed):
                 self._keys.append(event)  # for the first question that maps it
             self._note_beep(call, event)
@@ -221,7 +235,7 @@ class ScenarioConversation:
             if quiet is not None and quiet >= t.no_beep_quiet:
                 call.record.timeline.add("no beep heard; the greeting is over")
                 break
-            self._note_beep(call, await call.next_listen_event(timeout=0.05))
+            self._note_beep(call, await self._next_event(call, 0.05))
         if call.listener is not None:
             call.listener.watch_for_beep(False)
 
@@ -232,9 +246,12 @@ class ScenarioConversation:
 
     # -- turns -------------------------------------------------------------------------------
 
-    async def _say(self, call: Call, turn: Turn, amd: AmdTranscriptLayer, *, greeting: bool = False) -> bool:
+    async def _say(self, call: Call, turn: Turn, amd: AmdTranscriptLayer, *, greeting: bool = False,
+                   answer_since: float | None = None) -> bool:
         """Play a turn's lines; True when the AMD layer found a machine meanwhile. The transcript keeps
-        what played (bot.call.disclosure); a disclosure cut short is said again before the turn."""
+        what played (bot.call.disclosure); a disclosure cut short is said again before the turn.
+        ``answer_since``: the turn repeats, after a silence, a question asked then; words of an answer
+        to it that come while it plays stop it and are the answer (``_late``)."""
         if turn.lines:
             lines = list(turn.lines)
             if self._disclosure_due(call, lines):
@@ -244,7 +261,8 @@ class ScenarioConversation:
             call.record.timeline.add(f"say ({turn.why}): {' '.join(line.text for line in lines)[:80]!r}")
             call.answer_keys = frozenset(self.run.step.dtmf) if self.run is not None else frozenset()
             started = time.monotonic()
-            complete = await self._play_noting(call, lines, prompts)  # False: stopped (the callee spoke over it)
+            # False: stopped (the callee spoke over it, or the words of their answer came)
+            complete = await self._play_noting(call, lines, prompts, answer_since=answer_since)
             cut = call.interruptions.last_cut
             if greeting and not complete and greeting_cut_early(self.timing.first_words, started,
                                                                 cut.onset if cut else None):
@@ -259,18 +277,23 @@ class ScenarioConversation:
         verdict = amd.verdict_so_far()
         return verdict is not None and verdict.is_machine and self._in_amd_window(call)
 
-    async def _caller_answer(self, call: Call, amd: AmdTranscriptLayer,
-                             timeout: float) -> str | Understanding | AmdVerdict | None:
-        """The caller's answer to what the bot just said (a final for speech that ended after
-        the bot started speaking, or a key this step maps), a machine verdict, or None after
-        `timeout` of silence."""
+    async def _caller_answer(self, call: Call, amd: AmdTranscriptLayer, timeout: float,
+                             *, since: float) -> str | Understanding | AmdVerdict | None:
+        """The caller's answer to the question asked at ``since`` (a final for speech that ended
+        after it began, or a key this step maps), a machine verdict, or None after `timeout` of
+        silence, counted from the end of their speech (bot.call.silence): while they speak, or
+        their words are still being recognised, they are not silent."""
         answered = call.record.answered_at or time.monotonic()
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
         while self._keys:
             if (key := self._mapped_key(self._keys.pop(0))) is not None:
                 return key
-        while (now := time.monotonic()) < deadline:
-            event = await call.next_listen_event(timeout=deadline - now)
+        while True:
+            wait = self._caller.wait(since=since, started=started, timeout=timeout)
+            if (now := time.monotonic()) >= wait.deadline:
+                self._note_silence(call, wait.why, since)
+                return None
+            event = await self._next_event(call, wait.deadline - now)
             if isinstance(event, DtmfPressed) and (key := self._mapped_key(event)) is not None:
                 return key
             self._note_beep(call, event)
@@ -278,16 +301,32 @@ class ScenarioConversation:
             verdict = amd.verdict_so_far()
             if verdict is not None and verdict.is_machine and self._in_amd_window(call):
                 return verdict
-            if isinstance(event, (sev.SpeechStarted, sev.SpeechEnded)):
-                # A caller mid-sentence is not silent, and the silence counts from the end of
-                # their words: a recogniser slow under load must not turn an answer into a silence.
-                deadline = max(deadline, time.monotonic() + timeout)
             if isinstance(event, sev.PartialTranscript):
                 self._anticipation.heard(event.text)  # classified while they speak
-            answer = isinstance(event, sev.FinalTranscript) and event.speech_ended_at >= call.last_prompt_at
+            answer = isinstance(event, sev.FinalTranscript) and event.speech_ended_at >= since
             if answer and event.text.strip():
+                if wait.why == "recognising":
+                    call.record.timeline.add(f"words {event.at - event.speech_ended_at:.1f} s after the speech "
+                                             "ended: the answer, not a silence")
                 return event.text
-        return None
+
+    def _note_silence(self, call: Call, why: str, since: float) -> None:
+        """A hold that ran out is worth a line: the recogniser, or the VAD, may be at fault."""
+        if why == "recognising" and (unheard := self._caller.unheard(since)) is not None:
+            waited = time.monotonic() - unheard.detected_at
+            call.record.timeline.add(f"no words for the caller's speech {waited:.1f} s after it ended: "
+                                     "counted as a silence")
+        elif why == "speaking" and self._caller.speaking_since is not None:
+            call.record.timeline.add(f"the caller's speech has not ended in "
+                                     f"{time.monotonic() - self._caller.speaking_since:.0f} s: counted as a silence")
+
+    async def _next_event(self, call: Call, timeout: float) -> object | None:
+        """The next listen event (None on timeout): first those taken while a re-prompt played."""
+        if self._backlog:
+            return self._backlog.pop(0)
+        event = await call.next_listen_event(timeout=timeout)
+        self._caller.note(event)
+        return event
 
     def _mapped_key(self, pressed: DtmfPressed) -> Understanding | None:
         """The intent the current step gives this key (None: the step maps no such key)."""
@@ -296,10 +335,14 @@ class ScenarioConversation:
             return None
         return Understanding(text=pressed.digit, intent=Intent.parse(intent), objection=None, score=1.0, source="dtmf")
 
-    async def _play_noting(self, call: Call, lines: list[Line], prompts: list[Prompt]) -> bool:
+    async def _play_noting(self, call: Call, lines: list[Line], prompts: list[Prompt], *,
+                           answer_since: float | None = None) -> bool:
         """Play, then note in the transcript what was heard of each line (a cut line marked as such)
         and when the disclosure played to its end. True when it played whole."""
-        complete = await call.play(prompts)
+        if answer_since is None:
+            complete = await call.play(prompts)
+        else:
+            complete = await self._play_listening(call, prompts, answer_since)
         started = call.last_prompt_at
         played = None if complete else time.monotonic() - started
         for line, heard in zip(lines, as_played([line.text for line in lines],
@@ -311,6 +354,35 @@ class ScenarioConversation:
                     call.record.disclosure_done_at = started + heard.ends_at
                     call.record.timeline.add("disclosure heard to its end")
         return complete
+
+    async def _play_listening(self, call: Call, prompts: list[Prompt], since: float) -> bool:
+        """Play a silence re-prompt while taking the listen events: the words of an answer to the
+        question it repeats (speech that ended after ``since``, before the re-prompt) may come now,
+        from a recogniser slow under load. They are the answer: the re-prompt stops (the caller
+        spoke; asking again would talk over what they said) and ``_late`` keeps them."""
+        began = time.monotonic()
+        play = asyncio.ensure_future(call.play(prompts))
+        try:
+            while not play.done():
+                event = await call.next_listen_event(timeout=0.05)
+                if event is None:
+                    continue
+                self._caller.note(event)
+                late = (isinstance(event, sev.FinalTranscript) and event.text.strip()
+                        and since <= event.speech_ended_at < began)
+                if late and self._late is None:
+                    self._late = event.text
+                    call.record.timeline.add("words of the answer came during the silence re-prompt: it stops")
+                    await call.stop_playbacks()
+                else:
+                    self._backlog.append(event)  # handled after, in order
+            return await play
+        finally:
+            if not play.done():
+                play.cancel()
+                await asyncio.wait({play})
+            if not play.cancelled():
+                play.exception()  # retrieved: the exception, if any, was the call ending under us
 
     def _is_disclosure(self, line: Line) -> bool:
         scenario = self.brain.scenario
@@ -358,4 +430,24 @@ class ScenarioConversation:
         call.record.qualification = run.record.qualification if run.record.max_points else None
         if result is CallResult.CALLBACK_REQUESTED:  # the time said back and confirmed, not re-read later
             call.record.callback_at = run.record.callback_at
+        if result is CallResult.OPTED_OUT and run.record.opt_out_request:
+            call.record.opt_out_evidence = opt_out_words(call.record, run.record)
         call.record.timeline.add(f"result {result.value} (qualification {run.record.qualification:.0%})")
+
+
+def opt_out_words(record: CallRecord, run: RunRecord) -> str:
+    """The evidence of the call's do-not-call request: its words and their confirmation (the engine
+    kept them), each at the time the caller began to say it (their transcript line)."""
+    caller = [u for u in record.utterances if u.speaker == "caller"]
+
+    def said(text: str, before: int) -> tuple[Said, int]:
+        # the latest line with these words before `before`: the request precedes its confirmation,
+        # which may repeat its words
+        words = text.strip()
+        i = next((i for i in range(before - 1, -1, -1) if caller[i].text.strip() == words), -1)
+        return Said(text, record.wall(caller[i].at) if i >= 0 else None), (i if i >= 0 else before)
+
+    confirmation, before = (said(run.opt_out_confirmation, len(caller)) if run.opt_out_confirmation
+                            else (None, len(caller)))
+    request, _ = said(run.opt_out_request, before)
+    return opt_out_evidence(request, run.opt_out_question, confirmation)

@@ -27,6 +27,7 @@ class Ending:
     result: str | None  # the scenario's CallResult value
     caller_said: tuple[str, ...] = ()  # the caller's utterances, in order
     callback_at: datetime | None = None  # the callback time the caller confirmed aloud (RunRecord.callback_at)
+    opt_out_evidence: str = ""  # the request's words and their confirmation, dated (bot.compliance.opt_out_evidence)
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,10 @@ async def conclude(conn: asyncpg.Connection, *, campaign_id: int, contact_id: in
     # update lock of `complete_finished_campaigns` deadlocked (issue 15, a graceful stop with 4 calls).
     await q.lock_campaign(conn, campaign_id)
     if ending.result == "OPTED_OUT":
-        # The words that carried the request: the caller's last utterance (the call id leads to the rest).
-        evidence = ending.caller_said[-1] if ending.caller_said else "(do-not-call request understood on the call)"
+        # The request and its confirmation as the conversation heard them; without them (another kind of
+        # conversation), the caller's last utterance (the call id leads to the rest).
+        evidence = ending.opt_out_evidence or (
+            ending.caller_said[-1] if ending.caller_said else "(demande d'opposition comprise pendant l'appel)")
         await record_opt_out(conn, phone, source="call", evidence=evidence, call_id=call_id, campaign_id=campaign_id)
     made = {r["reason"]: r["n"] for r in await conn.fetch(
         "SELECT reason, count(*) AS n FROM attempts WHERE campaign_id = $1 AND contact_id = $2 GROUP BY 1",

@@ -410,7 +410,8 @@ class Dialer:
         opted_out = record.result == "OPTED_OUT" and record.number.startswith("+")
         entry = {"kind": "inbound", "call_uuid": record.call_id, "worker": self.config.worker_id,
                  "phone": record.number, "fields": journal_fields(record), "events": record.timeline.entries,
-                 "evidence": said[-1] if said else "", "opt_out": record.number if opted_out else None}
+                 "evidence": record.opt_out_evidence or (said[-1] if said else ""),
+                 "opt_out": record.number if opted_out else None}
         await self._journal_then_store(record.call_id, entry)
 
     def _entry(self, active: _Active, kind: str, ending: Ending) -> dict:
@@ -420,7 +421,8 @@ class Dialer:
                 "phone": due.phone, "timezone": due.contact.get("timezone"), "compliance": due.compliance,
                 "retry_policy": due.retry_policy, "now": self.clock().isoformat(),
                 "ending": {"outcome": ending.outcome, "result": ending.result, "caller_said": list(ending.caller_said),
-                           "callback_at": ending.callback_at.isoformat() if ending.callback_at else None},
+                           "callback_at": ending.callback_at.isoformat() if ending.callback_at else None,
+                           "opt_out_evidence": ending.opt_out_evidence},
                 "opt_out": due.phone if ending.result == "OPTED_OUT" else None}
 
     async def _journal_then_store(self, uuid: str, entry: dict) -> None:
@@ -569,12 +571,14 @@ def _ending(record: CallRecord) -> Ending:
         # opt-out, a callback asked for, a refusal) is planned from what the person said.
         return Ending("interrupted", None, tuple(u.text for u in record.utterances if u.speaker == "caller"))
     return Ending(record.outcome.value if record.outcome else None, record.result,
-                  tuple(u.text for u in record.utterances if u.speaker == "caller"), record.callback_at)
+                  tuple(u.text for u in record.utterances if u.speaker == "caller"), record.callback_at,
+                  record.opt_out_evidence)
 
 
 def _journaled_ending(data: dict) -> Ending:
-    """An `_entry`'s ending read back (entries journaled before `callback_at` existed have none)."""
+    """An `_entry`'s ending read back (entries journaled before `callback_at` or `opt_out_evidence`
+    existed have none)."""
     at = data.get("callback_at")
     return Ending(data["outcome"], data["result"], tuple(data["caller_said"]),
-                  datetime.fromisoformat(at) if at else None)
+                  datetime.fromisoformat(at) if at else None, data.get("opt_out_evidence") or "")
 

@@ -9,7 +9,7 @@ canvassing ranges. Messages are French: operators read them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .caller_id import check_caller_id
@@ -17,9 +17,6 @@ from .law import PROSPECTING, Basis, parse_basis
 from .overrides import loosening
 from .rules import ComplianceRules
 from .sectors import banned_for, sector
-
-LEGAL_FIELDS = ("legal_basis", "sector", "advertiser", "purpose", "contract_subject", "no_sales_declared",
-                "caller_id", "legal_ground")
 
 
 @dataclass(frozen=True)
@@ -41,6 +38,10 @@ class CampaignLaw:
 
     def as_settings(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in LEGAL_FIELDS}
+
+
+# The campaign's legal columns, in one place: the store reads and writes exactly these.
+LEGAL_FIELDS = tuple(f.name for f in fields(CampaignLaw))
 
 
 @dataclass

@@ -84,7 +84,12 @@ async def contact_detail(db: asyncpg.Pool | asyncpg.Connection, contact_id: int)
     out["calls"] = [dict(r) for r in await db.fetch(
         """SELECT id, call_uuid, campaign_id, created_at, status, outcome, result, duration_ms
            FROM calls WHERE contact_id = $1 ORDER BY created_at DESC LIMIT 20""", contact_id)]
-    out["opted_out"] = bool(await db.fetchval("SELECT EXISTS (SELECT 1 FROM opt_outs WHERE phone = $1)", row["phone"]))
+    # Every do-not-call request with its evidence (for a call: the request's words and their confirmation).
+    out["opt_outs"] = [dict(r) for r in await db.fetch(
+        """SELECT o.created_at, o.source, o.evidence, c.call_uuid, o.campaign_id
+           FROM opt_outs o LEFT JOIN calls c ON c.id = o.call_id
+           WHERE o.phone = $1 ORDER BY o.created_at, o.id""", row["phone"])]
+    out["opted_out"] = bool(out["opt_outs"])
     return out
 
 

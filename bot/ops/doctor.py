@@ -268,6 +268,14 @@ async def _media_checks(settings: Settings, audio_dir: Path) -> list[Finding]:
                 return _unreachable(target, "rien en 5 s")
             findings.append(Finding("AudioSocket", OK, f"Asterisk joint MiniBot à {target}"))
             silence = asyncio.create_task(_send_silence(writer), name="doctor-silence")
+            # The AudioSocket connects while Asterisk creates the channel, before StasisStart: a
+            # playback asked in between is refused "Channel not in Stasis application" (seen live,
+            # on a loaded machine). The checks below start once the channel is in the app.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    while not (isinstance(event := await events.get(), StasisStart)
+                               and event.channel.id == channel_id):
+                        pass
             try:
                 findings.append(await _play_probe(client, events, channel_id, settings, audio_dir))
                 findings.append(await _amd_context(client, events, channel_id, settings.dial.amd_context, app))

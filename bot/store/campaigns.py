@@ -10,10 +10,8 @@ from typing import Any
 import asyncpg
 
 from ..campaign.lifecycle import CampaignStatus, TransitionError, target
+from ..compliance.campaign import LEGAL_FIELDS
 from ..i18n import _
-
-_LEGAL = ("legal_basis", "sector", "advertiser", "purpose", "contract_subject", "no_sales_declared", "caller_id",
-          "legal_ground")
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ class Campaign:
                    variables=json.loads(row["variables"]), created_at=row["created_at"],
                    started_at=row["started_at"], finished_at=row["finished_at"],
                    pause_reason=row.get("pause_reason"), paused_by=row.get("paused_by"),
-                   **{k: row[k] for k in _LEGAL})
+                   **{k: row[k] for k in LEGAL_FIELDS})
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "scenario": self.scenario, "status": self.status.value,
@@ -60,7 +58,7 @@ class Campaign:
                 "started_at": self.started_at.isoformat() if self.started_at else None,
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None,
                 "pause_reason": self.pause_reason, "paused_by": self.paused_by,
-                **{k: getattr(self, k) for k in _LEGAL}}
+                **{k: getattr(self, k) for k in LEGAL_FIELDS}}
 
 
 async def create_campaign(db: asyncpg.Pool | asyncpg.Connection, name: str, scenario: str, *,

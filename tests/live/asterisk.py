@@ -150,8 +150,10 @@ class LiveAsterisk:
         except (urllib.error.URLError, OSError):
             return False
 
-    def events_answer(self, timeout: float = 3.0) -> bool:
-        """Does ARI's event WebSocket accept a connection (what every call needs), not only REST?"""
+    def events_answer(self, timeout: float = 3.0, app: str = "minibot") -> bool:
+        """Does ARI's event WebSocket accept a connection for the tests' Stasis app (what every call
+        needs), not only REST? The app is the tests' own: once in CI, a probe on another app name
+        connected while every registration of "minibot" and every dial into it hung for a minute."""
         import asyncio
         import threading
 
@@ -159,7 +161,7 @@ class LiveAsterisk:
 
         async def probe() -> bool:
             token = base64.b64encode(f"minibot:{self.password}".encode()).decode()
-            ws_url = self.url.replace("http://", "ws://") + "/events?app=fixture-probe"
+            ws_url = self.url.replace("http://", "ws://") + f"/events?app={app}"
             try:
                 async with aiohttp.ClientSession(headers={"Authorization": f"Basic {token}"}) as session, \
                         asyncio.timeout(timeout), \
@@ -182,6 +184,28 @@ class LiveAsterisk:
         """What Asterisk printed (its console), for failure messages."""
         path = self.base / "asterisk.out"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def diagnosis(self) -> str:
+        """What to read when a live test failed: never raises."""
+        parts = [f"running: {self.running}; load average: {os.getloadavg()}"]
+        if self.running and self.process is not None:
+            with contextlib.suppress(OSError):
+                parts.append(f"descriptors: {len(os.listdir(f'/proc/{self.process.pid}/fd'))}")
+            for command in ("http show status", "core show threads", "core show taskprocessors",
+                            "core show channels concise", "ari show apps"):
+                try:
+                    out = self.rx(command, timeout=5)
+                except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                    out = f"(failed: {exc})"
+                if command == "core show threads":
+                    out = out.strip().splitlines()[-1:] and out.strip().splitlines()[-1]
+                elif command == "core show taskprocessors":
+                    # columns: processed, in queue, max depth, low/high water, low/high time (us)
+                    rows = [r for r in out.splitlines() if len(r.split()) >= 8 and r.split()[-5].isdigit()]
+                    out = "\n".join(sorted(rows, key=lambda r: -int(r.split()[-5]))[:8])
+                parts.append(f"$ {command}\n{out}")
+        parts.append("console (end):\n" + self.output()[-4000:])
+        return "\n".join(parts)
 
     def rx(self, command: str, timeout: float = 10.0) -> str:
         """Run one CLI command on the running instance (`asterisk -rx`) and return its output."""

@@ -53,7 +53,7 @@ def _ensure_healthy(asterisk) -> None:
     if asterisk.running and asterisk.healthy():
         return
     if asterisk.running:
-        print(f"live Asterisk not answering: restarted. Its console ends with:\n{asterisk.output()[-3000:]}")
+        print(f"live Asterisk not answering: restarted. Its state:\n{asterisk.diagnosis()}")
         asterisk.kill()
     asterisk.start()
 
@@ -66,3 +66,15 @@ def whisper():
 
     with ThreadPoolExecutor(2) as pool:
         yield WhisperRecognizer(whisper_base_dir(Settings().cache_dir), pool)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed live test's report carries Asterisk's state (its console, HTTP sessions, busiest
+    task processors, threads, descriptors, the machine's load): a stall seen once in CI is then
+    evidence, not a mystery."""
+    report = yield
+    instance = getattr(item, "funcargs", {}).get("live_asterisk") or getattr(item, "funcargs", {}).get("asterisk")
+    if report.failed and isinstance(instance, LiveAsterisk):
+        report.sections.append(("live Asterisk", instance.diagnosis()))
+    return report

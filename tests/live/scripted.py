@@ -59,6 +59,17 @@ class Heard:
         """When the callee next heard sound after `after` (a reply, on the wire)."""
         return next((at for at, loud in self._loud(threshold) if loud and at >= after), None)
 
+    def onsets(self, *, quiet: float = 0.3, threshold: float = 300.0) -> list[float]:
+        """When the bot started talking: its first sound, and each sound after `quiet` seconds of
+        silence (no frame at all is silence too)."""
+        out, last = [], None
+        for at, loud in self._loud(threshold):
+            if loud:
+                if last is None or at - last > quiet:
+                    out.append(at)
+                last = at
+        return out
+
     def sound_within(self, start: float, end: float, threshold: float = 300.0) -> bool:
         """Whether the callee heard any sound between `start` and `end` (the bot talking then)."""
         return any(loud and start <= at <= end for at, loud in self._loud(threshold))
@@ -123,6 +134,8 @@ class ScriptedCallee:
                     data = await asyncio.wait_for(reader.read(4096), 0.5)
                 except TimeoutError:
                     continue
+                except ConnectionError:
+                    break  # Asterisk hung up while the callee was still sending: the call ended
                 if not data:
                     break
                 now = time.monotonic()

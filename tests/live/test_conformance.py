@@ -109,3 +109,69 @@ async def test_simulated_keys_arrive_like_asterisks(live_asterisk, whisper):
         simulated = await _keys(AriConfig(url=sim.url, username="minibot", password=PASSWORD), whisper)
     assert real[0] == simulated[0] == ["1", "2", "#"] and real[2] == simulated[2]
     assert abs(simulated[1] - real[1]) < 0.35, f"first key {simulated[1]:.2f} s simulated, {real[1]:.2f} s real"
+
+
+async def _stop_now(ari: AriConfig, stop) -> tuple[list[str], list[object]]:
+    """`core stop now` with a call in Stasis: (the caller channel's events, the answers to
+    originates sent while it stops, one per kind in order: status codes, then "refused")."""
+    import base64
+    import json
+
+    import aiohttp
+
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{ari.username}:{ari.password}".encode()).decode()}
+    seen: list[str] = []
+    answers: list[object] = []
+    async with aiohttp.ClientSession(headers=auth) as http:
+        ws = await http.ws_connect(ari.url.replace("http", "ws", 1) + f"/events?app={ari.app}")
+
+        async def read() -> None:
+            async for msg in ws:
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    event = json.loads(msg.data)
+                    if (event.get("channel") or {}).get("id") == "conf-stop" and event["type"] in (
+                            "StasisStart", "ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"):
+                        detail = f" {event.get('cause')}{' soft' if event.get('soft') else ''}" \
+                            if "cause" in event else ""
+                        seen.append(event["type"] + detail)
+
+        reader = asyncio.create_task(read())
+        originate = f"{ari.url}/channels?endpoint=Local/human@callee-sim&app={ari.app}"
+        async with http.post(originate + "&channelId=conf-stop") as r:
+            assert r.status == 200, await r.text()
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.05)
+        stopping = asyncio.ensure_future(stop())
+        while len(answers) < 12:
+            try:
+                async with http.post(originate, timeout=aiohttp.ClientTimeout(total=3)) as r:
+                    answer: object = r.status
+            except aiohttp.ClientConnectionError:
+                answer = "refused"
+            if not answers or answers[-1] != answer:
+                answers.append(answer)
+            if answer == "refused":
+                break
+            await asyncio.sleep(0.03)
+        await stopping
+        await asyncio.wait_for(reader, 5)  # the event socket is closed by the stop
+    return seen, answers
+
+
+async def test_simulated_core_stop_is_asterisks(live_asterisk):
+    """The order MiniBot relies on to say "Asterisk arrêté pendant l'appel" and to give back dials
+    (bot/call/readiness.py): the shutdown soft hang-up (cause 4) first, then StasisEnd and
+    ChannelDestroyed (cause 0); originates refused 500, then the 503 page, then the connection."""
+    real = await _stop_now(live_asterisk.ari_config(), lambda: asyncio.to_thread(live_asterisk.stop_now))
+    live_asterisk.start()
+    async with SimulatedAsterisk(password=PASSWORD) as sim:
+        simulated = await _stop_now(AriConfig(url=sim.url, username="minibot", password=PASSWORD), sim.stop_now)
+    # The real one adds a non-soft ChannelHangupRequest (cause 0) after StasisEnd; MiniBot reads none of it.
+    real_events = [e for e in real[0] if e != "ChannelHangupRequest 0"]
+    assert simulated[0] == real_events, f"simulator {simulated[0]} != Asterisk {real[0]}"
+    assert real_events[:2] == ["StasisStart", "ChannelHangupRequest 4 soft"]
+    # The first originate may still get through on either (sent before the stop took hold).
+    assert [a for a in simulated[1] if a != 200] == [a for a in real[1] if a != 200] == [500, 503, "refused"], \
+        f"simulator {simulated[1]} != Asterisk {real[1]}"

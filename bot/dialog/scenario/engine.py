@@ -89,6 +89,11 @@ class RunRecord:
     points: int = 0
     max_points: int = 0
     opted_out: bool = False
+    # The evidence of a do-not-call request (French law wants the request, not only a "oui"): the
+    # caller's words that asked, the question the bot asked to confirm, and the words that confirmed.
+    opt_out_request: str = ""
+    opt_out_question: str = ""
+    opt_out_confirmation: str = ""
     refused: bool = False  # said no to the offer (a refusal objection, or a no to the opt-out question)
     callback_at: datetime | None = None  # the callback time the caller confirmed aloud
     sentiments: list[str] = field(default_factory=list)  # per caller turn
@@ -209,6 +214,7 @@ class ScenarioRun:
         if self._asked_opt_out:
             self._asked_opt_out = False
             if u.decided_opt_out or clear_yes:
+                self.record.opt_out_confirmation = u.text
                 return self._opt_out("do-not-call request, confirmed")
             if u.intent is Intent.DENY or u.intent is Intent.OPT_OUT:
                 # "non" to "vous ne souhaitez plus être appelé ?" is ambiguous in French; what is
@@ -268,9 +274,12 @@ class ScenarioRun:
     async def _respond(self, u: Understanding) -> Turn:
         step, settings = self.step, self.scenario.settings
         if u.intent is Intent.OPT_OUT:  # legal weight: honoured whatever the step maps
+            self.record.opt_out_request, self.record.opt_out_question, self.record.opt_out_confirmation = u.text, "", ""
             if u.confirm:  # "stop", a conditional request: ask rather than decide
                 self._asked_opt_out = True
-                return Turn([self._engine("confirm_opt_out")], why="opt-out to confirm")
+                question = self._engine("confirm_opt_out")
+                self.record.opt_out_question = question.text
+                return Turn([question], why="opt-out to confirm")
             return self._opt_out("do-not-call request")
         if u.objection in REFUSALS or (u.intent is Intent.DENY and self._deny_ends_as_refusal()):
             self.record.refused = True
