@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .speech.asr.settings import WhisperConfig
@@ -36,6 +36,8 @@ class DialSettings(BaseModel):
     caller_id: str | None = Field(None, description='presented caller id, e.g. "Agence <+33162000000>"')
     ring_timeout: int = Field(30, ge=5, le=120, description="seconds of ringing before no-answer")
     amd_context: str = Field("minibot-amd", description="dialplan context running AMD()")
+    inbound_context: str = Field("minibot-inbound", description="dialplan context the trunk sends inbound calls to "
+                                 "(context= of its endpoint in pjsip.conf); `minibot doctor` checks it")
     record: bool = Field(True, description="record both sides of every answered call")
     agent_endpoint: str | None = Field(None, description="where 'transfert d'appel' sends the caller")
 
@@ -85,8 +87,34 @@ class ApiSettings(BaseModel):
     key: SecretStr | None = Field(None, description="X-API-Key for /api/*; unset: /api/* answers 401")
 
 
+Language = Literal["fr", "en"]
+
+
+def _language_code(value: object) -> object:
+    """'fr_FR.UTF-8' or ' EN ' name a language too: its first two letters, lower case."""
+    return value.strip().lower()[:2] if isinstance(value, str) else value
+
+
+class LanguageSetting(BaseSettings):
+    """MINIBOT_LANGUAGE alone, from the same sources as Settings (environment, then .env). Read apart
+    so that printing an error about another setting never fails on that other setting; an unknown
+    value reads as French here (Settings itself refuses it, saying which values it takes)."""
+
+    model_config = SettingsConfigDict(env_prefix="MINIBOT_", env_file=".env", extra="ignore")
+
+    language: str = "fr"
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _code(cls, value: object) -> object:
+        code = _language_code(value)
+        return code if code in ("fr", "en") else "fr"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINIBOT_", env_file=".env", env_nested_delimiter="__", extra="ignore")
+
+    language: Language = Field("fr", description="what people read (CLI, dashboard, exports): fr or en")
 
     database_url: SecretStr | None = Field(
         None, validation_alias=AliasChoices("DATABASE_URL", "MINIBOT_DATABASE_URL"),
@@ -98,7 +126,8 @@ class Settings(BaseSettings):
     models_dir: Path | None = Field(None, description="downloaded models (default: <cache_dir>/models)")
     asr: Literal["whisper", "vosk", "vosk-server", "wyoming"] = "whisper"
     whisper: WhisperConfig = WhisperConfig()
-    wyoming_asr: str | None = Field(None, description="Wyoming ASR servers for asr=wyoming: tcp://h1:10300,tcp://h2:10300")
+    wyoming_asr: str | None = Field(None, description="Wyoming ASR servers for asr=wyoming: "
+                                                      "tcp://h1:10300,tcp://h2:10300")
     wyoming_tts: str | None = Field(None, description="Wyoming TTS servers for tts.engine=wyoming: tcp://h:10200,...")
     vosk_model: Path | None = Field(None, description="a Vosk model directory (default: vosk-fr if pulled)")
     vosk_url: str | None = Field(None, description="a vosk-server WebSocket (ws://host:2700), for asr=vosk-server")
@@ -116,6 +145,11 @@ class Settings(BaseSettings):
     vad: VadConfig = VadConfig()
     barge_in: BargeInConfig = BargeInConfig()
     turn: TurnConfig = TurnConfig()
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> object:
+        return _language_code(value)
 
     @property
     def database_dsn(self) -> str | None:

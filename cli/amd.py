@@ -18,6 +18,7 @@ from typing import Any
 import typer
 
 from bot.dialog.amd import AMD_STATUSES, AmdEvidence, classify
+from bot.i18n import _
 
 amd_app = typer.Typer(help="Détection de répondeur : personne ou répondeur, d'après la première phrase.",
                       no_args_is_help=True)
@@ -25,7 +26,7 @@ amd_app = typer.Typer(help="Détection de répondeur : personne ou répondeur, d
 
 @amd_app.callback()
 def _amd() -> None:
-    """Answering-machine detection: human or machine from the callee's greeting."""
+    """Détection de répondeur : personne ou répondeur, d'après la première phrase."""
 
 
 def _status(value: Any, field: str) -> str | None:
@@ -102,24 +103,29 @@ def classify_jsonl(lines: Iterable[str | bytes]) -> int:
 
 @amd_app.command("classify")
 def classify_command(
-    transcript: str | None = typer.Argument(None, help="what the callee said (ASR output); omit with --jsonl"),
-    jsonl: bool = typer.Option(False, "--jsonl", help="read {transcript, speech_ms, amd_status?, amd_cause?} "
-                               "lines on stdin, write one verdict line each"),
-    speech_ms: int | None = typer.Option(None, "--speech-ms", min=0, help="duration of the greeting speech, ms"),
-    amd_status: str | None = typer.Option(None, "--amd-status", help="AMDSTATUS: HUMAN, MACHINE, NOTSURE, HANGUP"),
-    amd_cause: str | None = typer.Option(None, "--amd-cause", help="Asterisk AMDCAUSE, e.g. LONGGREETING-2000-2000"),
+    transcript: str | None = typer.Argument(None, metavar="TRANSCRIPTION",
+                                            help="ce qu'a dit l'appelé (sortie de la reconnaissance) ; rien avec "
+                                                 "--jsonl"),
+    jsonl: bool = typer.Option(False, "--jsonl", help="lire des lignes {transcript, speech_ms, amd_status?, "
+                               "amd_cause?} sur l'entrée standard, écrire une ligne de verdict pour chacune"),
+    speech_ms: int | None = typer.Option(None, "--speech-ms", min=0, help="durée de la parole d'accueil, en ms"),
+    amd_status: str | None = typer.Option(None, "--amd-status", help="AMDSTATUS : HUMAN, MACHINE, NOTSURE, HANGUP"),
+    amd_cause: str | None = typer.Option(None, "--amd-cause",
+                                             help="AMDCAUSE d'Asterisk, par ex. LONGGREETING-2000-2000"),
 ) -> None:
-    """Human or machine for one greeting, or for every JSONL line on stdin (--jsonl)."""
+    """Personne ou répondeur pour une phrase d'accueil, ou pour chaque ligne JSONL de l'entrée standard
+    (--jsonl)."""
     if jsonl:
         if transcript is not None or speech_ms is not None or amd_status or amd_cause:
-            raise typer.BadParameter("--jsonl reads everything from stdin; give no transcript or other option")
+            raise typer.BadParameter(_("--jsonl lit tout sur l'entrée standard : ne donner ni transcription ni autre "
+                                       "option"))
         # Bytes, decoded line by line: one badly encoded line is reported, not fatal.
         classify_jsonl(getattr(sys.stdin, "buffer", sys.stdin))
         return
     if transcript is None:
-        raise typer.BadParameter("give a TRANSCRIPT (and --speech-ms), or --jsonl")
+        raise typer.BadParameter(_("donner une TRANSCRIPTION (et --speech-ms), ou --jsonl"))
     if speech_ms is None:
-        raise typer.BadParameter("--speech-ms is required with a TRANSCRIPT", param_hint="--speech-ms")
+        raise typer.BadParameter(_("--speech-ms est obligatoire avec une TRANSCRIPTION"), param_hint="--speech-ms")
     try:
         status = _status(amd_status, "amd_status")
     except ValueError as exc:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot.i18n import _
 from bot.voice.prepare import MAX_SECONDS, PEAK_DBFS, TARGET_LUFS, Failed, Prepared
 
 audio_app = typer.Typer(help="Audio enregistré : préparer des enregistrements pour le téléphone.", no_args_is_help=True)
@@ -20,7 +21,7 @@ console = Console()
 
 @audio_app.callback()
 def _audio() -> None:
-    """Recorded audio: prepare recordings for the phone."""
+    """Audio enregistré : préparer des enregistrements pour le téléphone."""
     # A callback keeps this a group with one command: `minibot audio prepare`, not `minibot audio`.
 
 
@@ -34,42 +35,47 @@ def _shown(path: Path) -> str:
 def _report(label: str, result: Prepared | Failed) -> bool:
     """Print one line for one file; True when it was prepared."""
     if isinstance(result, Failed):
-        console.print(f"[red]FAIL[/] {escape(label)}: {escape(result.reason)}", highlight=False, soft_wrap=True)
+        console.print(f"[red]{_('ÉCHEC')}[/] {escape(label)} : {escape(result.reason)}",
+                      highlight=False, soft_wrap=True)
         return False
-    unit = "LUFS" if result.method == "lufs" else "dBFS RMS (short: no LUFS gating)"
+    unit = "LUFS" if result.method == "lufs" else _("dBFS RMS (trop court pour le LUFS)")
     files = ", ".join(escape(_shown(f)) for f in result.files)
-    kept = f" (original kept as {escape(_shown(result.kept))})" if result.kept else ""
-    console.print(f"[green]ok[/]   {escape(label)}: {result.seconds_in:.2f} s → {result.seconds_out:.2f} s, "
-                  f"{result.loudness_in:.1f} → {result.loudness_out:.1f} {unit}, peak {result.peak_out:.1f} dBFS "
-                  f"→ {files}{kept}", highlight=False, soft_wrap=True)
+    kept = _(" (original gardé sous {path})").format(path=escape(_shown(result.kept))) if result.kept else ""
+    console.print(f"[green]ok[/]   {escape(label)} : {result.seconds_in:.2f} s → {result.seconds_out:.2f} s, "
+                  f"{result.loudness_in:.1f} → {result.loudness_out:.1f} {unit}, "
+                  + _("crête {peak} dBFS").format(peak=f"{result.peak_out:.1f}")
+                  + f" → {files}{kept}", highlight=False, soft_wrap=True)
     return True
 
 
 @audio_app.command()
 def prepare(
-    inputs: list[Path] = typer.Argument(None, help="recordings: wav, mp3, ogg, flac (any rate, mono or stereo)"),
-    out: Path = typer.Option(None, "--out", "-o", help="where <stem>.wav (8 kHz) and <stem>.sln16 (16 kHz) go"),
+    inputs: list[Path] = typer.Argument(None, metavar="[ENREGISTREMENT]...", help="enregistrements : wav, mp3, ogg, "
+                                                                                  "flac (toute fréquence, mono ou "
+                                                   "stéréo)"),
+    out: Path = typer.Option(None, "--out", "-o", help="où écrire <nom>.wav (8 kHz) et <nom>.sln16 (16 kHz)"),
     scenario: str = typer.Option(
-        None, "--scenario", help="prepare, in place, every audio: file of this scenario (name or YAML file)"),
-    target: float = typer.Option(TARGET_LUFS, "--target-lufs", min=-40.0, max=-10.0, help="loudness to reach"),
+        None, "--scenario", help="préparer sur place chaque fichier audio: de ce scénario (nom ou fichier YAML)"),
+    target: float = typer.Option(TARGET_LUFS, "--target-lufs", min=-40.0, max=-10.0, help="sonie à atteindre"),
 ) -> None:
-    """Convert recordings into telephone prompts: mono, silence trimmed (100 ms kept), loudness
-    normalised, peaks limited to -1 dBFS, written as <stem>.wav (8 kHz) and <stem>.sln16 (16 kHz).
-    A bad file (unreadable, empty, silent, over 5 min) is reported and the others go on."""
+    """Convertir des enregistrements en messages téléphoniques : mono, silences coupés (100 ms gardées),
+    sonie normalisée, crêtes limitées à -1 dBFS, écrits en <nom>.wav (8 kHz) et <nom>.sln16 (16 kHz).
+    Un fichier mauvais (illisible, vide, silencieux, plus de 5 min) est signalé et les autres continuent."""
     from bot.voice.prepare import prepare_many
 
     if scenario is not None:
         if inputs or out is not None:
-            console.print("[red]error:[/] --scenario prepares the scenario's own files in place: "
-                          "give no INPUT and no --out with it")
+            console.print(f"[red]{_('erreur :')}[/] " + _("--scenario prépare sur place les fichiers du scénario : "
+                                                          "ne donner ni ENREGISTREMENT ni --out avec"))
             raise typer.Exit(2)
         _prepare_scenario(scenario, target)
         return
     if not inputs:
-        console.print("[red]error:[/] give recordings to prepare (or --scenario NAME)")
+        console.print(f"[red]{_('erreur :')}[/] " + _("donner les enregistrements à préparer (ou --scenario NOM)"))
         raise typer.Exit(2)
     if out is None:
-        console.print("[red]error:[/] --out DIR is required: where the prepared files go")
+        console.print(f"[red]{_('erreur :')}[/] " + _("--out DOSSIER est obligatoire : "
+                                                       "où écrire les fichiers préparés"))
         raise typer.Exit(2)
     results = prepare_many(inputs, out, target=target)
     ok = sum(_report(_shown(r.source), r) for r in results)
@@ -84,17 +90,18 @@ def _prepare_scenario(name: str, target: float) -> None:
 
     path = resolve(name)
     if not path.is_file():
-        console.print(f"[red]error:[/] no scenario {escape(_shown(path))}")
+        console.print(f"[red]{_('erreur :')}[/] " + _("pas de scénario {path}").format(path=escape(_shown(path))))
         raise typer.Exit(2)
     try:
         results = prepare_scenario(path, target=target)
     except (OSError, ValueError, ValidationError) as exc:  # YAML and pydantic errors are ValueErrors
-        console.print(f"[red]error:[/] {escape(_shown(path))} does not read as a scenario "
-                      f"(minibot scenario validate {escape(name)}): {escape(str(exc).splitlines()[0])}",
-                      soft_wrap=True)
+        console.print(f"[red]{_('erreur :')}[/] " + _("{path} ne se lit pas comme un scénario "
+                                                      "(minibot scenario validate {name}) : {error}").format(
+            path=escape(_shown(path)), name=escape(name), error=escape(str(exc).splitlines()[0])), soft_wrap=True)
         raise typer.Exit(1) from None
     if not results:
-        console.print(f"{escape(_shown(path))} plays no recording (no audio: in its steps or voicemail)")
+        console.print(_("{path} ne joue aucun enregistrement (pas d'audio: dans ses étapes ni sa messagerie)").format(
+            path=escape(_shown(path))))
         return
     ok = sum(_report(f"{ref.where} ({ref.relative})", result) for ref, result in results)
     _summary(ok, len(results), target)
@@ -102,8 +109,10 @@ def _prepare_scenario(name: str, target: float) -> None:
 
 def _summary(ok: int, total: int, target: float) -> None:
     failed = total - ok
-    console.print(f"prepared {ok} of {total} file(s) to {target:g} LUFS, peaks at {PEAK_DBFS:g} dBFS"
-                  + (f"; [red]{failed} failed[/] (limit {MAX_SECONDS / 60:g} min each)" if failed else ""),
+    console.print(_("{ok} fichier(s) sur {total} préparé(s) à {target} LUFS, crêtes à {peak} dBFS").format(
+                      ok=ok, total=total, target=f"{target:g}", peak=f"{PEAK_DBFS:g}")
+                  + (_(" ; [red]{failed} en échec[/] (limite {limit} min chacun)").format(
+                      failed=failed, limit=f"{MAX_SECONDS / 60:g}") if failed else ""),
                   highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)

@@ -22,7 +22,7 @@ from bot.campaign import control
 from bot.campaign.lifecycle import TransitionError
 from bot.campaign.summary import stats_table
 from bot.config import Settings
-from bot.i18n import format_datetime, format_decimal
+from bot.i18n import _, format_datetime, format_decimal
 from bot.store import Database, DatabaseError
 from bot.store.campaigns import Campaign, campaign_stats, get_campaign, list_campaigns
 
@@ -47,9 +47,9 @@ def _json_option(text: str | None, what: str) -> dict | None:
         raw = Path(text[1:]).read_text(encoding="utf-8") if text.startswith("@") else text
         value = json.loads(raw)
     except (OSError, json.JSONDecodeError) as exc:
-        fail(f"--{what}: {exc}", 2)
+        fail(f"--{what} : {exc}", 2)
     if not isinstance(value, dict):
-        fail(f"--{what}: expected a JSON object", 2)
+        fail(_("--{what} : un objet JSON est attendu").format(what=what), 2)
     return value
 
 
@@ -91,7 +91,7 @@ def create(
     for item in var:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            fail(f"--var {item!r}: expected name=value", 2, as_json)
+            fail(_("--var {item!r} : nom=valeur attendu").format(item=item), 2, as_json)
         variables[key.strip()] = value
     settings = dict(max_concurrent_calls=max_concurrent, calls_per_second=cps, variables=variables,
                     compliance=_json_option(compliance, "compliance"), retry_policy=_json_option(retry, "retry"),
@@ -109,8 +109,8 @@ def create(
     if as_json:
         emit(campaign.to_json())
     else:
-        console.print(f"campagne [bold]{campaign.id}[/] créée ({STATUS_FR[campaign.status.value]}), "
-                      f"scénario {scenario}, base légale {campaign.legal_basis}")
+        console.print(_("campagne [bold]{id}[/] créée ({status}), scénario {scenario}, base légale {basis}").format(
+            id=campaign.id, status=_(STATUS_FR[campaign.status.value]), scenario=scenario, basis=campaign.legal_basis))
 
 
 @campaign_app.command("list")
@@ -120,9 +120,9 @@ def list_(as_json: bool = JSON_OPTION) -> None:
     if as_json:
         emit({"campaigns": [c.to_json() for c in campaigns]})
         return
-    table = Table("id", "nom", "scénario", "état", "simultanés", "par seconde", "créée le")
+    table = Table("id", _("nom"), _("scénario"), _("état"), _("simultanés"), _("par seconde"), _("créée le"))
     for c in campaigns:
-        table.add_row(str(c.id), c.name, c.scenario, STATUS_FR[c.status.value], str(c.max_concurrent_calls),
+        table.add_row(str(c.id), c.name, c.scenario, _(STATUS_FR[c.status.value]), str(c.max_concurrent_calls),
                       format_decimal(c.calls_per_second), format_datetime(c.created_at)[:16])
     console.print(table)
 
@@ -162,11 +162,11 @@ def _lifecycle(action: str, campaign_id: int, as_json: bool) -> None:
     except (TransitionError, control.CampaignNotReady) as exc:
         fail(str(exc), 1, as_json)
     for warning in warnings:
-        err.print(f"[yellow]attention:[/] {warning}", highlight=False)
+        err.print(f"[yellow]{_('attention :')}[/] {warning}", highlight=False)
     if as_json:
         emit(campaign.to_json())
     else:
-        console.print(f"campagne {campaign.id} : {STATUS_FR[campaign.status.value]}")
+        console.print(_("campagne {id} : {status}").format(id=campaign.id, status=_(STATUS_FR[campaign.status.value])))
 
 
 @campaign_app.command("start")
@@ -210,9 +210,10 @@ def reload_scenario(campaign_id: int = typer.Argument(..., metavar="ID"), as_jso
     if as_json:
         emit({"campaign_id": campaign_id, "old_version": old, "version": new})
     elif old == new:
-        console.print(f"campagne {campaign_id} : scénario inchangé (version {new})")
+        console.print(_("campagne {id} : scénario inchangé (version {version})").format(id=campaign_id, version=new))
     else:
-        console.print(f"campagne {campaign_id} : scénario rechargé, version {old or 'aucune'} → {new}")
+        console.print(_("campagne {id} : scénario rechargé, version {old} → {new}").format(
+            id=campaign_id, old=old or _("aucune"), new=new))
 
 
 @campaign_app.command("run")
@@ -263,8 +264,8 @@ def run(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, dialer.stop)
             worker = asyncio.create_task(dialer.run())
-            console.print(f"worker {dialer.config.worker_id} lancé (Ctrl-C arrête les nouveaux appels, puis "
-                          "laisse finir ceux en cours)")
+            console.print(_("worker {id} lancé (Ctrl-C arrête les nouveaux appels, puis laisse finir ceux en "
+                            "cours)").format(id=dialer.config.worker_id))
             said: dict[int, str] = {}
             while not worker.done():
                 await asyncio.wait({worker}, timeout=2)
@@ -275,7 +276,7 @@ def run(
             await conversations.aclose()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            console.print(f"worker arrêté après {dialer.dialled} appel(s)")
+            console.print(_("worker arrêté après {n} appel(s)").format(n=dialer.dialled))
         return 0
 
     try:
@@ -287,7 +288,8 @@ def run(
     except StartupError as exc:
         fail(str(exc), 1)
     except (TimeoutError, OSError) as exc:
-        fail(f"cannot reach Asterisk at {settings.ari.url}: {exc or 'no event stream'}", 1)
+        fail(_("Asterisk injoignable à {url} : {error}").format(
+            url=settings.ari.url, error=exc or _("pas de flux d'événements ARI")), 1)
 
 
 async def _say_why_waiting(db: Database, campaign_ids: list[int] | None, said: dict[int, str],
@@ -303,8 +305,8 @@ async def _say_why_waiting(db: Database, campaign_ids: list[int] | None, said: d
         except LookupError:
             continue
         if why and said.get(cid) != why:
-            prefix = "--until-done attend : " if until_done else ""
-            console.print(f"campagne {cid} : {prefix}{why}", highlight=False, soft_wrap=True)
+            prefix = _("--until-done attend : ") if until_done else ""
+            console.print(_("campagne {id} : ").format(id=cid) + prefix + why, highlight=False, soft_wrap=True)
         said[cid] = why or ""
 
 

@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from bot.campaign.export import FORMATS, ExportSummary, export_campaign
 from bot.config import Settings
+from bot.i18n import _
 from bot.store import Database
 
 from .common import emit, fail, with_db
@@ -34,10 +35,11 @@ def export(
     décimale) ou en XLSX ; colonnes en français (MINIBOT_LANGUAGE=en : en anglais)."""
     fmt = format.lower()
     if fmt not in FORMATS:
-        fail(f"--format: {format!r} is not one of {', '.join(FORMATS)}", 2, as_json)
+        fail(_("--format : {value!r} n'est pas l'un de {formats}").format(value=format, formats=", ".join(FORMATS)),
+             2, as_json)
     target = out if out is not None else Path.cwd() / f"campaign-{campaign_id}.{fmt}"
     if target.is_dir():
-        fail(f"--out: {target} is a directory; give a file name", 2, as_json)
+        fail(_("--out : {target} est un dossier ; donner un nom de fichier").format(target=target), 2, as_json)
 
     async def work(db: Database) -> ExportSummary:
         return await export_campaign(db.pool, campaign_id, fmt, target,  # type: ignore[arg-type]
@@ -48,7 +50,8 @@ def export(
     except LookupError as exc:  # no such campaign
         fail(str(exc), 2, as_json)
     except OSError as exc:
-        fail(f"cannot write {target}: {exc.strerror or exc}" if exc.filename else f"export failed: {exc}", 1, as_json)
+        fail(_("impossible d'écrire {target} : {error}").format(target=target, error=exc.strerror or exc)
+             if exc.filename else _("échec de l'export : {error}").format(error=exc), 1, as_json)
     if as_json:
         emit({"path": str(summary.path), "rows": summary.rows})
     else:

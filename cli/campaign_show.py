@@ -12,15 +12,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot.campaign.summary import word
 from bot.config import Settings
-from bot.i18n import format_datetime
+from bot.i18n import _, format_datetime
 from bot.store import Database
 
 from .common import JSON_OPTION, emit, fail, with_db
 
 console = Console()
-STATUS_FR = {"DRAFT": "brouillon", "READY": "prête", "RUNNING": "en cours", "PAUSED": "en pause",
-             "COMPLETED": "terminée", "CANCELLED": "arrêtée"}
 
 
 def scenario_version(name: str) -> dict[str, Any]:
@@ -65,13 +64,14 @@ def show(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = J
         emit(out)
         return
     tz = out["timezone"]
-    say = lambda label, value: console.print(f"[bold]{label}[/] : {escape(str(value))}", highlight=False)  # noqa: E731
-    say("Campagne", f"{campaign.id} « {campaign.name} », {STATUS_FR.get(campaign.status.value, campaign.status.value)}")
+    say = lambda label, value: console.print(f"[bold]{_(label)}[/] : {escape(str(value))}", highlight=False)  # noqa: E731
+    say("Campagne", f"{campaign.id} « {campaign.name} », {word(campaign.status.value)}")
     scen = out["scenario"]
-    say("Scénario", f"{campaign.scenario} (version en cours {scen['in_use'] or 'aucune, non démarrée'} ; "
-                    f"fichier {scen['version'] or 'introuvable'}, {scen['path']})")
-    say("Base légale", out["legal_basis"] or "non précisée")
-    say("Numéro présenté", f"{caller_id or 'aucun'} — {caller.detail}")
+    say("Scénario", _("{name} (version en cours {in_use} ; fichier {version}, {path})").format(
+        name=campaign.scenario, in_use=scen["in_use"] or _("aucune, non démarrée"),
+        version=scen["version"] or _("introuvable"), path=scen["path"]))
+    say("Base légale", out["legal_basis"] or _("non précisée"))
+    say("Numéro présenté", f"{caller_id or _('aucun')} — {caller.detail}")
     say("Fuseau horaire", tz)
     say("Appels simultanés / par seconde", f"{campaign.max_concurrent_calls} / {campaign.calls_per_second:g}")
     if campaign.variables:
@@ -85,13 +85,14 @@ def show(campaign_id: int = typer.Argument(..., metavar="ID"), as_json: bool = J
         say("Démarrée le", format_datetime(campaign.started_at, tz))
     if campaign.finished_at:
         say("Terminée le", format_datetime(campaign.finished_at, tz))
-    say("Webhook", (f"{hook.url or '—'} ({events['DELIVERED']} livrés, {events['PENDING']} en attente, "
-                    f"{events['FAILED']} en échec)") if hook else "aucun")
+    say("Webhook", _("{url} ({delivered} livrés, {pending} en attente, {failed} en échec)").format(
+        url=hook.url or "—", delivered=events["DELIVERED"], pending=events["PENDING"], failed=events["FAILED"])
+        if hook else _("aucun"))
     from .monitor import CONTACT_STATUS
 
     contacts = ", ".join(f"{n} {CONTACT_STATUS.get(k, k.lower())}"
-                         for k, n in stats["contacts_by_status"].items()) or "aucun"
+                         for k, n in stats["contacts_by_status"].items()) or _("aucun")
     say("Contacts", f"{stats['contacts']} ({contacts})")
-    say("Appels", f"{stats['calls']}, dont {stats['answered']} décrochés")
+    say("Appels", _("{calls}, dont {answered} décrochés").format(calls=stats["calls"], answered=stats["answered"]))
     if stats["results"]:
-        say("Résultats", ", ".join(f"{k} {n}" for k, n in stats["results"].items()))
+        say("Résultats", ", ".join(f"{word(k)} {n}" for k, n in stats["results"].items()))

@@ -1,5 +1,5 @@
 """What the database commands share, written once: one JSON object on stdout (--json), errors that
-say what (red `error:` on stderr, or {"error": ...} with --json) with their exit code, and the database
+say what (red `erreur :` on stderr, or {"error": ...} with --json) with their exit code, and the database
 opened (DATABASE_URL, or the embedded server) around the work, its failures exiting 1."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.config import Settings
+from bot.i18n import _
 from bot.store import Database, DatabaseError
 from bot.store.embedded import EmbeddedUnavailable
 from bot.store.migrate import MigrationError
@@ -23,7 +24,7 @@ from bot.store.migrate import MigrationError
 T = TypeVar("T")
 err = Console(stderr=True)
 
-JSON_OPTION = typer.Option(False, "--json", help="print one JSON object")
+JSON_OPTION = typer.Option(False, "--json", help="afficher un seul objet JSON")
 
 
 def emit(obj: dict[str, Any]) -> None:
@@ -35,7 +36,7 @@ def fail(message: str, code: int, as_json: bool = False) -> NoReturn:
     if as_json:
         emit({"error": message})
     else:
-        err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        err.print(f"[red]{_('erreur :')}[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -53,4 +54,4 @@ def with_db(work: Callable[[Database], Awaitable[T]], as_json: bool = False) -> 
     except (DatabaseError, MigrationError, EmbeddedUnavailable) as exc:
         fail(str(exc), 1, as_json)
     except asyncpg.PostgresError as exc:
-        fail(f"database: {exc}", 1, as_json)
+        fail(_("base de données : {error}").format(error=exc), 1, as_json)

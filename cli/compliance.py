@@ -34,17 +34,20 @@ from bot.compliance.gate import ComplianceGate, Decision
 from bot.compliance.law import L223_1, Basis, parse_basis
 from bot.compliance.sectors import sector as sector_named
 from bot.contacts.phones import InvalidPhone, to_e164
+from bot.i18n import _, format_slot
 from bot.store import Database
 from bot.store import compliance as store
 
 from .common import JSON_OPTION, emit, err, fail, with_db
 
-compliance_app = typer.Typer(help="French compliance: check a number, keep opt-outs, blacklist, Bloctel, consents.",
+compliance_app = typer.Typer(help="Conformité française : vérifier un numéro, tenir les oppositions, la liste noire, "
+                             "Bloctel, les consentements.",
                              no_args_is_help=True)
-opt_out_app = typer.Typer(help="Do-not-call requests (kept as evidence, never deleted).", no_args_is_help=True)
-blacklist_app = typer.Typer(help="The operator's own blacklist.", no_args_is_help=True)
-bloctel_app = typer.Typer(help="The Bloctel opposition list.", no_args_is_help=True)
-consent_app = typer.Typer(help="The consent ledger (for campaigns that require consent).", no_args_is_help=True)
+opt_out_app = typer.Typer(help="Oppositions aux appels (gardées comme preuves, jamais effacées).", no_args_is_help=True)
+blacklist_app = typer.Typer(help="La liste noire de l'opérateur.", no_args_is_help=True)
+bloctel_app = typer.Typer(help="La liste d'opposition Bloctel.", no_args_is_help=True)
+consent_app = typer.Typer(help="Le registre des consentements (campagnes qui exigent le "
+                           "consentement).", no_args_is_help=True)
 compliance_app.add_typer(opt_out_app, name="opt-out")
 compliance_app.add_typer(blacklist_app, name="blacklist")
 compliance_app.add_typer(bloctel_app, name="bloctel")
@@ -54,17 +57,17 @@ console = Console()
 PARIS = ZoneInfo("Europe/Paris")
 OPERATOR = "l'opérateur"
 
-_CAMPAIGN = typer.Option(None, "--campaign", help="a campaign id")
+_CAMPAIGN = typer.Option(None, "--campaign", help="l'identifiant d'une campagne")
 
 _EXPLAINED = {
-    "outside_hours": "outside the calling windows",
-    "weekend": "not a calling day",
-    "public_holiday": "a public holiday",
-    "frequency_cap": "too many dials recently (frequency cap)",
-    "refusal_cooloff": "the person said no recently (rest period after a refusal)",
-    "opt_out": "the person asked not to be called (opt-out)",
-    "blacklist": "the number is on the blacklist",
-    "bloctel": "the number is registered on Bloctel, France's do-not-call list",
+    "outside_hours": "hors des plages d'appel",
+    "weekend": "jour sans appel",
+    "public_holiday": "jour férié",
+    "frequency_cap": "trop d'appels récents (plafond de fréquence)",
+    "refusal_cooloff": "la personne a refusé récemment (délai de repos après un refus)",
+    "opt_out": "la personne a demandé à ne plus être appelée (opposition)",
+    "blacklist": "le numéro est sur la liste noire",
+    "bloctel": "le numéro est inscrit sur Bloctel, la liste d'opposition au démarchage",
     "no_consent": "aucun consentement préalable valide (L223-1 C. consom., loi 2025-594)",
     "no_contract": "aucun contrat en cours pour ce contact (base contract)",
     "no_company": "le contact ne porte aucune entreprise (base b2b)",
@@ -79,7 +82,7 @@ def _phone(raw: str, as_json: bool = False) -> str:
     try:
         return to_e164(raw)
     except InvalidPhone as exc:
-        fail(f"phone: {exc}", 2, as_json)
+        fail(_("numéro : {error}").format(error=exc), 2, as_json)
 
 
 def _when(value: datetime | None) -> str:
@@ -92,7 +95,8 @@ def _parse_at(text: str | None, as_json: bool) -> datetime:
     try:
         at = datetime.fromisoformat(text)
     except ValueError:
-        fail(f"--at: not an ISO 8601 time: {text!r} (e.g. 2026-11-23T10:30 or 2026-11-23T10:30:00+01:00)", 2, as_json)
+        fail(_("--at : {text!r} n'est pas une heure ISO 8601 (par ex. 2026-11-23T10:30 ou "
+                "2026-11-23T10:30:00+01:00)").format(text=text), 2, as_json)
     return at if at.tzinfo else at.replace(tzinfo=PARIS)
 
 
@@ -100,9 +104,10 @@ def _parse_at(text: str | None, as_json: bool) -> datetime:
 
 @compliance_app.command()
 def check(
-    phone: str = typer.Option(..., "--phone", help="the number, E.164 (+33612345678) or national (06 12 34 56 78)"),
-    at: str = typer.Option(None, "--at", help="ISO 8601 time; without an offset it is Europe/Paris local time; "
-                                               "default now"),
+    phone: str = typer.Option(..., "--phone", help="le numéro, E.164 (+33612345678) ou national "
+                                                      "(06 12 34 56 78)"),
+    at: str = typer.Option(None, "--at", help="heure ISO 8601 ; sans décalage, c'est l'heure de Paris (Europe/Paris) ; "
+                                               "par défaut maintenant"),
     campaign: int = _CAMPAIGN,
     basis: str = typer.Option(None, "--basis", help="base légale: consent, contract, b2b, not_prospecting "
                               "(défaut: celle de la campagne, sinon consent)"),
@@ -111,8 +116,9 @@ def check(
                                   "commercial (défaut: la déclaration de la campagne)"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """May this number be called at this time? Exit 0 allowed, 1 refused (with every reason), 2 bad arguments.
-    The rules are those of the law in force at --at: Bloctel before 2026-08-11, prior consent from then on."""
+    """Ce numéro peut-il être appelé à cette heure ? Code de sortie 0 autorisé, 1 refusé (avec chaque raison),
+    2 arguments invalides. Les règles sont celles de la loi en vigueur à --at : Bloctel avant le 11/08/2026,
+    consentement préalable ensuite."""
     number = _phone(phone, as_json)
     when = _parse_at(at, as_json)
     try:
@@ -149,38 +155,44 @@ def check(
 
 def _print_decision(number: str, decision: Decision, age: Any) -> None:
     d = decision.details
-    verdict = "[green]ALLOWED[/]" if decision.allowed else "[red]REFUSED[/]"
-    console.print(f"{verdict} {number} at {escape(d.get('local_time', ''))} ({escape(d.get('timezone', ''))})"
-                  + ("" if decision.allowed else ": " + ", ".join(decision.reasons)), highlight=False, soft_wrap=True)
-    console.print(f"  régime: {d.get('regime')}, base légale: {d.get('legal_basis')} ({d.get('legal_basis_law')})",
+    verdict = f"[green]{_('AUTORISÉ')}[/]" if decision.allowed else f"[red]{_('REFUSÉ')}[/]"
+    console.print(f"{verdict} {number} " + _("à {time} ({zone})").format(
+                      time=escape(d.get('local_time', '')), zone=escape(d.get('timezone', '')))
+                  + ("" if decision.allowed else " : " + ", ".join(decision.reasons)), highlight=False, soft_wrap=True)
+    console.print(_("  régime : {regime}, base légale : {basis} ({law})").format(
+                      regime=d.get('regime'), basis=d.get('legal_basis'), law=d.get('legal_basis_law')),
                   highlight=False, markup=False, soft_wrap=True)
     for reason in decision.reasons:
         law = d.get(f"law_{reason}")
-        console.print(f"  - {reason}: {_explain(reason, d)}" + (f" [{law}]" if law else ""), highlight=False,
+        console.print(f"  - {reason} : {_explain(reason, d)}" + (f" [{law}]" if law else ""), highlight=False,
                       markup=False, soft_wrap=True)
     if not decision.allowed:
         if decision.retry_at:
             retry = decision.retry_at  # on the contact's clock
-            console.print(f"  next possible call: {retry:%a %Y-%m-%d %H:%M} ({escape(d.get('timezone', ''))})",
-                          highlight=False)
+            console.print(_("  prochain appel possible : {when} ({zone})").format(
+                when=format_slot(retry, d.get("timezone") or None),
+                zone=escape(d.get('timezone', ''))), highlight=False)
         else:
-            console.print("  no later time will do: a register must change first", highlight=False)
+            console.print(_("  aucune heure plus tard ne convient : un registre doit d'abord changer"), highlight=False)
     if age is None:
-        err.print("[yellow]warning:[/] no Bloctel list imported (minibot compliance bloctel import FILE)")
+        err.print(f"[yellow]{_('attention :')}[/] " + _("aucune liste Bloctel importée "
+                                                        "(minibot compliance bloctel import FICHIER)"))
     elif age > BLOCTEL_MAX_AGE:
-        err.print(f"[yellow]warning:[/] the Bloctel list is {age.days} days old; the law asks for a check at least "
-                  "every 30 days")
+        err.print(f"[yellow]{_('attention :')}[/] " + _("la liste Bloctel date de {days} jours ; la loi demande "
+                                                        "une vérification au moins tous les 30 jours").format(
+                                                            days=age.days))
 
 
 def _explain(reason: str, d: dict[str, str]) -> str:
-    text = _EXPLAINED.get(reason, reason)
+    text = _(_EXPLAINED.get(reason, reason))
     extra = {
         "outside_hours": d.get("calling_hours"),
         "weekend": d.get("calling_hours"),
         "public_holiday": d.get("holiday"),
-        "frequency_cap": d.get("attempts") and f"{d['attempts']}; one leaves the window on "
-                                               f"{d.get('frequency_cap_frees_at')}",
-        "refusal_cooloff": d.get("refusal") and f"{d['refusal']}, rest until {d.get('cooloff_ends_at')}",
+        "frequency_cap": d.get("attempts") and _("{attempts} ; l'un sort de la fenêtre le {when}").format(
+            attempts=d["attempts"], when=d.get("frequency_cap_frees_at")),
+        "refusal_cooloff": d.get("refusal") and _("{refusal}, repos jusqu'au {when}").format(
+            refusal=d["refusal"], when=d.get("cooloff_ends_at")),
         "opt_out": d.get("opt_out"),
         "blacklist": d.get("blacklist"),
     }.get(reason)
@@ -191,64 +203,66 @@ def _explain(reason: str, d: dict[str, str]) -> str:
 
 @opt_out_app.command("add")
 def opt_out_add(
-    phone: str = typer.Argument(..., help="the number (E.164 or national)"),
-    evidence: str = typer.Option("", "--evidence", help="who asked, how, when (kept as evidence)"),
+    phone: str = typer.Argument(..., metavar="NUMÉRO", help="le numéro (E.164 ou national)"),
+    evidence: str = typer.Option("", "--evidence", help="qui l'a demandé, comment, quand (gardé comme preuve)"),
 ) -> None:
-    """Record a do-not-call request. Every request is kept: two requests, two rows."""
+    """Enregistrer une opposition aux appels. Chaque demande est gardée : deux demandes, deux lignes."""
     number = _phone(phone)
     row_id = with_db(lambda db: store.record_opt_out(db.pool, number, source="cli",
-                                                      evidence=evidence or "recorded from the command line"))
-    console.print(f"opt-out #{row_id} recorded for {number}", highlight=False)
+                                                      evidence=evidence or "enregistrée en ligne de commande"))
+    console.print(_("opposition n° {id} enregistrée pour {number}").format(id=row_id, number=number), highlight=False)
 
 
 @opt_out_app.command("list")
 def opt_out_list(as_json: bool = JSON_OPTION) -> None:
-    """Every do-not-call request, oldest first."""
+    """Toutes les oppositions aux appels, la plus ancienne d'abord."""
     rows = with_db(lambda db: store.list_opt_outs(db.pool), as_json)
     if as_json:
         emit({"opt_outs": [{"id": r.id, "phone": r.phone, "source": r.source, "evidence": r.evidence,
                             "call_id": r.call_id, "campaign_id": r.campaign_id,
                             "created_at": r.created_at.isoformat()} for r in rows]})
         return
-    table = Table("#", "phone", "when", "source", "call", "campaign", "evidence")
+    table = Table("#", _("téléphone"), _("le"), _("source"), _("appel"), _("campagne"), _("preuve"))
     for r in rows:
         table.add_row(str(r.id), r.phone, _when(r.created_at), escape(r.source), str(r.call_id or ""),
                       str(r.campaign_id or ""), escape(r.evidence))
     console.print(table)
-    console.print(f"{len(rows)} request(s), {len({r.phone for r in rows})} number(s)", highlight=False)
+    console.print(_("{requests} demande(s), {numbers} numéro(s)").format(
+        requests=len(rows), numbers=len({r.phone for r in rows})), highlight=False)
 
 
 # -- blacklist --------------------------------------------------------------------------------------
 
 @blacklist_app.command("add")
 def blacklist_add(
-    phone: str = typer.Argument(..., help="the number (E.164 or national)"),
-    reason: str = typer.Option("", "--reason", help="why (shown in refusals)"),
+    phone: str = typer.Argument(..., metavar="NUMÉRO", help="le numéro (E.164 ou national)"),
+    reason: str = typer.Option("", "--reason", help="pourquoi (affiché dans les refus)"),
 ) -> None:
-    """Put a number on the blacklist (again: updates its reason)."""
+    """Mettre un numéro sur la liste noire (une seconde fois : change sa raison)."""
     number = _phone(phone)
     added = with_db(lambda db: store.blacklist_add(db.pool, number, reason))
-    console.print(f"{number} {'added to' if added else 'already on'} the blacklist", highlight=False)
+    console.print((_("{number} ajouté à la liste noire") if added else _("{number} déjà sur la liste noire")).format(
+        number=number), highlight=False)
 
 
 @blacklist_app.command("remove")
-def blacklist_remove(phone: str = typer.Argument(..., help="the number (E.164 or national)")) -> None:
-    """Take a number off the blacklist; exit 1 when it was not on it."""
+def blacklist_remove(phone: str = typer.Argument(..., metavar="NUMÉRO", help="le numéro (E.164 ou national)")) -> None:
+    """Retirer un numéro de la liste noire ; code de sortie 1 s'il n'y était pas."""
     number = _phone(phone)
     if not with_db(lambda db: store.blacklist_remove(db.pool, number)):
-        fail(f"{number} is not on the blacklist", 1)
-    console.print(f"{number} removed from the blacklist", highlight=False)
+        fail(_("{number} n'est pas sur la liste noire").format(number=number), 1)
+    console.print(_("{number} retiré de la liste noire").format(number=number), highlight=False)
 
 
 @blacklist_app.command("list")
 def blacklist_list(as_json: bool = JSON_OPTION) -> None:
-    """The blacklist, oldest first."""
+    """La liste noire, le plus ancien d'abord."""
     rows = with_db(lambda db: store.blacklist_list(db.pool), as_json)
     if as_json:
         emit({"blacklist": [{"phone": r.phone, "reason": r.reason, "created_at": r.created_at.isoformat()}
                             for r in rows]})
         return
-    table = Table("phone", "since", "reason")
+    table = Table(_("téléphone"), _("depuis"), _("raison"))
     for r in rows:
         table.add_row(r.phone, _when(r.created_at), escape(r.reason))
     console.print(table)
@@ -258,12 +272,12 @@ def blacklist_list(as_json: bool = JSON_OPTION) -> None:
 
 @bloctel_app.command("import")
 def bloctel_import(
-    file: Path = typer.Argument(..., help="the opposed numbers, one per line (text or CSV)"),
+    file: Path = typer.Argument(..., metavar="FICHIER", help="les numéros opposés, un par ligne (texte ou CSV)"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Replace the Bloctel list with the numbers in FILE. Invalid lines are reported, not fatal."""
+    """Remplacer la liste Bloctel par les numéros de FICHIER. Les lignes invalides sont signalées, pas fatales."""
     if not file.is_file():
-        fail(f"{file}: no such file", 2, as_json)
+        fail(_("{file} : fichier introuvable").format(file=file), 2, as_json)
 
     async def work(db: Database) -> Any:
         try:
@@ -277,8 +291,10 @@ def bloctel_import(
     if as_json:
         emit(report.to_json())
         return
-    console.print(f"{report.file_name}: {report.imported} numbers imported (replacing {report.previous}), "
-                  f"{report.duplicates} duplicate(s), {len(report.invalid)} invalid line(s)", highlight=False)
+    console.print(_("{file} : {imported} numéros importés (à la place de {previous}), {duplicates} doublon(s), "
+                    "{invalid} ligne(s) invalide(s)").format(
+                      file=report.file_name, imported=report.imported, previous=report.previous,
+                      duplicates=report.duplicates, invalid=len(report.invalid)), highlight=False)
     for bad in report.invalid:
         console.print(f"  {report.file_name}:{bad.line}: {bad.reason}", markup=False, highlight=False)
 
@@ -301,7 +317,7 @@ def _scope(text: str | None) -> dict[str, str]:
 
 @consent_app.command("add")
 def consent_add(
-    phone: str = typer.Argument(..., help="the number (E.164 or national)"),
+    phone: str = typer.Argument(..., metavar="NUMÉRO", help="le numéro (E.164 ou national)"),
     evidence: str = typer.Option(..., "--evidence", help="la preuve, en clair: formulaire, date, enregistrement..."),
     at: str = typer.Option(None, "--at", help="quand la personne a consenti (ISO 8601, heure de Paris sans "
                                                 "décalage); défaut maintenant"),
@@ -316,9 +332,9 @@ def consent_add(
     proof: str = typer.Option(None, "--proof", help="référence de la preuve (id de formulaire, fichier, URL)"),
     outside_hours: bool = typer.Option(False, "--outside-hours", help="la personne accepte d'être appelée hors "
                                                                        "des horaires légaux"),
-    campaign: int = typer.Option(None, "--campaign", help="only this campaign (default: its scope)"),
+    campaign: int = typer.Option(None, "--campaign", help="seulement cette campagne (par défaut : sa portée)"),
 ) -> None:
-    """Record that a person agreed to be called, with the proof (L223-1 C. consom., loi 2025-594)."""
+    """Enregistrer qu'une personne accepte d'être appelée, avec la preuve (L223-1 C. consom., loi 2025-594)."""
     number = _phone(phone)
     fields = _scope(scope)
     try:
@@ -338,20 +354,20 @@ def consent_add(
 
     row_id = with_db(work)
     if row_id is None:
-        fail(f"--campaign: no campaign with id {campaign}", 2)
+        fail(_("--campaign : pas de campagne n° {id}").format(id=campaign), 2)
     target = f"campagne {campaign}" if campaign is not None else consent.company or OPERATOR
-    console.print(f"consent #{row_id} recorded for {number} ({target}"
+    console.print(_("consentement n° {id} enregistré pour {number}").format(id=row_id, number=number) + f" ({target}"
                   + (f", finalités {', '.join(consent.purposes)}" if consent.purposes else "") + ")",
                   highlight=False)
 
 
 @consent_app.command("list")
 def consent_list(
-    phone: str = typer.Argument(None, help="only this number"),
-    active: bool = typer.Option(False, "--active", help="only consents not revoked"),
+    phone: str = typer.Argument(None, metavar="NUMÉRO", help="seulement ce numéro"),
+    active: bool = typer.Option(False, "--active", help="seulement les consentements non révoqués"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """The consent ledger with its proof, oldest first."""
+    """Le registre des consentements avec leurs preuves, le plus ancien d'abord."""
     number = _phone(phone, as_json) if phone else None
     rows = with_db(lambda db: store.list_consents(db.pool, number, active_only=active), as_json)
     if as_json:
@@ -370,13 +386,15 @@ def consent_list(
 
 @consent_app.command("import")
 def consent_import(
-    file: Path = typer.Argument(..., help="CSV, XLSX or JSON; colonnes: téléphone, date du consentement, mode, "
+    file: Path = typer.Argument(..., metavar="FICHIER", help="CSV, XLSX ou JSON ; colonnes : téléphone, date du "
+                                                             "consentement, mode, "
                                           "texte accepté, [pour le compte de, collecté par, finalités, canal, "
                                           "preuve, hors horaires]"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="check the file, store nothing"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="vérifier le fichier, ne rien enregistrer"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Import consents with their proof; bad lines are reported with their reason, the rest lands whole."""
+    """Importer des consentements avec leurs preuves ; les mauvaises lignes sont signalées avec leur raison,
+    le reste est enregistré en entier."""
     if not file.is_file():
         fail(f"{file}: fichier introuvable", 2, as_json)
 
@@ -401,17 +419,19 @@ def consent_import(
 
 @consent_app.command("revoke")
 def consent_revoke(
-    phone: str = typer.Argument(..., help="the number (E.164 or national)"),
-    campaign: int = typer.Option(None, "--campaign", help="only this campaign's consent (default: all of them)"),
+    phone: str = typer.Argument(..., metavar="NUMÉRO", help="le numéro (E.164 ou national)"),
+    campaign: int = typer.Option(None, "--campaign", help="seulement le consentement de cette campagne "
+                                 "(par défaut : tous)"),
     at: str = typer.Option(None, "--at", help="quand le retrait a été demandé (défaut maintenant)"),
     evidence: str = typer.Option("", "--evidence", help="comment et par qui le retrait a été demandé"),
 ) -> None:
-    """Withdraw consent (the rows stay, marked revoked). Exit 1 when there was none to revoke."""
+    """Retirer un consentement (les lignes restent, marquées révoquées). Code de sortie 1 s'il n'y en avait
+    aucun à révoquer."""
     number = _phone(phone)
     try:
         when = parse_when(at) if at else None
     except ValueError as exc:
-        fail(f"--at: {exc}", 2)
+        fail(f"--at : {exc}", 2)
 
     async def work(db: Database) -> tuple[int, bool]:
         revoked = await store.revoke_consent(db.pool, number, campaign_id=campaign, at=when, source="cli",
@@ -420,24 +440,27 @@ def consent_revoke(
 
     revoked, still = with_db(work)
     if not revoked:
-        fail(f"no active consent for {number}" + (f" in campaign {campaign}" if campaign is not None else ""), 1)
-    console.print(f"{revoked} consent(s) revoked for {number}", highlight=False)
+        fail(_("aucun consentement actif pour {number}").format(number=number)
+             + (_(" dans la campagne {id}").format(id=campaign) if campaign is not None else ""), 1)
+    console.print(_("{n} consentement(s) révoqué(s) pour {number}").format(n=revoked, number=number), highlight=False)
     if still:
-        err.print(f"[yellow]note:[/] a consent for every campaign still covers campaign {campaign}; "
-                  "revoke without --campaign to withdraw it")
+        err.print(f"[yellow]{_('note :')}[/] " + _("un consentement pour toutes les campagnes couvre encore la "
+                                                   "campagne {id} ; révoquer sans --campaign pour le retirer").format(
+                                                       id=campaign))
 
 
 # -- audit ------------------------------------------------------------------------------------------
 
 @compliance_app.command("audit")
 def audit(
-    campaign: int = typer.Argument(..., metavar="CAMPAIGN", help="the campaign id"),
-    fmt: str = typer.Option("csv", "--format", help="csv, xlsx or json"),
-    output: Path = typer.Option(None, "--output", "-o", help="the file to write (default: "
-                                                              "audit-campagne-ID.FORMAT here)"),
+    campaign: int = typer.Argument(..., metavar="CAMPAGNE", help="l'identifiant de la campagne"),
+    fmt: str = typer.Option("csv", "--format", help="csv, xlsx ou json"),
+    output: Path = typer.Option(None, "--output", "-o", help="le fichier à écrire (par défaut : "
+                                                              "audit-campagne-ID.FORMAT ici)"),
 ) -> None:
-    """Export every gate decision of a campaign with the rules, the records relied on, the caller ID, the
-    AI disclosure and the opt-outs: what a DGCCRF or CNIL request asks for. Numbers in full."""
+    """Exporter chaque décision du filtre de conformité d'une campagne avec les règles, les registres
+    consultés, le numéro présenté, l'annonce de l'IA et les oppositions : ce que demande un contrôle de la
+    DGCCRF ou de la CNIL. Numéros en entier."""
     from bot.compliance.audit import FORMATS, export_audit
 
     if fmt not in FORMATS:

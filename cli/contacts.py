@@ -24,6 +24,7 @@ from bot.contacts.importer import (
     check_region,
     store_checked,
 )
+from bot.i18n import _
 from bot.store import Database
 
 from .common import emit, fail, with_db
@@ -37,18 +38,20 @@ SHOWN = 20  # lines listed per kind of problem in the human summary
 
 @contacts_app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="a CSV (; , or tab), XLSX or JSON file of contacts"),
-    campaign: int = typer.Option(None, "--campaign", help="also enrol the contacts in this campaign"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="check and report only; write nothing"),
-    as_json: bool = typer.Option(False, "--json", help="print the report as one JSON object"),
-    map_: list[str] = typer.Option([], "--map", help=f"COLUMN=field, repeatable, e.g. --map 'Tel fixe=phone'; "
-                                                     f"field is one of {', '.join(TARGETS)}"),
-    region: str = typer.Option("FR", "--region", help="country of numbers written without +country code"),
+    file: Path = typer.Argument(..., metavar="FICHIER", help="un fichier de contacts CSV (; , ou tabulation), "
+                                "XLSX ou JSON"),
+    campaign: int = typer.Option(None, "--campaign", help="inscrire aussi les contacts dans cette campagne"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="vérifier et rendre compte seulement ; ne rien écrire"),
+    as_json: bool = typer.Option(False, "--json", help="afficher le compte rendu en un objet JSON"),
+    map_: list[str] = typer.Option([], "--map", metavar="COLONNE=CHAMP",
+                                   help=f"répétable, par ex. --map 'Tel fixe=phone' ; le champ est l'un de "
+                                   f"{', '.join(TARGETS)}"),
+    region: str = typer.Option("FR", "--region", help="pays des numéros écrits sans indicatif +pays"),
 ) -> None:
-    """Import a contact file, optionally into a campaign; all or nothing.
+    """Importer un fichier de contacts, éventuellement dans une campagne ; tout ou rien.
 
-    Phones become E.164; duplicates (within the file and against stored contacts), invalid rows and
-    empty rows are reported with their line numbers (header = line 1)."""
+    Les numéros passent en E.164 ; les doublons (dans le fichier et avec les contacts déjà enregistrés), les
+    lignes invalides et les lignes vides sont signalés avec leur numéro de ligne (en-tête = ligne 1)."""
     try:
         mapping = parse_map(map_)
         region = check_region(region)
@@ -77,23 +80,26 @@ def _summary(report: ImportReport, checked: CheckedFile) -> None:
     def say(text: str) -> None:
         console.print(text, soft_wrap=True, highlight=False)
 
-    say(f"[bold]{escape(report.file)}[/]: {report.rows} rows ({report.format}, {escape(checked.detail)})")
-    done = f"[green]{report.imported} valid[/] (dry run: nothing written)" if report.dry_run \
-        else f"[green]{report.imported} imported[/]"
-    say(f"{done}, {len(report.duplicates)} duplicates, {len(report.invalid)} invalid, {len(report.empty)} empty")
+    say(f"[bold]{escape(report.file)}[/] : " + _("{rows} ligne(s) ({format}, {detail})").format(
+        rows=report.rows, format=report.format, detail=escape(checked.detail)))
+    done = _("[green]{n} valide(s)[/] (essai : rien d'écrit)") if report.dry_run else _("[green]{n} importé(s)[/]")
+    say(done.format(n=report.imported) + ", "
+        + _("{duplicates} doublon(s), {invalid} invalide(s), {empty} vide(s)").format(
+        duplicates=len(report.duplicates), invalid=len(report.invalid), empty=len(report.empty)))
     if report.campaign_id is not None:
-        verb = "would be enrolled" if report.dry_run else "enrolled"
-        say(f"{report.enrolled} {verb} in campaign {report.campaign_id}")
-    say("columns: " + ", ".join(f"{escape(h)} → {f}" for h, f in report.columns.items()))
+        enrolled = _("{n} seraient inscrits dans la campagne {id}") if report.dry_run \
+            else _("{n} inscrit(s) dans la campagne {id}")
+        say(enrolled.format(n=report.enrolled, id=report.campaign_id))
+    say(_("colonnes : ") + ", ".join(f"{escape(h)} → {f}" for h, f in report.columns.items()))
     if report.invalid:
-        say("[red]invalid rows[/]")
+        say(_("[red]lignes invalides[/]"))
         for item in report.invalid[:SHOWN]:
-            say(f"  line {item.line}: {escape(item.reason)}")
+            say(_("  ligne {line} : {reason}").format(line=item.line, reason=escape(item.reason)))
         _more(len(report.invalid))
     if report.warnings:
-        say("[yellow]avertissements (ligne importée, détail écarté)[/]")
+        say(_("[yellow]avertissements (ligne importée, détail écarté)[/]"))
         for item in report.warnings[:SHOWN]:
-            say(f"  line {item.line}: {escape(item.reason)}")
+            say(_("  ligne {line} : {reason}").format(line=item.line, reason=escape(item.reason)))
         _more(len(report.warnings))
     if report.updated:
         verb = "seraient mis à jour" if report.dry_run else "mis à jour"
@@ -101,35 +107,37 @@ def _summary(report: ImportReport, checked: CheckedFile) -> None:
         for upd in report.updated[:SHOWN]:
             changed = ", ".join(f"{k}: {escape(str(old))} → {escape(str(new))}"
                                 for k, (old, new) in upd.changes.items())
-            say(f"  line {upd.line}: contact {upd.contact_id}: {changed}")
+            say(_("  ligne {line} : contact {id} : {changes}").format(line=upd.line, id=upd.contact_id,
+                                                                      changes=changed))
         _more(len(report.updated))
     if report.duplicates:
-        say("[yellow]duplicates[/]")
+        say(_("[yellow]doublons[/]"))
         for dup in report.duplicates[:SHOWN]:
-            where = f"same as line {dup.first_line}" if dup.first_line is not None \
-                else f"already stored (contact {dup.contact_id})"
-            say(f"  line {dup.line}: {dup.phone} {where}")
+            where = _("comme la ligne {line}").format(line=dup.first_line) if dup.first_line is not None \
+                else _("déjà enregistré (contact {id})").format(id=dup.contact_id)
+            say(_("  ligne {line} : {phone} {where}").format(line=dup.line, phone=dup.phone, where=where))
         _more(len(report.duplicates))
     if report.empty:
         shown = ", ".join(str(n) for n in report.empty[:SHOWN])
-        say(f"empty lines: {shown}" + (f" …and {len(report.empty) - SHOWN} more" if len(report.empty) > SHOWN else ""))
+        more = _(" …et {n} de plus").format(n=len(report.empty) - SHOWN) if len(report.empty) > SHOWN else ""
+        say(_("lignes vides : {lines}").format(lines=shown) + more)
 
 
 def _more(total: int) -> None:
     if total > SHOWN:
-        console.print(f"  …and {total - SHOWN} more", highlight=False)
+        console.print(_("  …et {n} de plus").format(n=total - SHOWN), highlight=False)
 
 
 @contacts_app.command("forget")
 def forget_contact(
-    phone: str = typer.Argument(..., help="le numéro de la personne (E.164 ou national)"),
-    recordings_dir: Path = typer.Option(None, "--recordings-dir", help="where Asterisk saves recordings "
-                                        "(default: MINIBOT_RECORDINGS_DIR)"),
-    as_json: bool = typer.Option(False, "--json", help="one JSON object on stdout"),
+    phone: str = typer.Argument(..., metavar="NUMÉRO", help="le numéro de la personne (E.164 ou national)"),
+    recordings_dir: Path = typer.Option(None, "--recordings-dir", help="où Asterisk range les enregistrements "
+                                        "(par défaut : MINIBOT_RECORDINGS_DIR)"),
+    as_json: bool = typer.Option(False, "--json", help="un objet JSON sur la sortie standard"),
 ) -> None:
-    """Droit à l'effacement: supprime le contact, ses appels, transcriptions et enregistrements, ses
-    consentements; garde seulement l'opposition (pour ne plus l'appeler). Exit 1 if a recording could not
-    be deleted (nothing was erased then)."""
+    """Droit à l'effacement : supprime le contact, ses appels, transcriptions et enregistrements, ses
+    consentements ; garde seulement l'opposition (pour ne plus l'appeler). Code de sortie 1 si un
+    enregistrement n'a pas pu être supprimé (rien n'est alors effacé)."""
     from bot.config import Settings
     from bot.contacts.phones import InvalidPhone, to_e164
     from bot.store.erasure import forget
@@ -137,7 +145,7 @@ def forget_contact(
     try:
         number = to_e164(phone)
     except InvalidPhone as exc:
-        fail(f"phone: {exc}", 2, as_json)
+        fail(_("numéro : {error}").format(error=exc), 2, as_json)
     folder = recordings_dir or Settings().recordings_dir
     report = with_db(lambda db: forget(db.pool, number, recordings_dir=folder), as_json)
     if report.failed:

@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from bot.campaign.summary import word
 from bot.contacts.directory import ContactFilter, contact_detail, find_contact, list_contacts, update_contact
-from bot.i18n import format_datetime
+from bot.i18n import _, current_language, format_datetime
 from bot.store import Database
 
 from .common import JSON_OPTION, emit, fail, with_db
@@ -20,6 +21,11 @@ console = Console()
 STATUS_FR = {"PENDING": "à appeler", "IN_PROGRESS": "en cours", "DONE": "terminé", "EXCLUDED": "exclu"}
 OPT_OUT_SOURCE_FR = {"call": "au téléphone", "cli": "ligne de commande", "api": "API", "import": "import",
                      "erasure": "effacement (RGPD)"}
+
+
+def _state(code: str | None) -> str:
+    """A contact's state in a campaign, in words (the code itself in English)."""
+    return (STATUS_FR.get(code, code) if current_language() == "fr" else code) if code else ""
 
 
 def _name(row: dict[str, Any]) -> str:
@@ -39,7 +45,7 @@ def contacts_list(
 ) -> None:
     """Lister les contacts, avec des filtres."""
     if status is not None and status.upper() not in STATUS_FR:
-        fail(f"--status : PENDING, IN_PROGRESS, DONE ou EXCLUDED, pas {status!r}", 2, as_json)
+        fail(_("--status : PENDING, IN_PROGRESS, DONE ou EXCLUDED, pas {status!r}").format(status=status), 2, as_json)
     f = ContactFilter(campaign_id=campaign, status=status and status.upper(), result=result and result.upper(),
                       search=search, limit=limit, offset=offset)
     try:
@@ -50,18 +56,20 @@ def contacts_list(
         emit({"contacts": rows, "total": total})
         return
     if not rows:
-        console.print("Aucun contact ne correspond.")
+        console.print(_("Aucun contact ne correspond."))
         return
-    columns = ["id", "nom", "numéro", "société", "e-mail"] + (["état", "résultat", "tentatives"] if campaign else [])
+    columns = ["id", _("nom"), _("numéro"), _("société"), _("e-mail")] + (
+        [_("état"), _("résultat"), _("tentatives")] if campaign else [])
     table = Table(*columns)
     for r in rows:
         cells = [str(r["id"]), escape(_name(r)), r["phone"], escape(r["company"] or ""), escape(r["email"] or "")]
         if campaign:
-            cells += [STATUS_FR.get(r["campaign_status"], r["campaign_status"] or ""), r["campaign_result"] or "",
+            cells += [_state(r["campaign_status"]), word(r["campaign_result"] or ""),
                       str(r["attempts"] or 0)]
         table.add_row(*cells)
     console.print(table)
-    console.print(f"{len(rows)} affiché(s) sur {total}" + (f" (à partir du {offset + 1}e)" if offset else ""))
+    console.print(_("{shown} affiché(s) sur {total}").format(shown=len(rows), total=total)
+                  + (_(" (à partir du {n}e)").format(n=offset + 1) if offset else ""))
 
 
 def contacts_show(ref: str = typer.Argument(..., metavar="CONTACT", help="l'identifiant ou le numéro du contact"),
@@ -81,8 +89,8 @@ def contacts_show(ref: str = typer.Argument(..., metavar="CONTACT", help="l'iden
 
 def _print_contact(c: dict[str, Any]) -> None:
     console.print(f"[bold]{escape(_name(c))}[/] (contact {c['id']}) : {c['phone']}"
-                  + (" [red]— opposé au démarchage[/]" if c["opted_out"] else ""), highlight=False)
-    for label, key in (("Société", "company"), ("E-mail", "email"), ("Fuseau horaire", "timezone")):
+                  + (" [red]— " + _("opposé au démarchage") + "[/]" if c["opted_out"] else ""), highlight=False)
+    for label, key in ((_("Société"), "company"), (_("E-mail"), "email"), (_("Fuseau horaire"), "timezone")):
         if c.get(key):
             console.print(f"{label} : {escape(str(c[key]))}", highlight=False)
     for name, value in (c.get("extra") or {}).items():
@@ -94,17 +102,18 @@ def _print_contact(c: dict[str, Any]) -> None:
                           r["call_uuid"] or "", escape(r["evidence"] or "-"))
         console.print(table)
     if c["campaigns"]:
-        table = Table("campagne", "nom", "état", "résultat", "tentatives", title="Campagnes", title_justify="left")
+        table = Table(_("campagne"), _("nom"), _("état"), _("résultat"), _("tentatives"), title=_("Campagnes"),
+                      title_justify="left")
         for r in c["campaigns"]:
-            table.add_row(str(r["campaign_id"]), escape(r["name"]), STATUS_FR.get(r["status"], r["status"]),
-                          r["result"] or "", str(r["attempts"]))
+            table.add_row(str(r["campaign_id"]), escape(r["name"]), _state(r["status"]), word(r["result"] or ""),
+                          str(r["attempts"]))
         console.print(table)
     if c["calls"]:
-        table = Table("appel", "campagne", "date", "issue", "résultat", "durée", title="Derniers appels",
-                      title_justify="left")
+        table = Table(_("appel"), _("campagne"), _("date"), _("issue"), _("résultat"), _("durée"),
+                      title=_("Derniers appels"), title_justify="left")
         for r in c["calls"]:
             table.add_row(r["call_uuid"], str(r["campaign_id"] or ""), format_datetime(r["created_at"]),
-                          r["outcome"] or "", r["result"] or "",
+                          word(r["outcome"] or ""), word(r["result"] or ""),
                           f"{r['duration_ms'] / 1000:.0f} s" if r["duration_ms"] is not None else "")
         console.print(table)
 
@@ -142,5 +151,5 @@ def contacts_update(
     if as_json:
         emit(c)
         return
-    console.print("Contact mis à jour.")
+    console.print(_("Contact mis à jour."))
     _print_contact(c)

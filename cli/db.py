@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.config import Settings
+from bot.i18n import _, format_datetime, format_decimal
 from bot.store import Database
 from bot.store.retention import PurgeReport, parse_age, purge
 
@@ -31,7 +32,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 @db_app.command()
 def migrate(as_json: bool = JSON_OPTION) -> None:
-    """Apply the schema migrations the database lacks, and say which (or that it is up to date)."""
+    """Appliquer les migrations du schéma qui manquent à la base, et dire lesquelles (ou qu'elle est à jour)."""
     settings = Settings()
     # Where the data lives, shown without a password: the embedded server's folder, or the redacted URL.
     embedded = None if settings.database_dsn else f"embedded in {settings.data_dir / 'postgres'}"
@@ -45,29 +46,34 @@ def migrate(as_json: bool = JSON_OPTION) -> None:
     if as_json:
         emit(result)
         return
-    console.print(f"database: {escape(result['database'])}", highlight=False, soft_wrap=True)
+    console.print(_("base : {where}").format(where=escape(result['database'])), highlight=False, soft_wrap=True)
     for name in result["applied"]:
-        console.print(f"[green]applied[/] {escape(name)}", highlight=False)
+        console.print(_("[green]appliquée[/] {name}").format(name=escape(name)), highlight=False)
     if not result["applied"]:
-        console.print(f"up to date (schema version {result['version']:04d})", highlight=False)
+        console.print(_("à jour (schéma version {version})").format(version=f"{result['version']:04d}"),
+                      highlight=False)
 
 
 @db_app.command("purge")
 def purge_(
     older_than: str = typer.Option(..., "--older-than",
-                                   help="age past which calls are purged: 90min, 12h, 30d, 12w, 6mo (30 days)"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="report what would be removed; change nothing"),
+                                   metavar="DURÉE",
+                                   help="âge au-delà duquel les appels sont purgés : 90min, 12h, 30d (jours), "
+                                   "12w (semaines), 6mo (mois de 30 jours)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="dire ce qui serait supprimé ; ne rien changer"),
     recordings_dir: Path = typer.Option(
         None, "--recordings-dir",
-        help="where Asterisk saves recordings (default: MINIBOT_RECORDINGS_DIR, /var/spool/asterisk/recording)"),
+        help="où Asterisk range les enregistrements (par défaut : MINIBOT_RECORDINGS_DIR, "
+        "/var/spool/asterisk/recording)"),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Remove the recordings, transcripts and word events of calls older than --older-than.
-    Call rows (statistics), opt-outs, blacklist, Bloctel and consents stay."""
+    """Supprimer les enregistrements, transcriptions et mots horodatés des appels plus anciens que
+    --older-than. Les lignes d'appel (statistiques), oppositions, liste noire, Bloctel et consentements
+    restent."""
     try:
         age = parse_age(older_than)
     except ValueError as exc:
-        fail(f"--older-than: {exc}", 2, as_json)
+        fail(f"--older-than : {exc}", 2, as_json)
 
     async def work(db: Database) -> PurgeReport:
         return await purge(db.pool, age, dry_run=dry_run, recordings_dir=recordings_dir or Settings().recordings_dir)
@@ -82,21 +88,25 @@ def purge_(
 
 
 def _print_report(r: PurgeReport, older_than: str) -> None:
-    cutoff = r.cutoff.astimezone(PARIS).strftime("%Y-%m-%d %H:%M %Z")
-    verb = "would purge" if r.dry_run else "purged"
-    console.print(f"{verb} {r.calls_purged} call(s) ended before {cutoff} (older than {escape(older_than)}): "
-                  f"{r.recordings_deleted} recording(s) {'to delete' if r.dry_run else 'deleted'} "
-                  f"({_size(r.bytes_freed)}), {r.recordings_missing} already missing, "
-                  f"{r.events_removed} word event(s) {'to remove' if r.dry_run else 'removed'}",
+    cutoff = format_datetime(r.cutoff, str(PARIS))[:16]
+    text = _("{calls} appel(s) terminé(s) avant le {cutoff} (plus de {age}) seraient purgés : {recordings} "
+             "enregistrement(s) à supprimer ({size}), {missing} déjà absent(s), {events} mot(s) horodaté(s) à "
+             "retirer") if r.dry_run else _(
+             "{calls} appel(s) terminé(s) avant le {cutoff} (plus de {age}) purgés : {recordings} "
+             "enregistrement(s) supprimé(s) ({size}), {missing} déjà absent(s), {events} mot(s) horodaté(s) "
+             "retiré(s)")
+    console.print(text.format(calls=r.calls_purged, cutoff=cutoff, age=escape(older_than),
+                              recordings=r.recordings_deleted, size=_size(r.bytes_freed),
+                              missing=r.recordings_missing, events=r.events_removed),
                   highlight=False, soft_wrap=True)
     for failure in r.failed:
-        console.print(f"[yellow]not deleted[/] {escape(failure)} (the call is kept for the next purge)",
-                      highlight=False, soft_wrap=True)
+        console.print(_("[yellow]non supprimé[/] {what} (l'appel est gardé pour la prochaine purge)").format(
+            what=escape(failure)), highlight=False, soft_wrap=True)
 
 
 def _size(n: int) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+    for unit in ("octets", "ko", "Mo", "Go"):
+        if n < 1000 or unit == "Go":
+            return f"{n} {_(unit)}" if unit == "octets" else f"{format_decimal(round(n, 1))} {_(unit)}"
         n /= 1000
-    return f"{n} bytes"  # pragma: no cover
+    return f"{n} {_('octets')}"  # pragma: no cover

@@ -17,8 +17,8 @@ MARKS = {"ok": "[green]OK[/]", "warn": "[yellow]ATTENTION[/]", "fail": "[red]ÉC
 
 
 def doctor(as_json: bool = JSON_OPTION) -> None:
-    """Vérifier l'installation : Asterisk (ARI, modules, AudioSocket, audio, AMD), la base, la voix, la
-    reconnaissance, Ollama et le numéro présenté ; chaque ligne dit OK ou quoi faire."""
+    """Vérifier l'installation : Asterisk (ARI, modules, AudioSocket, audio, contextes AMD et entrant), la base,
+    la voix, la reconnaissance, Ollama et le numéro présenté ; chaque ligne dit OK ou quoi faire."""
     from bot.ops.doctor import run_doctor
 
     findings = asyncio.run(run_doctor(Settings()))

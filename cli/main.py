@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.config import Settings
+from bot.i18n import _
 
 from . import help as readable_help
 from .amd import amd_app
@@ -54,6 +55,31 @@ contacts_app.command("update")(contacts_update)
 console = Console()
 
 
+@app.callback()
+def _check_settings() -> None:
+    # Every command reads the settings: a wrong MINIBOT_* value (in the environment or .env) is said
+    # here, in words, rather than as pydantic's traceback from inside the command.
+    from pydantic import ValidationError
+
+    try:
+        Settings()
+    except ValidationError as exc:
+        Console(stderr=True).print(f"[red]{_('erreur :')}[/] " + settings_problem(exc), highlight=False,
+                                   soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def settings_problem(exc) -> str:
+    """A settings ValidationError as the variables to fix: 'MINIBOT_LANGUAGE = 'de' : 'fr' ou 'en' attendu'."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = [str(p) for p in error["loc"]]
+        name = "DATABASE_URL" if loc[:1] == ["database_url"] else "MINIBOT_" + "__".join(loc).upper()
+        lines.append(_("réglage {name} = {value!r} : {why}").format(
+            name=name, value=error.get("input"), why=readable_help.translate_error(error["msg"])))
+    return "\n".join(lines)
+
+
 def _logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -63,9 +89,9 @@ def _logging(verbose: bool) -> None:
 
 @app.command()
 def demo(
-    asr: str = typer.Option(None, help="whisper (default), vosk, or vosk-server (MINIBOT_VOSK_URL)"),
-    listen: bool = typer.Option(False, "--listen", help="only the listen path over AudioSocket (no ARI)"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    asr: str = typer.Option(None, help="whisper (par défaut), vosk ou vosk-server (MINIBOT_VOSK_URL)"),
+    listen: bool = typer.Option(False, "--listen", help="seulement l'écoute par AudioSocket (sans ARI)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="journal détaillé"),
 ) -> None:
     """Démonstration hors ligne : une campagne sur des correspondants simulés (base intégrée, Asterisk simulé,
     tout MiniBot) ; chaque conversation en direct, puis les chiffres de la campagne."""
@@ -84,15 +110,17 @@ def demo(
 
 @app.command()
 def call(
-    number: str = typer.Argument(..., help="E.164 number (+33...) or an Asterisk endpoint (Local/human@callee-sim)"),
-    scenario: str = typer.Option("demo", help="a shipped scenario's name or a scenario YAML file"),
-    var: list[str] = typer.Option([], "--var", help="a contact variable, name=value (repeatable)"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
-    as_json: bool = typer.Option(False, "--json", help="print the call record as one JSON line (outcome, cause, "
-                                 "AMD, verdict, result, transcript with times, barge-ins, latencies)"),
+    number: str = typer.Argument(..., metavar="NUMÉRO", help="numéro E.164 (+33...) ou point d'accès Asterisk "
+                                                             "(Local/human@callee-sim)"),
+    scenario: str = typer.Option("demo", help="le nom d'un scénario livré ou un fichier YAML de scénario"),
+    var: list[str] = typer.Option([], "--var", metavar="NOM=VALEUR",
+                                help="une variable du contact, nom=valeur (répétable)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="journal détaillé"),
+    as_json: bool = typer.Option(False, "--json", help="afficher la fiche de l'appel en une ligne JSON (issue, cause, "
+                                 "AMD, verdict, résultat, transcription horodatée, interruptions, latences)"),
 ) -> None:
-    """Place one real call through the configured ARI (MINIBOT_ARI__URL...) running a scenario, and
-    print its timeline and result. A transfer step sends the caller to MINIBOT_DIAL__AGENT_ENDPOINT."""
+    """Passer un vrai appel par l'ARI configuré (MINIBOT_ARI__URL...) avec un scénario, et afficher son
+    déroulé et son résultat. Une étape de transfert envoie l'appelé vers MINIBOT_DIAL__AGENT_ENDPOINT."""
     from ari.errors import AriError
     from bot.call.readiness import NotDialled, StartupError
     from bot.call.runtime import call_runtime
@@ -109,24 +137,27 @@ def call(
     for item in var:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            fail(f"--var {item!r}: expected name=value", 2, as_json)
+            fail(_("--var {item!r} : nom=valeur attendu").format(item=item), 2, as_json)
         values[name.strip()] = value
     try:
         brain = Brain.build(scenario, settings.llm)
         voice = voice_from_settings(settings)
     except ScenarioInvalid as exc:
-        fail(f"invalid scenario:\n{exc}", 2, as_json)
+        fail(_("scénario invalide :\n{error}").format(error=exc), 2, as_json)
     except TtsError as exc:
         fail(str(exc), 2, as_json)
     missing = [v for v in brain.scenario.variables if not values.get(v, "").strip()]
     if missing:
-        fail(f"scenario {brain.scenario.name!r} needs --var for: {', '.join(missing)}", 2, as_json)
+        fail(_("le scénario « {name} » attend --var pour : {names}").format(
+            name=brain.scenario.name, names=", ".join(missing)), 2, as_json)
 
     async def run() -> int:
         conversation = ScenarioConversation(brain, voice, values, agent_endpoint=settings.dial.agent_endpoint)
         if settings.llm.enabled and not await brain.prewarm():
-            (err if as_json else console).print(f"[yellow]warning:[/] Ollama at {settings.llm.ollama_url} did not load "
-                          f"{settings.llm.model}; the call goes on with the offline classifier and scripted lines")
+            (err if as_json else console).print(
+                f"[yellow]{_('attention :')}[/] " + _("Ollama ({url}) n'a pas chargé {model} ; l'appel continue avec "
+                                                     "le classifieur hors ligne et les phrases du scénario").format(
+                    url=settings.llm.ollama_url, model=settings.llm.model))
         async with call_runtime(settings) as controller:
             record = await controller.place_call(number, conversation)
         if as_json:
@@ -134,7 +165,9 @@ def call(
 
             emit(record_json(record))
             return 0
-        console.print(str(record.timeline))
+        from bot.i18n.timeline import timeline_text
+
+        console.print(timeline_text(record.timeline.entries), highlight=False)
         from bot.call.transcript_view import transcript_lines
 
         if record.utterances:
@@ -142,29 +175,34 @@ def call(
             for line in transcript_lines(record):
                 console.print(escape(line), highlight=False, soft_wrap=True)
         first = record.answer_to_first_audio
-        console.print(f"outcome: [bold]{record.outcome.value}[/] (cause {record.cause} {record.cause_txt})"
-                      + (f", answer -> first bot audio {first * 1000:.0f} ms" if first is not None else "")
-                      + (f", result [bold]{record.result}[/]" if record.result else ""))
+        console.print(_("issue : [bold]{outcome}[/] (cause {cause} {cause_txt})").format(
+                          outcome=record.outcome.value, cause=record.cause, cause_txt=record.cause_txt)
+                      + (_(", décroché → première parole du bot {ms} ms").format(ms=f"{first * 1000:.0f}")
+                         if first is not None else "")
+                      + (_(", résultat [bold]{result}[/]").format(result=record.result) if record.result else ""))
         return 0
 
     try:
         raise typer.Exit(asyncio.run(run()))
     except StartupError as exc:
-        console.print(f"[red]erreur :[/] {exc}")
+        console.print(f"[red]{_('erreur :')}[/] {exc}")
         raise typer.Exit(1) from None
     except NotDialled as exc:
-        console.print(f"[red]appel non passé[/] (rien n'a sonné) : {exc}")
+        console.print(_("[red]appel non passé[/] (rien n'a sonné) : {error}").format(error=exc))
         raise typer.Exit(1) from None
     except (TimeoutError, OSError, AriError) as exc:
-        fail(f"cannot reach Asterisk at {settings.ari.url}: {str(exc) or 'no event stream'}", 1, as_json)
+        fail(_("Asterisk injoignable à {url} : {error}").format(
+            url=settings.ari.url, error=str(exc) or _("pas de flux d'événements ARI")), 1, as_json)
 
 
 @app.command()
 def serve(
-    role: list[str] = typer.Option(None, "--role", help="api (REST API, /health, /metrics, dashboard) and/or calls "
-                                   "(ARI controller, AudioSocket, dialer worker, inbound calls); default: both"),
-    json_logs: bool = typer.Option(True, "--json-logs/--text-logs", help="log lines as JSON (with the call id)"),
-    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    role: list[str] = typer.Option(None, "--role", help="api (API REST, /health, /metrics, tableau de bord) "
+                                   "et/ou calls (contrôleur ARI, AudioSocket, worker d'appels, appels entrants) ; "
+                                   "par défaut : les deux"),
+    json_logs: bool = typer.Option(True, "--json-logs/--text-logs",
+                                   help="journal en lignes JSON (avec l'id de l'appel)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="journal détaillé"),
 ) -> None:
     """Lancer MiniBot en service jusqu'à SIGTERM ou Ctrl-C : ensuite plus de nouvel appel, ceux en cours se
     terminent (MINIBOT_DIALER__DRAIN_SECONDS). Plusieurs workers `--role calls` sur plusieurs machines peuvent
@@ -181,7 +219,8 @@ def serve(
     roles = tuple(dict.fromkeys(role or ROLES))
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        console.print(f"[red]error:[/] --role {unknown[0]!r}: one of {', '.join(ROLES)}")
+        console.print(f"[red]{_('erreur :')}[/] " + _("--role {role!r} : l'un de {roles}").format(
+            role=unknown[0], roles=", ".join(ROLES)))
         raise typer.Exit(2)
     settings = Settings()
     setup_logging("DEBUG" if verbose else "INFO", json=json_logs)
@@ -198,24 +237,29 @@ def serve(
     try:
         asyncio.run(main())
     except (DatabaseError, EmbeddedUnavailable) as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]{_('erreur :')}[/] {exc}")
         raise typer.Exit(1) from None
     except StartupError as exc:
-        console.print(f"[red]erreur :[/] {exc}")
+        console.print(f"[red]{_('erreur :')}[/] {exc}")
         raise typer.Exit(1) from None
     except (TimeoutError, OSError) as exc:
-        console.print(f"[red]error:[/] cannot start: {exc or 'ARI event stream not reachable'} "
-                      f"(Asterisk at {settings.ari.url}, API on {settings.api.host}:{settings.api.port})")
+        console.print(f"[red]{_('erreur :')}[/] " + _(
+            "démarrage impossible : {error} (Asterisk à {url}, API sur {host}:{port})").format(
+            error=exc or _("flux d'événements ARI injoignable"), url=settings.ari.url,
+            host=settings.api.host, port=settings.api.port))
         raise typer.Exit(1) from None
 
 
 @models_app.command("pull")
 def models_pull(
-    name: str = typer.Argument(..., help="vosk-fr, vosk-fr-large, whisper-<tiny|base|small|medium|large-v3|"
+    name: str = typer.Argument(..., metavar="MODÈLE",
+                               help="vosk-fr, vosk-fr-large, whisper-<tiny|base|small|medium|large-v3|"
                                          "large-v3-turbo>, piper-fr-<siwis-medium|siwis-low|upmc-medium|tom-medium>"),
-    dest: Path = typer.Option(None, help="models directory (default: MINIBOT_MODELS_DIR or the cache)"),
-    list_url: str = typer.Option(None, help="Vosk model list URL (default: the official Vosk list)"),
-    hub_url: str = typer.Option(None, help="model hub base URL for Whisper and Piper (default: huggingface.co)"),
+    dest: Path = typer.Option(None, help="dossier des modèles (par défaut : MINIBOT_MODELS_DIR ou le cache)"),
+    list_url: str = typer.Option(None, help="adresse de la liste des modèles Vosk "
+                                                "(par défaut : la liste officielle)"),
+    hub_url: str = typer.Option(None, help="adresse du dépôt de modèles Whisper et Piper "
+                                               "(par défaut : huggingface.co)"),
 ) -> None:
     """Télécharge un modèle, vérifie ses sommes de contrôle (MD5 de la liste Vosk, sha256 du hub) et l'installe."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
@@ -242,9 +286,9 @@ def models_pull(
             else:
                 path = pull_vosk_model(name, target, list_url=list_url or VOSK_MODEL_LIST_URL, progress=report)
         except ModelError as exc:
-            console.print(f"[red]erreur :[/] {exc}")
+            console.print(f"[red]{_('erreur :')}[/] {exc}")
             raise typer.Exit(1) from None
-    console.print(f"installé : {path}")
+    console.print(_("installé : {path}").format(path=path))
     if name in WHISPER_REPOS:
         console.print(f"à utiliser avec MINIBOT_ASR=whisper MINIBOT_WHISPER__SIZE={name.removeprefix('whisper-')}")
     elif name in PIPER_VOICES:
@@ -256,18 +300,18 @@ def models_pull(
 
 @models_app.command("check")
 def models_check() -> None:
-    """Assemble and verify the bundled Whisper base model; report the Vosk model."""
+    """Assembler et vérifier le modèle Whisper base livré ; dire où en est le modèle Vosk."""
     from bot.speech.asr.models import ModelError, whisper_base_dir
 
     settings = Settings()
     try:
-        console.print(f"whisper base: {whisper_base_dir(settings.cache_dir)} (sha256 verified)")
+        console.print(_("whisper base : {path} (sha256 vérifié)").format(path=whisper_base_dir(settings.cache_dir)))
     except ModelError as exc:
-        console.print(f"[red]whisper base: {exc}[/]")
+        console.print(f"[red]{_('whisper base : {error}').format(error=escape(str(exc)))}[/]")
         raise typer.Exit(1) from None
     vosk = settings.vosk_model or settings.models_path / "vosk-model-small-fr-0.22"
-    state = "present" if (vosk / "am").is_dir() else "absent (minibot models pull vosk-fr)"
-    console.print(f"vosk: {vosk} {state}")
+    state = _("présent") if (vosk / "am").is_dir() else _("absent (minibot models pull vosk-fr)")
+    console.print(f"vosk : {vosk} {state}")
     from bot.speech.asr.models import WHISPER_REPOS
     from bot.speech.tts.piper import french_voices
 

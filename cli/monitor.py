@@ -183,4 +183,4 @@ def monitor(
     except (DatabaseError, MigrationError, EmbeddedUnavailable) as exc:
         fail(str(exc), 1)
     except asyncpg.PostgresError as exc:
-        fail(f"database: {exc}", 1)
+        fail(_("base de données : {error}").format(error=exc), 1)

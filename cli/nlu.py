@@ -12,6 +12,8 @@ import sys
 
 import typer
 
+from bot.i18n import _
+
 nlu_app = typer.Typer(help="Compréhension : intention et objection d'une phrase.", no_args_is_help=True)
 FIELDS = ("text", "intent", "objection", "score")
 
@@ -50,14 +52,16 @@ def _emit(out: dict) -> None:
 
 @nlu_app.command()
 def classify(
-    text: str = typer.Argument(None, help="one utterance (omit with --jsonl)"),
-    jsonl: bool = typer.Option(False, "--jsonl", help='read {"text": ...} lines on stdin, write one JSON line each'),
-    theme: list[str] = typer.Option([], "--theme", help="objection themes besides general and standard"),
-    embeddings: bool = typer.Option(True, help="use the e5 embedding model (better on wordings never seen)"),
+    text: str = typer.Argument(None, metavar="PHRASE", help="une phrase (rien avec --jsonl)"),
+    jsonl: bool = typer.Option(False, "--jsonl", help='lire des lignes {"text": ...} sur l\'entrée standard, '
+                               'écrire une ligne JSON pour chacune'),
+    theme: list[str] = typer.Option([], "--theme", help="thèmes d'objections en plus de general et standard"),
+    embeddings: bool = typer.Option(True, help="utiliser le modèle de plongements e5 (meilleur sur des "
+                                    "formulations jamais vues)"),
 ) -> None:
-    """Print {"text", "intent", "objection", "score"} for each utterance."""
+    """Afficher {"text", "intent", "objection", "score"} pour chaque phrase."""
     if not jsonl and text is None:
-        raise typer.BadParameter("give a TEXT or --jsonl")
+        raise typer.BadParameter(_("donner une PHRASE ou --jsonl"))
     classifier = _classifier(theme, embeddings)
 
     async def run() -> None:

@@ -15,7 +15,6 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.prompt import Prompt
 from rich.table import Table
 
 from bot.dialog.objections.library import BASE_THEMES, DEFAULT_DIR, Library, LibraryError, load_library
@@ -32,22 +31,25 @@ from bot.dialog.scenario.authoring import (
 )
 from bot.dialog.scenario.loader import Problem, ScenarioInvalid, load_scenario, read_scenario_text
 from bot.dialog.scenario.model import DEFAULT_KEY, PERSONALITIES, Scenario
+from bot.i18n import _, format_percent
 
-from .prompts import oui_non, slug
+from .prompts import Question, oui_non, slug
 
 scenario_app = typer.Typer(help="Scénarios de conversation : vérifier, lister, afficher, écrire, répéter.",
                            no_args_is_help=True)
 console = Console()
 
-_OBJECTIONS = typer.Option(None, "--objections", help="objection library directory (default: scenarios/objections)")
+_OBJECTIONS = typer.Option(None, "--objections", help="dossier de la bibliothèque d'objections "
+                           "(par défaut : scenarios/objections)")
 
 
-def _library(directory: Path | None, level: str = "[yellow]warning:[/]") -> Library | None:
+def _library(directory: Path | None, level: str = "[yellow]attention :[/]") -> Library | None:
     """The objection library, or None after saying why (themes then go unchecked)."""
     try:
         return load_library(directory or DEFAULT_DIR)
     except LibraryError as exc:
-        console.print(f"{level} objection library not loaded, themes unchecked: {escape(str(exc))}", soft_wrap=True)
+        console.print(f"{_(level)} " + _("bibliothèque d'objections non chargée, thèmes non vérifiés : {error}").format(
+            error=escape(str(exc))), soft_wrap=True)
         return None
 
 
@@ -68,15 +70,18 @@ def _print_problems(problems: list[Problem]) -> None:
 @scenario_app.command()
 def validate(
     scenarios: list[str] = typer.Argument(
-        None, help="files or names (a name is scenarios/<name>.yaml); default: every scenarios/*.yaml"),
+        None, metavar="[SCÉNARIO]...", help="fichiers ou noms (un nom est scenarios/<nom>.yaml) ; par défaut : "
+        "tous les scenarios/*.yaml"),
     objections: Path = _OBJECTIONS,
 ) -> None:
-    """Check scenarios: every problem as file:line: message; exit 1 if any is invalid."""
+    """Vérifier des scénarios : chaque problème en fichier:ligne: message ; code de sortie 1 si l'un est
+    invalide."""
     files = [resolve(s) for s in scenarios] if scenarios else shipped()
     if not files:
-        console.print(f"[red]error:[/] no scenario in {escape(str(SCENARIOS_DIR))}")
+        console.print(f"[red]{_('erreur :')}[/] " + _("aucun scénario dans {path}").format(
+            path=escape(str(SCENARIOS_DIR))))
         raise typer.Exit(1)
-    library = _library(objections, "[red]error:[/]")
+    library = _library(objections, "[red]erreur :[/]")
     invalid = 0
     for path in files:
         try:
@@ -85,26 +90,28 @@ def validate(
             invalid += 1
             _print_problems(exc.problems)
             continue
-        console.print(f"[green]OK[/] {scenario.name} ({len(scenario.steps)} steps)", highlight=False)
+        console.print(f"[green]OK[/] {scenario.name} " + _("({n} étapes)").format(n=len(scenario.steps)),
+                      highlight=False)
     if invalid:
-        console.print(f"[red]{invalid} of {len(files)} scenario(s) invalid[/]")
+        console.print("[red]" + _("{invalid} scénario(s) invalide(s) sur {total}").format(
+            invalid=invalid, total=len(files)) + "[/]")
     if invalid or library is None:
         raise typer.Exit(1)
 
 
 @scenario_app.command("list")
 def list_(objections: Path = _OBJECTIONS) -> None:
-    """The shipped scenarios, one row each, with whether they validate."""
+    """Les scénarios livrés, un par ligne, et s'ils sont valides."""
     library = _library(objections)
-    table = Table("name", "title", "objective", "personality", "themes", "steps", "valid")
+    table = Table(_("nom"), _("titre"), _("objectif"), _("personnalité"), _("thèmes"), _("étapes"), _("valide"))
     table.columns[0].no_wrap = True
     for path in shipped():
         raw = _raw(path)
         try:
             load_scenario(path, library=library)
-            valid = "[green]yes[/]"
+            valid = f"[green]{_('oui')}[/]"
         except ScenarioInvalid as exc:
-            valid = f"[red]no ({len(exc.problems)} problem{'s' if len(exc.problems) > 1 else ''})[/]"
+            valid = "[red]" + _("non ({n} problème(s))").format(n=len(exc.problems)) + "[/]"
         steps = raw.get("steps")
         themes = raw.get("themes")
         table.add_row(
@@ -130,10 +137,10 @@ def _raw(path: Path) -> dict[str, Any]:
 
 @scenario_app.command()
 def show(
-    name: str = typer.Argument(..., help="a name (scenarios/<name>.yaml) or a file"),
+    name: str = typer.Argument(..., metavar="NOM", help="un nom (scenarios/<nom>.yaml) ou un fichier"),
     objections: Path = _OBJECTIONS,
 ) -> None:
-    """The rail, then every step: its line, where each answer leads, its score and its result."""
+    """Le rail, puis chaque étape : sa phrase, où mène chaque réponse, son score et son résultat."""
     library = _library(objections)
     try:
         scenario = load_scenario(resolve(name), library=library)
@@ -145,75 +152,82 @@ def show(
 
 def _print_scenario(s: Scenario) -> None:
     out = console.print
-    out(f"[bold]{escape(s.name)}[/]: {escape(s.title)}")
+    out(f"[bold]{escape(s.name)}[/] : {escape(s.title)}")
     themes = ", ".join([*BASE_THEMES, *s.themes])
-    out(f"{escape(s.agent_name)} for {escape(s.company_name)}, personality {s.personality}, objective {s.objective}, "
-        f"objections {escape(themes)}, {'recorded' if s.recorded else 'not recorded'}", highlight=False)
+    out(_("{agent} pour {company}, personnalité {personality}, objectif {objective}, objections {themes}, "
+          "{recorded}").format(agent=escape(s.agent_name), company=escape(s.company_name), personality=s.personality,
+                              objective=s.objective, themes=escape(themes),
+                              recorded=_("enregistré") if s.recorded else _("non enregistré")), highlight=False)
     st = s.settings
-    out(f"qualified from {st.qualification_threshold:.0%} of the points; at most {st.max_turns} turns, "
-        f"{st.max_autonomous_turns} objection answers in a row, {st.max_silences} silences of {st.silence_timeout:g} s",
+    out(_("qualifié à partir de {threshold} des points ; au plus {turns} tours, {autonomous} réponses aux objections "
+          "d'affilée, {silences} silences de {timeout} s").format(
+              threshold=format_percent(st.qualification_threshold), turns=st.max_turns,
+              autonomous=st.max_autonomous_turns, silences=st.max_silences, timeout=f"{st.silence_timeout:g}"),
         highlight=False)
     if s.variables:
-        out(f"variables: {escape(', '.join(s.variables))}")
+        out(_("variables : {names}").format(names=escape(', '.join(s.variables))))
     if s.voicemail:
         audio = f" (audio {escape(s.voicemail.audio)})" if s.voicemail.audio else ""
-        out(f"voicemail: {escape(s.voicemail.say or '')}{audio}", highlight=False)
+        out(_("messagerie : {say}").format(say=escape(s.voicemail.say or '')) + audio, highlight=False)
     else:
-        out("voicemail: none (hangs up on answering machines)")
-    out(f"\n[bold]rail[/]: {' → '.join(escape(r) for r in s.rail)}\n")
+        out(_("messagerie : aucune (raccroche sur les répondeurs)"))
+    out(f"\n[bold]rail[/] : {' → '.join(escape(r) for r in s.rail)}\n")
     for name, step in s.steps.items():
         tags = []
         if name in s.rail:
             tags.append(f"rail {s.rail.index(name) + 1}")
         if step.disclosure:
-            tags.append("disclosure")
+            tags.append(_("annonce de l'IA"))
         out(f"[bold cyan]{escape(name)}[/]" + (f"  ({', '.join(tags)})" if tags else ""))
         if step.say:
-            out(f"  says: {escape(step.say)}", highlight=False)
+            out(_("  dit : {text}").format(text=escape(step.say)), highlight=False)
         if step.audio:
-            out(f"  plays: {escape(step.audio)}")
+            out(_("  joue : {audio}").format(audio=escape(step.audio)))
         if step.check:
-            out(f"  checks qualification: qualified → {escape(step.qualified or '')}, "
-                f"else → {escape(step.not_qualified or '')}")
+            out(_("  vérifie la qualification : qualifié → {yes}, sinon → {no}").format(
+                yes=escape(step.qualified or ''), no=escape(step.not_qualified or '')))
         for intent, target in step.intent_mapping.items():
             if intent != DEFAULT_KEY:
                 out(f"  {intent} → {escape(target)}")
         if not step.is_end and not step.check:
             otherwise = step.intent_mapping.get(DEFAULT_KEY)
             following = otherwise or s.next_on_rail(name)
-            out(f"  otherwise → {escape(following or '?')}{'' if otherwise else ' (next on the rail)'}")
+            out(_("  sinon → {step}").format(step=escape(following or '?'))
+                + ("" if otherwise else _(" (suivante sur le rail)")))
         if step.score:
-            out("  score: " + ", ".join(f"{intent} {points}" for intent, points in step.score.items()), highlight=False)
+            out("  score : " + ", ".join(f"{intent} {points}" for intent, points in step.score.items()),
+                highlight=False)
         if step.freestyle:
-            out(f"  freestyle: {escape(step.freestyle)}", highlight=False)
+            out(_("  réponse libre : {text}").format(text=escape(step.freestyle)), highlight=False)
         if step.transfer:
-            out("  [bold]transfers[/] the caller to an advisor (TRANSFERRED)")
+            out(_("  [bold]transfère[/] l'appelé à un conseiller (TRANSFERRED)"))
         if step.result:
-            out(f"  [bold]ends[/]: {step.result.value}")
+            out(_("  [bold]fin[/] : {result}").format(result=step.result.value))
 
 
 @scenario_app.command()
 def new(
-    interactive: bool = typer.Option(False, "--interactive", "-i", help="ask for every answer not given as an option"),
-    name: str = typer.Option(None, help="scenario name (lowercase, digits, _): scenarios/<name>.yaml"),
-    theme: str = typer.Option(None, help="objection library theme (or, energie, assurance...); "
-                              "'general' for none"),
-    objective: str = typer.Option(None, help=f"one of {', '.join(OBJECTIVES)}"),
-    personality: str = typer.Option(None, help=f"one of {', '.join(PERSONALITIES)} (default professionnel)"),
-    agent_name: str = typer.Option(None, "--agent-name", help="the name the assistant gives"),
-    company: str = typer.Option(None, help="the company the call is for"),
+    interactive: bool = typer.Option(False, "--interactive", "-i",
+                                     help="demander chaque réponse non donnée en option"),
+    name: str = typer.Option(None, help="nom du scénario (minuscules, chiffres, _) : scenarios/<nom>.yaml"),
+    theme: str = typer.Option(None, help="thème de la bibliothèque d'objections (or, energie, assurance...) ; "
+                              "'général' pour aucun"),
+    objective: str = typer.Option(None, help=f"l'un de {', '.join(OBJECTIVES)}"),
+    personality: str = typer.Option(None, help=f"l'une de {', '.join(PERSONALITIES)} (par défaut professionnel)"),
+    agent_name: str = typer.Option(None, "--agent-name", help="le prénom que donne l'assistante"),
+    company: str = typer.Option(None, help="la société pour qui l'on appelle"),
     step: list[str] = typer.Option(
-        None, "--step", help="a qualification question a good prospect answers 'oui' (repeatable)"),
-    topic: str = typer.Option(None, help="completes « Je vous appelle au sujet de … » (default: from the theme)"),
-    title: str = typer.Option(None, help="a title for listings (default: company and topic)"),
-    recorded: bool = typer.Option(None, "--recorded/--not-recorded", help="the call is recorded (default: yes)"),
+        None, "--step", help="une question de qualification à laquelle un bon prospect répond « oui » (répétable)"),
+    topic: str = typer.Option(None, help="complète « Je vous appelle au sujet de … » (par défaut : d'après le thème)"),
+    title: str = typer.Option(None, help="un titre pour les listes (par défaut : la société et le sujet)"),
+    recorded: bool = typer.Option(None, "--recorded/--not-recorded", help="l'appel est enregistré (par défaut : oui)"),
     voicemail: bool = typer.Option(
-        None, "--voicemail/--no-voicemail", help="leave a message on answering machines (default: yes)"),
-    out: Path = typer.Option(None, help="where to write (default: scenarios/<name>.yaml)"),
-    force: bool = typer.Option(False, "--force", help="overwrite an existing file"),
+        None, "--voicemail/--no-voicemail", help="laisser un message aux répondeurs (par défaut : oui)"),
+    out: Path = typer.Option(None, help="où écrire (par défaut : scenarios/<nom>.yaml)"),
+    force: bool = typer.Option(False, "--force", help="remplacer un fichier existant"),
     objections: Path = _OBJECTIONS,
 ) -> None:
-    """Write a new, valid scenario from a few answers (asked with --interactive)."""
+    """Écrire un nouveau scénario valide à partir de quelques réponses (demandées avec --interactive)."""
     library = _library(objections)
     themes = [t for t in library.themes if t not in BASE_THEMES] if library else []
 
@@ -227,7 +241,7 @@ def new(
             _refuse_overwrite(_target(out, name))  # before the other questions are asked
         if theme is None and interactive:
             # No theme is a valid answer: the general and standard objections only.
-            theme = Prompt.ask("Thème d'objections", console=console, choices=[GENERAL, *themes],
+            theme = Question.ask("Thème d'objections", console=console, choices=[GENERAL, *themes],
                                default=GENERAL) if themes else GENERAL
         objective = ask(objective, "Objectif", choices=list(OBJECTIVES))
         personality = ask(personality, "Personnalité", choices=list(PERSONALITIES), default="professionnel")
@@ -241,7 +255,8 @@ def new(
             console.print("Questions de qualification, auxquelles un bon prospect répond « oui » (ligne vide pour "
                           "finir) :")
             questions.append(_prompt("Question 1"))
-            while more := Prompt.ask(f"Question {len(questions) + 1}", console=console, default="", show_default=False):
+            while more := Question.ask(f"Question {len(questions) + 1}", console=console, default="",
+                                       show_default=False):
                 questions.append(more.strip())
         if recorded is None:
             recorded = oui_non("L'appel est-il enregistré ?", console=console) if interactive else True
@@ -257,11 +272,13 @@ def new(
     if not questions:
         missing.append("--step")
     if missing:
-        console.print(f"[red]error:[/] missing {', '.join(missing)} (or use --interactive)")
+        console.print(f"[red]{_('erreur :')}[/] " + _("il manque {flags} (ou utiliser --interactive)").format(
+            flags=", ".join(missing)))
         raise typer.Exit(2)
     theme = _theme(theme) if theme is not None else None
     if themes and theme and theme not in themes:
-        console.print(f"[red]error:[/] unknown theme {escape(theme)!r} (known: {', '.join(themes)})")
+        console.print(f"[red]{_('erreur :')}[/] " + _("thème inconnu {theme!r} (connus : {known})").format(
+            theme=escape(theme), known=", ".join(themes)))
         raise typer.Exit(2)
 
     answers = Answers(name=name, theme=theme or "", objective=objective, personality=personality, agent_name=agent_name,
@@ -270,7 +287,7 @@ def new(
     try:
         scenario = build_scenario(answers)
     except ValueError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
+        console.print(f"[red]{_('erreur :')}[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     target = _target(out, name)
     if target.exists() and not force:
@@ -281,7 +298,7 @@ def new(
         loaded = load_scenario(target, library=library)
     except ScenarioInvalid as exc:
         _print_problems(exc.problems)
-        console.print(f"[red]wrote {escape(_shown(target))}, but it does not validate[/]")
+        console.print("[red]" + _("{path} écrit, mais il n'est pas valide").format(path=escape(_shown(target))) + "[/]")
         raise typer.Exit(1) from None
     shown = escape(_shown(target))
     # Quoted as a shell would need it (a path with a space), so the hint can be pasted as is.
@@ -297,7 +314,7 @@ def _prompt(label: str, *, choices: list[str] | None = None, default: str | None
         kwargs: dict[str, Any] = {"choices": choices} if choices else {}
         if default:
             kwargs["default"] = default
-        answer = (Prompt.ask(label, console=console, **kwargs) or "").strip()
+        answer = (Question.ask(label, console=console, **kwargs) or "").strip()
         if answer and (pattern is None or pattern.match(answer)):
             return answer
         if not answer:
@@ -332,16 +349,17 @@ def _target(out: Path | None, name: str) -> Path:
 
 
 def _refuse_overwrite(target: Path) -> None:
-    console.print(f"[red]error:[/] {escape(_shown(target))} exists; use --force to overwrite it", soft_wrap=True)
+    console.print(f"[red]{_('erreur :')}[/] " + _("{path} existe ; --force pour le remplacer").format(
+        path=escape(_shown(target))), soft_wrap=True)
     raise typer.Exit(1)
 
 
 @scenario_app.command("render")
 def render_(
-    name: str = typer.Argument(..., help="a shipped scenario's name or a scenario YAML file"),
+    name: str = typer.Argument(..., metavar="NOM", help="le nom d'un scénario livré ou un fichier YAML de scénario"),
 ) -> None:
-    """Render every line known before the calls (steps, engine lines, objection answers, rail
-    returns, voicemail) into the audio cache, and report what was rendered, reused or failed."""
+    """Synthétiser chaque phrase connue avant les appels (étapes, phrases du moteur, réponses aux objections,
+    retours au rail, messagerie) dans le cache audio, et dire ce qui a été synthétisé, réutilisé ou a échoué."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from bot.config import Settings
@@ -358,7 +376,7 @@ def render_(
         _print_problems(exc.problems)
         raise typer.Exit(1) from None
     except TtsError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
+        console.print(f"[red]{_('erreur :')}[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     lines, later = known_lines(brain)
     report = RenderReport(per_contact=later)
@@ -366,11 +384,13 @@ def render_(
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"{brain.scenario.name} ({voice.engine.name}, {voice.voice})", total=len(lines))
         render_lines(voice, lines, report, lambda _: progress.advance(task))
-    console.print(f"rendered {len(report.rendered)} ({report.audio_seconds:.0f} s of audio), "
-                  f"reused {len(report.reused)}, failed {len(report.failed)}; "
-                  f"{len(report.per_contact)} line(s) need a contact's variables and are rendered during the call"
-                  + (f": {', '.join(report.per_contact)}" if report.per_contact else ""))
+    console.print(_("synthétisées {rendered} ({seconds} s d'audio), réutilisées {reused}, en échec {failed} ; "
+                    "{later} phrase(s) attendent les variables d'un contact et sont synthétisées pendant "
+                    "l'appel").format(rendered=len(report.rendered), seconds=f"{report.audio_seconds:.0f}",
+                                      reused=len(report.reused), failed=len(report.failed),
+                                      later=len(report.per_contact))
+                  + (f" : {', '.join(report.per_contact)}" if report.per_contact else ""))
     for key, why in report.failed:
-        console.print(f"[red]failed[/] {key}: {escape(why)}")
-    console.print(f"audio cache: {settings.audio_path}")
+        console.print(f"[red]{_('échec')}[/] {key} : {escape(why)}")
+    console.print(_("cache audio : {path}").format(path=settings.audio_path))
     raise typer.Exit(1 if report.failed else 0)

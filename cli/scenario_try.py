@@ -11,10 +11,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.dialog.nlu.sentiment import in_french
+from bot.i18n import _
 
 console = Console()
 HELP = ("Tapez ce que dit l'appelant ; ligne vide : silence ; « /raccrocher » : l'appelant raccroche ; "
         "Ctrl-D : fin.")
+AUDIO_HELP = ("Tapez d'abord les phrases de l'appelant, une par ligne, dans l'ordre ; ligne vide ou Ctrl-D : l'appel "
+              "commence. L'appelant décroche en disant « Allô ? », puis dit chaque phrase quand le bot a fini la "
+              "sienne, avec la voix hors ligne ; MiniBot l'entend par sa vraie reconnaissance, dans l'Asterisk simulé.")
 
 
 def try_(
@@ -23,6 +27,8 @@ def try_(
                                   help="une variable du contact, par exemple first_name=Marie (répétable)"),
     embeddings: bool = typer.Option(True, "--embeddings/--no-embeddings",
                                     help="la compréhension par plongements (plus lente à charger)"),
+    audio: bool = typer.Option(False, "--audio", help="jouer l'appel dans l'Asterisk simulé : vos phrases dites par "
+                               "la voix hors ligne, entendues par la vraie reconnaissance"),
 ) -> None:
     """Répéter un scénario par écrit : vous jouez l'appelant ; MiniBot dit ses phrases, ce qu'il a compris,
     l'étape où il en est, et le score à la fin. Personne n'est appelé."""
@@ -34,19 +40,24 @@ def try_(
     for item in var:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            console.print(f"[red]erreur :[/] --var : NOM=VALEUR attendu, pas {escape(item)!r}")
+            console.print(f"[red]{_('erreur :')}[/] " + _("--var : NOM=VALEUR attendu, pas {item!r}").format(
+                item=escape(item)))
             raise typer.Exit(2)
         values[key.strip()] = value
     try:
         brain = Brain.build(name, embeddings=embeddings)
     except ScenarioInvalid as exc:
-        console.print(f"[red]erreur :[/] scénario invalide : {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[red]{_('erreur :')}[/] " + _("scénario invalide : {error}").format(error=escape(str(exc))),
+                      soft_wrap=True)
         raise typer.Exit(1) from None
     except (OSError, ValueError) as exc:
-        console.print(f"[red]erreur :[/] {escape(str(exc))}", soft_wrap=True)
+        console.print(f"[red]{_('erreur :')}[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from None
+    if audio:
+        _aloud(name, values)
+        return
     rehearsal = Rehearsal(brain, values)
-    console.print(f"[dim]{HELP}[/]")
+    console.print(f"[dim]{_(HELP)}[/]")
 
     def show(events) -> None:
         for e in events:
@@ -55,13 +66,14 @@ def try_(
             elif isinstance(e, Heard):
                 what = e.intent + (f" / objection {e.objection}" if e.objection else "")
                 mood = in_french(e.sentiment)
-                console.print(f"  [dim]compris : {escape(what)} (score {e.score:.2f}, {escape(e.source)})"
-                              + (f", ressenti : {mood}" if mood else "") + "[/]")
+                console.print("  [dim]" + _("compris : {what} (score {score}, {source})").format(
+                    what=escape(what), score=f"{e.score:.2f}", source=escape(e.source))
+                              + (_(", ressenti : {mood}").format(mood=mood) if mood else "") + "[/]")
             elif isinstance(e, Ended):
                 score = (f", qualification {e.qualification:.0%} ({e.points}/{e.max_points} points)"
                          if e.qualification is not None else "")
-                console.print(f"[bold]Fin : {e.result}[/]{score}")
-                console.print(f"Étapes : {' > '.join(e.steps)}", soft_wrap=True)
+                console.print(_("[bold]Fin : {result}[/]").format(result=e.result) + score)
+                console.print(_("Étapes : {steps}").format(steps=" > ".join(e.steps)), soft_wrap=True)
 
     async def main() -> None:
         show(rehearsal.start())
@@ -81,8 +93,42 @@ def try_(
     asyncio.run(main())
 
 
+def _aloud(name: str, values: dict[str, str]) -> None:
+    """The same rehearsal as a simulated call (bot.demo.aloud): lines first, then the call."""
+    from bot.call.transcript_view import transcript_lines
+    from bot.config import Settings
+    from bot.demo.aloud import rehearse_aloud
+    from bot.speech.asr import AsrUnavailable
+    from bot.speech.tts import TtsError
+
+    console.print(f"[dim]{_(AUDIO_HELP)}[/]")
+    lines = []
+    while (line := _read_line()) is not None and line.strip():
+        lines.append(line.strip())
+    if not lines:
+        console.print(f"[red]{_('erreur :')}[/] " + _("aucune phrase : l'appelant n'aurait rien à dire"))
+        raise typer.Exit(2)
+    with console.status(_("préparation...")) as status:
+        try:
+            record = asyncio.run(rehearse_aloud(Settings(), name, values, lines,
+                                                on_status=lambda text: status.update(f"{text}...")))
+        except (AsrUnavailable, TtsError) as exc:
+            console.print(f"[red]{_('erreur :')}[/] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(1) from None
+        except TimeoutError:
+            console.print(f"[red]{_('erreur :')}[/] " + _("l'appel simulé n'a pas fini en 5 minutes"))
+            raise typer.Exit(1) from None
+    for text in transcript_lines(record):
+        console.print(escape(text), highlight=False, soft_wrap=True)
+    outcome = record.outcome.value if record.outcome else "?"
+    score = f", qualification {record.qualification:.0%}" if record.qualification is not None else ""
+    console.print(_("[bold]Fin : {result}[/] (issue {outcome})").format(
+        result=record.result or _("sans résultat"), outcome=outcome) + score)
+    console.print(_("Étapes : {steps}").format(steps=" > ".join(record.steps)), soft_wrap=True)
+
+
 def _read_line() -> str | None:
     if sys.stdin.isatty():
-        console.print("[bold green]vous[/] : ", end="")
+        console.print("[bold green]" + _("vous") + "[/] : ", end="")
     line = sys.stdin.readline()
     return line if line else None

@@ -13,12 +13,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot.i18n import _
+
 tts_app = typer.Typer(help="Synthèse vocale : dire une phrase dans un fichier.", no_args_is_help=True)
 console = Console()
 
 @tts_app.callback()
 def _tts() -> None:
-    """Text to speech: render a line to a file."""
+    """Synthèse vocale : dire une phrase dans un fichier."""
     # A callback keeps this a group with one command: `minibot tts say`, not `minibot tts`.
 
 
@@ -27,22 +29,27 @@ FORMATS = {".wav": 8000, ".wav16": 16000, ".sln16": 16000}
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    console.print(f"[red]{_('erreur :')}[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 
 @tts_app.command()
 def say(
-    text: str = typer.Argument(..., help="the line, in French"),
-    out: Path = typer.Option(..., "--out", "-o", help="FILE.wav (8 kHz), FILE.wav16 or FILE.sln16 (16 kHz)"),
-    voice: str = typer.Option(None, "--voice", help="the engine's voice (default: MINIBOT_TTS__VOICE or the engine's)"),
-    engine: str = typer.Option(None, "--engine", help="espeak, kokoro or xtts (default: MINIBOT_TTS__ENGINE)"),
+    text: str = typer.Argument(..., metavar="TEXTE", help="la phrase, en français"),
+    out: Path = typer.Option(..., "--out", "-o", metavar="FICHIER",
+                             help="FICHIER.wav (8 kHz), FICHIER.wav16 ou FICHIER.sln16 (16 kHz)"),
+    voice: str = typer.Option(None, "--voice", help="la voix du moteur (par défaut : MINIBOT_TTS__VOICE ou celle "
+                              "du moteur)"),
+    engine: str = typer.Option(None, "--engine", help="espeak, piper, kokoro ou xtts (par défaut : "
+                               "MINIBOT_TTS__ENGINE)"),
     ambience: str = typer.Option(
-        None, "--ambience", help="room loop under the line: a name in audio/ambience or a WAV; 'none' for none "
-                                 "(default: MINIBOT_TTS__AMBIENCE)"),
-    ambience_db: float = typer.Option(None, "--ambience-db", help="the loop's level relative to the speech, dB"),
+        None, "--ambience", help="ambiance sonore sous la phrase : un nom dans audio/ambience ou un WAV ; 'none' "
+                                 "pour aucune (par défaut : MINIBOT_TTS__AMBIENCE)"),
+    ambience_db: float = typer.Option(None, "--ambience-db", help="le niveau de l'ambiance par rapport à la voix, "
+                                      "en dB"),
 ) -> None:
-    """Synthesise TEXT into FILE; its extension picks the format. Prints duration and render time."""
+    """Synthétiser TEXTE dans FICHIER ; son extension choisit le format. Affiche la durée et le temps de
+    synthèse."""
     from bot.config import Settings
     from bot.speech.pcm import Audio
     from bot.speech.tts import ENGINES, TtsError, load_engine
@@ -50,11 +57,12 @@ def say(
     from bot.voice.cache import write_audio
 
     if not text.strip():
-        raise _fail("nothing to say: TEXT is empty", 2)
+        raise _fail(_("rien à dire : TEXTE est vide"), 2)
     rate = FORMATS.get(out.suffix)
     if rate is None:
-        raise _fail(f"{out}: unsupported extension {out.suffix or '(none)'!r}; Asterisk plays "
-                    f"{', '.join(FORMATS)} (.wav is 8 kHz, .wav16 and .sln16 are 16 kHz)", 2)
+        raise _fail(_("{out} : extension non prise en charge {ext!r} ; Asterisk joue {formats} (.wav en 8 kHz, "
+                      ".wav16 et .sln16 en 16 kHz)").format(out=out, ext=out.suffix or _("(aucune)"),
+                                                           formats=", ".join(FORMATS)), 2)
     full = Settings()
     settings = full.tts
     name = engine or settings.engine
@@ -63,7 +71,8 @@ def say(
 
         name = default_engine(full.models_path)
     if name not in ENGINES:
-        raise _fail(f"unknown TTS engine {name!r}; known: {', '.join(ENGINES)}", 2)
+        raise _fail(_("moteur de synthèse inconnu {name!r} ; connus : {known}").format(
+            name=name, known=", ".join(ENGINES)), 2)
     room_name = ambience if ambience is not None else settings.ambience
     room: Audio | None = None
     if room_name and room_name.lower() != "none":
@@ -80,7 +89,8 @@ def say(
     mine = name == settings.engine or (settings.engine == "auto" and settings.voice in voices)
     chosen = voice or (settings.voice if mine else None) or tts.default_voice
     if chosen not in voices:
-        raise _fail(f"{name}: unknown voice {chosen!r}; voices: {', '.join(voices) or 'none'}", 2)
+        raise _fail(_("{engine} : voix inconnue {voice!r} ; voix : {voices}").format(
+            engine=name, voice=chosen, voices=", ".join(voices) or _("aucune")), 2)
 
     started = time.perf_counter()
     try:
@@ -95,7 +105,11 @@ def say(
         audio = audio.at_rate(rate)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_audio(out, audio.pcm, rate, wav=out.suffix != ".sln16")
-    under = f", over {escape(room_name)} at {level:g} dB" if room is not None else ""
-    console.print(f"wrote {escape(str(out))}: {audio.duration:.2f} s at {rate} Hz ({name}, {escape(chosen)}{under}), "
-                  f"rendered in {took:.2f} s ({audio.duration / took if took else 0:.0f}x real time)",
+    under = _(", sur {room} à {level} dB").format(room=escape(room_name), level=f"{level:g}") \
+        if room is not None else ""
+    console.print(_("écrit {out} : {duration} s à {rate} Hz ({engine}, {voice}{under}), synthétisé en {took} s "
+                    "({speed}x le temps réel)").format(
+                      out=escape(str(out)), duration=f"{audio.duration:.2f}", rate=rate, engine=name,
+                      voice=escape(chosen), under=under, took=f"{took:.2f}",
+                      speed=f"{audio.duration / took if took else 0:.0f}"),
                   highlight=False, soft_wrap=True)

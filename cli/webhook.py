@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.i18n import _
 from bot.integrations import outbox
 from bot.store import Database
 from bot.store.campaigns import get_campaign
@@ -21,7 +22,8 @@ CAMPAIGN = typer.Argument(..., metavar="CAMPAGNE", help="l'identifiant de la cam
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {STATUS_FR[s]}{'s' if n > 1 else ''}" for s, n in counts.items())
+    # "2 livrés" but "2 en attente", "2 en échec": only the participle agrees
+    return ", ".join(f"{n} {_(STATUS_FR[s] + ('s' if n > 1 and s == 'DELIVERED' else ''))}" for s, n in counts.items())
 
 
 @webhook_app.command("set")
@@ -54,9 +56,9 @@ def set_(
     if as_json:
         emit({"webhook": hook.to_json(), "secret": generated})
         return
-    console.print(f"Webhook de la campagne {campaign_id} enregistré.")
+    console.print(_("Webhook de la campagne {id} enregistré.").format(id=campaign_id))
     if generated:
-        console.print("Secret partagé (affiché une seule fois, à donner au CRM) :")
+        console.print(_("Secret partagé (affiché une seule fois, à donner au CRM) :"))
         console.print(generated, highlight=False, soft_wrap=True)
 
 
@@ -74,14 +76,15 @@ def show(campaign_id: int = CAMPAIGN, as_json: bool = JSON_OPTION) -> None:
         emit({"webhook": hook.to_json() if hook else None, "events": counts})
         return
     if hook is None:
-        console.print(f"La campagne {campaign_id} n'a pas de webhook.")
+        console.print(_("La campagne {id} n'a pas de webhook.").format(id=campaign_id))
     else:
-        console.print(f"Adresse : {hook.url or '—'}")
-        console.print(f"Consultation avant l'appel : {hook.lookup_url or '—'}"
-                      + (f" ({hook.lookup_timeout_s:g} s, {'bloquante' if hook.lookup_required else 'non bloquante'})"
+        console.print(_("Adresse : {url}").format(url=hook.url or "—"))
+        console.print(_("Consultation avant l'appel : {url}").format(url=hook.lookup_url or "—")
+                      + (f" ({hook.lookup_timeout_s:g} s, "
+                         f"{_('bloquante') if hook.lookup_required else _('non bloquante')})"
                          if hook.lookup_url else ""))
-        console.print(f"Essais par événement : {hook.max_attempts}")
-    console.print(f"Événements : {_counts(counts)}")
+        console.print(_("Essais par événement : {n}").format(n=hook.max_attempts))
+    console.print(_("Événements : {counts}").format(counts=_counts(counts)))
 
 
 @webhook_app.command("events")
@@ -93,7 +96,7 @@ def events(
 ) -> None:
     """Lister les derniers événements envoyés ou à envoyer."""
     if status is not None and status.upper() not in outbox.STATUSES:
-        fail(f"--status : PENDING, DELIVERED ou FAILED, pas {status!r}", 2, as_json)
+        fail(_("--status : PENDING, DELIVERED ou FAILED, pas {status!r}").format(status=status), 2, as_json)
 
     async def work(db: Database):
         return await outbox.list_events(db.pool, campaign_id=campaign_id, status=status and status.upper(),
@@ -103,9 +106,9 @@ def events(
         emit({"events": rows})
         return
     if not rows:
-        console.print("Aucun événement.")
+        console.print(_("Aucun événement."))
         return
-    table = Table("événement", "appel", "état", "essais", "dernière erreur")
+    table = Table(_("événement"), _("appel"), _("état"), _("essais"), _("dernière erreur"))
     for r in rows:
         table.add_row(r["event_id"][:8], r["call_uuid"] or "—", STATUS_FR[r["status"]], str(r["attempts"]),
                       r["last_error"] or "")
@@ -125,7 +128,7 @@ def resend(campaign_id: int = CAMPAIGN, as_json: bool = JSON_OPTION) -> None:
     if as_json:
         emit({"requeued": n})
     else:
-        console.print(f"{n} événement(s) remis en attente d'envoi.")
+        console.print(_("{n} événement(s) remis en attente d'envoi.").format(n=n))
 
 
 @webhook_app.command("remove")
@@ -133,8 +136,8 @@ def remove(campaign_id: int = CAMPAIGN, as_json: bool = JSON_OPTION) -> None:
     """Supprimer le webhook d'une campagne (les événements déjà en file partent quand même)."""
     removed = with_db(lambda db: outbox.remove_webhook(db.pool, campaign_id), as_json)
     if not removed:
-        fail(f"la campagne {campaign_id} n'a pas de webhook", 2, as_json)
+        fail(_("la campagne {id} n'a pas de webhook").format(id=campaign_id), 2, as_json)
     if as_json:
         emit({"removed": True})
     else:
-        console.print(f"Webhook de la campagne {campaign_id} supprimé.")
+        console.print(_("Webhook de la campagne {id} supprimé.").format(id=campaign_id))

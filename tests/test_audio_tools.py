@@ -82,7 +82,7 @@ def test_prepare_turns_wav_flac_ogg_and_mp3_into_prompts_asterisk_plays(tmp_path
     out = tmp_path / "prompts"
     result = runner.invoke(audio_app, ["prepare", *(str(tmp_path / f) for f in sources), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output.count("ok ") == 4 and "prepared 4 of 4" in result.output
+    assert result.output.count("ok ") == 4 and "4 fichier(s) sur 4 préparé(s)" in result.output
 
     for file, voice in held.items():
         stem = Path(file).stem
@@ -119,14 +119,14 @@ def test_a_bad_file_fails_with_its_reason_and_the_others_are_prepared(tmp_path) 
     out = tmp_path / "out"
     result = runner.invoke(audio_app, ["prepare", *(str(tmp_path / f) for f in files), "--out", str(out)])
     assert result.exit_code == 1
-    reasons = {row.split(":")[0].removeprefix("FAIL ").strip(): row for row in result.output.splitlines()
-               if row.startswith("FAIL")}
-    assert "unreadable" in reasons[str(tmp_path / "casse.mp3")]
-    assert "silent" in reasons[str(tmp_path / "muet.wav")]
-    assert "empty" in reasons[str(tmp_path / "vide.wav")]
-    assert "too long" in reasons[str(tmp_path / "long.flac")]
-    assert "not found" in reasons[str(tmp_path / "absent.wav")]
-    assert len(reasons) == 5 and "prepared 2 of 7" in result.output
+    reasons = {row.split(":")[0].removeprefix("ÉCHEC ").strip(): row for row in result.output.splitlines()
+               if row.startswith("ÉCHEC")}
+    assert "illisible comme audio" in reasons[str(tmp_path / "casse.mp3")]
+    assert "silencieux" in reasons[str(tmp_path / "muet.wav")]
+    assert "vide (aucun échantillon audio)" in reasons[str(tmp_path / "vide.wav")]
+    assert "trop long" in reasons[str(tmp_path / "long.flac")]
+    assert "introuvable" in reasons[str(tmp_path / "absent.wav")]
+    assert len(reasons) == 5 and "2 fichier(s) sur 7 préparé(s)" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["aussi_bon.sln16", "aussi_bon.wav", "bon.sln16", "bon.wav"]
 
 
@@ -211,7 +211,7 @@ def test_tts_say_writes_the_format_the_file_name_asks_for(tmp_path, suffix, rate
     assert result.exit_code == 0, result.output
     prompt = Prompt.load(out)
     assert prompt.audio.sample_rate == rate and 1.0 < prompt.duration < 5.0
-    assert f"{prompt.duration:.2f} s" in result.output and "rendered in" in result.output
+    assert f"{prompt.duration:.2f} s" in result.output and "synthétisé en" in result.output
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -230,14 +230,14 @@ def test_tts_say_refuses_what_it_cannot_do(tmp_path) -> None:
         return result.exit_code, result.output
 
     code, output = say("--out", str(tmp_path / "x.mp3"), "--engine", "espeak")
-    assert code == 2 and "unsupported extension '.mp3'" in output
+    assert code == 2 and "extension non prise en charge '.mp3'" in output
     code, output = say("--out", str(tmp_path / "x.wav"), "--engine", "festival")
-    assert code == 2 and "unknown TTS engine 'festival'" in output
+    assert code == 2 and "moteur de synthèse inconnu 'festival'" in output
     code, output = say("--out", str(tmp_path / "x.wav"), "--engine", "espeak", "--ambience", "jungle")
     assert code == 2 and "ambience 'jungle' not found" in output and "bureau" in output
     if shutil.which("espeak-ng"):
         code, output = say("--out", str(tmp_path / "x.wav"), "--engine", "espeak", "--voice", "en-us")
-        assert code == 2 and "unknown voice 'en-us'" in output and "fr+f3" in output
+        assert code == 2 and "voix inconnue 'en-us'" in output and "fr+f3" in output
     assert not list(tmp_path.iterdir())
 
 

@@ -58,7 +58,8 @@ async def test_a_bad_email_is_dropped_with_a_warning_and_extra_cells_are_reporte
                     "0612345679;Luc;luc@example.fr;en trop\n", encoding="utf-8")
     report = await import_contacts(db, path)
     assert report.imported == 2 and report.invalid == []
-    assert [(w.line, w.reason.split(":")[0]) for w in report.warnings] == [(2, "email"), (3, "4 cells for 3 headers")]
+    assert [(w.line, w.reason.split(":")[0]) for w in report.warnings] == [(2, "email "), (3, "4 cellules pour 3 "
+                                                                                              "en-têtes ")]
     assert "jerome@@example" in report.warnings[0].reason
     stored = dict(await db.pool.fetch("SELECT first_name, email FROM contacts"))
     assert stored == {"Jérôme": None, "Luc": "luc@example.fr"}

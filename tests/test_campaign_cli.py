@@ -62,7 +62,7 @@ def test_bad_settings_are_refused_with_the_field(minibot):
     error = minibot("campaign", "create", "x", "--scenario", "demo", "--retry", '{"busy": {"delay_minutes": 0}}',
                     *lawful, "--json", code=2)["error"]
     assert "retry_policy.busy.delay_minutes" in error
-    assert "no campaign 42" in minibot("campaign", "stats", "42", "--json", code=2)["error"]
+    assert "campagne 42 introuvable" in minibot("campaign", "stats", "42", "--json", code=2)["error"]
 
 
 def test_the_law_at_creation_and_at_start(minibot, tmp_path):

@@ -77,7 +77,7 @@ async def test_an_ordinary_number_on_a_working_morning_is_allowed(db):
     assert (decision.details["regime"], decision.details["legal_basis"]) == ("consent", "consent")
     assert decision.details["consent"].startswith("#") and decision.consent_id is not None
     assert "bloctel_warning" not in decision.details  # the Bloctel regime ended on 11 August 2026
-    assert "no Bloctel list" in (await ComplianceGate(db.pool).check(PHONE, JUNE)).details["bloctel_warning"]
+    assert "aucune liste Bloctel" in (await ComplianceGate(db.pool).check(PHONE, JUNE)).details["bloctel_warning"]
     assert decision.to_json() == {"allowed": True, "reasons": [], "retry_at": None, "details": decision.details}
 
 
@@ -243,7 +243,7 @@ async def test_bloctel_import_reports_bad_lines_and_replaces_the_list(db, tmp_pa
 
     junk = tmp_path / "wrong.csv"
     junk.write_text("hello\nworld\n", encoding="utf-8")
-    with pytest.raises(BloctelError, match="no valid number.*kept"):
+    with pytest.raises(BloctelError, match="aucun numéro valide.*gardée"):
         await import_bloctel(db.pool, junk)
     assert await store.in_bloctel(db.pool, "+33611111111")  # the failed import changed nothing
 
@@ -258,14 +258,14 @@ async def test_an_old_bloctel_list_is_flagged(db, tmp_path):
     assert (await bloctel_list_age(db.pool)).days == 45
     await db.pool.execute("UPDATE bloctel_imports SET imported_at = $1", JUNE - timedelta(days=45))
     decision = await ComplianceGate(db.pool).check(PHONE, JUNE)
-    assert "45 days old" in decision.details["bloctel_warning"]
+    assert "date de 45 jours" in decision.details["bloctel_warning"]
 
 
 def test_bloctel_files_with_a_named_column_and_cp1252():
     data = "Nom;Téléphone\nDupont;06 12 34 56 78\nDurand;pas de numéro\n".encode("cp1252")
     parsed = parse_bloctel(data)
     assert (parsed.numbers, parsed.header, [i.line for i in parsed.invalid]) == (["+33612345678"], True, [3])
-    with pytest.raises(BloctelError, match="no phone column"):
+    with pytest.raises(BloctelError, match="aucune colonne de téléphone"):
         parse_bloctel(b"Nom;Ville\nDupont;Paris\n")
 
 
@@ -423,8 +423,8 @@ def test_cli_check_json_and_exit_codes(database_url):
     assert json.loads(refused.stdout)["reasons"] == ["weekend", "blacklist"]
     human = cli(database_url, "check", "--phone", PHONE, "--at", "2026-11-28T11:00")
     assert human.exit_code == 1
-    assert "REFUSED" in human.stdout and "blacklist" in human.stdout and "asked by the client" in human.stdout
-    assert "no Bloctel list imported" in human.stderr
+    assert "REFUSÉ" in human.stdout and "liste noire" in human.stdout and "asked by the client" in human.stdout
+    assert "aucune liste Bloctel importée" in human.stderr
 
     bad = cli(database_url, "check", "--phone", "12ab", "--json")
     assert bad.exit_code == 2 and "phone" in json.loads(bad.stdout)["error"]
@@ -441,7 +441,7 @@ def test_cli_registers(database_url, tmp_path):
     assert listed.exit_code == 0
     rows = json.loads(listed.stdout)["opt_outs"]
     assert [(r["phone"], r["source"], r["evidence"]) for r in rows] == [
-        (PHONE, "cli", "phoned the office"), (PHONE, "cli", "recorded from the command line")]
+        (PHONE, "cli", "phoned the office"), (PHONE, "cli", "enregistrée en ligne de commande")]
     assert PHONE in cli(database_url, "opt-out", "list").stdout  # the operator's register: shown in full
 
     assert cli(database_url, "blacklist", "add", OTHER, "--reason", "abuse").exit_code == 0

@@ -72,8 +72,9 @@ def test_phones_become_e164(raw, e164) -> None:
     assert to_e164(raw) == e164
 
 
-@pytest.mark.parametrize(("raw", "why"), [("", "empty"), ("bonjour", "not a phone number"),
-                                          ("06 12 34", "wrong length"), ("+33 0 00 00 00 00", "numbering plan")])
+@pytest.mark.parametrize(("raw", "why"), [("", "vide"), ("bonjour", "pas un numéro"),
+                                          ("06 12 34", "longueur incorrecte"),
+                                          ("+33 0 00 00 00 00", "plan de numérotation")])
 def test_bad_phones_say_why(raw, why) -> None:
     with pytest.raises(InvalidPhone, match=why):
         to_e164(raw)

@@ -92,10 +92,10 @@ async def test_semicolon_cp1252_csv_with_french_headers(db, tmp_path):
     assert report.rows == 7  # lines 2..9 hold 7 records (3-4 is one)
     assert report.imported == 3
     assert [i.to_json() for i in report.invalid] == [
-        {"line": 5, "reason": "phone: wrong length for a FR number: '06 12'"}]
+        {"line": 5, "reason": "phone : longueur incorrecte pour un numéro FR : '06 12'"}]
     # A bad e-mail no longer refuses a callable person: the address alone is dropped, with a warning.
     assert [w.to_json() for w in report.warnings] == [
-        {"line": 7, "reason": "email: not an email address: 'anais@'; dropped"}]
+        {"line": 7, "reason": "email : pas une adresse e-mail : 'anais@' ; écarté"}]
     assert report.empty == [6]
     assert [d.to_json() for d in report.duplicates] == [
         {"line": 7, "phone": "+33612345678", "first_line": 2, "contact_id": None},
@@ -121,7 +121,8 @@ async def test_bom_utf8_comma_csv_with_english_headers(db, tmp_path):
     report = await import_contacts(db, path)
     assert report.imported == 1
     assert [i.to_json() for i in report.invalid] == [
-        {"line": 3, "reason": "timezone: unknown time zone: 'Mars/Olympus' (expected a name like Europe/Paris)"}]
+        {"line": 3, "reason": "timezone : fuseau horaire inconnu : 'Mars/Olympus' (un nom comme Europe/Paris est "
+                              "attendu)"}]
     row = await db.pool.fetchrow("SELECT * FROM contacts")
     assert row["phone"] == "+442079460958" and row["first_name"] == "Ann"  # "First name": no BOM left in it
     assert row["timezone"] == "Europe/London"  # stored under its canonical name
@@ -154,7 +155,7 @@ async def test_xlsx(db, tmp_path):
     report = await import_contacts(db, tmp_path / "prospects.xlsx")
     assert report.format == "xlsx" and report.rows == 4
     assert report.imported == 2 and report.empty == [3]
-    assert [i.line for i in report.invalid] == [4] and report.invalid[0].reason.startswith("timezone: ")
+    assert [i.line for i in report.invalid] == [4] and report.invalid[0].reason.startswith("timezone : ")
     rows = await db.pool.fetch("SELECT phone, timezone, extra FROM contacts ORDER BY id")
     assert [(r["phone"], r["timezone"], json.loads(r["extra"])) for r in rows] == [
         ("+33612345678", "Europe/Paris", {"Âge": 42}), ("+32470123456", None, {"Âge": 30.5})]
@@ -208,7 +209,8 @@ async def test_rows_count_every_data_row_and_lines_follow_multiline_fields(tmp_p
     checked = check_file(path)
     assert checked.rows == 5
     assert checked.empty == [5, 6]
-    assert [(i.line, i.reason) for i in checked.invalid] == [(7, "phone: wrong length for a FR number: '0699'")]
+    assert [(i.line, i.reason) for i in checked.invalid] == [(7, "phone : longueur incorrecte pour un numéro FR : "
+                                                                 "'0699'")]
     assert [c.line for c in checked.contacts] == [2, 9]
 
 
@@ -216,8 +218,8 @@ def test_missing_phone_value_and_several_problems_in_one_row(tmp_path):
     path = write(tmp_path / "p.csv", "Nom;Tel;Mail;TZ\nA;;a@b.c;\nB;0612345678;nope;Nowhere\n")
     checked = check_file(path)
     assert [(i.line, i.reason) for i in checked.invalid] == [
-        (2, "phone: empty"),
-        (3, "timezone: unknown time zone: 'Nowhere' (expected a name like Europe/Paris)"),
+        (2, "phone : vide"),
+        (3, "timezone : fuseau horaire inconnu : 'Nowhere' (un nom comme Europe/Paris est attendu)"),
     ]
 
 
@@ -246,21 +248,22 @@ def test_headers_are_matched_without_case_accents_spaces_or_punctuation():
 
 
 def test_map_overrides_and_ambiguity():
-    with pytest.raises(MappingError, match="'Tel' and 'Mobile' both look like phone"):
+    with pytest.raises(MappingError, match="'Tel' et 'Mobile' ressemblent toutes à phone"):
         map_headers(["Nom", "Tel", "Mobile"])
     columns = map_headers(["Nom", "Tel", "Mobile"], parse_map(["Mobile=phone"]))
     assert columns.columns == {"Nom": "last_name", "Tel": "extra", "Mobile": "phone"}
     columns = map_headers(["Nom", "Tél. fixe", "Notes"], parse_map(["tel fixe=phone", "Notes=skip"]))
     assert columns.fields["phone"] == 1 and columns.extra == []
-    with pytest.raises(MappingError, match="unknown field 'telephone'"):
+    with pytest.raises(MappingError, match="champ inconnu 'telephone'"):
         parse_map(["Tel=telephone"])
-    with pytest.raises(MappingError, match="no such column"):
+    with pytest.raises(MappingError, match="colonne introuvable"):
         map_headers(["Nom", "Tel"], {"GSM": "phone"})
 
 
 def test_missing_phone_column_names_the_headers(tmp_path):
     path = write(tmp_path / "nophone.csv", "Nom;Prénom;Tel fixe\nA;B;0612345678\n")
-    with pytest.raises(MappingError, match="no phone column; the columns are: 'Nom', 'Prénom', 'Tel fixe'"):
+    with pytest.raises(MappingError, match="aucune colonne de téléphone ; les colonnes sont : 'Nom', 'Prénom', 'Tel "
+                                           "fixe'"):
         check_file(path)
     assert check_file(path, mapping={"Tel fixe": "phone"}).contacts[0].phone == "+33612345678"
 
@@ -268,15 +271,17 @@ def test_missing_phone_column_names_the_headers(tmp_path):
 # -- malformed files --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("empty.csv", b"", "the file is empty"),
-    ("blank.csv", b"\r\n  \n", "the file is empty"),
-    ("broken.xlsx", b"PK\x03\x04 not really a zip", "not a readable XLSX workbook"),
-    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "old binary Excel format"),
-    ("syntax.json", b'[\n  {"tel": "0612345678"},\n  {"tel": }\n]', "line 3, column 11: invalid JSON: Expecting value"),
-    ("item.json", b'[{"tel": "0612345678"}, ["0698765432"]]', "item 1 (line 3) is a list, expected an object"),
-    ("scalar.json", b'{"people": []}', "expected a list of contact objects"),
-    ("none.json", b"[]", "no contacts"),
-    ("quote.csv", b'tel;nom\n0612345678;"Dupont\n0698765432;Martin\n', "line 2: malformed CSV"),
+    ("empty.csv", b"", "le fichier est vide"),
+    ("blank.csv", b"\r\n  \n", "le fichier est vide"),
+    ("broken.xlsx", b"PK\x03\x04 not really a zip", "classeur XLSX illisible"),
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ancien format Excel binaire"),
+    ("syntax.json", b'[\n  {"tel": "0612345678"},\n  {"tel": }\n]', "ligne 3, colonne 11 : JSON invalide : Expecting "
+                                                                    "value"),
+    ("item.json", b'[{"tel": "0612345678"}, ["0698765432"]]', "l'élément 1 (ligne 3) est une liste, un objet est "
+                                                              "attendu"),
+    ("scalar.json", b'{"people": []}', "une liste d'objets contact est attendue"),
+    ("none.json", b"[]", "aucun contact"),
+    ("quote.csv", b'tel;nom\n0612345678;"Dupont\n0698765432;Martin\n', "ligne 2 : CSV mal formé"),
 ])
 def test_malformed_files_say_what_and_where(tmp_path, name, content, message):
     path = tmp_path / name
@@ -287,14 +292,14 @@ def test_malformed_files_say_what_and_where(tmp_path, name, content, message):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(ReadError, match="no such file"):
+    with pytest.raises(ReadError, match="fichier introuvable"):
         read_table(tmp_path / "nope.csv")
 
 
 def test_bytes_neither_utf8_nor_cp1252(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_bytes(b"tel;nom\n0612345678;ab\x81c\n")  # 0x81 is undefined in cp1252
-    with pytest.raises(ReadError, match="line 2: not text in UTF-8 nor cp1252"):
+    with pytest.raises(ReadError, match="ligne 2 : pas du texte en ni UTF-8 ni cp1252"):
         read_table(path)
 
 
@@ -331,10 +336,10 @@ async def test_campaign_enrolment_plans_first_attempts(db, tmp_path):
 
 async def test_campaign_must_exist_and_be_open(db, tmp_path):
     path = write(tmp_path / "c.csv", "Tel\n0612345678\n")
-    with pytest.raises(UnknownCampaign, match="--campaign 999: no such campaign"):
+    with pytest.raises(UnknownCampaign, match="--campaign 999 : campagne introuvable"):
         await import_contacts(db, path, campaign_id=999)
     closed = await new_campaign(db, "CANCELLED")
-    with pytest.raises(ClosedCampaign, match="is CANCELLED"):
+    with pytest.raises(ClosedCampaign, match="est CANCELLED"):
         await import_contacts(db, path, campaign_id=closed)
     assert await counts(db) == (0, 0, 0)
 
@@ -354,7 +359,7 @@ async def test_a_failure_midway_leaves_the_database_as_it_was(db, tmp_path):
         END $$;
         CREATE TRIGGER refuse_row BEFORE INSERT ON contacts FOR EACH ROW EXECUTE FUNCTION refuse_row();
     """)
-    with pytest.raises(DatabaseError, match="rolled back, nothing was written.*refused row 500"):
+    with pytest.raises(DatabaseError, match="annulé, rien n'a été écrit.*refused row 500"):
         await import_contacts(db, path, campaign_id=campaign)
     assert await counts(db) == before
 
@@ -386,7 +391,7 @@ async def test_cli_json_report_shape(db, database_url, tmp_path):
     assert data["rows"] == 7 and data["imported"] == 3 and data["enrolled"] == 3 and data["campaign"] == campaign
     assert data["duplicates"] == [{"line": 7, "phone": "+33612345678", "first_line": 2, "contact_id": None},
                                   {"line": 9, "phone": "+33612345678", "first_line": 2, "contact_id": None}]
-    assert data["invalid"][0] == {"line": 5, "reason": "phone: wrong length for a FR number: '06 12'"}
+    assert data["invalid"][0] == {"line": 5, "reason": "phone : longueur incorrecte pour un numéro FR : '06 12'"}
     assert data["empty"] == [6] and data["file"] == str(path)
 
     dry = await run_cli(database_url, str(path), "--json", "--dry-run")
@@ -399,10 +404,10 @@ async def test_cli_human_summary(db, database_url, tmp_path):
     path = write(tmp_path / "bad.csv", "Portable\n0612345678\n" + "".join(f"06 1{i}\n" for i in range(25)))
     result = await run_cli(database_url, str(path))
     assert result.exit_code == 0, result.output
-    assert "1 imported, 0 duplicates, 25 invalid, 0 empty" in result.output
-    assert "line 3: phone: wrong length for a FR number: '06 10'" in result.output
-    assert "line 22: " in result.output and "line 23: " not in result.output  # the first 20 only
-    assert "…and 5 more" in result.output
+    assert "1 importé(s), 0 doublon(s), 25 invalide(s), 0 vide(s)" in result.output
+    assert "ligne 3 : phone : longueur incorrecte pour un numéro FR : '06 10'" in result.output
+    assert "ligne 22 : " in result.output and "ligne 23 : " not in result.output  # the first 20 only
+    assert "…et 5 de plus" in result.output
 
 
 async def test_cli_map_override(db, database_url, tmp_path):
@@ -418,18 +423,18 @@ async def test_cli_map_override(db, database_url, tmp_path):
 async def test_cli_errors_and_exit_codes(db, database_url, tmp_path):
     nophone = write(tmp_path / "nophone.csv", "Nom;Prénom\nA;B\n")
     result = await run_cli(database_url, str(nophone))
-    assert result.exit_code == 2 and "no phone column" in result.output and "'Prénom'" in result.output
+    assert result.exit_code == 2 and "aucune colonne de téléphone" in result.output and "'Prénom'" in result.output
 
     result = await run_cli(database_url, str(nophone), "--json")
-    assert result.exit_code == 2 and "no phone column" in json.loads(result.stdout)["error"]
+    assert result.exit_code == 2 and "aucune colonne de téléphone" in json.loads(result.stdout)["error"]
 
     result = await run_cli(database_url, str(tmp_path / "missing.csv"))
-    assert result.exit_code == 1 and "missing.csv: no such file" in result.output
+    assert result.exit_code == 1 and "missing.csv : fichier introuvable" in result.output
 
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04garbage")
     result = await run_cli(database_url, str(broken), "--json")
-    assert result.exit_code == 1 and "not a readable XLSX" in json.loads(result.stdout)["error"]
+    assert result.exit_code == 1 and "classeur XLSX illisible" in json.loads(result.stdout)["error"]
 
     ok = write(tmp_path / "ok.csv", "Tel\n0612345678\n")
     assert (await run_cli(database_url, str(ok), "--map", "Tel")).exit_code == 2

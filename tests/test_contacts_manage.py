@@ -76,4 +76,4 @@ def test_campaign_show(minibot, campaign):
     for words in ("Campagne", "brouillon", "Scénario : demo (version", "Base légale : consent", "2 à appeler",
                   "Numéro présenté", "tranche de démarchage 01 62", "Contacts : 2", "Webhook : aucun"):
         assert words in text, (words, text)
-    assert "campaign 999" in minibot("campaign", "show", "999", code=2)
+    assert "campagne 999 introuvable" in minibot("campaign", "show", "999", code=2)

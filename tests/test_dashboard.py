@@ -37,6 +37,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.campaign.live import live_view
 from bot.web.app import build_app
 from bot.web.context import WebContext
+from tests.french import english_words
 from tests.test_live import seed
 
 KEY = "s3cr3t-dashboard-key"
@@ -102,7 +103,7 @@ async def test_live_errors_are_json(client, db):
     cid, _ = await seed(db, datetime.now(UTC))
     headers = {"X-API-Key": KEY}
     unknown = await client.get("/api/campaigns/999/live", headers=headers)
-    assert unknown.status == 404 and (await unknown.json())["error"] == "no campaign 999"
+    assert unknown.status == 404 and (await unknown.json())["error"] == "campagne 999 introuvable"
     bad = await client.get(f"/api/campaigns/{cid}/live?bucket_minutes=0", headers=headers)
     assert bad.status == 400 and (await bad.json())["field"] == "bucket_minutes"
     windowed = await client.get(f"/api/campaigns/{cid}/live?hours=1&bucket_minutes=1", headers=headers)
@@ -280,11 +281,17 @@ async def test_the_page_renders_the_live_figures_in_chromium(db):
             await page.wait_for("document.getElementById('key-error').textContent.includes('refusée')",
                                 "the refusal")
             assert await page.eval("sessionStorage.getItem('minibot.apiKey')") is None
+            # In French, not the API's English ("wrong X-API-Key"): the API writes for programs.
+            refusal = await page.eval("document.getElementById('key-error').textContent")
+            assert refusal == "Clé refusée : clé incorrecte ou absente" and not english_words(refusal), refusal
 
             await page.type("#api-key", KEY)
             await page.wait_for("document.getElementById('answer-rate').textContent === '57\\u00a0%'", "the figures")
             await page.wait_for("document.querySelectorAll('#timeline-chart rect').length > 0", "the chart")
             dom = await page.eval(READ_DOM)
+            # Every word on the page is French; the codes (QUALIFIED...), step ids and figures aside.
+            shown = await page.eval("document.body.innerText")
+            assert not english_words(shown, {"hello", "interest"}), (english_words(shown), shown)
 
             # The running campaign is picked by default; its figures are those of the terminal view.
             assert dom["status"] == "EN COURS" and dom["lang"] == "fr"

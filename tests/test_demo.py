@@ -27,10 +27,12 @@ async def test_the_demo_runs_a_campaign_and_prints_it(tmp_path, monkeypatch):
     code = await run_campaign_demo(Settings(), Console(file=out, width=140))
     text = out.getvalue()
     assert code == 0, text
-    assert "10 rows, 8 imported, 1 duplicate (line 10), 1 invalid (line 11" in text
-    assert text.count("  dial +33") == len(CALLEES)  # each contact dialled once, printed live
-    assert "outcome busy" in text and "outcome no_answer" in text and "AMD MACHINE" in text
-    assert "answer rate" in text and "channels or bridges left in Asterisk: 0" in text
+    assert "10 lignes, 8 importés, 1 doublon (ligne 10), 1 invalide (ligne 11" in text
+    assert text.count("  numérotation +33") == len(CALLEES)  # each contact dialled once, printed live
+    assert "issue busy" in text and "issue no_answer" in text and "AMD MACHINE" in text
+    assert "décroché" in text and "appelé" in text  # the journal in French, the caller's words under « appelé »
+    assert "taux de décroché" in text and "canaux ou ponts restés dans Asterisk : 0" in text
+    assert "occupé" in text and "pas de réponse" in text  # the figures' codes as words
     assert "retry:busy" in text and "retry:no_answer" in text
     # Lawful end to end: each dial judged and kept, the campaign's number presented on every call, the
     # AI disclosure heard to its end on answered calls (the law's audit reads these).

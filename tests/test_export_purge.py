@@ -166,9 +166,9 @@ async def test_xlsx_reads_back_with_a_real_date(db, tmp_path):
 
 
 async def test_unknown_campaign_writes_nothing(db, tmp_path):
-    with pytest.raises(LookupError, match="campaign 999 does not exist"):
+    with pytest.raises(LookupError, match="campagne 999 introuvable"):
         await export_campaign(db.pool, 999, "csv", tmp_path / "x.csv")
-    with pytest.raises(ValueError, match="csv or xlsx"):
+    with pytest.raises(ValueError, match="csv ou xlsx"):
         await export_campaign(db.pool, 1, "ods", tmp_path / "x.ods")  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
 
@@ -239,13 +239,13 @@ def test_parse_age(text, expected):
 
 @pytest.mark.parametrize("text", ["", "30", "d", "30 days", "-1d", "0d", "1.5d", "30y", "9" * 30 + "w"])
 def test_parse_age_refuses_what_it_cannot_read(text):
-    with pytest.raises(ValueError, match="age"):
+    with pytest.raises(ValueError, match="durée"):
         parse_age(text)
 
 
 @pytest.mark.parametrize("text", ["1m", "90M", " 30 m"])
 def test_parse_age_refuses_a_bare_m_minutes_or_months(text):
-    with pytest.raises(ValueError, match="ambiguous.*min.*mo"):
+    with pytest.raises(ValueError, match="ambiguë.*min.*mo"):
         parse_age(text)
 
 
@@ -396,7 +396,7 @@ def test_cli_db_migrate_applies_then_is_up_to_date(pg_server, tmp_path):
         assert out["applied"][0] == "0001_initial" and out["version"] >= 1
         assert name in out["database"] and "s3cret" not in first.stdout  # where, without the password
         again = runner.invoke(db_app, ["migrate"], env=env)
-        assert again.exit_code == 0 and "up to date" in again.stdout and "s3cret" not in again.stdout
+        assert again.exit_code == 0 and "à jour" in again.stdout and "s3cret" not in again.stdout
     finally:
         asyncio.run(admin(f"DROP DATABASE {name} WITH (FORCE)"))
 
@@ -410,7 +410,8 @@ def test_cli_db_purge(database_url, tmp_path):
 
     dry = runner.invoke(db_app, [*args, "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
-    assert "would purge 4 call(s)" in dry.stdout and "2 recording(s) to delete" in dry.stdout
+    assert "4 appel(s) terminé(s)" in dry.stdout and "seraient purgés" in dry.stdout
+    assert "2 enregistrement(s) à supprimer" in dry.stdout
     assert (recordings / "minibot-old-named.wav").exists()
 
     done = runner.invoke(db_app, [*args, "--json"], env=env)
@@ -448,6 +449,6 @@ def test_cli_campaign_export(database_url, tmp_path, monkeypatch):
     assert (tmp_path / "calls.xlsx").stat().st_size > 0
 
     unknown = runner.invoke(app, ["campaign", "export", "999"], env=env)
-    assert unknown.exit_code == 2 and "campaign 999 does not exist" in unknown.output
+    assert unknown.exit_code == 2 and "campagne 999 introuvable" in unknown.output
     bad = runner.invoke(app, ["campaign", "export", str(cid), "--format", "ods"], env=env)
     assert bad.exit_code == 2 and "--format" in bad.output

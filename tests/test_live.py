@@ -159,7 +159,7 @@ async def test_an_empty_campaign_and_an_unknown_one(db):
     assert view["timeline"] == [] and view["active_calls"] == []
     assert set(view["rates"].values()) == {None}
     assert view["latencies"]["turn_p95_ms"] is None and view["totals"]["outcomes"] == {}
-    with pytest.raises(LookupError, match="no campaign 999"):
+    with pytest.raises(LookupError, match="campagne 999 introuvable"):
         await live_view(db.pool, 999)
 
 
@@ -219,7 +219,7 @@ def test_monitor_once_prints_one_frame(campaign_cli, seeded):
 def test_monitor_refuses_an_unknown_campaign(campaign_cli, seeded):
     result = campaign_cli("monitor", "999", "--once")
     assert result.exit_code == 2
-    assert "no campaign 999" in result.stderr
+    assert "campagne 999 introuvable" in result.stderr
 
 
 async def test_monitor_redraws_until_ctrl_c(db, seeded, database_url, tmp_path):

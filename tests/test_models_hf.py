@@ -69,7 +69,7 @@ def test_pull_whisper_small_downloads_and_verifies(hub, tmp_path):
 def test_a_checksum_mismatch_is_refused_and_leaves_nothing(hub, tmp_path, lie):
     root, base = hub
     _publish(root, "Systran/faster-whisper-tiny", "", WHISPER_FILES, lie=lie)
-    with pytest.raises(ModelError, match="does not match the list"):
+    with pytest.raises(ModelError, match="ne correspond pas à celui de la liste"):
         pull_model("whisper-tiny", tmp_path / "models", base_url=base)
     assert list((tmp_path / "models").iterdir()) == []
 
@@ -103,11 +103,11 @@ def test_pull_a_french_piper_voice(hub, tmp_path):
 def test_missing_files_and_unknown_names_are_clear(hub, tmp_path):
     root, base = hub
     _publish(root, "Systran/faster-whisper-medium", "", {"config.json": b"{}"})
-    with pytest.raises(ModelError, match="lacks model.bin"):
+    with pytest.raises(ModelError, match="il manque model.bin"):
         pull_model("whisper-medium", tmp_path / "models", base_url=base)
-    with pytest.raises(ModelError, match="unknown model 'whisper-huge'"):
+    with pytest.raises(ModelError, match="modèle inconnu 'whisper-huge'"):
         pull_model("whisper-huge", tmp_path / "models", base_url=base)
-    with pytest.raises(ModelError, match="cannot read the file list"):
+    with pytest.raises(ModelError, match="impossible de lire la liste des fichiers"):
         pull_model("whisper-large-v3", tmp_path / "models", base_url=base)
     with pytest.raises(ModelError, match="minibot models pull whisper-small"):
         installed_whisper(tmp_path / "models", tmp_path, "small")
@@ -134,7 +134,7 @@ def test_whisper_settings_say_what_is_missing(tmp_path):
     from bot.speech.asr import AsrUnavailable, load_recognizer
     from bot.speech.asr.settings import WhisperConfig
 
-    with pytest.raises(AsrUnavailable, match="run minibot models pull whisper-small"):
+    with pytest.raises(AsrUnavailable, match="lancer minibot models pull whisper-small"):
         load_recognizer("whisper", cache_dir=tmp_path, models_dir=tmp_path / "models", vosk_model=None,
                         executor=None, whisper=WhisperConfig(size="small"))
     with pytest.raises(ValueError):

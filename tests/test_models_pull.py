@@ -55,7 +55,7 @@ def test_pull_downloads_verifies_and_unpacks(http, tmp_path):
 def test_checksum_mismatch_is_refused_and_leaves_nothing(http, tmp_path):
     root, base = http
     list_url = _publish(root, base, _model_zip(), md5="0" * 32)
-    with pytest.raises(ModelError, match="MD5 .* does not match"):
+    with pytest.raises(ModelError, match="MD5 .* ne correspond pas"):
         pull_vosk_model("vosk-fr", tmp_path / "models", list_url=list_url)
     assert list((tmp_path / "models").iterdir()) == []
 
@@ -63,7 +63,7 @@ def test_checksum_mismatch_is_refused_and_leaves_nothing(http, tmp_path):
 def test_archive_escaping_its_folder_is_refused(http, tmp_path):
     root, base = http
     list_url = _publish(root, base, _model_zip(evil=True))
-    with pytest.raises(ModelError, match="outside"):
+    with pytest.raises(ModelError, match="hors de"):
         pull_vosk_model("vosk-fr", tmp_path / "models", list_url=list_url)
     assert not (tmp_path / "escape.txt").exists()
 
@@ -71,7 +71,7 @@ def test_archive_escaping_its_folder_is_refused(http, tmp_path):
 def test_unknown_model_and_unreachable_list_say_so(http, tmp_path):
     root, base = http
     list_url = _publish(root, base, _model_zip())
-    with pytest.raises(ModelError, match="no model named vosk-model-xx"):
+    with pytest.raises(ModelError, match="aucun modèle nommé vosk-model-xx"):
         pull_vosk_model("vosk-model-xx", tmp_path, list_url=list_url)
-    with pytest.raises(ModelError, match="cannot read the Vosk model list"):
+    with pytest.raises(ModelError, match="impossible de lire la liste des modèles Vosk"):
         pull_vosk_model("vosk-fr", tmp_path, list_url=f"{base}/missing.json")

@@ -28,7 +28,7 @@ def test_the_packaged_voice_loads_and_renders_speech(engine):
 
 
 def test_unknown_voices_and_missing_voices_are_clear(engine, tmp_path):
-    with pytest.raises(TtsError, match="unknown voice 'fr_FR-x'"):
+    with pytest.raises(TtsError, match="voix inconnue 'fr_FR-x'"):
         engine.synthesize("Bonjour.", voice="fr_FR-x")
     with pytest.raises(TtsUnavailable, match="minibot models pull piper-fr-siwis-medium"):
         load_engine("piper", models_dir=tmp_path)

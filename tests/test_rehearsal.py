@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from typer.testing import CliRunner
 
@@ -45,3 +47,23 @@ def test_the_command_line():
     assert "bot (hello) : Bonjour Marie" in out and "compris : affirm" in out
     assert "ressenti : neutre" in out and "ressenti : irrité" in out  # how the caller sounded, in French
     assert "Fin : HUNG_UP" in out and "Étapes : hello > interest" in out
+
+
+@pytest.mark.slow
+@pytest.mark.flaky(reruns=1)  # real-time speech on a loaded 2-core machine, as tests/test_demo.py
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_the_rehearsal_aloud_is_a_simulated_call(tmp_path, monkeypatch):
+    """--audio: the typed lines spoken by the offline voice, heard by the real recogniser, over the
+    simulated Asterisk and MiniBot's real call path."""
+    from cli.main import app
+
+    monkeypatch.setenv("MINIBOT_TTS__AUDIO_DIR", str(tmp_path / "audio"))
+    result = CliRunner().invoke(app, ["scenario", "try", "demo", "--audio", "--no-embeddings", "--var",
+                                      "first_name=Marie"], input="oui c'est moi\noui ça m'intéresse\n\n")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "bot : Bonjour Marie" in out
+    heard = [line for line in out.splitlines() if " client (" in line]
+    assert len(heard) >= 2, out  # both typed lines came back through the recogniser, each at its step
+    assert "étape hello" in heard[0] and "étape interest" in heard[1], out
+    assert "Fin : QUALIFIED (issue answered)" in out and "Étapes : hello > interest" in out, out

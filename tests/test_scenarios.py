@@ -372,17 +372,17 @@ def test_validate_every_shipped_scenario() -> None:
     result = runner.invoke(scenario_cli.scenario_app, ["validate"])
     assert result.exit_code == 0, result.output
     for name in SHIPPED:
-        assert re.search(rf"^OK {name} \(\d+ steps\)$", result.output, re.MULTILINE), result.output
-    assert "OK or_rendez_vous (14 steps)" in result.output
+        assert re.search(rf"^OK {name} \(\d+ étapes\)$", result.output, re.MULTILINE), result.output
+    assert "OK or_rendez_vous (14 étapes)" in result.output
 
 
 def test_validate_reports_file_line_and_exits_1(tmp_path: Path) -> None:
     bad = variant(tmp_path, {14: "      deny: nowhere"})
     result = runner.invoke(scenario_cli.scenario_app, ["validate", "demo", str(bad)])
     assert result.exit_code == 1
-    assert "OK demo (7 steps)" in result.output
+    assert "OK demo (7 étapes)" in result.output
     assert f"{bad}:14: step 'hello': deny → unknown step 'nowhere'" in result.output.splitlines()
-    assert "1 of 2 scenario(s) invalid" in result.output
+    assert "1 scénario(s) invalide(s) sur 2" in result.output
 
 
 def test_validate_a_name_that_does_not_exist() -> None:
@@ -392,7 +392,7 @@ def test_validate_a_name_that_does_not_exist() -> None:
 
 def test_validate_says_so_when_the_library_cannot_be_loaded(tmp_path: Path) -> None:
     result = runner.invoke(scenario_cli.scenario_app, ["validate", "demo", "--objections", str(tmp_path)])
-    assert result.exit_code == 1 and "objection library not loaded" in result.output
+    assert result.exit_code == 1 and "bibliothèque d'objections non chargée" in result.output
 
 
 def test_list_shows_every_scenario_and_whether_it_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -400,25 +400,25 @@ def test_list_shows_every_scenario_and_whether_it_is_valid(tmp_path: Path, monke
     assert result.exit_code == 0, result.output
     rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 2}
     assert set(SHIPPED) <= set(rows)
-    assert re.search(r"appointment\s*│\s*expert\s*│\s*or, finance\s*│\s*14\s*│\s*yes", rows["or_rendez_vous"])
+    assert re.search(r"appointment\s*│\s*expert\s*│\s*or, finance\s*│\s*14\s*│\s*oui", rows["or_rendez_vous"])
     monkeypatch.setattr(scenario_cli, "shipped", lambda: [variant(tmp_path, {14: "      deny: nowhere"})])
     result = runner.invoke(scenario_cli.scenario_app, ["list"])
-    assert "no (1 problem)" in result.output
+    assert "non (1 problème(s))" in result.output
 
 
 def test_show_prints_the_rail_and_every_step() -> None:
     result = runner.invoke(scenario_cli.scenario_app, ["show", "or_rendez_vous"])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert ("rail: hello → gold_interest → savings → horizon → advisor_ok → is_lead → propose_slot → "
+    assert ("rail : hello → gold_interest → savings → horizon → advisor_ok → is_lead → propose_slot → "
             "confirm_slot_1 → goodbye_later") in out
-    assert "checks qualification: qualified → propose_slot, else → goodbye_not_qualified" in out
-    assert "  affirm → appointment_booked" in out and "ends: APPOINTMENT_SCHEDULED" in out
-    assert "score: affirm 30, unsure 10" in out and "otherwise → savings (next on the rail)" in out
-    assert "says: Bonjour {{first_name}}, je suis {{agent_name}}" in out
-    assert "hello  (rail 1, disclosure)" in out
+    assert "vérifie la qualification : qualifié → propose_slot, sinon → goodbye_not_qualified" in out
+    assert "  affirm → appointment_booked" in out and "fin : APPOINTMENT_SCHEDULED" in out
+    assert "score : affirm 30, unsure 10" in out and "sinon → savings (suivante sur le rail)" in out
+    assert "dit : Bonjour {{first_name}}, je suis {{agent_name}}" in out
+    assert "hello  (rail 1, annonce de l'IA)" in out
     transfer = runner.invoke(scenario_cli.scenario_app, ["show", "assurance_transfert"]).output
-    assert "transfers the caller to an advisor" in transfer and "freestyle: La personne parle" in transfer
+    assert "transfère l'appelé à un conseiller" in transfer and "réponse libre : La personne parle" in transfer
 
 
 def test_show_an_invalid_scenario_lists_its_problems(tmp_path: Path) -> None:
@@ -458,7 +458,7 @@ def test_new_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     out = tmp_path / "cave.yaml"
     out.write_text("# mine\n", encoding="utf-8")
     result = runner.invoke(scenario_cli.scenario_app, [*NEW, "--out", str(out)])
-    assert result.exit_code == 1 and "exists; use --force to overwrite it" in result.output
+    assert result.exit_code == 1 and "existe ; --force pour le remplacer" in result.output
     assert out.read_text(encoding="utf-8") == "# mine\n"
     result = runner.invoke(scenario_cli.scenario_app, [*NEW, "--out", str(out), "--force"])
     assert result.exit_code == 0, result.output
@@ -468,10 +468,10 @@ def test_new_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 def test_new_without_interactive_needs_every_answer(tmp_path: Path) -> None:
     result = runner.invoke(scenario_cli.scenario_app, ["new", "--name", "x", "--out", str(tmp_path / "x.yaml")])
     assert result.exit_code == 2
-    assert "missing --theme, --objective, --agent-name, --company, --step" in result.output
+    assert "il manque --theme, --objective, --agent-name, --company, --step" in result.output
     unknown_theme = [*NEW[:4], "cuisine", *NEW[5:], "--out", str(tmp_path / "y.yaml")]
     result = runner.invoke(scenario_cli.scenario_app, unknown_theme)
-    assert result.exit_code == 2 and "unknown theme 'cuisine'" in result.output
+    assert result.exit_code == 2 and "thème inconnu 'cuisine'" in result.output
     assert not (tmp_path / "x.yaml").exists() and not (tmp_path / "y.yaml").exists()
 
 
@@ -497,7 +497,7 @@ def test_new_interactive_asks_and_writes(tmp_path: Path, library: Library) -> No
                            input="\n".join(answers_typed) + "\n")
     assert result.exit_code == 0, result.output
     assert "« Mauvais Nom » ne convient pas : essayez « mauvais_nom »" in result.output
-    assert "Please select one of the available options" in result.output
+    assert "Choisir l'une des réponses proposées" in result.output
     s = load_scenario(out, library=library)
     assert (s.name, s.themes, s.objective, s.personality, s.company_name) == (
         "audit_test", ["energie"], "lead", "consultatif", "Habitat Plus")

@@ -159,7 +159,7 @@ def test_espeak_speaks_french_and_refuses_unknown_voices() -> None:
     assert audio.sample_rate == 22050 and 1.5 < audio.duration < 6
     narrow = engine.synthesize("Bonjour, je suis l'assistante vocale automatisée.", sample_rate=8000)
     assert narrow.sample_rate == 8000 and abs(narrow.duration - audio.duration) < 0.01
-    with pytest.raises(Exception, match="unknown voice"):
+    with pytest.raises(Exception, match="voix inconnue"):
         engine.synthesize("Bonjour", "en")
 
 
@@ -179,12 +179,12 @@ def test_scenario_render_renders_every_known_line_then_reuses_them(tmp_path, mon
     monkeypatch.setenv("MINIBOT_TTS__AUDIO_DIR", str(tmp_path))
     first = CliRunner().invoke(scenario_app, ["render", "demo"])
     assert first.exit_code == 0, first.output
-    assert "failed 0" in first.output and "reused 0" in first.output
+    assert "en échec 0" in first.output and "réutilisées 0" in first.output
     assert "step:hello" in first.output  # needs the contact's first name: rendered during the call
     rendered = len(list(tmp_path.rglob("*.sln16")))
     assert rendered > 100  # steps, engine lines, general/standard answers, rail returns
     again = CliRunner().invoke(scenario_app, ["render", "demo"])
-    assert "rendered 0 " in again.output and f"reused {rendered}" in again.output
+    assert "synthétisées 0 " in again.output and f"réutilisées {rendered}" in again.output
 
 
 async def test_a_campaign_renders_its_scenario_lines_ahead_and_keeps_them_in_memory(tmp_path) -> None:

@@ -360,8 +360,8 @@ def test_cli_clone_then_list(tmp_path: Path, cli_env: Path) -> None:
     ref = save(tmp_path / "ref.wav", build(MALE))
     result = runner.invoke(voice_app, ["clone", str(ref), "--name", "julie"])
     assert result.exit_code == 0, result.output
-    assert "measured: speech 1" in result.output and "SNR 4" in result.output
-    assert f"stored: {cli_env / 'julie.wav'}" in result.output
+    assert "mesuré : parole 1" in result.output and "SNR 4" in result.output
+    assert f"rangé : {cli_env / 'julie.wav'}" in result.output
     assert "XTTS is not configured" in result.output
 
     again = runner.invoke(voice_app, ["clone", str(ref), "--name", "julie"])
@@ -380,7 +380,7 @@ def test_cli_refusal_exits_1_with_the_reason(tmp_path: Path, cli_env: Path) -> N
     result = CliRunner().invoke(voice_app, ["clone", str(save(tmp_path / "short.wav", build(MALE[:2]))),
                                             "--name", "julie"])
     assert result.exit_code == 1
-    assert "refused" in result.output and "too short" in result.output and "at least 6 s needed" in result.output
+    assert "refusé" in result.output and "too short" in result.output and "at least 6 s needed" in result.output
     assert not cli_env.exists() or not list(cli_env.iterdir())
 
 
@@ -395,7 +395,7 @@ def test_cli_unreadable_and_bad_name(tmp_path: Path, cli_env: Path) -> None:
 
 def test_cli_list_empty(cli_env: Path) -> None:
     result = CliRunner().invoke(voice_app, ["list"])
-    assert result.exit_code == 0 and "no voices in" in result.output
+    assert result.exit_code == 0 and "aucune voix dans" in result.output
 
 
 def test_the_limits_are_the_documented_ones() -> None:

@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ..i18n import _
 from ..store.retention import ASTERISK_RECORDINGS
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -153,12 +154,12 @@ async def export_campaign(pool: asyncpg.Pool, campaign_id: int, fmt: Format, out
     from ..i18n import current_language
 
     if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}: csv or xlsx")
+        raise ValueError(_("format d'export inconnu {fmt!r} : csv ou xlsx").format(fmt=fmt))
     out = Path(out)
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         compliance = await conn.fetchval("SELECT compliance FROM campaigns WHERE id = $1", campaign_id)
         if compliance is None:
-            raise LookupError(f"campaign {campaign_id} does not exist")
+            raise LookupError(_("campagne {id} introuvable").format(id=campaign_id))
         extra = await conn.fetchval(
             """SELECT coalesce(array_agg(key ORDER BY first), '{}') FROM (
                    SELECT e.key, min(c.id) AS first FROM calls c JOIN contacts k ON k.id = c.contact_id,

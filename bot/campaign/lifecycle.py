@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from ..i18n import _
+
 
 class CampaignStatus(StrEnum):
     DRAFT = "DRAFT"
@@ -37,9 +39,10 @@ class TransitionError(Exception):
     """The campaign is not in a status this action applies to."""
 
     def __init__(self, campaign_id: int, action: str, status: str) -> None:
-        allowed, _ = TRANSITIONS[action]
-        super().__init__(f"campaign {campaign_id} is {status}: '{action}' applies to "
-                         f"{' or '.join(s.value for s in allowed)} campaigns only")
+        allowed, _target = TRANSITIONS[action]
+        super().__init__(_("la campagne {id} est {status} : « {action} » ne s'applique qu'aux campagnes "
+                           "{allowed}").format(
+            id=campaign_id, status=status, action=action, allowed=_(" ou ").join(s.value for s in allowed)))
         self.campaign_id, self.action, self.status = campaign_id, action, status
 
 

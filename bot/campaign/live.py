@@ -20,6 +20,7 @@ from typing import Any
 import asyncpg
 
 from ..dialog.nlu.sentiment import Sentiment
+from ..i18n import _
 
 # Results that count as a success for the qualified rate.
 QUALIFIED_RESULTS = ("QUALIFIED", "APPOINTMENT_SCHEDULED")
@@ -180,7 +181,7 @@ async def _live_view(conn: asyncpg.Connection, campaign_id: int, now: datetime, 
                      hours: float | None) -> dict[str, Any]:
     row = await conn.fetchrow(_CAMPAIGN_SQL, campaign_id, now)
     if row is None:
-        raise LookupError(f"no campaign {campaign_id}")
+        raise LookupError(_("campagne {id} introuvable").format(id=campaign_id))
     figures = await conn.fetchrow(_FIGURES_SQL, campaign_id, list(QUALIFIED_RESULTS))
     active_rows = await conn.fetch(_ACTIVE_SQL, campaign_id, MAX_ACTIVE_LISTED)
     timeline, width = await _timeline(conn, campaign_id, row, now, bucket_minutes, hours)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.contacts.phones import InvalidPhone, to_e164
+from bot.i18n import _
 from bot.store import compliance as store
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,8 @@ def parse_bloctel(data: bytes) -> BloctelList:
         column, found.header = named[0], True
     elif not any(ch.isdigit() for ch in lines[first]):
         if len(head) > 1:
-            raise BloctelError(f"line {first + 1}: no phone column among {head}; name it phone, numero or telephone")
+            raise BloctelError(_("ligne {line} : aucune colonne de téléphone parmi {head} ; la nommer phone, numero ou "
+                                 "telephone").format(line=first + 1, head=head))
         found.header = True
     seen: set[str] = set()
     for index in range(first + found.header, len(lines)):
@@ -115,16 +117,16 @@ async def import_bloctel(pool: Any, path: Path) -> BloctelReport:
     try:
         data = await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
-        raise BloctelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise BloctelError(_("{path} : illisible ({error})").format(path=path, error=exc.strerror or exc)) from None
     try:
         # phonenumbers parses ~35k numbers a second: a big list takes seconds, off the loop serving calls.
         parsed = await asyncio.to_thread(parse_bloctel, data)
     except BloctelError as exc:
-        raise BloctelError(f"{path}: {exc}") from None
+        raise BloctelError(f"{path} : {exc}") from None
     if not parsed.numbers:
         # An empty list would unblock every opposed number: surely the wrong file.
-        raise BloctelError(f"{path}: no valid number in the file ({len(parsed.invalid)} invalid lines); "
-                           "the current Bloctel list is kept")
+        raise BloctelError(_("{path} : aucun numéro valide dans le fichier ({n} lignes invalides) ; la liste Bloctel "
+                             "actuelle est gardée").format(path=path, n=len(parsed.invalid)))
     digest = hashlib.sha256(data).hexdigest()
     async with pool.acquire() as conn:
         previous = await conn.fetchval("SELECT count(*) FROM bloctel_numbers")

@@ -22,6 +22,7 @@ import holidays
 
 from bot.call.call import mask
 from bot.contacts.headers import normalise
+from bot.i18n import _
 from bot.store import compliance as store
 
 from .bloctel import BLOCTEL_MAX_AGE
@@ -143,8 +144,8 @@ def evaluate(at: datetime, rules: ComplianceRules, facts: store.GateFacts, *, ba
     times = [t for t in facts.attempt_times if t > at - window]
     frees_at = _cap_frees_at(times, at, rules)
     if rules.frequency_cap_attempts:
-        details["attempts"] = (f"{len(times)} in the last {rules.frequency_cap_days} days "
-                               f"(at most {rules.frequency_cap_attempts})")
+        details["attempts"] = _("{n} sur les {days} derniers jours (au plus {cap})").format(
+            n=len(times), days=rules.frequency_cap_days, cap=rules.frequency_cap_attempts)
     if frees_at is not None:
         reasons.add(FREQUENCY_CAP)
         details["frequency_cap_frees_at"] = _iso(frees_at, hours)
@@ -153,24 +154,26 @@ def evaluate(at: datetime, rules: ComplianceRules, facts: store.GateFacts, *, ba
     cooloff_ends = refusal[1] + timedelta(days=rules.refusal_cooloff_days) if refusal else None
     if refusal and cooloff_ends and at < cooloff_ends:
         reasons.add(REFUSAL_COOLOFF)
-        details["refusal"] = f"{refusal[0]} on {_iso(refusal[1], hours)}"
+        details["refusal"] = _("{what} le {when}").format(what=refusal[0], when=_iso(refusal[1], hours))
         details["cooloff_ends_at"] = _iso(cooloff_ends, hours)
 
     if facts.opt_out is not None:
         reasons.add(OPT_OUT)
-        details["opt_out"] = f"recorded on {_iso(facts.opt_out.created_at, hours)} (source {facts.opt_out.source})"
+        details["opt_out"] = _("enregistrée le {when} (source {source})").format(
+            when=_iso(facts.opt_out.created_at, hours), source=facts.opt_out.source)
     elif OPTED_OUT_RESULT in facts.last_results:
         reasons.add(OPT_OUT)
         ended = _iso(facts.last_results[OPTED_OUT_RESULT], hours)
-        details["opt_out"] = f"a call ended {OPTED_OUT_RESULT} on {ended}"
+        details["opt_out"] = _("un appel s'est terminé en {result} le {when}").format(result=OPTED_OUT_RESULT,
+                                                                                     when=ended)
     if facts.blacklist_reason is not None:
         reasons.add(BLACKLIST)
-        details["blacklist"] = facts.blacklist_reason or "(no reason given)"
+        details["blacklist"] = facts.blacklist_reason or _("(sans raison donnée)")
     contract_ref = _contract_ref(facts.contact_extra)
     _basis_reasons(at, regime, legal_basis, rules, facts, law, contract_ref, reasons, details)
     if rules.require_consent and consent is None:
         reasons.add(NO_CONSENT)
-        details["consent"] = "the campaign requires a recorded consent and there is none"
+        details["consent"] = _("la campagne exige un consentement enregistré et il n'y en a aucun")
     banned = banned_for(sector, legal_basis)
     if banned is not None:
         reasons.add(BANNED_SECTOR)
@@ -185,7 +188,7 @@ def evaluate(at: datetime, rules: ComplianceRules, facts: store.GateFacts, *, ba
     if ordered and not reasons & PERMANENT:
         retry_at = _retry_at(at, hours, rules, facts.attempt_times, cooloff_ends)
         if retry_at is None:
-            details["retry"] = "no calling time found within 31 days of the other limits"
+            details["retry"] = _("aucune heure d'appel possible dans les 31 jours avec les autres limites")
     return Decision(allowed=not ordered, reasons=ordered, retry_at=retry_at, details=details, regime=regime,
                     basis=legal_basis, rules=list(dict.fromkeys(texts)),
                     consent_id=consent.id if consent else None, contract_ref=contract_ref,
@@ -205,11 +208,12 @@ def _basis_reasons(at: datetime, regime: Regime, basis: Basis, rules: Compliance
             if facts.in_bloctel:
                 reasons.add(BLOCTEL)
             if facts.bloctel_imported_at is None:
-                details["bloctel_warning"] = "no Bloctel list imported: opposed numbers are not filtered"
+                details["bloctel_warning"] = _("aucune liste Bloctel importée : les numéros opposés ne sont pas "
+                                               "filtrés")
             elif at - facts.bloctel_imported_at > BLOCTEL_MAX_AGE:
                 age = (at - facts.bloctel_imported_at).days
-                details["bloctel_warning"] = (f"the Bloctel list is {age} days old "
-                                              "(refresh it at least every 30 days)")
+                details["bloctel_warning"] = _("la liste Bloctel date de {days} jours (la rafraîchir au moins tous les "
+                                               "30 jours)").format(days=age)
     elif basis is Basis.CONTRACT:
         if not contract_ref:
             reasons.add(NO_CONTRACT)
@@ -241,8 +245,8 @@ def _iso(at: datetime, hours: CallingHours) -> str:
 
 
 def _describe_hours(hours: CallingHours) -> str:
-    """'Mon–Fri 10:00–13:00, 14:00–20:00 Europe/Paris, not on FR public holidays'."""
-    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    """'lun–ven 10:00–13:00, 14:00–20:00 Europe/Paris, pas les jours fériés FR'."""
+    names = tuple(_(d) for d in ("lun", "mar", "mer", "jeu", "ven", "sam", "dim"))
     days, run = [], []
     for day in sorted(set(hours.weekdays)) + [None]:
         if run and (day is None or day != run[-1] + 1):
@@ -251,8 +255,9 @@ def _describe_hours(hours: CallingHours) -> str:
         if day is not None:
             run.append(day)
     windows = ", ".join(f"{start:%H:%M}–{end:%H:%M}" for start, end in hours.windows)
-    text = f"{' '.join(days) or 'no day'} {windows} {hours.timezone}"
-    return text + (f", not on {hours.holiday_country} public holidays" if hours.holiday_country else "")
+    text = f"{' '.join(days) or _('aucun jour')} {windows} {hours.timezone}"
+    return text + (_(", pas les jours fériés {country}").format(country=hours.holiday_country)
+                   if hours.holiday_country else "")
 
 
 def _contact_hours(hours: CallingHours, timezone: str | None, details: dict[str, str]) -> CallingHours:
@@ -263,7 +268,8 @@ def _contact_hours(hours: CallingHours, timezone: str | None, details: dict[str,
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         # A broken contact field must not stop the dialer; the campaign's zone is the safer guess.
-        details["contact_timezone"] = f"unknown time zone {timezone!r}, used {hours.timezone}"
+        details["contact_timezone"] = _("fuseau horaire inconnu {zone!r}, {used} utilisé").format(
+            zone=timezone, used=hours.timezone)
         return hours
     return hours.model_copy(update={"timezone": timezone})
 
@@ -297,7 +303,7 @@ def _retry_at(at: datetime, hours: CallingHours, rules: ComplianceRules, times: 
     """The earliest time every temporary reason has cleared at once. Each limit can push the time into
     another's (the cap frees on a Sunday, the next window opens...), so move forward until all agree."""
     t = at
-    for _ in range(100):
+    for _step in range(100):
         later = t
         if hours.reasons(later):
             opens = hours.next_allowed(later)

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ..i18n import _
+
 FIELDS = ("phone", "first_name", "last_name", "email", "company", "timezone")
 EXTRA = "extra"  # kept in contacts.extra under the column's header
 SKIP = "skip"  # not stored at all
@@ -52,13 +54,15 @@ def parse_map(items: list[str]) -> dict[str, str]:
         column, sep, target = item.rpartition("=")  # a header may hold "=", a field name never does
         column, target = column.strip(), target.strip().lower()
         if not sep or not column:
-            raise MappingError(f"--map {item!r}: expected COLUMN=field")
+            raise MappingError(_("--map {item!r} : COLONNE=champ attendu").format(item=item))
         if target not in TARGETS and (not _VARIABLE.fullmatch(target) or normalise(target) in _FIELD_OF):
             # a field's other name ("telephone") is a mistake for the field, never a variable of that name
-            raise MappingError(f"--map {item!r}: unknown field {target!r} (one of: {', '.join(TARGETS)}, "
-                               "or a scenario variable such as slot_1)")
+            raise MappingError(_("--map {item!r} : champ inconnu {target!r} (l'un de : {fields}, ou une variable "
+                                 "de scénario comme slot_1)").format(
+                item=item, target=target, fields=", ".join(TARGETS)))
         if column in mapping and mapping[column] != target:
-            raise MappingError(f"--map: column {column!r} given twice ({mapping[column]} and {target})")
+            raise MappingError(_("--map : colonne {column!r} donnée deux fois ({first} et {second})").format(
+                column=column, first=mapping[column], second=target))
         mapping[column] = target
     return mapping
 
@@ -79,14 +83,16 @@ def map_headers(headers: list[str], overrides: dict[str, str] | None = None) -> 
     for column, target in (overrides or {}).items():
         index = _find(headers, column)
         if index is None:
-            raise MappingError(f"--map {column!r}: no such column; the columns are: {_listed(headers)}")
+            raise MappingError(_("--map {column!r} : colonne introuvable ; les colonnes sont : {columns}").format(
+                column=column, columns=_listed(headers)))
         targets[index] = target
     claimed: dict[str, int] = {}
     for index, target in targets.items():
         if target in FIELDS:
             if target in claimed:
-                raise MappingError(f"--map: columns {keys[claimed[target]]!r} and {keys[index]!r} "
-                                   f"both map to {target}")
+                raise MappingError(_("--map : les colonnes {first!r} et {second!r} vont toutes deux dans "
+                                     "{target}").format(
+                    first=keys[claimed[target]], second=keys[index], target=target))
             claimed[target] = index
     guessed: dict[str, list[int]] = {}
     for index, header in enumerate(headers):
@@ -99,15 +105,15 @@ def map_headers(headers: list[str], overrides: dict[str, str] | None = None) -> 
             guessed.setdefault(name, []).append(index)
     for name, indexes in guessed.items():
         if len(indexes) > 1:
-            named = " and ".join(repr(keys[i]) for i in indexes)
-            raise MappingError(f"columns {named} {'both' if len(indexes) == 2 else 'all'} look like {name}; "
-                               f"say which one with --map, "
-                               f"e.g. --map {keys[indexes[1]] + '=extra'!r}")
+            named = _(" et ").join(repr(keys[i]) for i in indexes)
+            raise MappingError(_("les colonnes {named} ressemblent toutes à {name} ; dire laquelle avec --map, par ex. "
+                                 "--map {example!r}").format(
+                named=named, name=name, example=keys[indexes[1]] + "=extra"))
         targets[indexes[0]] = name
         claimed[name] = indexes[0]
     if "phone" not in claimed:
-        raise MappingError(f"no phone column; the columns are: {_listed(headers)}. "
-                           "Name one with --map, e.g. --map 'Tel fixe=phone'")
+        raise MappingError(_("aucune colonne de téléphone ; les colonnes sont : {columns}. En désigner une avec --map, "
+                             "par ex. --map 'Tel fixe=phone'").format(columns=_listed(headers)))
     extra = [(i, keys[i] if targets[i] == EXTRA else targets[i]) for i in range(len(headers))
              if targets[i] not in (*FIELDS, SKIP)]  # extra, or a variable named by --map
     return ColumnMap(fields=claimed, extra=extra, columns={keys[i]: targets[i] for i in range(len(headers))})

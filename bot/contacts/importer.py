@@ -25,6 +25,7 @@ import asyncpg
 import phonenumbers
 
 from ..campaign.lifecycle import OPEN
+from ..i18n import _
 from ..store import Database, DatabaseError
 from ..store import contacts as store
 from .headers import ColumnMap, MappingError, map_headers
@@ -154,7 +155,7 @@ def check_region(region: str) -> str:
     """'fr' → 'FR'; BadArguments when phonenumbers knows no such region."""
     code = (region or "").strip().upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise BadArguments(f"--region {region!r}: not a region code phonenumbers knows (e.g. FR, BE, CH)")
+        raise BadArguments(_("--region {region!r} : code de pays inconnu (par ex. FR, BE, CH)").format(region=region))
     return code
 
 
@@ -165,7 +166,7 @@ def check_file(path: Path, *, mapping: Mapping[str, str] | None = None, region: 
     try:
         columns = map_headers(table.headers, dict(mapping or {}))
     except MappingError as exc:
-        raise MappingError(f"{path}: {exc}") from None
+        raise MappingError(f"{path} : {exc}") from None
     return check_table(path, table, columns, region)
 
 
@@ -196,20 +197,21 @@ def check_row(row: Row, columns: ColumnMap, width: int, region: str) -> Contact 
     # PostgreSQL text cannot hold a NUL: the import would fail on this row, so the check says so first.
     nul = [i + 1 for i, v in enumerate(row.values) if isinstance(v, str) and "\x00" in v]
     if nul:
-        problems.append(f"column {', '.join(map(str, nul))}: contains a NUL byte (\\x00), which cannot be stored")
+        problems.append(_("colonne {columns} : contient un octet NUL (\\x00), impossible à enregistrer").format(
+            columns=", ".join(map(str, nul))))
     for name, index in columns.fields.items():
         text, problem = _text(row.values[index] if index < len(row.values) else None)
         if problem:
-            problems.append(f"{name}: {problem}")
+            problems.append(f"{name} : {problem}")
             continue
         check = _CHECKS.get(name)
         if check is not None:
             text, problem = check(text, region)
             if problem and name in DROPPABLE:  # the person is still callable: the bad detail alone goes
-                warnings.append(f"{name}: {problem}; dropped")
+                warnings.append(_("{field} : {problem} ; écarté").format(field=name, problem=problem))
                 continue
             if problem:
-                problems.append(f"{name}: {problem}")
+                problems.append(f"{name} : {problem}")
                 continue
         values[name] = text or None
     if problems:
@@ -224,7 +226,8 @@ def check_row(row: Row, columns: ColumnMap, width: int, region: str) -> Contact 
             extra[f"column {index + 1}"] = _kept(row.values[index])
             beyond.append(f"column {index + 1}")
     if beyond:
-        warnings.append(f"{len(row.values)} cells for {width} headers: {', '.join(beyond)} kept under that name")
+        warnings.append(_("{cells} cellules pour {width} en-têtes : {columns} gardée(s) sous ce nom").format(
+            cells=len(row.values), width=width, columns=", ".join(beyond)))
     return Contact(line=row.line, extra=extra, warnings=tuple(warnings), **values)  # type: ignore[arg-type]
 
 
@@ -233,7 +236,7 @@ def _text(value: Cell) -> tuple[str, str | None]:
     if value is None:
         return "", None
     if isinstance(value, bool | list | dict):
-        return "", f"expected text or a number, found {json.dumps(value, ensure_ascii=False)[:60]}"
+        return "", _("texte ou nombre attendu, trouvé {value}").format(value=json.dumps(value, ensure_ascii=False)[:60])
     return str(value).strip(), None
 
 
@@ -243,7 +246,7 @@ def _kept(value: Cell) -> Cell:
 
 def _phone(text: str, region: str) -> tuple[str, str | None]:
     if not text:
-        return "", "empty"
+        return "", _("vide")
     try:
         return to_e164(text, region), None
     except InvalidPhone as exc:
@@ -252,9 +255,9 @@ def _phone(text: str, region: str) -> tuple[str, str | None]:
 
 def _email(text: str, region: str) -> tuple[str, str | None]:
     # deliberately light: one "@", something before it, a dot inside what follows; the rest is the mail server's
-    local, _, domain = text.partition("@")
+    local, _at, domain = text.partition("@")
     if text and ("@" in domain or not local or "." not in domain.strip(".") or any(c.isspace() for c in text)):
-        return "", f"not an email address: {text!r}"
+        return "", _("pas une adresse e-mail : {text!r}").format(text=text)
     return text, None
 
 
@@ -265,7 +268,7 @@ def _timezone(text: str, region: str) -> tuple[str, str | None]:
     canonical = _zone_names().get(text.casefold())  # "europe/paris" → "Europe/Paris"
     if canonical:
         return canonical, None
-    return "", f"unknown time zone: {text!r} (expected a name like Europe/Paris)"
+    return "", _("fuseau horaire inconnu : {text!r} (un nom comme Europe/Paris est attendu)").format(text=text)
 
 
 @cache
@@ -334,11 +337,12 @@ async def store_checked(db: Database, checked: CheckedFile, *, campaign_id: int 
             else:
                 plan, enrolled = await _write(conn, checked, plan, stored, campaign_id)
     except asyncpg.PostgresError as exc:
-        raise DatabaseError(f"{checked.path}: import failed and was rolled back, nothing was written: "
-                            f"{type(exc).__name__}: {exc}") from exc
+        raise DatabaseError(_("{path} : l'import a échoué et a été annulé, rien n'a été écrit : {error}").format(
+            path=checked.path, error=f"{type(exc).__name__}: {exc}")) from exc
     except (OSError, asyncpg.InterfaceError) as exc:
-        raise DatabaseError(f"{checked.path}: import failed, the database connection broke (rolled back): "
-                            f"{exc}") from exc
+        raise DatabaseError(_("{path} : l'import a échoué, la connexion à la base s'est rompue (annulé) : "
+                              "{error}").format(
+            path=checked.path, error=exc)) from exc
     report = ImportReport(
         file=str(checked.path), format=checked.format, rows=checked.rows, imported=len(plan.new),
         duplicates=plan.duplicates, invalid=checked.invalid, empty=checked.empty, enrolled=enrolled,
@@ -380,9 +384,10 @@ async def _corrections(conn: asyncpg.Connection, plan: Plan) -> list[Updated]:
 async def _check_campaign(conn: asyncpg.Connection, campaign_id: int) -> None:
     status = await store.campaign_status(conn, campaign_id)
     if status is None:
-        raise UnknownCampaign(f"--campaign {campaign_id}: no such campaign")
+        raise UnknownCampaign(_("--campaign {id} : campagne introuvable").format(id=campaign_id))
     if status not in OPEN:
-        raise ClosedCampaign(f"campaign {campaign_id} is {status}: contacts can no longer be added to it")
+        raise ClosedCampaign(_("la campagne {id} est {status} : on ne peut plus y ajouter de contacts").format(
+            id=campaign_id, status=status))
 
 
 async def _would_enrol(conn: asyncpg.Connection, campaign_id: int, plan: Plan) -> int:

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..i18n import _
+
 Cell = Any  # str | int | float | bool | None | list | dict
 
 _DELIMITERS = (";", ",", "\t")
@@ -62,13 +64,13 @@ def read_table(path: Path) -> Table:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ReadError(f"{path}: no such file") from None
+        raise ReadError(_("{path} : fichier introuvable").format(path=path)) from None
     except IsADirectoryError:
-        raise ReadError(f"{path}: is a directory, not a file") from None
+        raise ReadError(_("{path} : c'est un dossier, pas un fichier").format(path=path)) from None
     except OSError as exc:
-        raise ReadError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise ReadError(_("{path} : illisible : {error}").format(path=path, error=exc.strerror or exc)) from None
     if not data.strip():
-        raise ReadError(f"{path}: the file is empty")
+        raise ReadError(_("{path} : le fichier est vide").format(path=path))
     kind = _kind(path, data)
     if kind == "xlsx":
         return _read_xlsx(path, data)
@@ -82,8 +84,8 @@ def _kind(path: Path, data: bytes) -> str:
     """The format, from the extension, or from the content when the extension says nothing."""
     suffix = path.suffix.lower()
     if data.startswith(_OLE_MAGIC) or suffix == ".xls":
-        raise ReadError(f"{path}: the old binary Excel format (.xls) is not supported; "
-                        "save it as .xlsx or CSV and import that")
+        raise ReadError(_("{path} : l'ancien format Excel binaire (.xls) n'est pas pris en charge ; l'enregistrer "
+                          "en .xlsx ou en CSV et importer celui-là").format(path=path))
     if suffix in (".xlsx", ".xlsm") or data.startswith(_XLSX_MAGIC):
         return "xlsx"
     if suffix == ".json" or (suffix not in (".csv", ".tsv", ".txt") and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in
@@ -107,9 +109,10 @@ def _decode(path: Path, data: bytes) -> tuple[str, str]:
         return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        tried = "UTF-8 nor cp1252" if encoding == "cp1252" else encoding
-        raise ReadError(f"{path}: line {line}: not text in {tried}: byte {data[exc.start]:#04x} "
-                        f"at offset {exc.start}") from None
+        tried = _("ni UTF-8 ni cp1252") if encoding == "cp1252" else encoding
+        raise ReadError(_("{path} : ligne {line} : pas du texte en {tried} : octet {byte} à la position "
+                          "{offset}").format(
+            path=path, line=line, tried=tried, byte=f"{data[exc.start]:#04x}", offset=exc.start)) from None
 
 
 # -- CSV --------------------------------------------------------------------------------------------
@@ -132,7 +135,9 @@ def _read_csv(path: Path, text: str) -> Table:
         except StopIteration:
             break
         except csv.Error as exc:
-            raise ReadError(f"{path}: line {start}: malformed CSV in the record starting there: {exc}") from None
+            raise ReadError(_("{path} : ligne {line} : CSV mal formé dans l'enregistrement qui commence là : "
+                              "{error}").format(
+                path=path, line=start, error=exc)) from None
         if headers is None:
             if not any(v.strip() for v in record):
                 continue  # blank lines above the header
@@ -140,9 +145,9 @@ def _read_csv(path: Path, text: str) -> Table:
             continue
         rows.append(Row(start, list(record)))
     if headers is None:
-        raise ReadError(f"{path}: the file is empty (no header line)")
-    name = {";": "semicolon", ",": "comma", "\t": "tab"}[delimiter]
-    return Table("csv", headers, rows, detail=f"{name}-separated")
+        raise ReadError(_("{path} : le fichier est vide (pas de ligne d'en-tête)").format(path=path))
+    name = {";": _("point-virgule"), ",": _("virgule"), "\t": _("tabulation")}[delimiter]
+    return Table("csv", headers, rows, detail=_("séparateur {name}").format(name=name))
 
 
 def _sniff(first_line: str) -> tuple[str, int]:
@@ -169,10 +174,11 @@ def _read_xlsx(path: Path, data: bytes) -> Table:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - zipfile, XML and openpyxl errors all mean "not a readable XLSX"
-        raise ReadError(f"{path}: not a readable XLSX workbook: {type(exc).__name__}: {exc}") from None
+        raise ReadError(_("{path} : classeur XLSX illisible : {error}").format(
+            path=path, error=f"{type(exc).__name__}: {exc}")) from None
     try:
         if not book.worksheets:
-            raise ReadError(f"{path}: the workbook has no sheet")
+            raise ReadError(_("{path} : le classeur n'a aucune feuille").format(path=path))
         sheet = book.worksheets[0]
         # the stored dimension can be wrong (some writers put "A1"); read what the sheet really holds
         sheet.reset_dimensions()
@@ -187,10 +193,11 @@ def _read_xlsx(path: Path, data: bytes) -> Table:
                     continue
                 rows.append(Row(number, cells))
         except Exception as exc:  # noqa: BLE001 - a damaged sheet part
-            raise ReadError(f"{path}: sheet {sheet.title!r} is damaged: {type(exc).__name__}: {exc}") from None
+            raise ReadError(_("{path} : la feuille {sheet!r} est abîmée : {error}").format(
+                path=path, sheet=sheet.title, error=f"{type(exc).__name__}: {exc}")) from None
         if headers is None:
-            raise ReadError(f"{path}: the first sheet, {sheet.title!r}, is empty")
-        return Table("xlsx", headers, rows, detail=f"sheet {sheet.title!r}")
+            raise ReadError(_("{path} : la première feuille, {sheet!r}, est vide").format(path=path, sheet=sheet.title))
+        return Table("xlsx", headers, rows, detail=_("feuille {sheet!r}").format(sheet=sheet.title))
     finally:
         book.close()
 
@@ -211,17 +218,19 @@ def _read_json(path: Path, text: str) -> Table:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ReadError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON: {exc.msg}") from None
+        raise ReadError(_("{path} : ligne {line}, colonne {column} : JSON invalide : {error}").format(
+            path=path, line=exc.lineno, column=exc.colno, error=exc.msg)) from None
     items = document.get("contacts") if isinstance(document, dict) else document
     if not isinstance(items, list):
-        raise ReadError(f"{path}: expected a list of contact objects, or {{\"contacts\": [...]}}; "
-                        f"found {_json_kind(document)}")
+        raise ReadError(_("{path} : une liste d'objets contact est attendue, ou {{\"contacts\": [...]}} ; trouvé "
+                          "{kind}").format(path=path, kind=_json_kind(document)))
     if not items:
-        raise ReadError(f"{path}: the file holds no contacts (empty list)")
+        raise ReadError(_("{path} : le fichier ne contient aucun contact (liste vide)").format(path=path))
     headers: dict[str, None] = {}
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            raise ReadError(f"{path}: item {index} (line {index + 2}) is {_json_kind(item)}, expected an object")
+            raise ReadError(_("{path} : l'élément {index} (ligne {line}) est {kind}, un objet est attendu").format(
+                path=path, index=index, line=index + 2, kind=_json_kind(item)))
         headers.update(dict.fromkeys(str(k) for k in item))
     names = list(headers)
     rows = [Row(index + 2, [item.get(name) for name in names]) for index, item in enumerate(items)]
@@ -229,8 +238,9 @@ def _read_json(path: Path, text: str) -> Table:
 
 
 def _json_kind(value: Any) -> str:
-    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
-    return kinds.get(type(value), "a number")
+    kinds = {dict: _("un objet"), list: _("une liste"), str: _("un texte"), bool: _("un booléen"),
+             type(None): "null"}
+    return kinds.get(type(value), _("un nombre"))
 
 
 def _blank(value: Cell) -> bool:

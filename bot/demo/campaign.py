@@ -35,6 +35,8 @@ from ..compliance.consent import import_consents
 from ..compliance.hours import CallingHours
 from ..config import Settings
 from ..contacts.importer import import_contacts
+from ..i18n import _, current_language, format_slot
+from ..i18n.timeline import timeline_entry
 from ..speech.asr import AsrUnavailable, load_recognizer
 from ..speech.asr.executor import recognition_executor
 from ..speech.tts import TtsError
@@ -108,11 +110,12 @@ def _business_clock() -> tuple[callable, str]:
     on with real time (the gate is the real one: it would refuse a Sunday or 21:00)."""
     now = datetime.now(UTC)
     if not CallingHours().reasons(now):
-        return (lambda: datetime.now(UTC)), "now"
+        return (lambda: datetime.now(UTC)), _("maintenant")
     day = CallingHours().next_allowed(now + timedelta(hours=1)).astimezone(PARIS)
     start, t0 = day.replace(hour=10, minute=30, second=0, microsecond=0), time.monotonic()
     return (lambda: start + timedelta(seconds=time.monotonic() - t0)), \
-        f"{start:%A %d %B %H:%M} (simulated: now is outside the French calling hours)"
+        _("{when} (simulé : l'heure actuelle est hors des horaires d'appel français)").format(
+            when=format_slot(start, str(PARIS)))
 
 
 class _Printer:
@@ -142,11 +145,12 @@ class _Printer:
 
 
 def _style(what: str) -> str:
-    text = escape(what)
-    if what.startswith("heard"):
-        return f"[green]caller[/] {text[7:]}"
+    """An entry of the call's timeline (English, the journal's words) coloured by kind, shown in words."""
+    text = escape(timeline_entry(what))
+    if what.startswith("heard: "):
+        return f"[green]{_('appelé')}[/] {escape(what[7:])}"
     if what.startswith("say"):
-        return f"[magenta]bot[/] {text[4:]}"
+        return f"[magenta]bot[/] {escape(what[4:] if current_language() != 'fr' else timeline_entry(what)[4:])}"
     if what.startswith(("result", "outcome")):
         return f"[bold]{text}[/]"
     if what.startswith(("barge-in", "AMD", "answering machine", "voicemail")):
@@ -161,8 +165,9 @@ def _e164(national: str) -> str:
 
 
 async def run_campaign_demo(settings: Settings, console: Console) -> int:
-    console.print(f"[bold]MiniBot demo[/]: a campaign of {len(CALLEES)} simulated callees "
-                  f"(embedded PostgreSQL, simulated Asterisk, ASR: {settings.asr})\n")
+    console.print(_("[bold]Démonstration MiniBot[/] : une campagne de {n} correspondants simulés (PostgreSQL "
+                    "intégré, Asterisk simulé, reconnaissance : {asr})").format(
+        n=len(CALLEES), asr=settings.asr) + "\n")
     work = Path(tempfile.mkdtemp(prefix="minibot-demo-"))
     try:
         return await _demo(settings, console, work)
@@ -173,7 +178,8 @@ async def run_campaign_demo(settings: Settings, console: Console) -> int:
 async def _demo(settings: Settings, console: Console, work: Path) -> int:
     with recognition_executor(settings.asr_threads, settings.asr_nice) as pool:
         try:
-            with console.status("starting PostgreSQL, loading the recogniser, the scenario and the voice..."):
+            with console.status(_("démarrage de PostgreSQL, chargement de la reconnaissance, du scénario et de la "
+                                  "voix...")):
                 db = await Database.open(None, work)
                 recognizer = await asyncio.to_thread(
                     load_recognizer, settings.asr, cache_dir=settings.cache_dir, models_dir=settings.models_path,
@@ -182,7 +188,7 @@ async def _demo(settings: Settings, console: Console, work: Path) -> int:
                 conversations = CampaignConversations(voice_from_settings(settings), settings.llm)
                 await conversations.brain("demo")
         except (AsrUnavailable, TtsError) as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(f"[red]{_('erreur :')}[/] {exc}")
             return 1
         try:
             return await _campaign(settings, console, db, recognizer, conversations, work)
@@ -198,15 +204,18 @@ async def _campaign(settings, console, db, recognizer, conversations, work) -> i
                                           variables={}, legal_basis="consent", advertiser="Démo SARL",
                                           purpose="présentation de l'offre", caller_id=_CALLER_ID)
     report = await import_contacts(db, _contact_file(work), campaign_id=campaign.id)
-    console.print(f"contacts.csv: {report.rows} rows, {report.imported} imported, "
-                  f"{len(report.duplicates)} duplicate (line {report.duplicates[0].line}), "
-                  f"{len(report.invalid)} invalid (line {report.invalid[0].line}: {report.invalid[0].reason})")
+    console.print(_("contacts.csv : {rows} lignes, {imported} importés, {duplicates} doublon (ligne {dup_line}), "
+                    "{invalid} invalide (ligne {bad_line} : {reason})").format(
+        rows=report.rows, imported=report.imported, duplicates=len(report.duplicates),
+        dup_line=report.duplicates[0].line, invalid=len(report.invalid), bad_line=report.invalid[0].line,
+        reason=report.invalid[0].reason))
     consents = await import_consents(db, _consent_file(work))
     console.print(f"consentements.csv: {consents.imported} consentements avec preuve importés "
                   f"(base légale: consentement, numéro présenté {_CALLER_ID})")
     await control.start(db, campaign.id)
     clock, when = _business_clock()
-    console.print(f"campaign {campaign.id} RUNNING at {when}; up to 4 calls at once\n")
+    console.print(_("campagne {id} EN COURS à {when} ; jusqu'à 4 appels à la fois").format(id=campaign.id, when=when)
+                  + "\n")
 
     async with SimulatedAsterisk(password=_PASSWORD) as sim, AudioSocketServer("127.0.0.1", 0) as server:
         for c in CALLEES:
@@ -224,7 +233,7 @@ async def _campaign(settings, console, db, recognizer, conversations, work) -> i
                     while await _first_attempts_left(db, campaign.id):  # noqa: ASYNC110 - the state is in the database
                         await asyncio.sleep(0.2)
             except TimeoutError:
-                console.print("[red]the calls did not all end within 4 minutes[/]")
+                console.print("[red]" + _("les appels ne se sont pas tous terminés en 4 minutes") + "[/]")
             await dialer.drain(30)
             for task in tasks:
                 task.cancel()
@@ -237,9 +246,11 @@ async def _campaign(settings, console, db, recognizer, conversations, work) -> i
     for row in await db.pool.fetch(
             """SELECT k.first_name, a.reason, a.due_at FROM attempts a JOIN contacts k ON k.id = a.contact_id
                WHERE a.campaign_id = $1 AND a.status = 'SCHEDULED' ORDER BY a.due_at""", campaign.id):
-        console.print(f"next: {row['first_name']} {row['reason']} at {row['due_at'].astimezone(PARIS):%a %d %H:%M}")
+        console.print(_("prochain : {name} {reason} le {when}").format(
+            name=row['first_name'], reason=row['reason'], when=format_slot(row['due_at'], str(PARIS))))
     for row in await db.pool.fetch("SELECT phone, evidence FROM opt_outs"):
-        console.print(f"opt-out kept for {mask(row['phone'])}: “{row['evidence']}”")
+        console.print(_("opposition gardée pour {phone} : « {evidence} »").format(
+            phone=mask(row['phone']), evidence=row['evidence']))
     for row in await db.pool.fetch("SELECT phone, revoked_source FROM consents WHERE revoked_at IS NOT NULL"):
         console.print(f"consentement retiré pour {mask(row['phone'])} ({row['revoked_source']})")
     law = await db.pool.fetchrow(
@@ -255,7 +266,7 @@ async def _campaign(settings, console, db, recognizer, conversations, work) -> i
                   f"numéro présenté {_CALLER_ID} sur {law['presented']}/{law['calls']} appels, "
                   f"mention IA entendue en entier sur {law['disclosed']}/{law['answered']} appels décrochés",
                   soft_wrap=True, highlight=False)
-    console.print(f"channels or bridges left in Asterisk: {leftovers}")
+    console.print(_("canaux ou ponts restés dans Asterisk : {n}").format(n=leftovers))
     done = await db.pool.fetchval("SELECT count(*) FROM calls WHERE campaign_id = $1 AND status = 'ENDED'", campaign.id)
     # Every callee's call ended (a retry that fell due meanwhile may add one more).
     return 0 if leftovers == 0 and done >= len(CALLEES) else 1

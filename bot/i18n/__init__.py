@@ -1,7 +1,8 @@
 """What people read, in their language: French by default, English available.
 
-One setting, `MINIBOT_LANGUAGE` (`fr` or `en`). Messages are written in French in the code (the
-product's first language) and looked up in `locale/<lang>/LC_MESSAGES/minibot.po` for the others,
+One setting, `MINIBOT_LANGUAGE` (`fr` or `en`; `Settings.language` in bot/config.py). Messages are
+written in French in the code (the product's first language) and looked up in
+`locale/<lang>/LC_MESSAGES/minibot.po` for the others,
 through Babel's PO reader and the standard `gettext` interface (no compiled .mo in git: the
 catalogue is read once per process). Dates, times and numbers go through Babel's CLDR formats, in
 the campaign's time zone (Europe/Paris unless the campaign says otherwise), never UTC.
@@ -30,8 +31,18 @@ DOMAIN = "minibot"
 
 
 def current_language() -> str:
-    """MINIBOT_LANGUAGE, or French; an unknown value falls back to French rather than failing a command."""
-    lang = os.environ.get("MINIBOT_LANGUAGE", DEFAULT_LANGUAGE).strip().lower()[:2]
+    """The `language` setting (MINIBOT_LANGUAGE, in the environment or .env), or French; an unknown
+    value falls back to French rather than failing the message that would report it."""
+    return _language(os.environ.get("MINIBOT_LANGUAGE"), os.getcwd())
+
+
+@cache
+def _language(env_value: str | None, cwd: str) -> str:
+    # Keyed by what can change it within a process (the variable, and the directory whose .env is
+    # read), so a message costs a dict lookup rather than a settings read.
+    from bot.config import LanguageSetting
+
+    lang = LanguageSetting().language
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 

@@ -5,8 +5,11 @@ The Asterisk checks do what a call does, on a channel of their own: the doctor r
 Stasis application (never MiniBot's: a running `minibot serve` keeps its calls), asks Asterisk for an
 AudioSocket channel to MiniBot's AudioSocket address (so Asterisk really connects to it), plays a
 probe file from the audio directory on it, and sends it into the AMD context, from which it must come
-back into the doctor's application with AMD's verdict, as MiniBot's snoop channels do. Nothing is
-dialled, and nothing is left behind: the channel is hung up whatever happens.
+back into the doctor's application with AMD's verdict, as MiniBot's snoop channels do. Then, only
+while MiniBot's own Stasis application is free (no MiniBot running to take the call), it places a
+Local call into the inbound context, as the trunk would, and waits for it in MiniBot's application
+with the `inbound` arguments. Nothing is dialled outside Asterisk, and nothing is left behind: the
+channels are hung up whatever happens.
 """
 
 from __future__ import annotations
@@ -142,7 +145,8 @@ async def check_asterisk(settings: Settings, audio_dir: Path | None = None) -> l
         try:
             info = await client.info()
         except AriUnavailable as exc:
-            out.append(Finding("ARI", FAIL, f"Asterisk injoignable à {a.url} ({_short(exc)})",
+            cause = re.sub(r"^Asterisk unreachable \((.*)\)$", r"\1", _short(exc))
+            out.append(Finding("ARI", FAIL, f"Asterisk injoignable à {a.url} ({cause})",
                                "vérifier qu'Asterisk tourne, http.conf (enabled=yes, bindaddr, bindport) et "
                                "MINIBOT_ARI__URL (http://hôte:port/ari)"))
             return out + _skipped("Asterisk injoignable")
@@ -166,14 +170,16 @@ async def check_asterisk(settings: Settings, audio_dir: Path | None = None) -> l
                            "" if major == "22" else "MiniBot est vérifié avec Asterisk 22 ; d'autres versions "
                            "peuvent différer (asterisk-22-facts)"))
         out.append(await _modules(client))
-        out.append(await _application(client, a.app))
+        application = await _application(client, a.app)
+        out.append(application)
         out.extend(await _media_checks(settings, audio_dir or settings.audio_path))
+        out.append(await _inbound_context(settings, app_free=application.status == OK))
     return out
 
 
 def _skipped(why: str) -> list[Finding]:
     return [Finding(name, SKIP, f"non vérifié : {why}") for name in
-            ("Modules", "Application Stasis", "AudioSocket", "Répertoire audio", "Contexte AMD")]
+            ("Modules", "Application Stasis", "AudioSocket", "Répertoire audio", "Contexte AMD", "Contexte entrant")]
 
 
 def _short(exc: BaseException) -> str:
@@ -386,6 +392,82 @@ _AMD_FIX = ("inclure asterisk/extensions.conf de MiniBot (#include) avec son con
             "MINIBOT_DIAL__AMD_CONTEXT doit le nommer")
 
 
+INBOUND_WAIT_S = 5.0  # the probe reaches Stasis at once on a sound dialplan (well under 1 s, live)
+_INBOUND_PROBE = "0100000000"  # any digits: [minibot-inbound] matches _X. and _+X.
+
+
+async def _inbound_context(settings: Settings, *, app_free: bool) -> Finding:
+    """A Local call into the inbound context must reach MiniBot's Stasis application with the
+    arguments ["inbound", caller, called], as a call from the trunk does."""
+    name, context, app = "Contexte entrant", settings.dial.inbound_context, settings.ari.app
+    serves = bool(settings.dialer.inbound_scenario)
+    if not app_free:
+        return Finding(name, SKIP, f"non vérifié : l'application « {app} » est prise (un MiniBot tourne) et "
+                       "recevrait l'appel de test", "relancer « minibot doctor » MiniBot arrêté")
+    number = national(caller_id_number(settings.dial.caller_id) or "") or _INBOUND_PROBE
+    stream = EventStream(_ari_config(settings, app), give_up_after=10)
+    events = stream.subscribe(everything=True)
+    reader = asyncio.create_task(stream.run(), name="doctor-inbound-events")
+    channel_id = f"doctor-in-{uuid.uuid4().hex[:12]}"
+    try:
+        async with AriClient(_ari_config(settings, app)) as client:
+            await stream.wait_connected(5)
+            try:
+                await client.originate(f"Local/{number}@{context}", app=app, app_args=["doctor"], timeout=5,
+                                       channel_id=channel_id, other_channel_id=f"{channel_id}-2",
+                                       caller_id="doctor <0100000001>")
+            except AriError as exc:
+                return Finding(name, FAIL, f"appel de test vers [{context}] refusé ({_short(exc)})",
+                               "lire le journal d'Asterisk")
+            outcome = await _inbound_outcome(events, channel_id)
+    except (AriError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return Finding(name, FAIL, f"ARI ne répond plus ({_short(exc)})", "lire le journal d'Asterisk")
+    finally:
+        with contextlib.suppress(AriError, aiohttp.ClientError, OSError, TimeoutError):
+            async with AriClient(_ari_config(settings, app)) as client:
+                await client.hangup(channel_id)
+        events.close()
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    if isinstance(outcome, tuple):  # the StasisStart's arguments
+        if outcome[:1] == ("inbound",):
+            return Finding(name, OK, f"[{context}] mène un appel vers {number} à MiniBot (« {app} », "
+                           f"arguments {', '.join(outcome)})")
+        return Finding(name, FAIL, f"[{context}] mène l'appel à « {app} » sans l'argument inbound "
+                       f"(arguments {list(outcome)})", _INBOUND_FIX)
+    status = FAIL if serves else WARN
+    later = "" if serves else " (sans effet tant que MINIBOT_DIALER__INBOUND_SCENARIO n'est pas réglé)"
+    if outcome == 34:  # the dialplan's Hangup(34) after Stasis() failed: no such application
+        return Finding(name, status, f"[{context}] existe mais Stasis() n'y trouve pas l'application « {app} »{later}",
+                       f"le nom d'application dans extensions.conf ([{context}], Stasis(...)) doit être "
+                       "MINIBOT_ARI__APP")
+    if outcome is None:
+        return Finding(name, status, f"[{context}] ne rend pas l'appel de test en {INBOUND_WAIT_S:g} s{later}",
+                       _INBOUND_FIX)
+    return Finding(name, status, f"le contexte [{context}] est absent, ou n'accepte pas le numéro {number}{later}",
+                   _INBOUND_FIX)
+
+
+async def _inbound_outcome(events, channel_id: str) -> tuple[str, ...] | int | None:
+    """The arguments the inbound half (;2) enters Stasis with; else the cause its originated half
+    (;1) died with (0: no such extension, 34: Stasis() failed); None when neither came in time."""
+    try:
+        async with asyncio.timeout(INBOUND_WAIT_S):
+            while True:
+                event = await events.get()
+                if isinstance(event, StasisStart) and event.channel.id == f"{channel_id}-2":
+                    return tuple(event.args)
+                if isinstance(event, ChannelDestroyed) and event.channel.id == channel_id:
+                    return event.cause
+    except TimeoutError:
+        return None
+
+
+_INBOUND_FIX = ("inclure asterisk/extensions.conf de MiniBot (#include) avec son contexte [minibot-inbound] "
+                "(Stasis(<application>,inbound,...)), puis « dialplan reload » ; le endpoint du trunk dans "
+                "pjsip.conf a context = ce contexte, que MINIBOT_DIAL__INBOUND_CONTEXT nomme")
+
+
 # -- the rest of the installation ---------------------------------------------------------------------
 
 async def check_database(settings: Settings) -> Finding:
@@ -453,8 +535,8 @@ async def check_voice(settings: Settings) -> Finding:
         return Finding(name, FAIL, f"{settings.tts.engine} : {_short(exc)}",
                        "installer le moteur de voix (minibot voice list) ou choisir MINIBOT_TTS__ENGINE=espeak")
     if isinstance(component, str) or component.status == "ok":
-        return Finding(name, OK, component if isinstance(component, str) else component.detail)
-    return Finding(name, FAIL, component.detail, "minibot voice list")
+        return Finding(name, OK, in_french(component if isinstance(component, str) else component.detail))
+    return Finding(name, FAIL, in_french(component.detail), "minibot voice list")
 
 
 async def check_llm(settings: Settings) -> Finding:
@@ -463,14 +545,37 @@ async def check_llm(settings: Settings) -> Finding:
     name = "Ollama"
     component = await health.llm(settings.llm).fn()
     if isinstance(component, str):
-        return Finding(name, OK, component)
+        return Finding(name, OK, in_french(component))
     if component.status == "disabled":
         return Finding(name, SKIP, "désactivé (MINIBOT_LLM__ENABLED=false) : les réponses restent scriptées")
     if component.status == "ok":
-        return Finding(name, OK, component.detail)
-    return Finding(name, WARN, component.detail,
+        return Finding(name, OK, in_french(component.detail))
+    return Finding(name, WARN, in_french(component.detail),
                    f"démarrer Ollama (ollama serve) et « ollama pull {settings.llm.model} », ou "
                    "MINIBOT_LLM__ENABLED=false ; sans lui les appels continuent, sans réponses libres")
+
+
+# bot.ops.health words its details for /health (monitoring reads them, in English); the doctor
+# reuses its checks and says the same in French.
+_HEALTH_FR = [
+    (re.compile(r"^(.+?), voice (\S+)(?:, renders in (\d+) ms)?$"),
+     lambda m: f"{m[1]}, voix {m[2]}" + (f", phrase d'essai synthétisée en {m[3]} ms" if m[3] else "")),
+    (re.compile(r"^(.+?): rendered no audio$"), lambda m: f"{in_french(m[1])} : aucun son produit"),
+    (re.compile(r"^Ollama at (\S+): HTTP (\d+)$"), lambda m: f"Ollama à {m[1]} répond HTTP {m[2]}"),
+    (re.compile(r"^Ollama at (\S+): no answer in (\S+) s$"), lambda m: f"Ollama à {m[1]} : pas de réponse en {m[2]} s"),
+    (re.compile(r"^Ollama at (\S+) lacks (\S+) \(run: .*\)$"), lambda m: f"Ollama à {m[1]} n'a pas le modèle {m[2]}"),
+    (re.compile(r"^Ollama at (\S+), model (\S+)$"), lambda m: f"Ollama à {m[1]}, modèle {m[2]}"),
+    (re.compile(r"^Ollama at (\S+): (.*)$"), lambda m: f"Ollama injoignable à {m[1]} ({m[2]})"),
+]
+
+
+def in_french(detail: str) -> str:
+    """A health detail as the doctor says it (unknown wordings as they are: a speech server's own)."""
+    for pattern, french in _HEALTH_FR:
+        m = pattern.match(detail)
+        if m:
+            return french(m)
+    return detail
 
 
 Step = Callable[[Settings], Awaitable[Finding | list[Finding]]]

@@ -11,6 +11,7 @@ import asyncpg
 
 from ..campaign.lifecycle import CampaignStatus, TransitionError, target
 from ..compliance.campaign import LEGAL_FIELDS
+from ..i18n import _
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ async def create_campaign(db: asyncpg.Pool | asyncpg.Connection, name: str, scen
 async def get_campaign(db: asyncpg.Pool | asyncpg.Connection, campaign_id: int) -> Campaign:
     row = await db.fetchrow("SELECT * FROM campaigns WHERE id = $1", campaign_id)
     if row is None:
-        raise LookupError(f"no campaign {campaign_id}")
+        raise LookupError(_("campagne {id} introuvable").format(id=campaign_id))
     return Campaign.from_row(row)
 
 
@@ -105,7 +106,7 @@ async def change_status(db: asyncpg.Pool, campaign_id: int, action: str) -> Camp
         if row is None:
             current = await conn.fetchval("SELECT status FROM campaigns WHERE id = $1", campaign_id)
             if current is None:
-                raise LookupError(f"no campaign {campaign_id}")
+                raise LookupError(_("campagne {id} introuvable").format(id=campaign_id))
             raise TransitionError(campaign_id, action, current)
         if to is CampaignStatus.CANCELLED:
             await conn.execute("""UPDATE attempts SET status = 'CANCELLED', updated_at = now()

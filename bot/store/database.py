@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
+from ..i18n import _
 from .embedded import start_embedded, stop_embedded
 from .migrate import Migration, migrate
 
@@ -58,7 +59,8 @@ class Database:
         except (OSError, asyncpg.PostgresError, TimeoutError, ValueError) as exc:
             if embedded is not None:
                 await asyncio.to_thread(stop_embedded, embedded)
-            raise DatabaseError(f"cannot connect to PostgreSQL at {_redacted(url)}: {exc}") from None
+            raise DatabaseError(_("connexion impossible à PostgreSQL ({url}) : {error}").format(
+                url=_redacted(url), error=exc)) from None
         db = cls(pool, embedded=embedded, url=url, data_dir=data_dir)
         if run_migrations:
             try:

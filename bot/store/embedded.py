@@ -15,6 +15,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..i18n import _
+
 log = logging.getLogger(__name__)
 # platformdirs (under pgserver) warns on every start when XDG_RUNTIME_DIR is unset (root, containers):
 # it falls back to /tmp by itself, so the warning only clutters the demo and the CLI.
@@ -69,7 +71,8 @@ def _start(data_dir: Path) -> tuple[object, str]:
     try:
         import pgserver
     except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise EmbeddedUnavailable("the embedded PostgreSQL needs the pgserver package, or set DATABASE_URL") from exc
+        raise EmbeddedUnavailable(_("la base PostgreSQL intégrée a besoin du paquet pgserver ; sinon régler "
+                                    "DATABASE_URL")) from exc
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         server = pgserver.get_server(data_dir, cleanup_mode="stop")

@@ -38,6 +38,8 @@ from typing import Any
 
 import asyncpg
 
+from ..i18n import _
+
 ASTERISK_RECORDINGS = Path("/var/spool/asterisk/recording")  # Asterisk's astspooldir/recording
 BATCH = 1000  # calls per transaction
 WORD_EVENTS = ("heard", "say", "said")  # call_events kinds whose detail quotes what was said
@@ -47,25 +49,26 @@ WORD_EVENTS = ("heard", "say", "said")  # call_events kinds whose detail quotes 
 _AGE = re.compile(r"^\s*(\d+)\s*(min|mo|h|d|w)\s*$", re.IGNORECASE)
 _AMBIGUOUS = re.compile(r"^\s*(\d+)\s*m\s*$", re.IGNORECASE)
 _UNITS = {"min": ("minutes", 1), "h": ("hours", 1), "d": ("days", 1), "w": ("weeks", 1), "mo": ("days", 30)}
-AGE_FORMS = "a whole number and a unit: min, h, d, w or mo (e.g. 90min, 12h, 30d, 12w, 6mo)"
+AGE_FORMS = ("un nombre entier et une unité : min, h, d (jours), w (semaines) ou mo (mois de 30 jours), par ex. 90min, "
+             "12h, 30d, 12w, 6mo")
 
 
 def parse_age(text: str) -> timedelta:
     """'90min', '12h', '30d', '12w', '6mo' (30 days each) → timedelta; ValueError saying what is expected."""
     if _AMBIGUOUS.match(text or ""):
-        raise ValueError(f"{text!r} is an ambiguous age: write {text.strip()[:-1]}min for minutes "
-                         f"or {text.strip()[:-1]}mo for months")
+        raise ValueError(_("{text!r} est une durée ambiguë : écrire {n}min pour des minutes ou {n}mo pour des "
+                           "mois").format(text=text, n=text.strip()[:-1]))
     m = _AGE.match(text or "")
     if not m:
-        raise ValueError(f"{text!r} is not an age: {AGE_FORMS}")
+        raise ValueError(_("{text!r} n'est pas une durée : {forms}").format(text=text, forms=_(AGE_FORMS)))
     value = int(m[1])
     if value == 0:
-        raise ValueError(f"{text!r}: the age must be more than zero")
+        raise ValueError(_("{text!r} : la durée doit être supérieure à zéro").format(text=text))
     try:
         unit, factor = _UNITS[m[2].lower()]
         return timedelta(**{unit: value * factor})
     except OverflowError:
-        raise ValueError(f"{text!r} is too large an age") from None
+        raise ValueError(_("{text!r} : durée trop grande").format(text=text)) from None
 
 
 @dataclass

@@ -26,6 +26,7 @@ import numpy as np
 import soxr
 import yaml
 
+from ..i18n import _
 from ..speech.pcm import Audio, to_pcm
 from .cache import write_audio
 from .levels import _frame_levels, limit_peaks, loudness
@@ -83,7 +84,7 @@ def read_recording(path: str | Path) -> tuple[np.ndarray, int]:
 
     path = Path(path)
     if not path.is_file():
-        raise PrepareError(path, "not found")
+        raise PrepareError(path, _("introuvable"))
     raw = path.suffix.lower() == ".sln16"
     kwargs = {"samplerate": 16000, "channels": 1, "subtype": "PCM_16", "format": "RAW", "endian": "LITTLE"}
     try:
@@ -93,10 +94,11 @@ def read_recording(path: str | Path) -> tuple[np.ndarray, int]:
             info = sf.info(str(path))
             frames, rate = info.frames, info.samplerate
         if frames <= 0 or rate <= 0:
-            raise PrepareError(path, "empty (no audio samples)")
+            raise PrepareError(path, _("vide (aucun échantillon audio)"))
         seconds = frames / rate
         if seconds > MAX_SECONDS:  # checked before decoding a long file into memory
-            raise PrepareError(path, f"too long ({seconds / 60:.1f} min; prompts are at most {MAX_SECONDS / 60:g} min)")
+            raise PrepareError(path, _("trop long ({minutes} min ; un message dure au plus {limit} min)").format(
+                minutes=f"{seconds / 60:.1f}", limit=f"{MAX_SECONDS / 60:g}"))
         data, rate = sf.read(str(path), dtype="float32", always_2d=True, **(kwargs if raw else {}))
     except PrepareError:
         raise
@@ -104,9 +106,9 @@ def read_recording(path: str | Path) -> tuple[np.ndarray, int]:
         detail = str(exc).split(": ", 1)[-1] if str(exc) else type(exc).__name__
         if "does not exist" in detail:  # libsndfile's words for a format it does not recognise
             detail = "format not recognised"
-        raise PrepareError(path, f"unreadable as audio ({detail.rstrip('.')})") from None
+        raise PrepareError(path, _("illisible comme audio ({detail})").format(detail=detail.rstrip('.'))) from None
     if data.shape[0] == 0:
-        raise PrepareError(path, "empty (no audio samples)")
+        raise PrepareError(path, _("vide (aucun échantillon audio)"))
     return _downmix(data), int(rate)
 
 
@@ -125,7 +127,7 @@ def condition(samples: np.ndarray, rate: int, *, target: float = TARGET_LUFS, so
     """The whole chain on mono float samples; PrepareError when there is nothing to keep."""
     x = np.asarray(samples, dtype=np.float32)
     if x.size == 0:
-        raise PrepareError(Path(source), "empty (no audio samples)")
+        raise PrepareError(Path(source), _("vide (aucun échantillon audio)"))
     seconds_in = x.size / rate
     x = x - float(np.mean(x))
     if rate != RATE:
@@ -133,12 +135,12 @@ def condition(samples: np.ndarray, rate: int, *, target: float = TARGET_LUFS, so
     x = trim_silence(x, RATE, keep=keep, source=source)
     before, method = loudness(x, RATE)
     x = limit_peaks(x * np.float32(10 ** ((target - before) / 20)), RATE, peak_dbfs)
-    after, _ = loudness(x, RATE, method)
-    for _ in range(2):  # heavy limiting costs loudness: make it up, limit again
+    after, _method = loudness(x, RATE, method)
+    for _attempt in range(2):  # heavy limiting costs loudness: make it up, limit again
         if after >= target - 0.5:
             break
         x = limit_peaks(x * np.float32(10 ** ((target - after) / 20)), RATE, peak_dbfs)
-        after, _ = loudness(x, RATE, method)
+        after, _method = loudness(x, RATE, method)
     audio = Audio(to_pcm(x), RATE)
     return Conditioned(audio, seconds_in, before, after, _dbfs(float(np.max(np.abs(x)))), method)
 
@@ -157,7 +159,8 @@ def trim_silence(x: np.ndarray, rate: int, *, keep: float = KEEP_SILENCE, source
     levels = _frame_levels(x, frame)
     loudest = float(levels.max())
     if loudest < -60.0:
-        raise PrepareError(Path(source), f"silent (loudest 10 ms at {loudest:.0f} dBFS)")
+        raise PrepareError(Path(source), _("silencieux (les 10 ms les plus fortes à {level} dBFS)").format(
+            level=f"{loudest:.0f}"))
     floor = float(np.percentile(levels, 10))
     threshold = max(min(floor + 12.0, loudest - 20.0), loudest - 50.0, -70.0)
     above = levels > threshold
@@ -231,7 +234,8 @@ def prepare_many(sources: Iterable[str | Path], out_dir: str | Path, *,
     stems: dict[str, Path] = {}
     for source in map(Path, sources):
         if (first := stems.get(source.stem)) is not None:
-            results.append(Failed(source, f"same name as {first}: both would be written to {source.stem}.wav"))
+            results.append(Failed(source, _("même nom que {first} : les deux seraient écrits dans {name}.wav").format(
+                first=first, name=source.stem)))
             continue
         stems[source.stem] = source
         try:
@@ -288,9 +292,9 @@ def prepare_scenario(scenario_file: str | Path, *,
             continue
         if ref.path.suffix not in PLAYABLE:
             playable = str(Path(ref.relative).with_suffix(".wav"))
-            results.append((ref, Failed(ref.path, f"prepared {ref.path.stem}.wav and {ref.path.stem}.sln16, but the "
-                                                  f"bot cannot play {ref.path.suffix} files: set {ref.where}: "
-                                                  f"{playable}")))
+            results.append((ref, Failed(ref.path, _(
+                "{stem}.wav et {stem}.sln16 préparés, mais le bot ne joue pas les fichiers {suffix} : mettre {where}: "
+                "{playable}").format(stem=ref.path.stem, suffix=ref.path.suffix, where=ref.where, playable=playable))))
             continue
         results.append((ref, prepared))
     return results

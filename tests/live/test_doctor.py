@@ -1,7 +1,8 @@
 """`minibot doctor` against the real Asterisk: a sound installation passes, and each
 misconfiguration that can be produced on it is found and named (wrong password, wrong port, a
-module missing, the AMD context missing, an AudioSocket address Asterisk cannot reach, an audio
-directory Asterisk cannot read, the Stasis application taken). Plus the caller ID's rules."""
+module missing, the AMD context missing, the inbound context missing or naming another Stasis
+application, an AudioSocket address Asterisk cannot reach, an audio directory Asterisk cannot read,
+the Stasis application taken). Plus the caller ID's rules."""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ async def test_a_sound_installation_passes(live_asterisk, tmp_path):
     found = by_name(await check_asterisk(settings_for(live_asterisk, tmp_path)))
     assert {name: status for name, (status, _, _) in found.items()} == {
         "ARI": "ok", "Version d'Asterisk": "ok", "Modules": "ok", "Application Stasis": "ok", "AudioSocket": "ok",
-        "Répertoire audio": "ok", "Contexte AMD": "ok"}, found
+        "Répertoire audio": "ok", "Contexte AMD": "ok", "Contexte entrant": "ok"}, found
     assert "22." in found["Version d'Asterisk"][1]
+    assert "[minibot-inbound]" in found["Contexte entrant"][1] and "inbound" in found["Contexte entrant"][1]
     assert live_asterisk.channels() == []  # the test channel is gone
 
 
@@ -77,6 +79,37 @@ async def test_a_missing_amd_context_is_found(live_asterisk, tmp_path):
     assert found["AudioSocket"][0] == "ok"
 
 
+async def test_a_missing_inbound_context_is_found(live_asterisk, tmp_path):
+    conf = live_asterisk.etc / "extensions.conf"
+    original = conf.read_text()
+    conf.write_text(original.replace("[minibot-inbound]", "[minibot-inbound-renamed]"))
+    live_asterisk.rx("dialplan reload")
+    try:
+        serving = settings_for(live_asterisk, tmp_path, dialer={"inbound_scenario": "demo"})
+        found = by_name(await check_asterisk(serving))
+        idle = by_name(await check_asterisk(settings_for(live_asterisk, tmp_path)))
+    finally:
+        conf.write_text(original)
+        live_asterisk.rx("dialplan reload")
+    status, detail, fix = found["Contexte entrant"]
+    assert status == "fail" and "[minibot-inbound] est absent" in detail, found
+    assert "extensions.conf" in fix and "pjsip.conf" in fix and "MINIBOT_DIAL__INBOUND_CONTEXT" in fix
+    # Without an inbound scenario MiniBot refuses inbound calls anyway: said, not failed.
+    assert idle["Contexte entrant"][0] == "warn" and "INBOUND_SCENARIO" in idle["Contexte entrant"][1]
+    assert found["Contexte AMD"][0] == "ok"
+    assert live_asterisk.channels() == []
+
+
+async def test_an_inbound_context_naming_another_application(live_asterisk, tmp_path):
+    # The dialplan sends inbound calls to Stasis(minibot,...); this MiniBot registers "autre".
+    other = settings_for(live_asterisk, tmp_path, ari={"app": "autre"}, dialer={"inbound_scenario": "demo"})
+    found = by_name(await check_asterisk(other))
+    status, detail, fix = found["Contexte entrant"]
+    assert status == "fail" and "n'y trouve pas l'application « autre »" in detail, found
+    assert "MINIBOT_ARI__APP" in fix
+    assert live_asterisk.channels() == []
+
+
 async def test_an_audiosocket_address_asterisk_cannot_reach(live_asterisk, tmp_path):
     unreachable = settings_for(live_asterisk, tmp_path, audiosocket_address=f"127.0.0.1:{free_port()}")
     found = by_name(await check_asterisk(unreachable))
@@ -104,6 +137,8 @@ async def test_the_stasis_application_already_in_use(live_asterisk, tmp_path):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert found["Application Stasis"][0] == "warn" and "déjà connectée" in found["Application Stasis"][1]
+    # The inbound probe would ring the running MiniBot: not placed.
+    assert found["Contexte entrant"][0] == "skip" and "relancer" in found["Contexte entrant"][2]
 
 
 @pytest.mark.parametrize(("caller_id", "status", "words"), [
@@ -119,6 +154,21 @@ async def test_the_stasis_application_already_in_use(live_asterisk, tmp_path):
 def test_the_caller_id_rules(caller_id, status, words):
     found = check_caller_id(caller_id)
     assert found.status == status and words in found.detail, found
+
+
+@pytest.mark.parametrize(("health", "doctor"), [
+    ("espeak 1.51/s155/p50, voice fr+f3, renders in 14 ms", "espeak 1.51/s155/p50, voix fr+f3, phrase d'essai "
+     "synthétisée en 14 ms"),
+    ("piper 1.2, voice siwis: rendered no audio", "piper 1.2, voix siwis : aucun son produit"),
+    ("Ollama at http://h:11434: no answer in 1.5 s", "Ollama à http://h:11434 : pas de réponse en 1.5 s"),
+    ("Ollama at http://h:11434 lacks qwen (run: ollama pull qwen)", "Ollama à http://h:11434 n'a pas le modèle qwen"),
+    ("Ollama at http://h:11434, model qwen", "Ollama à http://h:11434, modèle qwen"),
+    ("Ollama at http://h:11434: HTTP 500", "Ollama à http://h:11434 répond HTTP 500"),
+])
+def test_the_health_details_are_said_in_french(health, doctor):
+    from bot.ops.doctor import in_french
+
+    assert in_french(health) == doctor
 
 
 def test_the_command_line_reads_every_line_in_french(live_asterisk, database_url, tmp_path):
@@ -142,4 +192,5 @@ def test_the_command_line_reads_every_line_in_french(live_asterisk, database_url
     assert {"Reconnaissance vocale", "Voix"} <= set(checks)
     text = CliRunner().invoke(app, ["doctor"], env={**env, "MINIBOT_DIAL__CALLER_ID": "<+33162000000>"})
     assert "OK ARI" in text.stdout.replace("  ", " ") or "ARI :" in text.stdout
-    assert "Contexte AMD" in text.stdout
+    assert "Contexte AMD" in text.stdout and "Contexte entrant" in text.stdout
+    assert "voix " in text.stdout and ", voice " not in text.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from pathlib import Path
 
+from ...i18n import _
 from .base import AsrUnavailable, Recognizer, RecognizerStream, Transcript
 from .models import VOSK_ALIASES, ModelError, installed_whisper
 from .settings import WhisperConfig
@@ -42,15 +43,18 @@ def load_recognizer(
         from .vosk_server import VoskServerRecognizer
 
         if not vosk_url:
-            raise AsrUnavailable("asr=vosk-server needs the server's address: set MINIBOT_VOSK_URL=ws://host:2700")
+            raise AsrUnavailable(_("asr=vosk-server demande l'adresse du serveur : régler "
+                                   "MINIBOT_VOSK_URL=ws://hôte:2700"))
         return VoskServerRecognizer(vosk_url)
     if engine == "wyoming":
         from .wyoming import WyomingRecognizer
 
         if not wyoming_asr:
-            raise AsrUnavailable("asr=wyoming needs its servers: set MINIBOT_WYOMING_ASR=tcp://host:10300[,...]")
+            raise AsrUnavailable(_("asr=wyoming demande ses serveurs : régler "
+                                   "MINIBOT_WYOMING_ASR=tcp://hôte:10300[,...]"))
         return WyomingRecognizer(wyoming_asr.split(","), vocabulary=vocabulary)
-    raise AsrUnavailable(f"unknown ASR engine {engine!r} (choose whisper, vosk, vosk-server or wyoming)")
+    raise AsrUnavailable(_("moteur de reconnaissance inconnu {engine!r} (choisir whisper, vosk, vosk-server ou "
+                           "wyoming)").format(engine=engine))
 
 
 __all__ = ["AsrUnavailable", "Recognizer", "RecognizerStream", "Transcript", "Vocabulary", "load_recognizer"]

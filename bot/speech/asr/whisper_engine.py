@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from ...i18n import _
 from .base import AsrUnavailable, Transcript
 from .vocabulary import Vocabulary
 
@@ -76,7 +77,7 @@ class WhisperRecognizer:
     ) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "model.bin").exists():
-            raise AsrUnavailable(f"no Whisper model in {model_dir} (model.bin missing)")
+            raise AsrUnavailable(_("pas de modèle Whisper dans {path} (model.bin absent)").format(path=model_dir))
         from faster_whisper import WhisperModel
 
         # One model shared by all calls; ``workers`` lets that many utterances decode at once.
@@ -86,7 +87,8 @@ class WhisperRecognizer:
             self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
                                        cpu_threads=cpu_threads, num_workers=workers)
         except (ValueError, RuntimeError) as exc:  # no CUDA, or a compute type the device lacks
-            raise AsrUnavailable(f"Whisper on {device} ({compute_type}) cannot load {model_dir}: {exc}") from None
+            raise AsrUnavailable(_("Whisper sur {device} ({compute}) ne peut pas charger {path} : {error}").format(
+                device=device, compute=compute_type, path=model_dir, error=exc)) from None
         self.model_dir = model_dir
         self.executor = executor
         self.language = language

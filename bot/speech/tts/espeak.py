@@ -9,6 +9,7 @@ import tempfile
 from functools import cached_property
 from pathlib import Path
 
+from ...i18n import _
 from ..pcm import Audio, read_wav
 from .base import TtsError, TtsUnavailable, at_rate
 
@@ -37,7 +38,8 @@ class EspeakEngine:
     def synthesize(self, text: str, voice: str | None = None, sample_rate: int | None = None) -> Audio:
         voice = voice or self.default_voice
         if voice not in VOICES:
-            raise TtsError(f"espeak: unknown voice {voice!r}; French voices: {', '.join(VOICES)}")
+            raise TtsError(_("espeak : voix inconnue {voice!r} ; voix françaises : {voices}").format(
+                voice=voice, voices=", ".join(VOICES)))
         with tempfile.TemporaryDirectory(prefix="minibot-espeak-") as tmp:
             out = Path(tmp) / "speech.wav"
             # Text on stdin, never on the command line: no quoting issue, no length limit.
@@ -46,5 +48,6 @@ class EspeakEngine:
                 input=text.encode("utf-8"), capture_output=True, timeout=self.timeout, check=False,
             )
             if done.returncode != 0 or not out.exists():
-                raise TtsError(f"espeak-ng failed ({done.returncode}): {done.stderr.decode(errors='replace')[:200]}")
+                raise TtsError(_("espeak-ng a échoué ({code}) : {error}").format(
+                    code=done.returncode, error=done.stderr.decode(errors='replace')[:200]))
             return at_rate(read_wav(out), sample_rate)

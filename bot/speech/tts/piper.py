@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...i18n import _
 from ..pcm import Audio
 from .base import TtsError, TtsUnavailable, at_rate
 
@@ -85,13 +86,15 @@ class PiperEngine:
             try:
                 self._voices[name] = self._load(path, path.with_suffix(".onnx.json"), use_cuda=self.use_cuda)
             except (OSError, ValueError, json.JSONDecodeError) as exc:
-                raise TtsError(f"piper: cannot load voice {name} from {path}: {exc}") from None
+                raise TtsError(_("piper : impossible de charger la voix {name} depuis {path} : {error}").format(
+                    name=name, path=path, error=exc)) from None
         return self._voices[name]
 
     def synthesize(self, text: str, voice: str | None = None, sample_rate: int | None = None) -> Audio:
         voice = voice or self.default_voice
         if voice not in self._paths:
-            raise TtsError(f"piper: unknown voice {voice!r}; voices: {', '.join(self.voices())}")
+            raise TtsError(_("piper : voix inconnue {voice!r} ; voix : {voices}").format(
+                voice=voice, voices=", ".join(self.voices())))
         with self._lock:
             model = self._voice(voice)
             chunks = list(model.synthesize(text, syn_config=self._config))

@@ -62,6 +62,21 @@
     constructor(status, message) { super(message); this.status = status; }
   }
 
+  // What the operator reads about a failed request, in French whatever the API's own words (its
+  // messages are written for API clients, in English) or the browser's ("Failed to fetch").
+  function problem(status, serverMessage) {
+    if (status === 0) return "serveur injoignable (MiniBot est-il lancé ? minibot serve)";
+    if (status === 401) {
+      return /MINIBOT_API__KEY/.test(serverMessage || "")
+        ? "aucune clé d'API n'est réglée sur le serveur (MINIBOT_API__KEY) : toute route /api/ est refusée"
+        : "clé incorrecte ou absente";
+    }
+    if (status === 404) return "introuvable";
+    if (status === 503) return "base de données indisponible, nouvel essai dans quelques secondes";
+    if (status >= 500) return `erreur interne du serveur (${status}) : voir son journal`;
+    return `requête refusée (${status})`;
+  }
+
   const apiKey = () => sessionStorage.getItem(KEY_STORE);
 
   async function api(path) {
@@ -72,12 +87,12 @@
         cache: "no-store", credentials: "omit", referrerPolicy: "no-referrer",
       });
     } catch (err) {
-      throw new ApiError(0, `serveur injoignable (${err.message})`);
+      throw new ApiError(0, problem(0));
     }
     let body = null;
     try { body = await response.json(); } catch (_) { /* not JSON: the status says enough */ }
     if (!response.ok) {
-      throw new ApiError(response.status, (body && body.error) || `${response.status} ${response.statusText}`);
+      throw new ApiError(response.status, problem(response.status, body && body.error));
     }
     return body;
   }
