@@ -175,3 +175,35 @@ async def test_simulated_core_stop_is_asterisks(live_asterisk):
     # The first originate may still get through on either (sent before the stop took hold).
     assert [a for a in simulated[1] if a != 200] == [a for a in real[1] if a != 200] == [500, 503, "refused"], \
         f"simulator {simulated[1]} != Asterisk {real[1]}"
+
+
+async def _to_absent_app(ari: AriConfig) -> tuple[int, float | None]:
+    """Originate into a Stasis app no event socket holds: (POST status, seconds until the channel
+    is gone; None if it stayed 5 s)."""
+    import base64
+
+    import aiohttp
+
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{ari.username}:{ari.password}".encode()).decode()}
+    async with aiohttp.ClientSession(headers=auth) as http:
+        async with http.post(f"{ari.url}/channels?endpoint=Local/human@callee-sim&app=nobody-listens"
+                             "&channelId=conf-absent") as r:
+            status = r.status
+        began = asyncio.get_running_loop().time()
+        while asyncio.get_running_loop().time() - began < 5:
+            async with http.get(f"{ari.url}/channels") as r:
+                if not any(c["id"].startswith("conf-absent") for c in await r.json()):
+                    return status, asyncio.get_running_loop().time() - began
+            await asyncio.sleep(0.1)
+    return status, None
+
+
+async def test_an_originate_to_an_app_nobody_holds_is_taken_then_dropped_on_both(live_asterisk):
+    """Why dials wait for the app's registration (bot/call/readiness.py): Asterisk accepts the
+    originate (200), the callee answers, and the channel is dropped ("Stasis app ... doesn't exist")."""
+    real = await _to_absent_app(live_asterisk.ari_config())
+    async with SimulatedAsterisk(password=PASSWORD) as sim:
+        simulated = await _to_absent_app(AriConfig(url=sim.url, username="minibot", password=PASSWORD))
+        assert [c.outcome for c in sim.calls] == ["answered"]  # it rang and was picked up
+    assert real[0] == simulated[0] == 200
+    assert real[1] is not None and simulated[1] is not None, f"simulator {simulated}, Asterisk {real}"
