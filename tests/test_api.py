@@ -463,7 +463,7 @@ async def test_list_and_validate_scenarios(api):
     lines[rail] = lines[rail].replace("[hello, ", "[hello, nowhere, ")
     wrong = await api.json("POST", "/api/scenarios/validate", json={"yaml": "\n".join(lines)})
     assert wrong["valid"] is False
-    assert {"line": rail + 1, "message": "rail step 'nowhere' is not defined in steps"} in wrong["problems"]
+    assert {"line": rail + 1, "message": "l'étape 'nowhere' du rail n'est pas définie dans steps"} in wrong["problems"]
 
     assert (await api.json("POST", "/api/scenarios/validate", 400, json={"yml": DEMO}))["field"] == "yaml"
     await api.json("POST", "/api/scenarios/validate", 415, data=b"x", headers={"Content-Type": "image/png"})

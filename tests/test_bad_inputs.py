@@ -112,7 +112,7 @@ def test_a_key_given_twice_is_reported_with_its_line(tmp_path):
         load_scenario(path)
     [problem] = caught.value.problems  # alone: not the cascade a replaced key leads to
     assert problem.line == len(text.rstrip("\n").splitlines()) + 1
-    assert "title: key given twice (first on line" in problem.message
+    assert "title : clé donnée deux fois (la première à la ligne" in problem.message
 
 
 # -- a campaign's variables -------------------------------------------------------------------------

@@ -279,7 +279,7 @@ async def test_the_objection_library_check_counts_entries_and_an_empty_library_i
     body, status = await h.Health({"objections": h.objection_library()}).report()
     assert status == 200 and "entries in" in body["components"]["objections"]["detail"], body
     body, status = await h.Health({"objections": h.objection_library(directory=tmp_path)}).report()
-    assert status == 503 and "no objection library" in body["components"]["objections"]["detail"]
+    assert status == 503 and "aucune bibliothèque d'objections" in body["components"]["objections"]["detail"]
 
 
 # -- logs --------------------------------------------------------------------------------------

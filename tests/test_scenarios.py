@@ -241,26 +241,36 @@ def test_the_base_of_these_tests_is_valid(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("replace", "line", "message"),
     [
-        ({14: "      deny: nowhere"}, 14, "step 'hello': deny → unknown step 'nowhere'"),
-        ({8: "rail: [hello, ask, is_lead, bye_later, ghost]"}, 8, "rail step 'ghost' is not defined in steps"),
+        ({14: "      deny: nowhere"}, 14, "étape 'hello' : deny → étape inconnue 'nowhere'"),
+        ({8: "rail: [hello, ask, is_lead, bye_later, ghost]"}, 8,
+         "l'étape 'ghost' du rail n'est pas définie dans steps"),
         ({16: "    say: Vous êtes propriétaire, {{nom}} ?"}, 16,
-         "undefined variable {{nom}} (declare it in 'variables' or use agent_name, company_name)"),
-        ({14: "      maybe: bye_later"}, 14, f"step 'hello': 'maybe' is not an intent (known: {INTENTS}, or default)"),
+         "variable non déclarée {{nom}} (la déclarer dans 'variables' ou utiliser agent_name, company_name)"),
+        ({14: "      maybe: bye_later"}, 14,
+         f"étape 'hello' : 'maybe' n'est pas une intention (connues : {INTENTS}, ou default)"),
         ({17: "    score: {affirm: 10, maybe: 5}"}, 17,
-         f"step 'ask': score for 'maybe', which is not an intent (known: {INTENTS})"),
-        ({11: "    disclosure: false"}, 10, "first step 'hello' must be the disclosure line (disclosure: true)"),
+         f"étape 'ask' : score pour 'maybe', qui n'est pas une intention (connues : {INTENTS})"),
+        ({11: "    disclosure: false"}, 10,
+         "la première étape 'hello' doit être la phrase d'annonce (disclosure: true)"),
         ({12: "    say: Bonjour, ici Camille d'ACME. Cet appel est enregistré."}, 12,
-         "the disclosure line must tell the caller they speak with an automated assistant"),
+         "la phrase d'annonce doit dire à la personne appelée qu'elle parle à un assistant automatisé"),
         ({12: "    say: Bonjour, je suis l'assistante vocale automatisée d'ACME."}, 12,
-         "the call is recorded (recorded: true): the disclosure line must say so"),
-        ({16: "    say: Vous êtes: propriétaire ?"}, 16, "not valid YAML: mapping values are not allowed here"),
+         "l'appel est enregistré (recorded: true) : la phrase d'annonce doit le dire"),
+        ({16: "    say: Vous êtes: propriétaire ?"}, 16,
+         "YAML invalide : « : » inattendu (mettre entre guillemets un texte qui contient « : », ou vérifier "
+         "l'indentation)"),
         ({17: "    score: {affirm: beaucoup}"}, 17,
-         "steps.ask.score.affirm: Input should be a valid integer, unable to parse string as an integer"),
-        ({6: "recorded: peut-être"}, 6, "recorded: Input should be a valid boolean, unable to interpret input"),
+         "steps.ask.score.affirm : un nombre entier est attendu (trouvé : 'beaucoup')"),
+        ({6: "recorded: peut-être"}, 6, "recorded : true ou false est attendu (trouvé : 'peut-être')"),
         ({24: "    result: TRANSFERRED"}, 22,
-         "steps.bye_ok: Value error, an end step's result is one of QUALIFIED, NOT_INTERESTED, NOT_QUALIFIED, "
+         "steps.bye_ok : le result d'une étape de fin est l'un de : QUALIFIED, NOT_INTERESTED, NOT_QUALIFIED, "
          "CALLBACK_REQUESTED, APPOINTMENT_SCHEDULED"),
-        ({5: "objective: sale"}, 5, "objective: Input should be 'appointment', 'lead' or 'transfer'"),
+        ({5: "objective: sale"}, 5,
+         "objective : 'sale' n'est pas une valeur possible ; valeurs possibles : 'appointment', 'lead' ou 'transfer'"),
+        ({8: "rail: [hello]"}, 8, "rail : au moins 2 élément(s) attendu(s), 1 trouvé(s)"),
+        ({5: "objective: lead\nobjectif: lead"}, 6,
+         "objectif : champ inconnu à cet endroit (faute de frappe ou mauvaise indentation ?)"),
+        ({1: "name: Test"}, 1, "name : 'Test' ne respecte pas le format ^[a-z][a-z0-9_]*$"),
     ],
 )
 def test_validation_names_file_line_and_problem(tmp_path: Path, replace: dict[int, str], line: int,
@@ -271,19 +281,19 @@ def test_validation_names_file_line_and_problem(tmp_path: Path, replace: dict[in
 
 def test_a_check_branch_to_no_step_also_strands_the_step_it_replaced(tmp_path: Path) -> None:
     path = variant(tmp_path, {21: "    not_qualified: nobody"})
-    assert problems(path) == [f"{path}:21: step 'is_lead': not_qualified → unknown step 'nobody'",
-                              f"{path}:25: step 'bye_no' is unreachable from 'hello'"]
+    assert problems(path) == [f"{path}:21: étape 'is_lead' : not_qualified → étape inconnue 'nobody'",
+                              f"{path}:25: l'étape 'bye_no' est inatteignable depuis 'hello'"]
 
 
 def test_an_unreachable_step_is_named_at_its_line(tmp_path: Path) -> None:
     path = variant(tmp_path, append="  orphan:\n    say: Perdu.\n    result: NOT_INTERESTED\n")
-    assert problems(path) == [f"{path}:31: step 'orphan' is unreachable from 'hello'"]
+    assert problems(path) == [f"{path}:31: l'étape 'orphan' est inatteignable depuis 'hello'"]
 
 
 def test_a_missing_audio_file_is_named_at_its_line(tmp_path: Path) -> None:
     path = variant(tmp_path, {16: "    audio: prompts/ask.wav"})
     [problem] = problems(path)
-    assert problem.startswith(f"{path}:16: audio file 'prompts/ask.wav' not found (looked for ")
+    assert problem.startswith(f"{path}:16: fichier audio 'prompts/ask.wav' introuvable (cherché : ")
     (tmp_path / "prompts").mkdir()
     (tmp_path / "prompts" / "ask.wav").write_bytes(b"RIFF")
     assert load_scenario(path).steps["ask"].audio == "prompts/ask.wav"
@@ -297,7 +307,7 @@ def test_every_problem_is_reported_at_once_in_line_order(tmp_path: Path) -> None
 def test_an_unknown_theme_is_named_at_its_line(tmp_path: Path, library: Library) -> None:
     path = variant(tmp_path, {7: "variables: [first_name]\nthemes: [cuisine]"})
     [problem] = problems(path, library)
-    assert problem.startswith(f"{path}:8: unknown objection theme 'cuisine' (known: ")
+    assert problem.startswith(f"{path}:8: thème d'objections inconnu 'cuisine' (connus : ")
 
 
 # -- authoring ---------------------------------------------------------------------------------
@@ -344,9 +354,9 @@ def test_build_scenario_options_and_refusals() -> None:
     quiet = build_scenario(answers(recorded=False, voicemail=False, topic="les grands crus"))
     assert "enregistré" not in quiet["steps"]["hello"]["say"] and "voicemail" not in quiet
     assert "au sujet des grands crus" in quiet["steps"]["hello"]["say"]
-    with pytest.raises(ValueError, match="name 'Vin Test'.*at least one qualification question"):
+    with pytest.raises(ValueError, match="nom 'Vin Test'.*il faut au moins une question de qualification"):
         build_scenario(answers(name="Vin Test", questions=["  "]))
-    with pytest.raises(ValueError, match="no topic for theme 'cuisine'"):
+    with pytest.raises(ValueError, match="pas de sujet pour le thème 'cuisine'"):
         build_scenario(answers(theme="cuisine"))
     assert [about("le vin"), about("les travaux"), about("l'or")] == ["au sujet du vin", "au sujet des travaux",
                                                                         "au sujet de l'or"]
@@ -381,13 +391,13 @@ def test_validate_reports_file_line_and_exits_1(tmp_path: Path) -> None:
     result = runner.invoke(scenario_cli.scenario_app, ["validate", "demo", str(bad)])
     assert result.exit_code == 1
     assert "OK demo (7 étapes)" in result.output
-    assert f"{bad}:14: step 'hello': deny → unknown step 'nowhere'" in result.output.splitlines()
+    assert f"{bad}:14: étape 'hello' : deny → étape inconnue 'nowhere'" in result.output.splitlines()
     assert "1 scénario(s) invalide(s) sur 2" in result.output
 
 
 def test_validate_a_name_that_does_not_exist() -> None:
     result = runner.invoke(scenario_cli.scenario_app, ["validate", "no_such_scenario"])
-    assert result.exit_code == 1 and "no_such_scenario.yaml:0: cannot read" in result.output
+    assert result.exit_code == 1 and "no_such_scenario.yaml:0: illisible : fichier introuvable" in result.output
 
 
 def test_validate_says_so_when_the_library_cannot_be_loaded(tmp_path: Path) -> None:
@@ -424,7 +434,7 @@ def test_show_prints_the_rail_and_every_step() -> None:
 def test_show_an_invalid_scenario_lists_its_problems(tmp_path: Path) -> None:
     bad = variant(tmp_path, {16: "    say: Bonjour {{nom}} ?"})
     result = runner.invoke(scenario_cli.scenario_app, ["show", str(bad)])
-    assert result.exit_code == 1 and f"{bad}:16: undefined variable {{{{nom}}}}" in result.output
+    assert result.exit_code == 1 and f"{bad}:16: variable non déclarée {{{{nom}}}}" in result.output
 
 
 NEW = ["new", "--name", "cave_test", "--theme", "vin", "--objective", "appointment", "--personality", "commercial",
@@ -442,7 +452,7 @@ def test_new_writes_a_scenario_that_validates(tmp_path: Path, library: Library) 
     assert [s.steps[f"question_{i}"].say for i in (1, 2)] == ["Vous achetez du vin plusieurs fois par an ?",
                                                              "Vous avez une cave ?"]
     assert s.voicemail is not None and s.recorded
-    assert out.read_text(encoding="utf-8").startswith("# Generated by `minibot scenario new`")
+    assert out.read_text(encoding="utf-8").startswith("# Écrit par `minibot scenario new`")
     assert yaml.safe_load(out.read_text(encoding="utf-8"))["name"] == "cave_test"
 
 

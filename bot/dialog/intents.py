@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from bot.i18n import _
+
 
 class Intent(StrEnum):
     AFFIRM = "affirm"  # oui, d'accord, volontiers
@@ -27,7 +29,8 @@ class Intent(StrEnum):
         try:
             return cls(value.strip().lower())
         except ValueError:
-            raise ValueError(f"unknown intent {value!r}; known: {', '.join(i.value for i in cls)}") from None
+            raise ValueError(_("intention inconnue {value!r} ; connues : {known}").format(
+                value=value, known=", ".join(i.value for i in cls))) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.i18n import _
+from bot.i18n.errors import validation_problem, yaml_problem
+
 from ..intents import Intent
 
 DEFAULT_DIR = Path(__file__).resolve().parents[3] / "scenarios" / "objections"
@@ -38,7 +41,7 @@ class ObjectionEntry(BaseModel):
     @classmethod
     def _objection_or_question(cls, value: Intent) -> Intent:
         if value not in (Intent.OBJECTION, Intent.QUESTION):
-            raise ValueError("an entry answers an objection or a question")
+            raise ValueError(_("une entrée répond à une objection (objection) ou à une question (question)"))
         return value
 
 
@@ -78,7 +81,8 @@ class Library:
         wanted = set(themes)
         unknown = wanted - set(self.themes)
         if unknown:
-            raise LibraryError(f"unknown objection theme(s) {sorted(unknown)}; known: {self.themes}")
+            raise LibraryError(_("thème(s) d'objections inconnu(s) {unknown} ; connus : {known}").format(
+                unknown=sorted(unknown), known=self.themes))
         return Library(tuple(e for e in self.entries if e.theme in wanted))
 
 
@@ -86,14 +90,21 @@ def load_theme(path: Path) -> list[Objection]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise LibraryError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None)
+        reason = yaml_problem(problem) if problem else str(exc)
+        where = _("{path}, ligne {line}").format(path=path, line=mark.line + 1) if mark else str(path)
+        raise LibraryError(_("{where} : YAML invalide : {reason}").format(where=where, reason=reason)) from None
     try:
         theme = ThemeFile.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise LibraryError(f"{path}: {problems}") from None
+        problems = " ; ".join(_("{where} : {problem}").format(where=".".join(map(str, e["loc"])),
+                                                              problem=validation_problem(e))
+                              for e in exc.errors(include_url=False))
+        raise LibraryError(f"{path} : {problems}") from None
     if theme.theme != path.stem:
-        raise LibraryError(f"{path}: theme {theme.theme!r} must match the file name {path.stem!r}")
+        raise LibraryError(_("{path} : le thème {theme!r} doit être le nom du fichier {stem!r}").format(
+            path=path, theme=theme.theme, stem=path.stem))
     return [Objection(e.id, theme.theme, e.intent, e.phrasings, e.answer, e.audio) for e in theme.entries]
 
 
@@ -103,11 +114,13 @@ def load_library(directory: Path = DEFAULT_DIR) -> Library:
     for path in sorted(directory.glob("*.yaml")):
         for entry in load_theme(path):
             if entry.id in seen:
-                raise LibraryError(f"{path}: id {entry.id!r} already defined in {seen[entry.id]}")
+                raise LibraryError(_("{path} : l'id {id!r} est déjà défini dans {first}").format(
+                    path=path, id=entry.id, first=seen[entry.id]))
             seen[entry.id] = path
             entries.append(entry)
     if not entries:
-        raise LibraryError(f"{directory}: no objection library (*.yaml) found")
+        raise LibraryError(_("{directory} : aucune bibliothèque d'objections (*.yaml) trouvée").format(
+            directory=directory))
     return Library(tuple(entries))
 
 

@@ -16,6 +16,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from bot.i18n import _
+from bot.i18n.errors import os_problem, validation_problem, yaml_problem
+
 from ..intents import Intent
 from ..objections.library import BASE_THEMES, Library
 from .lines import ENGINE_LINES
@@ -80,8 +83,9 @@ def read_scenario_text(path: Path) -> str:
         return data.decode("cp1252")
     except UnicodeDecodeError:
         line = data.count(b"\n", 0, utf8_error.start) + 1
-        raise ScenarioInvalid([Problem(Path(path), line, f"not UTF-8 text (byte 0x{data[utf8_error.start]:02x}); "
-                                       "save the file as UTF-8")]) from None
+        raise ScenarioInvalid([Problem(Path(path), line, _(
+            "pas du texte UTF-8 (octet {byte}) ; enregistrer le fichier en UTF-8").format(
+                byte=f"0x{data[utf8_error.start]:02x}"))]) from None
 
 
 def duplicate_keys(node: yaml.Node | None, path: Path_ = ()) -> list[tuple[int, str]]:
@@ -94,8 +98,9 @@ def duplicate_keys(node: yaml.Node | None, path: Path_ = ()) -> list[tuple[int, 
             name = key.value if isinstance(key, yaml.ScalarNode) else None
             if name is not None and name in seen:
                 where = ".".join(map(str, (*path, name)))
-                found.append((line, f"{where}: key given twice (first on line {seen[name]}); the second would "
-                                    "silently replace the first"))
+                found.append((line, _("{where} : clé donnée deux fois (la première à la ligne {first}) ; la "
+                                      "seconde remplacerait la première sans rien dire").format(
+                                          where=where, first=seen[name])))
             elif name is not None:
                 seen[name] = line
             found += duplicate_keys(value, (*path, name if name is not None else "?"))
@@ -111,17 +116,23 @@ def load_scenario(path: Path, *, library: Library | None = None) -> Scenario:
     try:
         text = read_scenario_text(path)
     except OSError as exc:
-        raise ScenarioInvalid([Problem(path, 0, f"cannot read: {exc.strerror or exc}")]) from None
+        raise ScenarioInvalid([Problem(path, 0, _("illisible : {error}").format(error=os_problem(exc)))]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, a position in the text
+        line = text.count("\n", 0, exc.position) + 1
+        reason = _("caractère de contrôle interdit ({code})").format(code=f"#x{exc.character:04x}")
+        raise ScenarioInvalid([Problem(path, line, _("YAML invalide : {reason}").format(reason=reason))]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioInvalid([Problem(path, line, f"not valid YAML: {reason}")]) from None
+        problem = getattr(exc, "problem", None)
+        reason = yaml_problem(problem) if problem else str(exc)
+        raise ScenarioInvalid([Problem(path, line, _("YAML invalide : {reason}").format(reason=reason))]) from None
     if not isinstance(raw, dict) or node is None:
-        raise ScenarioInvalid([Problem(path, 1, "a scenario is a YAML mapping (name, title, rail, steps...)")])
+        raise ScenarioInvalid([Problem(path, 1, _("un scénario est un dictionnaire YAML (name, title, rail, "
+                                                  "steps...)"))])
     twice = duplicate_keys(node)
     if twice:  # reported alone: what follows from a replaced step (unreachable steps...) would only mislead
         raise ScenarioInvalid([Problem(path, line, message) for line, message in twice])
@@ -130,10 +141,11 @@ def load_scenario(path: Path, *, library: Library | None = None) -> Scenario:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         problems = []
-        for error in exc.errors():
+        for error in exc.errors(include_url=False):
             loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
-            where = ".".join(map(str, loc)) or "scenario"
-            problems.append(Problem(path, _line_of(lines, loc), f"{where}: {error['msg']}"))
+            where = ".".join(map(str, loc)) or _("scénario")
+            problems.append(Problem(path, _line_of(lines, loc), _("{where} : {problem}").format(
+                where=where, problem=validation_problem(error))))
         raise ScenarioInvalid(problems) from None
     problems = [Problem(path, _line_of(lines, loc), msg) for loc, msg in check(scenario, path.parent, library)]
     if problems:
@@ -149,7 +161,7 @@ def check(scenario: Scenario, base_dir: Path, library: Library | None) -> list[t
 
     for i, name in enumerate(scenario.rail):
         if name not in steps:
-            problems.append((("rail", i), f"rail step {name!r} is not defined in steps"))
+            problems.append((("rail", i), _("l'étape {name!r} du rail n'est pas définie dans steps").format(name=name)))
     for name, step in steps.items():
         here: Path_ = ("steps", name)
         for key, target in step.intent_mapping.items():
@@ -157,23 +169,27 @@ def check(scenario: Scenario, base_dir: Path, library: Library | None) -> list[t
                 problems.append(
                     (
                         (*here, "intent_mapping", key),
-                        f"step {name!r}: {key!r} is not an intent (known: {intents}, or {DEFAULT_KEY})",
+                        _("étape {name!r} : {key!r} n'est pas une intention (connues : {intents}, ou {default})")
+                        .format(name=name, key=key, intents=intents, default=DEFAULT_KEY),
                     )
                 )
             if target not in steps:
-                problems.append(((*here, "intent_mapping", key), f"step {name!r}: {key} → unknown step {target!r}"))
+                problems.append(((*here, "intent_mapping", key), _("étape {name!r} : {key} → étape inconnue {target!r}")
+                                 .format(name=name, key=key, target=target)))
         for key in step.score:
             if key not in MAPPING_KEYS[:-1]:
                 problems.append(
                     (
                         (*here, "score", key),
-                        f"step {name!r}: score for {key!r}, which is not an intent (known: {intents})",
+                        _("étape {name!r} : score pour {key!r}, qui n'est pas une intention (connues : {intents})")
+                        .format(name=name, key=key, intents=intents),
                     )
                 )
         for field in ("qualified", "not_qualified"):
             target = getattr(step, field)
             if target and target not in steps:
-                problems.append(((*here, field), f"step {name!r}: {field} → unknown step {target!r}"))
+                problems.append(((*here, field), _("étape {name!r} : {key} → étape inconnue {target!r}").format(
+                    name=name, key=field, target=target)))
         if (
             not step.is_end
             and not step.check
@@ -183,8 +199,8 @@ def check(scenario: Scenario, base_dir: Path, library: Library | None) -> list[t
             problems.append(
                 (
                     here,
-                    f"step {name!r} leads nowhere: not an end step, no 'default' mapping, "
-                    "and nothing follows it on the rail",
+                    _("l'étape {name!r} ne mène nulle part : ce n'est pas une étape de fin, elle n'a pas de "
+                      "'default' dans intent_mapping et rien ne la suit sur le rail").format(name=name),
                 )
             )
         if step.audio:
@@ -193,14 +209,16 @@ def check(scenario: Scenario, base_dir: Path, library: Library | None) -> list[t
         problems.append(
             (
                 ("rail", len(scenario.rail) - 1),
-                f"the rail ends on {scenario.rail[-1]!r}, which is not an end step (result or transfer)",
+                _("le rail finit sur {name!r}, qui n'est pas une étape de fin (result ou transfer)").format(
+                    name=scenario.rail[-1]),
             )
         )
 
     reachable = _reachable(scenario)
     for name in steps:
         if name not in reachable:
-            problems.append((("steps", name), f"step {name!r} is unreachable from {scenario.first_step!r}"))
+            problems.append((("steps", name), _("l'étape {name!r} est inatteignable depuis {first!r}").format(
+                name=name, first=scenario.first_step)))
 
     declared = set(scenario.variables) | set(BUILTIN_VARIABLES)
     for loc, text in _texts(scenario):
@@ -209,8 +227,8 @@ def check(scenario: Scenario, base_dir: Path, library: Library | None) -> list[t
                 problems.append(
                     (
                         loc,
-                        f"undefined variable {{{{{variable}}}}} "
-                        f"(declare it in 'variables' or use {', '.join(BUILTIN_VARIABLES)})",
+                        _("variable non déclarée {variable} (la déclarer dans 'variables' ou utiliser {builtin})")
+                        .format(variable=f"{{{{{variable}}}}}", builtin=", ".join(BUILTIN_VARIABLES)),
                     )
                 )
 
@@ -222,17 +240,21 @@ def check(scenario: Scenario, base_dir: Path, library: Library | None) -> list[t
         here = ("steps", scenario.first_step)
         if not first.disclosure:
             problems.append(
-                (here, f"first step {scenario.first_step!r} must be the disclosure line (disclosure: true)")
+                (here, _("la première étape {name!r} doit être la phrase d'annonce (disclosure: true)").format(
+                    name=scenario.first_step))
             )
         elif first.say and not _DISCLOSES_BOT.search(first.say):
             problems.append(
-                ((*here, "say"), "the disclosure line must tell the caller they speak with an automated assistant")
+                ((*here, "say"), _("la phrase d'annonce doit dire à la personne appelée qu'elle parle à un "
+                                   "assistant automatisé"))
             )
         elif scenario.recorded and first.say and not _DISCLOSES_RECORDING.search(first.say):
-            problems.append(((*here, "say"), "the call is recorded (recorded: true): the disclosure line must say so"))
+            problems.append(((*here, "say"), _("l'appel est enregistré (recorded: true) : la phrase d'annonce doit "
+                                               "le dire")))
         elif first.audio and not first.say:
             problems.append(
-                (here, "a pre-recorded disclosure needs its words in 'say' too, so they can be checked and logged")
+                (here, _("une annonce préenregistrée a aussi besoin de ses mots dans 'say', pour qu'ils soient "
+                         "vérifiés et journalisés"))
             )
 
     if library is not None:
@@ -240,14 +262,17 @@ def check(scenario: Scenario, base_dir: Path, library: Library | None) -> list[t
         for i, theme in enumerate(scenario.themes):
             if theme not in known:
                 problems.append(
-                    (("themes", i), f"unknown objection theme {theme!r} (known: {', '.join(sorted(known))})")
+                    (("themes", i), _("thème d'objections inconnu {theme!r} (connus : {known})").format(
+                        theme=theme, known=", ".join(sorted(known))))
                 )
         for theme in BASE_THEMES:
             if theme not in known:
-                problems.append((("themes",), f"the objection library has no {theme!r} theme"))
+                problems.append((("themes",), _("la bibliothèque d'objections n'a pas de thème {theme!r}").format(
+                    theme=theme)))
     for key in scenario.lines:
         if key not in ENGINE_LINES:
-            problems.append((("lines", key), f"unknown engine line {key!r} (known: {', '.join(ENGINE_LINES)})"))
+            problems.append((("lines", key), _("phrase du moteur inconnue {key!r} (connues : {known})").format(
+                key=key, known=", ".join(ENGINE_LINES))))
     return problems
 
 
@@ -282,7 +307,7 @@ def _missing_audio(relative: str, base_dir: Path, loc: Path_) -> list[tuple[Path
     path = (base_dir / relative).resolve()
     if path.is_file():
         return []
-    return [(loc, f"audio file {relative!r} not found (looked for {path})")]
+    return [(loc, _("fichier audio {name!r} introuvable (cherché : {path})").format(name=relative, path=path))]
 
 
 def render(text: str, values: dict[str, str]) -> str:

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.i18n import _
+
 from ..intents import Intent
 
 
@@ -71,24 +73,25 @@ class Step(_Strict):
     @model_validator(mode="after")
     def _shape(self) -> Step:
         if self.dictation and (self.check or self.result or self.transfer):
-            raise ValueError("'dictation' is for a step that listens to the caller's answer, "
-                             "not a check, an end step or a transfer")
+            raise ValueError(_("'dictation' est pour une étape qui écoute la réponse de la personne, pas un check, "
+                               "une étape de fin ou un transfert"))
         if self.check:
             if not (self.qualified and self.not_qualified):
-                raise ValueError("a qualification check needs both 'qualified' and 'not_qualified'")
+                raise ValueError(_("un check de qualification a besoin de 'qualified' et de 'not_qualified'"))
             if self.say or self.audio or self.intent_mapping:
-                raise ValueError("a qualification check says nothing and maps no intent")
+                raise ValueError(_("un check de qualification ne dit rien et n'a pas d'intent_mapping"))
         elif not (self.say or self.audio):
-            raise ValueError("a step needs 'say' or 'audio' (or is a 'check')")
+            raise ValueError(_("une étape a besoin de 'say' ou de 'audio' (ou bien c'est un 'check')"))
         if self.result and self.result not in END_RESULTS:
-            raise ValueError(f"an end step's result is one of {', '.join(END_RESULTS)}")
+            raise ValueError(_("le result d'une étape de fin est l'un de : {results}").format(
+                results=", ".join(END_RESULTS)))
         if self.result and (self.intent_mapping or self.transfer):
-            raise ValueError("an end step hangs up: no intent_mapping, no transfer")
+            raise ValueError(_("une étape de fin raccroche : ni intent_mapping ni transfer"))
         if self.dtmf and (self.check or self.result):
-            raise ValueError("only a step that waits for an answer maps keys ('dtmf')")
+            raise ValueError(_("seule une étape qui attend une réponse associe des touches ('dtmf')"))
         for key, intent in self.dtmf.items():
             if key not in DTMF_KEYS:
-                raise ValueError(f"dtmf key {key!r}: one of {DTMF_KEYS}")
+                raise ValueError(_("touche dtmf {key!r} : l'une de {keys}").format(key=key, keys=DTMF_KEYS))
             Intent.parse(intent)  # says which intents exist
         return self
 
@@ -115,7 +118,7 @@ class Voicemail(_Strict):
     @model_validator(mode="after")
     def _one(self) -> Voicemail:
         if not (self.say or self.audio):
-            raise ValueError("a voicemail message needs 'say' or 'audio'")
+            raise ValueError(_("un message de répondeur a besoin de 'say' ou de 'audio'"))
         return self
 
 
