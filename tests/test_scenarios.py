@@ -405,6 +405,28 @@ def test_validate_says_so_when_the_library_cannot_be_loaded(tmp_path: Path) -> N
     assert result.exit_code == 1 and "bibliothèque d'objections non chargée" in result.output
 
 
+def test_a_broken_objection_library_is_said_in_french(tmp_path: Path) -> None:
+    """The library's own problems (its YAML, its entries' shape) name the file, the entry and the field."""
+    from bot.dialog.objections.library import LibraryError, load_theme
+
+    bad = tmp_path / "vin.yaml"
+    bad.write_text("theme: vin\ntitle: Vin\nentries:\n  - id: Cher\n    phrasings: [trop cher]\n"
+                   "    answer: Non.\n    audio: vin/cher\n    intent: affirm\n", encoding="utf-8")
+    with pytest.raises(LibraryError) as caught:
+        load_theme(bad)
+    message = str(caught.value)
+    for expected in (f"{bad} : entries.0.id : 'Cher' ne respecte pas le format",
+                     "entries.0.phrasings : au moins 3 élément(s) attendu(s), 1 trouvé(s)",
+                     "entries.0.answer : au moins 10 caractère(s) attendu(s)",
+                     "entries.0.intent : une entrée répond à une objection (objection) ou à une question (question)"):
+        assert expected in message, (expected, message)
+    bad.write_text("theme: vin\ntitle: Vin: le retour\n", encoding="utf-8")
+    with pytest.raises(LibraryError, match=r", ligne 2 : YAML invalide : « : » inattendu"):
+        load_theme(bad)
+    result = runner.invoke(scenario_cli.scenario_app, ["validate", "demo", "--objections", str(tmp_path / "vide")])
+    assert "aucune bibliothèque d'objections (*.yaml) trouvée" in result.output, result.output
+
+
 def test_list_shows_every_scenario_and_whether_it_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(scenario_cli.scenario_app, ["list"])
     assert result.exit_code == 0, result.output
