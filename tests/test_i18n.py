@@ -237,6 +237,8 @@ _BROKEN_SCENARIOS = {
     "doublon.yaml": "name: t\ntitle: Test\ntitle: Autre\n",
     "yaml.yaml": "name: t\ntitle: Vous êtes: propriétaire ?\n",
     "tab.yaml": "name: t\nsteps:\n\thello: x\n",
+    "indent.yaml": "name: t\nsteps:\n  hello: x\n bye: y\n",
+    "crochet.yaml": "name: t\nrail: [hello, bye\n",
     "liste.yaml": "- name: t\n",
 }
 
@@ -280,6 +282,8 @@ def test_scenario_problems_in_french_by_default_and_english_with_the_setting(tmp
         "doublon.yaml:3: title : clé donnée deux fois (la première à la ligne 2)",
         "yaml.yaml:2: YAML invalide : « : » inattendu",
         "tab.yaml:3: YAML invalide : tabulation interdite : indenter avec des espaces",
+        "indent.yaml:4: YAML invalide : structure inattendue : une nouvelle clé au lieu de la fin du bloc",
+        "crochet.yaml:3: YAML invalide : structure inattendue : la fin du fichier au lieu de ',' ou ']'",
         "liste.yaml:1: un scénario est un dictionnaire YAML",
         "ansi.yaml:2: pas du texte UTF-8 (octet 0x81) ; enregistrer le fichier en UTF-8",
         "absent.yaml:0: illisible : fichier introuvable",
@@ -333,10 +337,11 @@ def test_every_validation_sentence_has_an_english_translation():
     the catalogue check above extracts: each one is in the catalogue, and an unknown pydantic error keeps
     pydantic's own words."""
     from bot.dialog.scenario.authoring import HEADER
-    from bot.i18n.errors import _BY_TYPE, _OS_ERRORS, _YAML_PROBLEMS, validation_problem
+    from bot.i18n.errors import _BY_TYPE, _OS_ERRORS, _YAML_PROBLEMS, _YAML_TOKENS, validation_problem
 
     english = translations("en")
-    texts = {*_BY_TYPE.values(), *_OS_ERRORS.values(), *(t for _p, t in _YAML_PROBLEMS), HEADER}
+    texts = {*_BY_TYPE.values(), *_OS_ERRORS.values(), *(t for _p, t in _YAML_PROBLEMS), *_YAML_TOKENS.values(),
+             HEADER}
     assert sorted(t for t in texts if english.gettext(t) == t) == []
     assert validation_problem({"type": "url_parsing", "msg": "Input should be a valid URL"}, "fr") == \
         "Input should be a valid URL"

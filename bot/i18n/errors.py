@@ -111,7 +111,7 @@ _YAML_PROBLEMS: list[tuple[re.Pattern[str], str]] = [
      "caractère {char} interdit à cet endroit (mettre le texte entre guillemets)"),
     (re.compile(r"found unexpected end of stream$"), "fin du fichier inattendue (guillemet ou crochet non fermé ?)"),
     (re.compile(r"expected (?P<expected>.+), but (?:found|got) (?P<found>.+)$"),
-     "{found} trouvé là où {expected} était attendu (indentation, guillemet ou crochet ?)"),
+     "structure inattendue : {found} au lieu de {expected} (indentation, guillemet ou crochet ?)"),
     (re.compile(r"found undefined alias (?P<name>.+)$"), "alias {name} non défini"),
     (re.compile(r"found unknown escape character (?P<char>.+)$"),
      "séquence d'échappement inconnue \\{char} (mettre le texte entre guillemets simples)"),
@@ -119,10 +119,31 @@ _YAML_PROBLEMS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# PyYAML's names for what it read, quoted or not ("expected <block end>, but found '<scalar>'").
+_YAML_TOKENS: dict[str, str] = {
+    "<block end>": "la fin du bloc",
+    "<block mapping start>": "une nouvelle clé",
+    "<block sequence start>": "une liste",
+    "<block collection start>": "un bloc",
+    "<stream end>": "la fin du fichier",
+    "<scalar>": "une valeur",
+    "<document start>": "le début du document",
+    "?": "une clé",
+    "-": "un élément de liste",
+}
+
+
+def _yaml_token(text: str, lang: str | None) -> str:
+    bare = text[1:-1] if len(text) > 2 and text[0] == text[-1] == "'" else text
+    word = _YAML_TOKENS.get(bare)
+    return _(word, lang) if word else _choices(text, lang)
+
+
 def yaml_problem(problem: str, lang: str | None = None) -> str:
     """PyYAML's `problem` in the reader's language (its own words for a rarer one)."""
     for pattern, template in _YAML_PROBLEMS:
         m = pattern.match(problem)
         if m:
-            return _(template, lang).format(**m.groupdict())
+            found = {k: _yaml_token(v, lang) if k in ("expected", "found") else v for k, v in m.groupdict().items()}
+            return _(template, lang).format(**found)
     return problem
