@@ -42,6 +42,7 @@ def test_negated_sentences_are_never_an_opt_out(text: str) -> None:
     "stop", "arrêtez", "ça suffit", "laissez-moi tranquille", "foutez-moi la paix",
     "si c'est pour vendre quelque chose ne me rappelez plus",  # conditional
     "si vous rappelez encore je porte plainte",
+    "N'amplait plus jamais.", "plus jamais !",  # the request's verb garbled by the recogniser
 ])
 def test_a_vague_or_conditional_stop_is_asked_about(text: str) -> None:
     assert opt_out(normalize(text)) is OptOut.ASK

@@ -71,8 +71,14 @@ class Database:
                 raise
         return db
 
-    async def close(self) -> None:
-        await self.pool.close()
+    async def close(self, timeout: float = 10.0) -> None:
+        # asyncpg's close waits for every connection to be released; one stuck in a query that
+        # Ctrl-C cancelled would hold the process open. Past the bound the pool is terminated.
+        try:
+            await asyncio.wait_for(self.pool.close(), timeout)
+        except TimeoutError:
+            log.warning("PostgreSQL connections not released within %g s: closed at once", timeout)
+            self.pool.terminate()
         if self._embedded is not None:
             await asyncio.to_thread(stop_embedded, self._embedded)
             self._embedded = None

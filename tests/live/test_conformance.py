@@ -44,7 +44,12 @@ async def _call(ari: AriConfig, recognizer, callee: str) -> tuple[str, int | Non
             watcher = asyncio.create_task(watch())
             try:
                 record = await asyncio.wait_for(ctl.place_call(f"Local/{callee}@callee-sim", demo_conversation()), 60)
-                await asyncio.sleep(0.3)  # any late event of the call
+                # The channel's last event may come after the call's end on a loaded machine.
+                for _ in range(60):
+                    if "ChannelDestroyed" in seen:
+                        break
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(0.1)  # anything after it
             finally:
                 watcher.cancel()
                 await asyncio.gather(watcher, return_exceptions=True)

@@ -87,6 +87,9 @@ _VAGUE = re.compile(
     r"|\b(stop|ca suffit|arretez|arrete)$"
     r"|\b(veux|voudrais|souhaite) (pas|plus) (que on|etre) (me |nous )?(appel\w*|rappel\w*|contact\w*|derang\w*)"
     r"|\b(harcelement|harcelez)\b"
+    # "... plus jamais" closing the answer, its verb garbled by the recogniser: Whisper base at 8 kHz
+    # writes "Ne m'appelez plus jamais" as "N'amplait plus jamais." or "N'amappeler plus jamais."
+    r"|\b(plus jamais|jamais plus)$"
 )
 # "arrêtez de me mettre la pression" is an objection, not a stop.
 _STOP_SOMETHING_ELSE = re.compile(
