@@ -234,16 +234,33 @@ async def test_monitor_redraws_until_ctrl_c(db, seeded, database_url, tmp_path):
     # A pipe, but drawn as on a terminal (rich only animates terminals): frames stream as they come.
     env = {**os.environ, "DATABASE_URL": database_url, "MINIBOT_DATA_DIR": str(tmp_path), "COLUMNS": "120",
            "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1"}
+    env["PYTHONFAULTHANDLER"] = "1"  # a monitor still running at the end dumps its threads (SIGABRT)
+
+    def as_from_a_shell() -> None:
+        # A terminal's Ctrl-C: SIGINT delivered and handled by default in the monitor, whatever the
+        # test process inherited or blocked (in full runs this child once ignored it: the test's
+        # environment, not the monitor's behaviour).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "import typer; from cli.monitor import monitor; typer.run(monitor)",
-        str(cid), "--interval", "0.2", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        str(cid), "--interval", "0.2", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        preexec_fn=as_from_a_shell)
     try:
         await asyncio.wait_for(process.stdout.readuntil(b"appels 9 : 2 en cours"), 60)
         await db.pool.execute("INSERT INTO calls (call_uuid, campaign_id, phone) VALUES ('new', $1, '+33699999999')",
                               cid)
         await asyncio.wait_for(process.stdout.readuntil(b"appels 10 : 3 en cours"), 30)
         process.send_signal(signal.SIGINT)
-        out, err = await asyncio.wait_for(process.communicate(), 30)
+        communicating = asyncio.ensure_future(process.communicate())
+        try:
+            out, err = await asyncio.wait_for(asyncio.shield(communicating), 30)
+        except TimeoutError:
+            process.send_signal(signal.SIGABRT)  # faulthandler: where it hangs, in the failure
+            _, err = await asyncio.wait_for(communicating, 10)
+            where = err.decode(errors="replace")[-4000:]
+            raise AssertionError(f"the monitor did not end on Ctrl-C:\n{where}") from None
     finally:
         if process.returncode is None:
             process.kill()
