@@ -283,13 +283,18 @@ async def _media_checks(settings: Settings, audio_dir: Path) -> list[Finding]:
                 silence.cancel()
                 await asyncio.gather(silence, return_exceptions=True)
     finally:
-        with contextlib.suppress(AriError, aiohttp.ClientError, OSError, TimeoutError):
-            async with AriClient(_ari_config(settings, app)) as client:
-                await client.hangup(channel_id)
-        events.close()
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
+        await _end_probe(settings, app, channel_id, events, reader)
     return findings
+
+
+async def _end_probe(settings: Settings, app: str, channel_id: str, events, reader: asyncio.Task) -> None:
+    """A check's test channel hung up (if Asterisk still answers) and its event reader stopped."""
+    with contextlib.suppress(AriError, aiohttp.ClientError, OSError, TimeoutError):
+        async with AriClient(_ari_config(settings, app)) as client:
+            await client.hangup(channel_id)
+    events.close()
+    reader.cancel()
+    await asyncio.gather(reader, return_exceptions=True)
 
 
 def _no_channel() -> list[Finding]:
@@ -423,12 +428,7 @@ async def _inbound_context(settings: Settings, *, app_free: bool) -> Finding:
     except (AriError, aiohttp.ClientError, OSError, TimeoutError) as exc:
         return Finding(name, FAIL, f"ARI ne répond plus ({_short(exc)})", "lire le journal d'Asterisk")
     finally:
-        with contextlib.suppress(AriError, aiohttp.ClientError, OSError, TimeoutError):
-            async with AriClient(_ari_config(settings, app)) as client:
-                await client.hangup(channel_id)
-        events.close()
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
+        await _end_probe(settings, app, channel_id, events, reader)
     if isinstance(outcome, tuple):  # the StasisStart's arguments
         if outcome[:1] == ("inbound",):
             return Finding(name, OK, f"[{context}] mène un appel vers {number} à MiniBot (« {app} », "
