@@ -29,6 +29,8 @@ class WsSession:
         self._queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._sender = asyncio.get_running_loop().create_task(self._send_loop(), name="ari-ws-sender")
         self.sent = 0
+        self.flowing = asyncio.Event()  # cleared: events wait in the queue (a socket read late)
+        self.flowing.set()
 
     def send(self, event: dict[str, Any]) -> None:
         self._queue.put_nowait(event)
@@ -38,6 +40,7 @@ class WsSession:
             event = await self._queue.get()
             if event is None:
                 return
+            await self.flowing.wait()
             try:
                 await self.ws.send_str(json.dumps(event))
                 self.sent += 1
@@ -99,6 +102,11 @@ class EventBus:
         session = self._by_app.get(app)
         if session is not None:
             session.send(event)
+
+    def hold(self, held: bool) -> None:
+        """Events are queued, not sent, while held: the app reads another socket first."""
+        for session in self.sessions:
+            (session.flowing.clear if held else session.flowing.set)()
 
     async def drop_all(self) -> None:
         sessions = list(self.sessions)

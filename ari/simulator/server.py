@@ -201,18 +201,24 @@ class SimulatedAsterisk:
         events for the app are lost until a client connects again."""
         await self.bus.drop_all()
 
-    async def stop_now(self, *, refusing: float = 0.1, unavailable: float = 1.0) -> None:
+    async def stop_now(self, *, refusing: float = 0.1, unavailable: float = 1.0, media_first: bool = False) -> None:
         """`core stop now`, in the order a real Asterisk 22.11 does it (captured on the live one,
         tests/live/test_conformance.py): every channel gets ChannelHangupRequest{cause 4 (the
         shutdown soft-hangup flag), soft} then StasisEnd and ChannelDestroyed{cause 0}; originates
         are answered 500 "Allocation failed" for ``refusing`` seconds, then every request gets the
         503 "Shutdown in progress" page for ``unavailable`` seconds; then the event sockets close
-        and connections are refused until ``start()``."""
+        and connections are refused until ``start()``. ``media_first``: the AudioSocket connections
+        close before the events are read, which the real one also does at times (the two travel on
+        different sockets; seen in CI)."""
         self.stopping = "allocation"
+        self.bus.hold(media_first)
         for ch in [c for c in self.core.channels.values() if c.alive]:
             if ch.alive:  # a Local peer or a snoop may have gone with an earlier one
                 self.core.publish(ch, ev.hangup_request(ch, SOFTHANGUP_SHUTDOWN, soft=True))
                 self.core.teardown(ch, 0)
+        if media_first:
+            await asyncio.sleep(0.1)  # the app reads the closed AudioSockets, then the events
+            self.bus.hold(False)
         await asyncio.sleep(refusing)
         self.stopping = "unavailable"
         await asyncio.sleep(unavailable)

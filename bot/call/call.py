@@ -181,6 +181,7 @@ class Call:
         self._heard: asyncio.Queue[sev.ListenEvent] = asyncio.Queue()  # listen events for the conversation
         self._answered = False
         self._ari_gone = False
+        self._lost_by_symptom = False  # interrupted on the audio path's closing, its cause not yet known
         self._hangup_request: tuple[int, str] | None = None  # (Q.850 cause, text) of the caller's
         self.listener: CallListener | None = None
         self.hangup_requested = False
@@ -294,7 +295,7 @@ class Call:
                 if not self.ended and not self.hangup_requested and self.record.outcome is not Outcome.TRANSFERRED:
                     # The AudioSocket closed under us (Asterisk lost, or the channel torn down): the
                     # bot cannot hear, so it must not talk on. Hang up and end the conversation.
-                    self._lost("chemin audio perdu (connexion AudioSocket fermée)")
+                    self._lost("chemin audio perdu (connexion AudioSocket fermée)", symptom=True)
                     await self.hangup("media path lost")
                     self._set_gone(None)
                 return
@@ -610,16 +611,19 @@ class Call:
         if media and not self.ended and not self.hangup_requested and self.record.outcome is not Outcome.TRANSFERRED:
             # The bot cannot hear any more: it must not keep talking to a caller it cannot hear.
             if cid == self._ids["ext"]:  # only a fault ends it (a callee's hang-up leaves it until DELETE)
-                self._lost("chemin audio perdu (canal AudioSocket terminé)")
+                self._lost("chemin audio perdu (canal AudioSocket terminé)", symptom=True)
             else:  # the listen snoop also ends when the caller hangs up: not proof of a fault
                 self.record.note = self.record.note or "chemin audio perdu (canal d'écoute terminé)"
                 self.record.timeline.add("media path lost")
             self._background(self.hangup("media path lost"))
 
-    def _lost(self, why: str) -> None:
+    def _lost(self, why: str, *, symptom: bool = False) -> None:
         """Asterisk or the media path cut the call: nobody ended it; it is interrupted (retried as
-        such), and its note is this one line, not a raw error."""
-        if not self.record.interrupted:
+        such), and its note is this one line, not a raw error. The audio path closing is a symptom:
+        when Asterisk stops, its AudioSocket may close before the shutdown's hang-up event is read
+        (seen in CI), and the cause, arriving second, is the note an operator needs."""
+        if not self.record.interrupted or (self._lost_by_symptom and not symptom):
+            self._lost_by_symptom = symptom
             self.record.interrupted = why
             self.record.note = why
             self.record.timeline.add(f"interrupted: {why}")
