@@ -18,6 +18,7 @@ from bot.dialog.scenario.model import Step
 from bot.speech import events as ev
 from bot.speech.asr.models import whisper_base_dir
 from bot.speech.asr.whisper_engine import WhisperRecognizer
+from bot.speech.dictation import dictated_digits
 from bot.speech.listener import CallListener
 from bot.speech.pcm import to_float, to_pcm
 from bot.speech.turn import TurnConfig, ends_with_digits, judge, open_ending, shared_model
@@ -54,12 +55,38 @@ def test_the_verdict_combines_the_model_and_the_words():
     assert judge(CONFIG, 0.1, "non merci").end_after_ms == CONFIG.incomplete_end_ms
     # The words overrule a confident model: nobody ends a sentence on "parce que".
     assert judge(CONFIG, 0.95, "non parce que").why == "open ending"
-    assert judge(CONFIG, 0.95, "zéro six douze", dictation=True).end_after_ms == CONFIG.dictation_end_ms
-    assert judge(CONFIG, 0.95, "zéro six douze trente-quatre voilà", dictation=True).complete
+    assert judge(CONFIG, 0.95, "zéro six douze", dictation="phone").end_after_ms == CONFIG.dictation_end_ms
+    assert judge(CONFIG, 0.95, "zéro six douze trente-quatre voilà", dictation="phone").complete
     # Asked for a number: a preamble ("vous pouvez noter") or an address being spelt is not the end.
-    assert judge(CONFIG, 0.95, "vous pouvez noter", dictation=True).why == "dictation"
-    assert judge(CONFIG, 0.95, "jean point dupont arobase", dictation=True).why == "dictation"
+    assert judge(CONFIG, 0.95, "vous pouvez noter", dictation="phone").why == "dictation"
+    assert judge(CONFIG, 0.95, "jean point dupont arobase", dictation="email").why == "dictation"
     assert judge(CONFIG, None, "").end_after_ms == CONFIG.incomplete_end_ms
+
+
+def test_a_number_dictated_whole_ends_the_turn_at_once():
+    # Ten digits of a phone number, five of a postcode: nothing is left to wait for, whatever the
+    # model makes of "soixante-dix-huit" said flat.
+    whole = judge(CONFIG, 0.1, "c'est le zéro six douze trente-quatre cinquante-six soixante-dix-huit",
+                  dictation="phone")
+    assert whole.complete and whole.end_after_ms == CONFIG.complete_end_ms and whole.why == "number whole"
+    assert judge(CONFIG, 0.1, "soixante-neuf zéro zéro trois", dictation="postcode").complete
+    # Nine digits, or ten asked for a postcode's step, or a date: still held.
+    assert judge(CONFIG, 0.9, "zéro six douze trente-quatre cinquante-six six", dictation="phone").why == "dictation"
+    assert judge(CONFIG, 0.9, "06 12 34 56 78", dictation="date").why == "dictation"
+
+
+@pytest.mark.parametrize(("said", "digits"), [
+    ("Mon numéro, c'est le zéro six douze trente-quatre cinquante-six soixante-dix-huit.", "0612345678"),
+    ("Vous pouvez noter zéro quatre soixante-douze dix-huit quarante vingt-deux.", "0472184022"),
+    ("06 12 34 56 78", "0612345678"),
+    ("Le code postal, c'est soixante-neuf zéro zéro trois.", "69003"),
+    ("quatre-vingt-dix-neuf, soixante et onze, vingt et un", "997121"),
+    ("C'est un portable : zéro six, un, deux", "0612"),  # the article is not a digit, the digit is
+    ("quatre vingt-deux", "422"),  # as the recogniser wrote it: 4 then 22 (82 is "quatre-vingt-deux")
+    ("je ne sais plus", ""),
+])
+def test_the_digits_of_a_dictated_number(said, digits):
+    assert dictated_digits(said) == digits
 
 
 def test_a_scenario_step_may_ask_for_dictation():

@@ -150,7 +150,7 @@ class ScenarioConversation:
                 await call.hangup(f"scenario: {turn.end.value}")
                 return
             if call.listener is not None:  # a number, an address being dictated: longer pauses between groups
-                call.listener.dictation = run.step.dictation is not None
+                call.listener.dictation = run.step.dictation
             # An answer to a question the bot said again after a silence may still come: its words late.
             since = reprompt_for if reprompt_for is not None else call.last_prompt_at
             reprompt_for = None

@@ -86,7 +86,7 @@ class CallListener:
             # The model's verdict replaces the recogniser-driven early end (which would fire at
             # 400 ms, before a verdict that holds an unfinished sentence could arrive).
             self._vad_config = self._vad_config.model_copy(update={"early_end_ms": 0})
-        self.dictation = False  # the scenario step asks for digits: hold longer between groups
+        self.dictation: str | None = None  # what the step asks to dictate (phone, ...): pauses between groups held
         self._utt = bytearray()  # the utterance's audio at the line's rate (its last 8 s), for the model
         self._words = ""  # the streaming recogniser's words in the utterance so far
         self._judged_for: float | None = None  # the pause (its last voiced end) judged or being judged
@@ -332,7 +332,7 @@ class CallListener:
         self._judging = asyncio.get_running_loop().create_task(
             self._judge(pause, bytes(self._utt), self._rate, self._words, self.dictation), name="listener-turn")
 
-    async def _judge(self, pause: float, pcm: bytes, rate: int, words: str, dictation: bool) -> None:
+    async def _judge(self, pause: float, pcm: bytes, rate: int, words: str, dictation: str | None) -> None:
         """Ask Smart Turn (in an executor: tens of ms of CPU) whether the caller is done, and
         set how long this pause must last to end the turn. A verdict that comes after the caller
         spoke again is dropped (the VAD voids it)."""

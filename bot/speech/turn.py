@@ -30,6 +30,7 @@ from types import ModuleType
 import numpy as np
 from pydantic import BaseModel, Field
 
+from .dictation import is_whole
 from .pcm import resample, to_float
 
 MODEL_RATE = 16000
@@ -157,8 +158,12 @@ class TurnJudgement:
     why: str
 
 
-def judge(config: TurnConfig, probability: float | None, words: str, *, dictation: bool = False) -> TurnJudgement:
-    """How long a silence ends the turn, from the model's probability and the words heard so far."""
+def judge(config: TurnConfig, probability: float | None, words: str, *, dictation: str | None = None) -> TurnJudgement:
+    """How long a silence ends the turn, from the model's probability and the words heard so far.
+    ``dictation``: what the step asks the caller to dictate (phone, postcode, email, date)."""
+    if dictation and is_whole(dictation, words):
+        # Every digit of the number is there: nothing is left to wait for.
+        return TurnJudgement(config.complete_end_ms, True, probability, "number whole")
     if dictation and (not _DIGITS.search(words.lower()) or ends_with_digits(words) or open_ending(words, _SPELLING)):
         # Asked to dictate: until digits have come, and while they or an address's parts still come.
         return TurnJudgement(config.dictation_end_ms, False, probability, "dictation")
