@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
 from bot.store import Database, DatabaseError
+from bot.store import attempts as q
 from bot.store.migrate import MigrationError, load_migrations, migrate
 from tests.conftest import with_database
+from tests.dialing import phones, running_campaign
 
 
 async def test_migrations_apply_once_and_are_recorded(db):
@@ -85,3 +88,27 @@ async def test_pools_of_one_process_share_the_embedded_server_until_the_last_clo
             assert await a.fetchval("SELECT 2") + await b.fetchval("SELECT 3") == 5
     finally:
         await second.close()
+
+
+async def test_conclusions_that_referenced_their_campaign_queue_instead_of_deadlocking(db):
+    """Two calls of one campaign stored at once (Asterisk stopping ends them together): each
+    transaction first writes rows that reference the campaign (a key-share lock on its row), then
+    takes the campaign's lock to conclude. A FOR UPDATE lock waits on the other's key-share, both
+    wait, PostgreSQL kills one ("deadlock detected", seen in the live outage test); the lock that
+    serialises conclusions leaves key-share alone, so the second simply waits for the first."""
+    cid = await running_campaign(db, phones(2))
+    await db.pool.execute("UPDATE attempts SET status = 'DONE' WHERE campaign_id = $1", cid)
+    contacts = [r["contact_id"] for r in await db.pool.fetch(
+        "SELECT contact_id FROM campaign_contacts WHERE campaign_id = $1 ORDER BY 1", cid)]
+    both_wrote = asyncio.Barrier(2)
+
+    async def conclusion(contact_id: int) -> None:
+        async with db.pool.acquire() as conn, conn.transaction():
+            await q.schedule(conn, cid, contact_id, due_at=datetime(2030, 1, 7, 10, tzinfo=UTC), reason="retry:busy")
+            await both_wrote.wait()
+            await q.lock_campaign(conn, cid)
+            await q.complete_finished_campaigns(conn, cid)
+
+    await asyncio.wait_for(asyncio.gather(*(conclusion(c) for c in contacts)), 30)
+    assert await db.pool.fetchval("SELECT count(*) FROM attempts WHERE campaign_id = $1 AND status = 'SCHEDULED'",
+                                  cid) == 2

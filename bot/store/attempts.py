@@ -190,9 +190,18 @@ async def close(conn: asyncpg.Connection, attempt_id: int, worker: str | None) -
     return done.endswith(" 1")
 
 
+_CAMPAIGN_LOCK = "SELECT 1 FROM campaigns WHERE id = $1 FOR NO KEY UPDATE"
+
+
 async def lock_campaign(conn: asyncpg.Connection, campaign_id: int) -> None:
-    """Lock the campaign row until the end of the transaction (conclusions of one campaign queue here)."""
-    await conn.execute("SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id)
+    """Lock the campaign row until the end of the transaction (conclusions of one campaign queue here).
+
+    NO KEY UPDATE, not UPDATE: a conclusion's transaction has already written rows that reference
+    the campaign (the call, its attempt), each a key-share lock on its row. FOR UPDATE waits for
+    the other conclusions' key-share locks while they wait for it: PostgreSQL's "deadlock
+    detected" when calls end together (seen as Asterisk stopped). NO KEY UPDATE still excludes
+    every other conclusion, and the status update below needs no more."""
+    await conn.execute(_CAMPAIGN_LOCK, campaign_id)
 
 
 async def complete_finished_campaigns(conn: asyncpg.Connection, campaign_id: int) -> bool:
@@ -200,7 +209,7 @@ async def complete_finished_campaigns(conn: asyncpg.Connection, campaign_id: int
 
     The campaign row is locked first: two calls ending together would otherwise each see the
     other's attempt still open (neither committed yet) and neither would complete it."""
-    await conn.execute("SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id)
+    await conn.execute(_CAMPAIGN_LOCK, campaign_id)
     done = await conn.execute(
         """UPDATE campaigns SET status = 'COMPLETED', finished_at = now(), updated_at = now()
            WHERE id = $1 AND status = 'RUNNING' AND NOT EXISTS (

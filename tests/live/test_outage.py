@@ -173,10 +173,6 @@ async def test_a_second_worker_on_the_same_stasis_app_is_said(live_asterisk, whi
     assert "reprise par une autre connexion" in said  # the first one said why it stopped dialling
 
 
-# One more try: three calls concluding at once as Asterisk stops sometimes deadlock in PostgreSQL
-# (seen in full runs; the journal keeps and stores them, nothing is lost, but a note can differ).
-# An open defect, said in the stop's note, not hidden: a second failure still fails.
-@pytest.mark.flaky(reruns=1)
 @pytest.mark.parametrize("fault", ["stop", "kill"])
 async def test_asterisk_lost_mid_campaign_burns_no_contact(live_asterisk, whisper, db, fault):
     """A campaign through the real dialer; Asterisk stops (`core stop now`) or is killed (SIGKILL)
