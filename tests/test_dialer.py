@@ -256,6 +256,8 @@ async def test_a_worker_that_dies_mid_call_never_causes_a_second_dial_at_once(db
     await call
     assert await db.pool.fetchval("SELECT status FROM calls WHERE campaign_id = $1", cid) == "ENDED"
     assert await db.pool.fetchval("SELECT count(*) FROM attempts WHERE status = 'SCHEDULED'") == 0
+    # One dial, counted once: the recovery's conclusion was replaced, not added to.
+    assert await db.pool.fetchval("SELECT attempts FROM campaign_contacts WHERE campaign_id = $1", cid) == 1
 
 
 async def _status(db, attempt_id, status):

@@ -62,9 +62,10 @@ def plan_next(ending: Ending, policy: RetryPolicy, retries_made: dict[str, int],
 
 
 async def conclude(conn: asyncpg.Connection, *, campaign_id: int, contact_id: int, phone: str, call_id: int | None,
-                   ending: Ending, policy: RetryPolicy, now: datetime, zone: ZoneInfo) -> Next:
+                   ending: Ending, policy: RetryPolicy, now: datetime, zone: ZoneInfo, replaces: bool = False) -> Next:
     """Record the contact's state after an attempt and plan the next one; the caller's
-    transaction makes it all or nothing with the call row."""
+    transaction makes it all or nothing with the call row. ``replaces``: the attempt was
+    concluded before (a recovery took it for lost); this is its real ending, not another dial."""
     # The campaign row first, before anything that references it: an insert (opt-out, next attempt)
     # takes a key-share lock on it, and two conclusions that each held one and then asked for the
     # update lock of `complete_finished_campaigns` deadlocked (issue 15, a graceful stop with 4 calls).
@@ -82,10 +83,10 @@ async def conclude(conn: asyncpg.Connection, *, campaign_id: int, contact_id: in
     if nxt.due_at is not None:
         await q.schedule(conn, campaign_id, contact_id, due_at=nxt.due_at, reason=nxt.reason)
     await conn.execute(
-        """UPDATE campaign_contacts SET status = $3, result = $4, attempts = attempts + 1, updated_at = now()
+        """UPDATE campaign_contacts SET status = $3, result = $4, attempts = attempts + $5, updated_at = now()
            WHERE campaign_id = $1 AND contact_id = $2""",
         campaign_id, contact_id, "PENDING" if nxt.due_at is not None else "DONE",
-        ending.result or ending.outcome)
+        ending.result or ending.outcome, 0 if replaces else 1)
     # The CRM's event, committed with the call's result or not at all (bot.integrations.outbox).
     await enqueue_call_ended(conn, campaign_id=campaign_id, call_id=call_id,
                              callback_at=nxt.due_at if nxt.reason == "callback" else None,

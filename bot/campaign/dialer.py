@@ -496,16 +496,17 @@ class Dialer:
                                           WHERE id = $1""", entry["call_id"])
             else:
                 await interrupt_call(conn, entry["call_id"], entry.get("note") or "interrupted")
-            if not await q.close(conn, entry["attempt_id"], entry["worker"]):
+            replaces = not await q.close(conn, entry["attempt_id"], entry["worker"])
+            if replaces:
                 # The lease was taken back while the call ran (or the database was away): the recovery
                 # closed the attempt and planned an `interrupted` retry. The call's real ending replaces it.
                 await conn.execute(
                     """UPDATE attempts SET status = 'CANCELLED', updated_at = now()
                        WHERE campaign_id = $1 AND contact_id = $2 AND status = 'SCHEDULED'
                          AND reason = 'retry:interrupted'""", entry["campaign_id"], entry["contact_id"])
-            await self._conclude(conn, entry, ending)
+            await self._conclude(conn, entry, ending, replaces=replaces)
 
-    async def _conclude(self, conn: asyncpg.Connection, entry: dict, ending: Ending) -> None:
+    async def _conclude(self, conn: asyncpg.Connection, entry: dict, ending: Ending, *, replaces: bool = False) -> None:
         try:
             rules = ComplianceRules.for_campaign(entry["compliance"])
             zone = ZoneInfo(entry.get("timezone") or rules.hours.timezone)
@@ -514,7 +515,7 @@ class Dialer:
         nxt = await conclude(conn, campaign_id=entry["campaign_id"], contact_id=entry["contact_id"],
                              phone=entry["phone"], call_id=entry["call_id"], ending=ending,
                              policy=RetryPolicy.for_campaign(entry["retry_policy"]),
-                             now=datetime.fromisoformat(entry["now"]), zone=zone)
+                             now=datetime.fromisoformat(entry["now"]), zone=zone, replaces=replaces)
         if nxt.due_at is not None:
             log.info("attempt %s: next %s at %s", entry["attempt_id"], nxt.reason, nxt.due_at.isoformat())
 
