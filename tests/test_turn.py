@@ -37,7 +37,7 @@ def _split_at_pause(name: str) -> tuple[bytes, bytes]:
 
 
 @pytest.mark.parametrize(("text", "open_"), [
-    ("je voudrais savoir combien", False), ("oui alors je suis", False), ("non parce que", True),
+    ("je voudrais savoir combien", False), ("oui alors je suis", True), ("non parce que", True),
     ("mon numéro c'est le", True), ("ce qui m'intéresse c'est", True), ("qu'est-ce que c'est", False),
     ("alors euh", True), ("il faudrait que je", True), ("non merci", False), ("", False),
 ])
@@ -51,8 +51,8 @@ def test_digits_being_dictated():
 
 
 def test_the_verdict_combines_the_model_and_the_words():
-    assert judge(CONFIG, 0.9, "non merci").end_after_ms == CONFIG.complete_end_ms
-    assert judge(CONFIG, 0.1, "non merci").end_after_ms == CONFIG.incomplete_end_ms
+    assert judge(CONFIG, 0.9, "ça m'intéresse").end_after_ms == CONFIG.complete_end_ms
+    assert judge(CONFIG, 0.1, "ça m'intéresse").end_after_ms == CONFIG.incomplete_end_ms
     # The words overrule a confident model: nobody ends a sentence on "parce que".
     assert judge(CONFIG, 0.95, "non parce que").why == "open ending"
     assert judge(CONFIG, 0.95, "zéro six douze", dictation="phone").end_after_ms == CONFIG.dictation_end_ms
@@ -61,6 +61,17 @@ def test_the_verdict_combines_the_model_and_the_words():
     assert judge(CONFIG, 0.95, "vous pouvez noter", dictation="phone").why == "dictation"
     assert judge(CONFIG, 0.95, "jean point dupont arobase", dictation="email").why == "dictation"
     assert judge(CONFIG, None, "").end_after_ms == CONFIG.incomplete_end_ms
+
+
+@pytest.mark.parametrize("said", ["Oui, alors, je suis", "En fait, on a déjà", "Il faudrait", "Non, je voudrais",
+                                  "Oui mais"])
+def test_a_sentence_stopped_on_its_auxiliary_is_not_whole(said):
+    assert not judge(CONFIG, 0.95, said).complete
+
+
+def test_a_negation_or_a_complement_ends_the_clause():
+    assert judge(CONFIG, 0.9, "Non, je ne peux pas").complete
+    assert judge(CONFIG, 0.9, "Je vais bien").complete
 
 
 def test_a_number_dictated_whole_ends_the_turn_at_once():

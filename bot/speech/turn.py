@@ -132,6 +132,18 @@ _DIGITS = re.compile(r"\d|\b(zéro|un|deux|trois|quatre|cinq|six|sept|huit|neuf|
 
 _SPELLING = frozenset(("point", "arobase", "tiret", "underscore", "slash", "et"))  # an address being spelt
 
+# A subject and a finite auxiliary, modal or copula with nothing after it: "je suis", "on a déjà",
+# "je voudrais", "il faudrait". No French clause ends there ("je peux pas" ends on its negation).
+_SUBJECTS = frozenset(("je", "j", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles", "ça", "cela"))
+_AUXILIARIES = frozenset((
+    "suis", "es", "est", "sommes", "êtes", "sont", "étais", "était", "ai", "as", "a", "avons", "avez", "ont",
+    "avais", "avait", "vais", "vas", "va", "allons", "allez", "vont", "voudrais", "voudrait", "voulais", "veux",
+    "veut", "voulons", "voulez", "peux", "peut", "pouvons", "pouvez", "pourrais", "pourrait", "dois", "doit",
+    "devons", "devez", "devrais", "devrait", "faut", "faudrait",
+))
+_CARRY_ON = frozenset(("déjà", "toujours", "encore", "aussi", "vraiment", "justement", "surtout"))
+
+
 
 def open_ending(text: str, extra: frozenset[str] = frozenset()) -> bool:
     """The words so far stop where a sentence cannot ("je voudrais un", "c'est pour euh")."""
@@ -141,6 +153,9 @@ def open_ending(text: str, extra: frozenset[str] = frozenset()) -> bool:
     last = words[-1].rstrip("'")
     if words[-2:] == ["c'", "est"]:  # "c'est ..." announces what comes, "qu'est-ce que c'est" asks
         return len(words) < 3 or words[-3].rstrip("'") not in ("que", "qu")
+    bare = [w.rstrip("'") for w in words if w.rstrip("'") not in _CARRY_ON]
+    if len(bare) >= 2 and bare[-1] in _AUXILIARIES and bare[-2] in _SUBJECTS:
+        return True
     return last in _OPEN_ENDINGS or last in extra
 
 
