@@ -200,25 +200,41 @@ def _words_before(ep: Episode, t: float) -> str:
     return " ".join(w for _, end, w in ep.parts if end <= t)
 
 
-def run(ep: Episode, method: str, *, model: SmartTurn | None, config: TurnConfig, silence_ms: int,
-        fixed_model_ms: float | None = None, words: bool = True) -> Outcome:
+def _speaking_frames(ep: Episode):
+    """The line frame by frame as the listener's VAD hears it (webrtcvad, 20 ms), from the caller's
+    first words: (the frame's start, its end, the end of their last voiced audio, when they began)."""
     vad = SpeechDetector(RATE, VadConfig(end_silence_ms=60_000, early_end_ms=0))
-    model_ms: list[float] = []
     started = None
-    ended_at = None
-    due: float | None = None  # when this pause ends the turn, by its verdict
-    judged_for: float | None = None  # the pause (its last voiced end) the verdict is for
     for i in range(0, len(ep.audio) - FRAME + 1, FRAME):
-        if due is not None and i / RATE >= due:  # the caller was still silent when the verdict fell due
-            ended_at = due
-            break
         now = (i + FRAME) / RATE
         for e in vad.process(to_pcm(ep.audio[i:i + FRAME]), now):
             if started is None:
                 started = e.at
-        if not vad.speaking:
-            continue
-        last = vad._last_voiced_end
+        if vad.speaking:
+            yield i / RATE, now, vad._last_voiced_end, started
+
+
+def _ask(model: SmartTurn, ep: Episode, started: float, now: float, fixed_model_ms: float | None,
+         ) -> tuple[float, float, float]:
+    """Smart Turn on the caller's audio up to ``now``: P(complete), the seconds it took, and the
+    seconds counted (``fixed_model_ms`` when given: a busy machine's scheduling would dominate)."""
+    audio = ep.audio[max(0, int((started - 0.3) * RATE)):round(now * RATE)]
+    t0 = time.perf_counter()
+    p = model.probability(to_pcm(audio), RATE)
+    took = time.perf_counter() - t0
+    return p, took, took if fixed_model_ms is None else fixed_model_ms / 1000
+
+
+def run(ep: Episode, method: str, *, model: SmartTurn | None, config: TurnConfig, silence_ms: int,
+        fixed_model_ms: float | None = None, words: bool = True) -> Outcome:
+    model_ms: list[float] = []
+    ended_at = None
+    due: float | None = None  # when this pause ends the turn, by its verdict
+    judged_for: float | None = None  # the pause (its last voiced end) the verdict is for
+    for start, now, last, started in _speaking_frames(ep):
+        if due is not None and start >= due:  # the caller was still silent when the verdict fell due
+            ended_at = due
+            break
         silence = now - last
         if method == "silence":
             if silence >= silence_ms / 1000:
@@ -228,17 +244,12 @@ def run(ep: Episode, method: str, *, model: SmartTurn | None, config: TurnConfig
         if judged_for != last:
             due = None  # they spoke again: a new pause, a new verdict
             if silence >= config.check_after_ms / 1000:
-                audio = ep.audio[max(0, int((started - 0.3) * RATE)):i + FRAME]
-                t0 = time.perf_counter()
-                p = model.probability(to_pcm(audio), RATE)
-                took = time.perf_counter() - t0
+                p, took, counted = _ask(model, ep, started, now, fixed_model_ms)
                 model_ms.append(took * 1000)
-                if fixed_model_ms is not None:
-                    took = fixed_model_ms / 1000
                 verdict = judge(config, p, _words_before(ep, now) if words else "", dictation=ep.dictation)
                 judged_for = last
                 # The verdict exists only once the model has run.
-                due = max(now + took, last + verdict.end_after_ms / 1000)
+                due = max(now + counted, last + verdict.end_after_ms / 1000)
     return _outcome(ep, ended_at, model_ms)
 
 
@@ -267,26 +278,15 @@ class Pause:
 def pauses(ep: Episode, model: SmartTurn, check_after_ms: int, fixed_model_ms: float | None) -> list[Pause]:
     """Each pause of ``check_after_ms`` or more in the episode, with the model's verdict on it and
     when the caller's voice came back (the VAD's next voiced frame)."""
-    vad = SpeechDetector(RATE, VadConfig(end_silence_ms=60_000, early_end_ms=0))
-    started, judged, out = None, None, []
-    for i in range(0, len(ep.audio) - FRAME + 1, FRAME):
-        now = (i + FRAME) / RATE
-        for e in vad.process(to_pcm(ep.audio[i:i + FRAME]), now):
-            if started is None:
-                started = e.at
-        if not vad.speaking:
-            continue
-        last = vad._last_voiced_end
+    judged, out = None, []
+    for start, now, last, started in _speaking_frames(ep):
         if out and out[-1].next_voice == float("inf") and last != out[-1].last:
-            out[-1].next_voice = i / RATE  # the voice came back in this frame
+            out[-1].next_voice = start  # the voice came back in this frame
         if judged == last or now - last < check_after_ms / 1000:
             continue
         judged = last
-        audio = ep.audio[max(0, int((started - 0.3) * RATE)):i + FRAME]
-        t0 = time.perf_counter()
-        p = model.probability(to_pcm(audio), RATE)
-        took = time.perf_counter() - t0 if fixed_model_ms is None else fixed_model_ms / 1000
-        out.append(Pause(last, now, float("inf"), p, took, _words_before(ep, now)))
+        p, _, counted = _ask(model, ep, started, now, fixed_model_ms)
+        out.append(Pause(last, now, float("inf"), p, counted, _words_before(ep, now)))
     return out
 
 
