@@ -24,6 +24,12 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/live/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.live)
+            if item.get_closest_marker("flaky") is None:
+                # One more try, on an Asterisk the fixture checks and restarts first: in full runs its
+                # REST interface sometimes stops answering for seconds ("Asterisk unreachable
+                # (TimeoutError)" on every request, under no load of ours); the cause is open. A
+                # second failure still fails, and the first one's report keeps Asterisk's state.
+                item.add_marker(pytest.mark.flaky(reruns=1))
 
 
 @pytest.fixture(scope="session")
