@@ -7,6 +7,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 from bot.speech.asr.models import packaged_vosk_model, whisper_base_dir
@@ -123,3 +124,57 @@ async def test_vosk_streams_run_side_by_side_in_worker_processes(vosk_ko):
     assert min(like(alone, together[0]), like(alone, together[2])) > max(like(alone, together[1]),
                                                                         like(alone, together[3]))
     assert len(vosk_ko.worker_pids) == 2 and os.getpid() not in vosk_ko.worker_pids
+
+
+def _silence(seconds: float, rate: int) -> bytes:
+    return b"\0" * int(seconds * rate) * 2
+
+
+async def test_a_decode_begun_in_the_pause_that_ends_the_turn_is_the_final(whisper):
+    stream = whisper.open(8000)
+    await stream.feed(speech("robot", 8000).pcm + _silence(0.2, 8000))
+    assert stream.guess()  # the caller paused
+    await stream.feed(_silence(0.4, 8000))  # and stayed quiet: the turn ends
+    final = await stream.finish()
+    assert "robot" in final.text.lower()
+    assert stream.cost.decodes == 1 and stream.cost.audio_after_end == 0  # no decode after the turn ended
+
+
+async def test_a_guess_the_caller_spoke_after_is_not_the_final(whisper):
+    stream = whisper.open(8000)
+    await stream.feed(speech("robot", 8000).pcm + _silence(0.3, 8000))
+    assert stream.guess()
+    await stream.settled()
+    await asyncio.sleep(0.1)
+    await stream.feed(speech("combien", 8000).pcm + _silence(0.6, 8000))  # they went on
+    stream.drop_guess()  # what the listener does when the pause did not end the turn
+    final = await stream.finish()
+    assert "combien" in final.text.lower(), final.text
+    assert stream.cost.decodes == 2 and stream.cost.audio_after_end > 0
+
+
+async def test_no_guess_while_the_decoders_are_busy(whisper):
+    streams = [whisper.open(8000) for _ in range(whisper.workers + 1)]
+    for s in streams:
+        await s.feed(speech("robot", 8000).pcm)
+    began = [s.guess() for s in streams]
+    assert began == [True] * whisper.workers + [False]  # a final never queues behind guesses
+    for s in streams:
+        await s.finish()
+
+
+def test_a_fitted_encoder_window_reads_the_utterance_and_a_margin_not_30_s(speech_manifest):
+    from bot.config import Settings
+
+    rec = WhisperRecognizer(whisper_base_dir(Settings().cache_dir), None, window=8.0)
+    clip = speech("interesse")  # 2.3 s, 16 kHz
+    samples = np.frombuffer(clip.pcm, "<i2").astype(np.float32) / 32768
+    assert_heard(rec.transcribe(samples), "interesse", speech_manifest)
+    assert rec._model.frames.n == 800  # 8 s of 10 ms frames, not Whisper's 3,000
+    long = np.concatenate([samples] * 4)  # 9 s: the utterance and 1 s after it
+    rec.transcribe(long)
+    assert rec._model.frames.n == int((len(long) / 16000 + 1.0) * 100)
+    full = WhisperRecognizer(whisper_base_dir(Settings().cache_dir), None)
+    full.transcribe(samples)
+    assert full._model.frames.n is None  # the default: Whisper's full window
+

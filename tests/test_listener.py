@@ -113,3 +113,68 @@ async def test_echo_of_the_prompt_is_ignored_but_the_caller_barges_in(whisper):
     assert final.speech_duration >= 1.9
     assert final.speech_duration < 3.0
     await server.close()
+
+
+class _CountingDecodes:
+    """The real recogniser, its decodes counted (each call of ``transcribe``)."""
+
+    def __init__(self, whisper):
+        self.whisper, self.decodes, self.streams = whisper, 0, []
+
+    def __getattr__(self, name):
+        return getattr(self.whisper, name)
+
+    def open(self, rate):
+        stream = self.whisper.open(rate)
+        stream._engine = self
+        self.streams.append(stream)
+        return stream
+
+    def transcribe(self, *args, **kw):
+        self.decodes += 1
+        return self.whisper.transcribe(*args, **kw)
+
+
+async def _listen(recognizer, script):
+    server = AudioSocketServer("127.0.0.1", 0)
+    await server.start()
+    call = uuid.uuid4()
+    server.expect(call)
+    peer = AsteriskPeer("127.0.0.1", server.port, call)
+    await peer.connect()
+    session = await server.wait_session(call, 1)
+    listener = CallListener(session.subscribe(), recognizer)
+    task = asyncio.ensure_future(listener.run())
+    await script(peer)
+    await peer.close()
+    events = await _drain(listener)
+    await task
+    await server.close()
+    return [e for e in events if isinstance(e, ev.FinalTranscript)]
+
+
+async def test_whisper_decodes_in_the_pause_that_ends_the_turn(whisper):
+    counted = _CountingDecodes(whisper)
+
+    async def caller(peer):
+        await peer.stream(speech("robot").pcm)
+        await peer.silence(1.0)  # nothing on the wire: the guess and the end come from the clock
+
+    [final] = await _listen(counted, caller)
+    assert "robot" in final.text.lower()
+    # The pause's decode was the final: none after the turn ended.
+    assert counted.decodes == 1 and counted.streams[0].cost.audio_after_end == 0
+
+
+async def test_a_pause_the_caller_speaks_after_does_not_give_the_final(whisper):
+    counted = _CountingDecodes(whisper)
+
+    async def caller(peer):
+        await peer.stream(speech("robot").pcm)
+        await peer.silence(0.4, send_frames=True)  # long enough for a guess, not for the end
+        await peer.stream(speech("combien").pcm)
+        await peer.silence(1.0)
+
+    [final] = await _listen(counted, caller)
+    assert "combien" in final.text.lower(), final.text  # the words after the pause are in the turn
+    assert counted.decodes == 2  # the first pause's guess, wasted; the second's, the final

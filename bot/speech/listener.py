@@ -60,6 +60,11 @@ class _End:
     ended: ev.SpeechEnded
 
 
+@dataclass(frozen=True, slots=True)
+class _Pause:
+    voiced_end: float  # the caller's last voiced frame before the pause (the VAD's clock)
+
+
 class CallListener:
     def __init__(
         self,
@@ -106,6 +111,9 @@ class CallListener:
         self._beep_wanted = False  # beep detection costs an FFT per frame: only on request
         self._beep: BeepDetector | None = None
         self._wake: asyncio.TimerHandle | None = None  # an end of speech brought forward
+        # A batch recogniser decodes in the caller's pauses (see _maybe_guess): after how long.
+        self._guess_ms: int = getattr(recognizer, "pause_guess_ms", 0)
+        self._guessed_for: float | None = None  # the pause (its last voiced end) a guess was asked for
 
     @property
     def subscription(self) -> Subscription:
@@ -170,8 +178,8 @@ class CallListener:
 
     async def _frame_loop(self) -> str:
         while True:
-            deadlines = [d for d in (self._vad.next_deadline() if self._vad else None, self._check_deadline())
-                         if d is not None]
+            deadlines = [d for d in (self._vad.next_deadline() if self._vad else None, self._check_deadline(),
+                                     self._guess_deadline()) if d is not None]
             timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             try:
                 async with asyncio.timeout(timeout):
@@ -179,6 +187,7 @@ class CallListener:
             except TimeoutError:
                 self._vad_events(self._vad.tick(time.monotonic()))
                 self._maybe_judge(time.monotonic())
+                self._maybe_guess(time.monotonic())
                 continue
             if isinstance(item, AudioFrame):
                 self._on_frame(item)
@@ -226,6 +235,7 @@ class CallListener:
             self._asr_cmds.put_nowait(_Audio(frame.pcm, now))
             self._keep(frame.pcm)
         self._maybe_judge(now)
+        self._maybe_guess(now)
         self.stats.lag((time.monotonic() - frame.arrived) * 1000)
 
     def _vad_frames(self, pcm: bytes) -> list[bytes]:
@@ -261,6 +271,7 @@ class CallListener:
         stream: RecognizerStream | None = None
         heard = ""  # the streaming recogniser's words so far in this utterance
         decoded_until = 0.0  # arrival time of the last frame the recogniser has decoded
+        guessed_for: float | None = None  # the pause the stream's guess began in
         try:
             while True:
                 batch = [await self._asr_cmds.get()]
@@ -277,7 +288,7 @@ class CallListener:
                             if stream is not None:  # an utterance never ended: let its resources go
                                 await release(stream)
                             stream, heard, decoded_until = self._recognizer.open(cmd.rate), "", 0.0
-                            self._words = ""
+                            self._words, guessed_for = "", None
                         elif isinstance(cmd, _Audio) and stream is not None:
                             if _known_before_end(cmds, i, heard, decoded_until):
                                 continue  # only the silence after words already known: not worth the wait
@@ -288,8 +299,13 @@ class CallListener:
                                 self.events.put_nowait(ev.PartialTranscript(partial.text, time.monotonic()))
                             if heard.strip():
                                 self._caught_up(decoded_until)
+                        elif isinstance(cmd, _Pause) and stream is not None:
+                            guess = getattr(stream, "guess", None)
+                            guessed_for = cmd.voiced_end if guess is not None and guess() else None
                         elif isinstance(cmd, _End) and stream is not None:
                             s, stream = stream, None
+                            if guessed_for != cmd.ended.at and hasattr(s, "drop_guess"):
+                                s.drop_guess()  # they spoke after it began (or none began)
                             await self._finish(s, cmd.ended, heard)
                     except Exception:
                         # A recogniser failure costs this utterance, never the call.
@@ -304,6 +320,26 @@ class CallListener:
                 self._wake.cancel()
             if self._judging is not None:
                 self._judging.cancel()
+
+    # -- decoding in the caller's pauses ----------------------------------------------------
+
+    def _guess_deadline(self) -> float | None:
+        """When the pause in progress is long enough for a batch recogniser to decode it."""
+        vad = self._vad
+        if not self._guess_ms or vad is None or not vad.speaking or self._guessed_for == vad.last_voiced_end:
+            return None
+        return vad.last_voiced_end + self._guess_ms / 1000
+
+    def _maybe_guess(self, now: float) -> None:
+        """A batch recogniser (Whisper) has no words until it decodes: decoding only once the
+        turn has ended puts the whole decode after the end-of-speech wait. Decoding at the
+        caller's pause overlaps the two; a pause that turns out to be mid-sentence costs one
+        wasted decode (the turn's final reads the whole utterance again)."""
+        deadline = self._guess_deadline()
+        if deadline is None or now < deadline:
+            return
+        self._guessed_for = self._vad.last_voiced_end
+        self._asr_cmds.put_nowait(_Pause(self._guessed_for))
 
     # -- semantic end of turn ---------------------------------------------------------------
 

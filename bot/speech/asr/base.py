@@ -31,6 +31,10 @@ class RecognizerStream(Protocol):
     # A stream that holds something outside the process's memory (a socket, a decoder in a worker)
     # also has `async def aclose(self) -> None`: the utterance is abandoned (the call ended first),
     # release it without decoding. `release` below calls it where it exists.
+    # A batch engine (no words before the end) may also have `guess() -> bool` and `drop_guess()`,
+    # and its recogniser a `pause_guess_ms`: the listener calls `guess` once the caller has been
+    # quiet that long (decode now, in case the turn ends in this pause: `finish` then returns that
+    # decode) and `drop_guess` when they spoke again before the turn ended.
 
 
 async def release(stream: RecognizerStream) -> None:

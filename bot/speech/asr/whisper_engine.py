@@ -22,6 +22,7 @@ an unstable hypothesis is not the caller's words, and the listener takes partial
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from concurrent.futures import Executor
@@ -38,6 +39,7 @@ from .vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 
 WHISPER_RATE = 16000
+FULL_WINDOW = 30.0  # seconds: what Whisper was trained on, and what faster-whisper always encodes
 MAX_WINDOW = 28.0
 # A re-decode that read all but this much of the utterance's end read all its words: what follows
 # the words is the silence that ended the turn (MINIBOT_VAD__END_SILENCE_MS, 600 ms by default).
@@ -53,6 +55,34 @@ class StreamCost:
     decodes: int = 0
     audio_while_speaking: float = 0.0
     audio_after_end: float = 0.0
+
+
+@functools.cache
+def _fitted_window_model() -> type:
+    """faster-whisper's model, its encoder reading a window fitted to the utterance.
+
+    Whisper's encoder reads a fixed 30 s window (a 1 s "oui" padded with 29 s of silence), and its
+    cost grows faster than the window: on this 2-core machine, Whisper base int8 on one thread,
+    1.25 s for 30 s against 0.15 s for 10 s. CTranslate2 encodes a shorter window, but
+    faster-whisper always pads to 30 s, so the padded features are cut here (whisper.cpp's
+    ``audio_ctx``). Measured with an 8 s window on the bench.asr sentences, 8 kHz G.711 line:
+    decode p50 1.17-1.30 s -> 0.18-0.19 s; WER 1.04 -> 0.84 on Kokoro voices at 25 dB (the 30 s
+    window's silence is where long hallucinated loops came from), 1.13 -> 1.18 on the mixed set
+    (espeak and Kokoro; better at 30 dB, 1.23 -> 0.98, worse at 10 dB, 1.12 -> 1.43). Under ~5 s
+    Whisper starts repeating and dropping words. ``window=30`` restores the full window.
+    (A class built on first use: faster-whisper is imported only when Whisper is chosen.)"""
+    from faster_whisper import WhisperModel
+
+    class FittedWindowWhisper(WhisperModel):
+        frames = threading.local()  # per decode thread: the window's 10 ms frames, None for 30 s
+
+        def encode(self, features):
+            n = getattr(self.frames, "n", None)
+            if n is not None and features.shape[-1] > n:
+                features = features[..., :n]
+            return super().encode(features)
+
+    return FittedWindowWhisper
 
 
 class WhisperRecognizer:
@@ -74,17 +104,17 @@ class WhisperRecognizer:
         vocabulary: Vocabulary | None = None,
         stream_while_speaking: bool = False,
         stride: float = 0.6,
+        window: float = 30.0,
+        guess_after_ms: int = 200,
     ) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "model.bin").exists():
             raise AsrUnavailable(_("pas de modèle Whisper dans {path} (model.bin absent)").format(path=model_dir))
-        from faster_whisper import WhisperModel
-
         # One model shared by all calls; ``workers`` lets that many utterances decode at once.
         # CTranslate2 creates its decode threads here, so they keep normal priority (only the
         # executor threads that call it are niced).
         try:
-            self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
+            self._model = _fitted_window_model()(str(model_dir), device=device, compute_type=compute_type,
                                        cpu_threads=cpu_threads, num_workers=workers)
         except (ValueError, RuntimeError) as exc:  # no CUDA, or a compute type the device lacks
             raise AsrUnavailable(_("Whisper sur {device} ({compute}) ne peut pas charger {path} : {error}").format(
@@ -98,10 +128,16 @@ class WhisperRecognizer:
         self.stream_while_speaking = stream_while_speaking
         self.stride = stride
         self.workers = workers
+        self.window = min(window, FULL_WINDOW)
+        # The listener asks for a guess after this much of the caller's silence (0: never).
+        self.pause_guess_ms = guess_after_ms
         # Decodes submitted and not finished (counted on the event loop). A re-decode while the
         # caller speaks only starts when a worker is free: a final never queues behind guesses,
         # so under load streaming costs nothing and falls back to one decode at the end.
         self.busy = 0
+
+    def released(self, _done: object = None) -> None:
+        self.busy -= 1
 
     def open(self, sample_rate: int, vocabulary: Vocabulary | None = None) -> WhisperStream:
         return WhisperStream(self, sample_rate, vocabulary or self.vocabulary)
@@ -111,6 +147,9 @@ class WhisperRecognizer:
         """Blocking (run in an executor): the text, or with ``words`` the list of (word, end s).
         ``prefix``: words known to open the utterance, forced on the decoder."""
         initial = (vocabulary.prompt() if vocabulary else "") or None
+        # The encoder's window: the utterance and 1 s after it, at least ``window`` (see above).
+        seconds = max(self.window, len(samples) / WHISPER_RATE + 1.0)
+        self._model.frames.n = None if seconds >= FULL_WINDOW else int(seconds * 100)  # 10 ms frames
         segments, _info = self._model.transcribe(
             samples,
             language=self.language,
@@ -126,6 +165,7 @@ class WhisperRecognizer:
             max_new_tokens=self.max_new_tokens,
             vad_filter=False,
         )
+        segments = list(segments)  # decoded here, on this thread: the window above is this thread's
         if words:
             # Words as Whisper spells them, leading space included ("Est", "-ce"): joined back
             # with "".join they give the text, where " ".join would give "Est -ce".
@@ -137,7 +177,7 @@ def _text(words: list[tuple[str, float]]) -> str:
     return "".join(w for w, _ in words).strip()
 
 
-def _retrieved(task: asyncio.Task) -> None:
+def _retrieved(task: asyncio.Future) -> None:
     """A re-decode's failure costs only its guess: the final decodes the utterance itself."""
     if not task.cancelled() and task.exception() is not None:
         log.debug("a re-decode while speaking failed: %r", task.exception())
@@ -166,6 +206,7 @@ class WhisperStream:
         self._latest: tuple[int, list[tuple[str, float]]] | None = None  # (samples read, words)
         self._committed: list[tuple[str, float]] = []  # (word, end s) two decodes agreed on
         self._task: asyncio.Task | None = None
+        self._guess: asyncio.Future | None = None  # a decode begun in the caller's pause
         self._lock = threading.Lock()
         self._done = False
         self.cost = StreamCost()
@@ -192,6 +233,30 @@ class WhisperStream:
             self._task = asyncio.get_running_loop().create_task(self._background(pcm_now))
             self._task.add_done_callback(_retrieved)
         return None
+
+    def guess(self) -> bool:
+        """The caller paused: decode what they said so far, in case the turn ends in this pause.
+        Then the final is ready when the turn ends (the pause's decode overlaps the end-of-speech
+        wait) instead of a decode after it. The listener calls ``drop_guess`` when they spoke again.
+        Not when a worker is busy (a final never queues behind a guess) or a guess is under way:
+        returns whether one began."""
+        eng = self._engine
+        if (self._done or (self._guess is not None and not self._guess.done()) or eng.busy >= eng.workers
+                or not self._samples or self._samples / self._rate > MAX_WINDOW):
+            return False
+        samples = self._samples16k(b"".join(self._chunks))
+        loop = asyncio.get_running_loop()
+        # Counted busy now, not when the task first runs: the next stream's guess must see it.
+        eng.busy += 1
+        self._guess = loop.run_in_executor(eng.executor, lambda: self._timed(
+            eng.transcribe, samples, self._vocabulary, after_end=False))
+        self._guess.add_done_callback(_retrieved)
+        self._guess.add_done_callback(eng.released)
+        return True
+
+    def drop_guess(self) -> None:
+        """The caller spoke after the guess began: it misses their last words (it runs on, unread)."""
+        self._guess = None
 
     def _samples16k(self, pcm: bytes) -> np.ndarray:
         x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
@@ -235,8 +300,14 @@ class WhisperStream:
         total = len(pcm) // 2
         covered = total - int(COVERED * self._rate)
         task, self._task, self._done = self._task, None, True
+        guess, self._guess = self._guess, None
         if not pcm:
             return Transcript("", final=True, audio_seconds=0.0)
+        if guess is not None:  # begun in the pause that ended the turn: every word, mostly decoded
+            try:
+                return Transcript(await asyncio.shield(guess), final=True, audio_seconds=seconds)
+            except Exception:  # noqa: BLE001 - the decodes below still give the final
+                pass
         # The utterance ends with the silence that ended it (the VAD's end-of-speech wait): a
         # re-decode that started after the words did already has them all. Its text is the final
         # with no decode after the end of speech, done or under way (then it is nearly done).
@@ -257,10 +328,8 @@ class WhisperStream:
                 self._engine.transcribe, samples, self._vocabulary, after_end=True))
             return Transcript(text, final=True, audio_seconds=seconds)
         head = _text(committed)
-        # The whole utterance again (Whisper's encoder reads a fixed 30 s window whatever the
-        # length, so cutting the audio saves nothing there, and a cut tail loses its context),
-        # with the committed words forced as the decoder's prefix: it reads them in one pass and
-        # generates only the words after them.
+        # The whole utterance again (a cut tail loses its context), with the committed words
+        # forced as the decoder's prefix: it reads them in one pass and generates only the rest.
         text = await self._run(lambda: self._timed(
             self._engine.transcribe, samples, self._vocabulary, prefix=head, after_end=True))
         if not text.startswith(head):  # faster-whisper returns the prefix with the text
