@@ -209,7 +209,8 @@ def test_a_wrong_setting_is_said_in_words():
     ("heard: 'oui'", "entendu : 'oui'"),
     ("barge-in (240 ms after onset)", "interruption (240 ms après le début de la parole)"),
     ("result QUALIFIED (qualification 100%)", "résultat QUALIFIED (qualification 100%)"),
-    ("outcome answered", "issue answered"),
+    ("outcome answered", "issue décroché"),
+    ("outcome busy", "issue occupé"),
     ("something new", "something new"),
 ])
 def test_a_call_timeline_in_words(entry, french):
@@ -345,3 +346,14 @@ def test_every_validation_sentence_has_an_english_translation():
     assert sorted(t for t in texts if english.gettext(t) == t) == []
     assert validation_problem({"type": "url_parsing", "msg": "Input should be a valid URL"}, "fr") == \
         "Input should be a valid URL"
+
+
+@pytest.mark.parametrize(("reason", "french"), [
+    ("first", "premier appel"), ("callback", "rappel demandé"), ("retry:busy", "nouvel essai (occupé)"),
+    ("retry:no_answer", "nouvel essai (pas de réponse)"), ("retry:interrupted", "nouvel essai (appel interrompu)"),
+    ("retry:answering_machine", "nouvel essai (répondeur)"),
+])
+def test_a_planned_attempt_says_why_in_words(reason, french):
+    from bot.campaign.retries import attempt_reason
+
+    assert attempt_reason(reason) == french

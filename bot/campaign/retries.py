@@ -13,6 +13,7 @@ from datetime import timedelta
 from pydantic import BaseModel, Field, ValidationError
 
 from ..call.outcome import Outcome
+from ..i18n import _
 
 
 class RetryRule(BaseModel, frozen=True):
@@ -61,3 +62,19 @@ def retry_cause(outcome: Outcome | str | None, result: str | None) -> str | None
         Outcome.CONGESTION: "failed",
         Outcome.FAILED: "failed",
     }.get(outcome)  # rejected, unallocated: never again
+
+
+def attempt_reason(reason: str) -> str:
+    """What an attempt is for, as an operator reads it ("retry:busy" is "nouvel essai (occupé)")."""
+    causes = {
+        "no_answer": _("pas de réponse"), "busy": _("occupé"), "failed": _("échec réseau"),
+        "answering_machine": _("répondeur"), "interrupted": _("appel interrompu"),
+    }
+    if reason == "first":
+        return _("premier appel")
+    if reason == "callback":
+        return _("rappel demandé")
+    cause = reason.removeprefix("retry:")
+    if cause != reason:
+        return _("nouvel essai ({cause})").format(cause=causes.get(cause, cause))
+    return reason

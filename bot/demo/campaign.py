@@ -30,6 +30,7 @@ from ..call.controller import CallController
 from ..campaign import control
 from ..campaign.conversations import CampaignConversations
 from ..campaign.dialer import Dialer, DialerConfig
+from ..campaign.retries import attempt_reason
 from ..campaign.summary import stats_table
 from ..compliance.consent import import_consents
 from ..compliance.hours import CallingHours
@@ -246,8 +247,8 @@ async def _campaign(settings, console, db, recognizer, conversations, work) -> i
     for row in await db.pool.fetch(
             """SELECT k.first_name, a.reason, a.due_at FROM attempts a JOIN contacts k ON k.id = a.contact_id
                WHERE a.campaign_id = $1 AND a.status = 'SCHEDULED' ORDER BY a.due_at""", campaign.id):
-        console.print(_("prochain : {name} {reason} le {when}").format(
-            name=row['first_name'], reason=row['reason'], when=format_slot(row['due_at'], str(PARIS))))
+        console.print(_("prochain : {name}, {reason}, le {when}").format(
+            name=row['first_name'], reason=attempt_reason(row['reason']), when=format_slot(row['due_at'], str(PARIS))))
     for row in await db.pool.fetch("SELECT phone, evidence FROM opt_outs"):
         console.print(_("opposition gardée pour {phone} : « {evidence} »").format(
             phone=mask(row['phone']), evidence=row['evidence']))

@@ -36,7 +36,7 @@ _FR = [(re.compile(pattern), french) for pattern, french in (
     (r"^hung up at step (.+)$", "a raccroché à l'étape {0}"),
     (r"^bot hangs up: (.*)$", "le bot raccroche : {0}"),
     (r"^bot hangs up$", "le bot raccroche"),
-    (r"^outcome (.+)$", "issue {0}"),
+    (r"^outcome (.+)$", lambda m: "issue " + _code(m[1])),
     (r"^dtmf (.+)$", "touche {0}"),
     (r"^play (.+)$", "joue {0}"),
     (r"^transfer: dialling the agent$", "transfert : appel du conseiller"),
@@ -56,6 +56,13 @@ _FR = [(re.compile(pattern), french) for pattern, french in (
 )]
 
 
+def _code(code: str) -> str:
+    """An outcome code ("busy") as the export's word ("occupé")."""
+    from ..campaign.summary import word
+
+    return word(code)
+
+
 def timeline_entry(what: str, lang: str | None = None) -> str:
     """One entry ("dial +33...", "heard: 'oui'") in the reader's language."""
     if (lang or current_language()) != "fr":
@@ -63,7 +70,7 @@ def timeline_entry(what: str, lang: str | None = None) -> str:
     for pattern, french in _FR:
         m = pattern.match(what)
         if m:
-            return french.format(*m.groups())
+            return french(m) if callable(french) else french.format(*m.groups())
     return what
 
 
