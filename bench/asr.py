@@ -22,12 +22,11 @@ For each engine:
   latency p95 stays under 300 ms.
 
 Engines: ``whisper`` (local faster-whisper, Whisper base int8, re-decoding while the caller speaks),
-``whisper-batch`` (the same, decoding once at the end), ``whisper-batch-8s`` (the same with the
-encoder's window fitted to the utterance, at least 8 s, instead of Whisper's full 30 s), ``wyoming``
-(the real wyoming-faster-whisper server on the same model, a subprocess on a free port: a remote
-service), ``vosk-ko`` (Vosk's streaming decoder on the only Vosk model installable here, Korean: a
-cost proxy, its WER on French is meaningless and reported as null). The machine's other load is not
-controlled: run it nice, on a quiet machine where possible, and quote figures with that caveat.
+``whisper-batch`` (the same, decoding once at the end), ``wyoming`` (the real wyoming-faster-whisper
+server on the same model, a subprocess on a free port: a remote service), ``vosk-ko`` (Vosk's
+streaming decoder on the only Vosk model installable here, Korean: a cost proxy, its WER on French
+is meaningless and reported as null). The machine's other load is not controlled: run it nice,
+on a quiet machine where possible, and quote figures with that caveat.
 """
 
 from __future__ import annotations
@@ -284,15 +283,12 @@ async def capacity(rec, clips: list[Clip], cpu: Cpu, levels: list[int], rounds: 
 def engine(name: str, settings, pool):
     """(recogniser, extra pids whose CPU counts, a note) for an engine name."""
     from bot.speech.asr.models import packaged_vosk_model, whisper_base_dir
-    from bot.speech.asr.settings import WhisperConfig
     from bot.speech.asr.whisper_engine import WhisperRecognizer
 
     model = whisper_base_dir(settings.cache_dir)
-    if name in ("whisper", "whisper-batch", "whisper-batch-8s"):
-        window = 8.0 if name.endswith("-8s") else WhisperConfig().window
-        yield WhisperRecognizer(model, pool, stream_while_speaking=name == "whisper", stride=0.6, window=window), \
-            [], f"local faster-whisper, Whisper base int8, beam 1, {window:g} s encoder window, 1 CTranslate2 " \
-            "thread x 2 workers"
+    if name in ("whisper", "whisper-batch"):
+        yield WhisperRecognizer(model, pool, stream_while_speaking=name == "whisper", stride=0.6), [], \
+            "local faster-whisper, Whisper base int8, beam 1, 1 CTranslate2 thread x 2 workers"
     elif name == "wyoming":
         from bot.speech.asr.wyoming import WyomingRecognizer
         from tests.speech_servers import faster_whisper_server

@@ -7,7 +7,6 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pytest
 
 from bot.speech.asr.models import packaged_vosk_model, whisper_base_dir
@@ -161,20 +160,4 @@ async def test_no_guess_while_the_decoders_are_busy(whisper):
     assert began == [True] * whisper.workers + [False]  # a final never queues behind guesses
     for s in streams:
         await s.finish()
-
-
-def test_a_fitted_encoder_window_reads_the_utterance_and_a_margin_not_30_s(speech_manifest):
-    from bot.config import Settings
-
-    rec = WhisperRecognizer(whisper_base_dir(Settings().cache_dir), None, window=8.0)
-    clip = speech("interesse")  # 2.3 s, 16 kHz
-    samples = np.frombuffer(clip.pcm, "<i2").astype(np.float32) / 32768
-    assert_heard(rec.transcribe(samples), "interesse", speech_manifest)
-    assert rec._model.frames.n == 800  # 8 s of 10 ms frames, not Whisper's 3,000
-    long = np.concatenate([samples] * 4)  # 9 s: the utterance and 1 s after it
-    rec.transcribe(long)
-    assert rec._model.frames.n == int((len(long) / 16000 + 1.0) * 100)
-    full = WhisperRecognizer(whisper_base_dir(Settings().cache_dir), None)
-    full.transcribe(samples)
-    assert full._model.frames.n is None  # the default: Whisper's full window
 

@@ -18,13 +18,14 @@ class WhisperConfig(BaseModel):
     compute_type: str = Field("int8", description="int8 (CPU), float16 or int8_float16 (GPU)")
     beam_size: int = Field(1, ge=1, le=10, description="1: greedy, fastest; 5: a little more accurate, ~3x CPU")
     cpu_threads: int = Field(1, ge=1, description="CTranslate2 threads per decode")
-    # 30 by default: a shorter window decodes ~6x faster on CPU but heard worse on the test
-    # recordings ("Oui, d'accord, pourquoi pas." lost at 8 kHz); see whisper_engine.
-    window: float = Field(30.0, ge=5.0, le=30.0, description="seconds the encoder reads: the utterance + 1 s, at least "
-                          "this (30: Whisper's full window; 8: ~6x faster on CPU, less accurate)")
     guess_after_ms: int = Field(200, ge=0, description="caller's silence after which what they said is decoded, in "
                                 "case the turn ends there (0: decode only once it has ended)")
     # Off by default: measured on the loaded 2-core machine it doubled the CPU per audio second
     # and lengthened finals (bench.asr); turn it on where cores are to spare.
     streaming: bool = Field(False, description="re-decode the growing utterance while the caller speaks")
     stride: float = Field(0.6, ge=0.2, le=5.0, description="seconds of new audio between two re-decodes")
+
+    def summary(self) -> str:
+        """The settings that decide speed and accuracy, as benchmarks quote them."""
+        return (f"Whisper {self.size} {self.compute_type} beam {self.beam_size}, "
+                f"decoding in pauses of {self.guess_after_ms} ms, re-decoding while speaking: {self.streaming}")

@@ -22,7 +22,6 @@ an unstable hypothesis is not the caller's words, and the listener takes partial
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 from concurrent.futures import Executor
@@ -39,7 +38,6 @@ from .vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 
 WHISPER_RATE = 16000
-FULL_WINDOW = 30.0  # seconds: what Whisper was trained on, and what faster-whisper always encodes
 MAX_WINDOW = 28.0
 # A re-decode that read all but this much of the utterance's end read all its words: what follows
 # the words is the silence that ended the turn (MINIBOT_VAD__END_SILENCE_MS, 600 ms by default).
@@ -55,34 +53,6 @@ class StreamCost:
     decodes: int = 0
     audio_while_speaking: float = 0.0
     audio_after_end: float = 0.0
-
-
-@functools.cache
-def _fitted_window_model() -> type:
-    """faster-whisper's model, its encoder reading a window fitted to the utterance.
-
-    Whisper's encoder reads a fixed 30 s window (a 1 s "oui" padded with 29 s of silence), and its
-    cost grows faster than the window: on this 2-core machine, Whisper base int8 on one thread,
-    1.25 s for 30 s against 0.15 s for 10 s. CTranslate2 encodes a shorter window, but
-    faster-whisper always pads to 30 s, so the padded features are cut here (whisper.cpp's
-    ``audio_ctx``). Measured with an 8 s window on the bench.asr sentences, 8 kHz G.711 line:
-    decode p50 1.17-1.30 s -> 0.18-0.19 s; WER 1.04 -> 0.84 on Kokoro voices at 25 dB (the 30 s
-    window's silence is where long hallucinated loops came from), 1.13 -> 1.18 on the mixed set
-    (espeak and Kokoro; better at 30 dB, 1.23 -> 0.98, worse at 10 dB, 1.12 -> 1.43). Under ~5 s
-    Whisper starts repeating and dropping words. ``window=30`` restores the full window.
-    (A class built on first use: faster-whisper is imported only when Whisper is chosen.)"""
-    from faster_whisper import WhisperModel
-
-    class FittedWindowWhisper(WhisperModel):
-        frames = threading.local()  # per decode thread: the window's 10 ms frames, None for 30 s
-
-        def encode(self, features):
-            n = getattr(self.frames, "n", None)
-            if n is not None and features.shape[-1] > n:
-                features = features[..., :n]
-            return super().encode(features)
-
-    return FittedWindowWhisper
 
 
 class WhisperRecognizer:
@@ -104,17 +74,18 @@ class WhisperRecognizer:
         vocabulary: Vocabulary | None = None,
         stream_while_speaking: bool = False,
         stride: float = 0.6,
-        window: float = 30.0,
         guess_after_ms: int = 200,
     ) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "model.bin").exists():
             raise AsrUnavailable(_("pas de modèle Whisper dans {path} (model.bin absent)").format(path=model_dir))
+        from faster_whisper import WhisperModel
+
         # One model shared by all calls; ``workers`` lets that many utterances decode at once.
         # CTranslate2 creates its decode threads here, so they keep normal priority (only the
         # executor threads that call it are niced).
         try:
-            self._model = _fitted_window_model()(str(model_dir), device=device, compute_type=compute_type,
+            self._model = WhisperModel(str(model_dir), device=device, compute_type=compute_type,
                                        cpu_threads=cpu_threads, num_workers=workers)
         except (ValueError, RuntimeError) as exc:  # no CUDA, or a compute type the device lacks
             raise AsrUnavailable(_("Whisper sur {device} ({compute}) ne peut pas charger {path} : {error}").format(
@@ -128,7 +99,6 @@ class WhisperRecognizer:
         self.stream_while_speaking = stream_while_speaking
         self.stride = stride
         self.workers = workers
-        self.window = min(window, FULL_WINDOW)
         # The listener asks for a guess after this much of the caller's silence (0: never).
         self.pause_guess_ms = guess_after_ms
         # Decodes submitted and not finished (counted on the event loop). A re-decode while the
@@ -147,9 +117,6 @@ class WhisperRecognizer:
         """Blocking (run in an executor): the text, or with ``words`` the list of (word, end s).
         ``prefix``: words known to open the utterance, forced on the decoder."""
         initial = (vocabulary.prompt() if vocabulary else "") or None
-        # The encoder's window: the utterance and 1 s after it, at least ``window`` (see above).
-        seconds = max(self.window, len(samples) / WHISPER_RATE + 1.0)
-        self._model.frames.n = None if seconds >= FULL_WINDOW else int(seconds * 100)  # 10 ms frames
         segments, _info = self._model.transcribe(
             samples,
             language=self.language,
@@ -165,7 +132,6 @@ class WhisperRecognizer:
             max_new_tokens=self.max_new_tokens,
             vad_filter=False,
         )
-        segments = list(segments)  # decoded here, on this thread: the window above is this thread's
         if words:
             # Words as Whisper spells them, leading space included ("Est", "-ce"): joined back
             # with "".join they give the text, where " ".join would give "Est -ce".
