@@ -75,3 +75,20 @@ async def test_a_greeting_heard_whole_is_not_repeated(whisper, brains, voice):  
     assert bot[0].startswith("Bonjour Marie") and "coupé" not in bot[0]
     assert not any(text.startswith("Je le précise") for text in bot)
     assert record.disclosure_done_at is not None
+
+
+@pytest.mark.slow
+@pytest.mark.flaky(reruns=1)
+async def test_a_refusal_said_over_the_greeting_is_answered_once_the_greeting_has_played(whisper, brains,  # noqa: F811
+                                                                                        voice):  # noqa: F811
+    """The callee says "allô" and, as the bot begins, "non merci": the greeting (with the AI
+    disclosure) is said again after them, whole, and then their refusal is the answer. It was
+    dropped (taken as said before the question), and the callee was left in silence."""
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
+    callee = Human(utterances=[Say("allo", at=0.4), Say("non_merci", at=1.2, over_prompt=True)],
+                   echo_db=-10, echo_delay_ms=150, hangup_when_idle=8.0)
+    record, _ = await _call(whisper, callee, conversation)
+    why = record.timeline.entries
+    assert any("said again after it" in what for _, what in why), why
+    assert record.disclosure_done_at is not None, why
+    assert record.result in ("NOT_INTERESTED", "OPTED_OUT"), why

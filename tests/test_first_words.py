@@ -122,3 +122,17 @@ async def test_a_silent_callee_is_greeted_after_the_bound(whisper):
     record, sim_call = await _place(whisper, Human(utterances=[], hangup_when_idle=3.0))
     assert _greetings(sim_call), record.timeline
     assert record.answer_to_first_audio is not None and record.answer_to_first_audio >= T.silent_callee
+
+
+@pytest.mark.parametrize(("text", "seconds", "answers"), [
+    ("Non merci, je ne suis pas intéressé.", 2.4, True),
+    ("C'est combien ?", 1.1, True),
+    ("Allô, oui, bonjour.", 1.3, False),  # their own greeting
+    ("Qui est à l'appareil ?", 1.2, False),
+    ("Oui, d'accord.", 1.2, False),  # an acknowledgement
+    ("à l'autre.", 0.6, False),  # an "allô" misheard: too short to be an answer
+])
+def test_words_over_the_greeting_that_answer_it(text, seconds, answers):
+    from bot.call.first_words import answers_the_greeting
+
+    assert answers_the_greeting(text, seconds) is answers

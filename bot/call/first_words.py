@@ -15,6 +15,7 @@ Sans I/O: the conversation asks ``decide`` with what the listener knows, every f
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 
@@ -45,6 +46,25 @@ def greeting_cut_early(t: FirstWordsTiming, started: float, onset: float | None)
     """The callee's voice began this soon into the bot's greeting (``started``: when it was asked
     to play): their own "allô", not an answer to it. The greeting is said again after it."""
     return onset is not None and onset - started < t.restart_within
+
+
+# What a person says on picking up, before they know who calls: not an answer to the greeting.
+_CALLEE_GREETING = frozenset(("allô", "allo", "alló", "bonjour", "bonsoir", "oui", "ouais", "qui", "est", "ce",
+                              "c'est", "j'écoute", "écoute", "je", "vous", "l'appareil", "à"))
+SAID_OVER_GREETING_MIN_S = 1.0  # an "allô" lasts 0.5-0.8 s; a misheard one is not an answer
+
+
+def answers_the_greeting(text: str, speech_seconds: float) -> bool:
+    """Words said over the bot's greeting that answer it ("Non merci, je ne suis pas intéressé"),
+    not the callee's own greeting ("Allô, oui, bonjour ?", "Qui est à l'appareil ?") or an
+    acknowledgement: the bot, which greets again after them, takes them as the answer to its first
+    question once its greeting (with the AI disclosure the law wants heard) has played."""
+    from ..speech.turn import is_backchannel
+
+    words = re.sub(r"[^\w' -]+", " ", text.lower().replace("’", "'")).replace("-", " ").split()
+    if speech_seconds < SAID_OVER_GREETING_MIN_S or not words or is_backchannel(text):
+        return False
+    return not all(w in _CALLEE_GREETING for w in words)
 
 
 def decide(t: FirstWordsTiming, *, now: float, answered: float, speaking_since: float | None,

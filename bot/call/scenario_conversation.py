@@ -27,7 +27,7 @@ from ..speech import events as sev
 from .anticipation import Anticipation
 from .call import Call, CallEnded, CallRecord, DtmfPressed, ObjectionMatch, Utterance
 from .disclosure import REPEAT_KEY, as_played, short_disclosure
-from .first_words import FirstWords, FirstWordsTiming, decide, greeting_cut_early
+from .first_words import FirstWords, FirstWordsTiming, answers_the_greeting, decide, greeting_cut_early
 from .prompt import Prompt
 from .silence import CallerSilence, SilenceTiming
 
@@ -82,6 +82,8 @@ class ScenarioConversation:
         self._caller = CallerSilence(self.silence)  # every listen event the conversation takes is noted
         self._backlog: list[object] = []  # events taken while a silence re-prompt played, not yet handled
         self._late: str | None = None  # an answer whose words came while the silence re-prompt played
+        # When the greeting, cut by the callee's voice, began: words said over it may answer it.
+        self._greeting_cut_at: float | None = None
         try:
             await self._converse(call)
         except (CallEnded, asyncio.CancelledError):
@@ -157,6 +159,7 @@ class ScenarioConversation:
             heard, self._late = self._late, None
             if heard is None:
                 heard = await self._caller_answer(call, amd, self.brain.scenario.settings.silence_timeout, since=since)
+            self._greeting_cut_at = None  # the greeting's question has its answer (or its silence)
             if isinstance(heard, AmdVerdict):
                 await self._machine(call, run, heard)
                 return
@@ -207,6 +210,7 @@ class ScenarioConversation:
             if turn is FirstWords.LONG and ((v := amd.verdict_so_far()) is not None or now - answered >= t.amd_max):
                 return v or amd.verdict()
             event = await self._next_event(call, 0.04)
+            self._keep_if_over_greeting(call, event)
             if isinstance(event, DtmfPressed):
                 self._keys.append(event)  # for the first question that maps it
             self._note_beep(call, event)
@@ -269,6 +273,7 @@ class ScenarioConversation:
                 # The callee's "allô" came as the bot began: its first words were lost under it.
                 # Wait for them to pause, then greet again, whole.
                 call.record.timeline.add("greeting cut by the callee's own: said again after it")
+                self._greeting_cut_at = started
                 verdict = await self._greeting(call, amd, speaking_since=time.monotonic())
                 if verdict is not None and verdict.is_machine:
                     return True
@@ -303,12 +308,25 @@ class ScenarioConversation:
                 return verdict
             if isinstance(event, sev.PartialTranscript):
                 self._anticipation.heard(event.text)  # classified while they speak
-            answer = isinstance(event, sev.FinalTranscript) and event.speech_ended_at >= since
+            answer = isinstance(event, sev.FinalTranscript) and (
+                event.speech_ended_at >= since or self._said_over_greeting(event))
             if answer and event.text.strip():
                 if wait.why == "recognising":
                     call.record.timeline.add(f"words {event.at - event.speech_ended_at:.1f} s after the speech "
                                              "ended: the answer, not a silence")
                 return event.text
+
+    def _said_over_greeting(self, event: sev.FinalTranscript) -> bool:
+        """Words the callee said over the greeting that answer it (bot.call.first_words): the
+        greeting is said again after them, and they answer its question once it has played."""
+        return (self._greeting_cut_at is not None and event.speech_ended_at >= self._greeting_cut_at
+                and answers_the_greeting(event.text, event.speech_duration))
+
+    def _keep_if_over_greeting(self, call: Call, event: object) -> None:
+        """Taken while waiting to greet again: kept for the greeting's question."""
+        if isinstance(event, sev.FinalTranscript) and self._late is None and self._said_over_greeting(event):
+            self._late = event.text
+            call.record.timeline.add(f"said over the greeting: {event.text!r}, the answer once it has played")
 
     def _note_silence(self, call: Call, why: str, since: float) -> None:
         """A hold that ran out is worth a line: the recogniser, or the VAD, may be at fault."""
