@@ -36,6 +36,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -160,8 +161,7 @@ async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float
         vosk_url = f"ws://127.0.0.1:{await asyncio.to_thread(ports.get, True, 60)}"
         note = f"French stand-in vosk-server (tests/fake_vosk_server.py), answering at rtf {vosk_rtf}"
     who = recogniser(asr, stand_in=asr_server is not None, detail=note or {
-        "whisper": f"local faster-whisper, Whisper {settings.whisper.size} {settings.whisper.compute_type} "
-                   f"beam {settings.whisper.beam_size}, re-decoding while speaking: {settings.whisper.streaming}",
+        "whisper": f"local faster-whisper, {settings.whisper.summary()}",
         "vosk": f"local Vosk, {vosk_model}",
         "vosk-server": f"vosk-server at {vosk_url} (as given: its figures are that server's)",
         "wyoming": f"Wyoming server(s) {wyoming_url}" if wyoming_url else
@@ -221,9 +221,13 @@ async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float
     line.join(10)
 
     turn, first, barge, frames_in, dropped, eos_final, endpoint_final = [], [], [], 0, 0, [], []
+    by_script: dict[str, list[float]] = {}
     for i, record in enumerate(records):
         kind = SCRIPTS[i % len(SCRIPTS)]
         turn.extend(record.turn_latencies)
+        by_script.setdefault(kind, []).extend(round(t * 1000) for t in record.turn_latencies)
+        if os.environ.get("BENCH_DEBUG"):
+            print(f"-- call {i} ({kind})\n{record.timeline}", file=sys.stderr)
         if record.answer_to_first_audio is not None and kind != "barge":
             first.append(record.answer_to_first_audio)
         barge.extend(record.barge_in_reactions)
@@ -238,6 +242,7 @@ async def run(calls: int, asr: str, vosk_url: str | None = None, vosk_rtf: float
         "completed": sum(r.result is not None for r in records),
         "results": {k: sum(str(r.result) == k for r in records) for k in sorted({str(r.result) for r in records})},
         "turn_latency_p50_ms": _pct(turn, 50), "turn_latency_p95_ms": _pct(turn, 95), "turns": len(turn),
+        "turn_latency_ms_by_script": by_script,
         # Where a turn's time goes: the caller's last voiced audio -> the final transcript (endpointing
         # silence + recogniser), of which the end-of-speech decision -> the final (recogniser alone).
         "eos_to_final_p50_ms": _pct(eos_final, 50), "eos_to_final_p95_ms": _pct(eos_final, 95),

@@ -121,8 +121,7 @@ async def run_live(*, calls: int, rounds: int, asr: str, ari_url: str | None, ar
     if asr not in ("whisper", "vosk") and not (vosk_url or wyoming_url):
         raise SystemExit(f"--asr {asr} against a real Asterisk needs its server's URL (--vosk-url/--wyoming-url)")
     who = {"engine": asr, "stand_in": False, "detail": {
-        "whisper": f"local faster-whisper, Whisper {settings.whisper.size} {settings.whisper.compute_type} "
-                   f"beam {settings.whisper.beam_size}, re-decoding while speaking: {settings.whisper.streaming}",
+        "whisper": f"local faster-whisper, {settings.whisper.summary()}",
         "vosk": f"local Vosk, {settings.vosk_model}",
         "vosk-server": f"vosk-server at {vosk_url}", "wyoming": f"Wyoming server(s) {wyoming_url}"}[asr]}
     me = psutil.Process()
