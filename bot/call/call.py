@@ -284,7 +284,10 @@ class Call:
                 ended = event.speech_ended_at or event.at
                 # timed from when the caller started speaking, so a reply never precedes its question
                 self.record.add_utterance(Utterance("caller", event.text, ended - event.speech_duration))
-                self._reply_due_since = event.speech_ended_at or event.at
+                if not any(not f.done() for f in self._playbacks.values()):
+                    # Words that come while the bot speaks (said over its greeting, answered once it
+                    # has played) wait for no immediate reply: not a turn to time.
+                    self._reply_due_since = ended
                 self.record.timeline.add(f"heard: {event.text!r}")
             elif isinstance(event, sev.FinalTranscript):
                 self.record.timeline.add(f"heard no words ({event.speech_duration:.1f} s of sound)")
