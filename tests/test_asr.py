@@ -152,12 +152,18 @@ async def test_a_guess_the_caller_spoke_after_is_not_the_final(whisper):
     assert stream.cost.decodes == 2 and stream.cost.audio_after_end > 0
 
 
-async def test_no_guess_while_the_decoders_are_busy(whisper):
-    streams = [whisper.open(8000) for _ in range(whisper.workers + 1)]
+async def test_guesses_leave_a_decoder_free_for_finals(whisper):
+    assert whisper.workers == 2
+    streams = [whisper.open(8000) for _ in range(3)]
     for s in streams:
         await s.feed(speech("robot", 8000).pcm)
     began = [s.guess() for s in streams]
-    assert began == [True] * whisper.workers + [False]  # a final never queues behind guesses
-    for s in streams:
+    assert began == [True, False, False]  # one guess at a time: a final never queues behind guesses
+    final = asyncio.ensure_future(streams[1].finish())  # takes the other decoder, at once
+    await asyncio.sleep(0)
+    assert whisper.busy == 2 and not streams[2].guess()  # no free decoder
+    await final
+    for s in (streams[0], streams[2]):
         await s.finish()
+    assert whisper.busy == whisper.guessing == 0
 

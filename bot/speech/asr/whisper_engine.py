@@ -105,9 +105,11 @@ class WhisperRecognizer:
         # caller speaks only starts when a worker is free: a final never queues behind guesses,
         # so under load streaming costs nothing and falls back to one decode at the end.
         self.busy = 0
+        self.guessing = 0  # of which guesses in a caller's pause (WhisperStream.guess)
 
-    def released(self, _done: object = None) -> None:
+    def guess_released(self, _done: object = None) -> None:
         self.busy -= 1
+        self.guessing -= 1
 
     def open(self, sample_rate: int, vocabulary: Vocabulary | None = None) -> WhisperStream:
         return WhisperStream(self, sample_rate, vocabulary or self.vocabulary)
@@ -204,20 +206,23 @@ class WhisperStream:
         """The caller paused: decode what they said so far, in case the turn ends in this pause.
         Then the final is ready when the turn ends (the pause's decode overlaps the end-of-speech
         wait) instead of a decode after it. The listener calls ``drop_guess`` when they spoke again.
-        Not when a worker is busy (a final never queues behind a guess) or a guess is under way:
-        returns whether one began."""
+        Only on a free decoder, and guesses never hold every decoder (with two, one guess at a
+        time): a final never queues behind guesses, and under load they give way. Not while this
+        stream's last guess runs. Returns whether one began."""
         eng = self._engine
-        if (self._done or (self._guess is not None and not self._guess.done()) or eng.busy >= eng.workers
+        if (self._done or (self._guess is not None and not self._guess.done())
+                or eng.busy >= eng.workers or eng.guessing >= max(1, eng.workers - 1)
                 or not self._samples or self._samples / self._rate > MAX_WINDOW):
             return False
         samples = self._samples16k(b"".join(self._chunks))
         loop = asyncio.get_running_loop()
-        # Counted busy now, not when the task first runs: the next stream's guess must see it.
+        # Counted now, not when the task first runs: the next stream's guess must see it.
         eng.busy += 1
+        eng.guessing += 1
         self._guess = loop.run_in_executor(eng.executor, lambda: self._timed(
             eng.transcribe, samples, self._vocabulary, after_end=False))
         self._guess.add_done_callback(_retrieved)
-        self._guess.add_done_callback(eng.released)
+        self._guess.add_done_callback(eng.guess_released)
         return True
 
     def drop_guess(self) -> None:
