@@ -185,9 +185,10 @@ class WhisperStream:
         return _text(self._committed)
 
     async def settled(self) -> None:
-        """Wait for the decode under way, if any (tests and benchmarks: a decoder that keeps up)."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
+        """Wait for the decodes under way, if any (tests and benchmarks: a decoder that keeps up)."""
+        for pending in (self._task, self._guess):
+            if pending is not None:
+                await asyncio.shield(pending)
 
     async def feed(self, pcm: bytes) -> Transcript | None:
         self._chunks.append(pcm)
