@@ -2,22 +2,19 @@
 
 import asyncio
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 from ari.simulator.line import hybrid_echo, mix
-from audiosocket import AudioSocketServer
-from audiosocket.peer import AsteriskPeer
 from bot.config import Settings
 from bot.speech import events as ev
 from bot.speech.asr.models import whisper_base_dir
 from bot.speech.asr.whisper_engine import WhisperRecognizer
-from bot.speech.listener import CallListener
 from bot.speech.pcm import to_float, to_pcm
 from tests.conftest import speech
+from tests.listening import listened_call
 
 pytestmark = pytest.mark.slow
 
@@ -26,18 +23,6 @@ pytestmark = pytest.mark.slow
 def whisper():
     with ThreadPoolExecutor(2) as pool:
         yield WhisperRecognizer(whisper_base_dir(Settings().cache_dir), pool)
-
-
-async def _call(whisper):
-    server = AudioSocketServer("127.0.0.1", 0)
-    await server.start()
-    call = uuid.uuid4()
-    server.expect(call)
-    peer = AsteriskPeer("127.0.0.1", server.port, call)
-    await peer.connect()
-    session = await server.wait_session(call, 1)
-    listener = CallListener(session.subscribe(), whisper)
-    return server, peer, listener
 
 
 async def _drain(listener, until=ev.MediaClosed, timeout=10.0):
@@ -51,7 +36,7 @@ async def _drain(listener, until=ev.MediaClosed, timeout=10.0):
 
 
 async def test_caller_utterance_is_detected_and_transcribed(whisper):
-    server, peer, listener = await _call(whisper)
+    server, peer, listener = await listened_call(whisper)
     task = asyncio.ensure_future(listener.run())
     await peer.silence(0.2, send_frames=True)
     await peer.stream(speech("robot").pcm)
@@ -69,7 +54,7 @@ async def test_caller_utterance_is_detected_and_transcribed(whisper):
 
 
 async def test_echo_of_the_prompt_is_ignored_but_the_caller_barges_in(whisper):
-    server, peer, listener = await _call(whisper)
+    server, peer, listener = await listened_call(whisper)
     task = asyncio.ensure_future(listener.run())
     prompt = speech("prompt_bot")
     echo = hybrid_echo(to_float(prompt.pcm), 16000, delay_ms=120, level_db=-8)
@@ -136,14 +121,7 @@ class _CountingDecodes:
 
 
 async def _listen(recognizer, script):
-    server = AudioSocketServer("127.0.0.1", 0)
-    await server.start()
-    call = uuid.uuid4()
-    server.expect(call)
-    peer = AsteriskPeer("127.0.0.1", server.port, call)
-    await peer.connect()
-    session = await server.wait_session(call, 1)
-    listener = CallListener(session.subscribe(), recognizer)
+    server, peer, listener = await listened_call(recognizer)
     task = asyncio.ensure_future(listener.run())
     await script(peer)
     await peer.close()

@@ -5,14 +5,11 @@ pause inside a sentence that a silence-only end of speech cuts in two."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
-from audiosocket import AudioSocketServer
-from audiosocket.peer import AsteriskPeer
 from bot.config import Settings
 from bot.dialog.scenario.model import Step
 from bot.speech import events as ev
@@ -23,6 +20,7 @@ from bot.speech.listener import CallListener
 from bot.speech.pcm import to_float, to_pcm
 from bot.speech.turn import TurnConfig, ends_with_digits, judge, open_ending, shared_model
 from tests.conftest import speech
+from tests.listening import listened_call
 
 CONFIG = TurnConfig()
 
@@ -128,14 +126,7 @@ def whisper():
 
 
 async def _utterances(whisper, turn: TurnConfig | None, pause_s: float) -> tuple[list, CallListener]:
-    server = AudioSocketServer("127.0.0.1", 0)
-    await server.start()
-    call = uuid.uuid4()
-    server.expect(call)
-    peer = AsteriskPeer("127.0.0.1", server.port, call)
-    await peer.connect()
-    session = await server.wait_session(call, 1)
-    listener = CallListener(session.subscribe(), whisper, turn=turn)
+    server, peer, listener = await listened_call(whisper, turn=turn)
     task = asyncio.ensure_future(listener.run())
     head, tail = _split_at_pause("non_merci")
     await peer.silence(0.2, send_frames=True)
