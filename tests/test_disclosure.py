@@ -91,6 +91,7 @@ async def test_a_refusal_said_over_the_greeting_is_answered_once_the_greeting_ha
     why = record.timeline.entries
     assert any("said again after it" in what for _, what in why), why
     assert record.disclosure_done_at is not None, why
-    # Understood as a refusal and answered (the scenario's way out for it, whichever it is).
-    assert any(what.startswith("understood deny") for _, what in why), why
+    # Understood as a refusal and answered (the scenario's way out for it, whichever it is): a
+    # plain no, or the "not interested" objection, which the engine answers then lets go.
+    assert any(what.startswith(("understood deny", "understood objection/not_interested")) for _, what in why), why
     assert record.result in ("NOT_INTERESTED", "OPTED_OUT", "CALLBACK_REQUESTED"), why
