@@ -300,7 +300,8 @@ def engine(name: str, settings, pool):
 
     model = whisper_base_dir(settings.cache_dir)
     if name in ("whisper", "whisper-batch"):
-        yield WhisperRecognizer(model, pool, stream_while_speaking=name == "whisper", stride=0.6), [], \
+        yield WhisperRecognizer(model, pool, stream_while_speaking=name == "whisper", stride=0.6,
+                                prompt_vocabulary=True), [], \
             "local faster-whisper, Whisper base int8, beam 1, 1 CTranslate2 thread x 2 workers"
     elif name == "wyoming":
         from bot.speech.asr.wyoming import WyomingRecognizer

@@ -75,7 +75,7 @@ class WhisperRecognizer:
         stream_while_speaking: bool = False,
         stride: float = 0.6,
         guess_after_ms: int = 200,
-        prompt_vocabulary: bool = True,
+        prompt_vocabulary: bool = False,
     ) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "model.bin").exists():
