@@ -4,6 +4,15 @@ Asterisk keeps no jitter buffer on AudioSocket and drops single messages of 100 
 (facts §1.4), so the server must pace. Each frame is written as header+payload in one call:
 a payload that trails its header by more than ~5 ms makes Asterisk tear the channel down.
 Barge-in is ``flush()``: Asterisk holds nothing, so what we have not sent is never heard.
+
+``keep_line_fed()`` sends 20 ms of silence whenever nothing is queued, as a media stream does.
+Asterisk 22's chan_audiosocket needs it: woken with no data on the socket, its read waits for a
+message header in 5 ms polls for as long as none comes, holding the channel's lock. Every ARI
+request that looks a channel up (they take the channel container's lock, then each channel's)
+then waits too: "Asterisk unreachable" on every request for up to 30 s, until MiniBot closed
+the socket (caught live with gdb: the ExternalMedia channel's thread in
+``ast_audiosocket_receive_frame_with_hangup``, the originate and hang-up requests behind it).
+With a frame every 20 ms, such a read finds one within 20 ms.
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ class OutboundPacer:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
+        self._silence: bytes | None = None  # sent when nothing is queued (keep_line_fed)
+        self.silence_sent = 0
         self.frames_sent = 0
         self.late_resets = 0
 
@@ -55,6 +66,15 @@ class OutboundPacer:
             if self._task is None:
                 self._task = asyncio.get_running_loop().create_task(self._run(), name="audiosocket-pacer")
 
+    def keep_line_fed(self) -> None:
+        """From now on, 20 ms of silence goes out whenever no audio is queued (see the module
+        docstring: Asterisk's AudioSocket read must never wait long for a message)."""
+        if self._stopped:
+            return
+        self._silence = b"\x00" * self._frame_bytes
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="audiosocket-pacer")
+
     def flush(self) -> int:
         """Drop everything not yet sent; returns how many frames were dropped."""
         dropped = len(self._frames)
@@ -77,23 +97,29 @@ class OutboundPacer:
         while not self._stopped:
             if not self._frames:
                 self._idle.set()
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                deadline = time.monotonic()
-                continue
+                if self._silence is None:
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    deadline = time.monotonic()
+                    continue
             now = time.monotonic()
             if now - deadline > MAX_LATE_SEC:
                 self.late_resets += 1
                 deadline = now
             elif deadline > now:
                 await asyncio.sleep(deadline - now)
-                if not self._frames:
+                if not self._frames and self._silence is None:
                     continue
             if self._writer.is_closing():
                 self.flush()
                 return
-            self._writer.write(encode_audio(self._frames.popleft(), self.sample_rate))
-            self.frames_sent += 1
+            if self._frames:
+                self._writer.write(encode_audio(self._frames.popleft(), self.sample_rate))
+                self.frames_sent += 1
+            else:
+                assert self._silence is not None
+                self._writer.write(encode_audio(self._silence, self.sample_rate))
+                self.silence_sent += 1
             deadline += FRAME_SEC
             if self._writer.transport.get_write_buffer_size() > 64 * 1024:
                 # A peer that stopped reading: wait, bounded, rather than grow memory.

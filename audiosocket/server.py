@@ -196,6 +196,9 @@ class AudioSocketServer:
             self._reject(writer, peer, "unknown UUID: no call is waiting for it", call_uuid)
             return None
         session = AudioSocketSession(call_uuid, peer, writer, out_rate=self.out_rate)
+        # Silence until there is something to say: Asterisk's AudioSocket read must never wait
+        # long for a message, or it holds its channel locked (audiosocket/pacer.py).
+        session.pacer.keep_line_fed()
         self._sessions[call_uuid] = session
         if waiter is not None and not waiter.done():
             waiter.set_result(session)

@@ -13,7 +13,10 @@ it rank engines and settings; they do not predict a real campaign's WER.
 For each engine:
 - ``wer``: word error rate over the set, after normalising case, punctuation and numbers
   (num2words: "18 h" = "dix-huit heures") and accents; also with the scenario's vocabulary in the prompt
-  (``wer_vocabulary``) where the engine takes one locally;
+  (``wer_vocabulary``) where the engine takes one locally, with the clips where the prompt made up
+  words (``vocabulary_phantom_clips``: prompt words the sentence did not have, after the guard),
+  the decodes the guard did again without the prompt (``vocabulary_redecoded``) and the names heard
+  of those said (``vocabulary_names_heard``/``_said``);
 - ``final_p50_ms``/``final_p95_ms``: the end of the caller's audio to the final text, one stream
   fed in real time;
 - ``cpu_s_per_audio_s``: CPU seconds (this process, its workers, and the speech server where there
@@ -237,9 +240,19 @@ async def accuracy(rec, clips: list[Clip], vocabulary=None, concurrency: int = 2
             text, _ = await decode_or_fail(rec, clip, realtime=False, vocabulary=vocabulary)
             return clip, text
 
+    recitations = getattr(rec, "recitations", 0)
     heard = await asyncio.gather(*(one(c) for c in clips))
     if vocabulary is not None:
-        return {"wer_vocabulary": wer([(c.text, h) for c, h in heard])}
+        # Prompt words in a transcript that the sentence did not have: what the prompt made up
+        # (after the guard, which decodes again a transcript that reads the prompt back).
+        prompt_words = set(normalise(" ".join((*vocabulary.names, *vocabulary.terms))))
+        phantoms = [h for c, h in heard if (set(normalise(h)) & prompt_words) - set(normalise(c.text))]
+        return {"wer_vocabulary": wer([(c.text, h) for c, h in heard]),
+                "vocabulary_phantom_clips": len(phantoms),
+                "vocabulary_redecoded": getattr(rec, "recitations", 0) - recitations,
+                "vocabulary_names_heard": sum(1 for c, h in heard for n in vocabulary.names
+                                              if n.lower() in c.text.lower() and n.lower() in h.lower()),
+                "vocabulary_names_said": sum(1 for c in clips for n in vocabulary.names if n.lower() in c.text.lower())}
     out = {"wer": wer([(c.text, h) for c, h in heard])}
     for snr in SNRS:
         out[f"wer_snr{int(snr)}"] = wer([(c.text, h) for c, h in heard if c.snr_db == snr])
@@ -287,7 +300,8 @@ def engine(name: str, settings, pool):
 
     model = whisper_base_dir(settings.cache_dir)
     if name in ("whisper", "whisper-batch"):
-        yield WhisperRecognizer(model, pool, stream_while_speaking=name == "whisper", stride=0.6), [], \
+        yield WhisperRecognizer(model, pool, stream_while_speaking=name == "whisper", stride=0.6,
+                                prompt_vocabulary=True), [], \
             "local faster-whisper, Whisper base int8, beam 1, 1 CTranslate2 thread x 2 workers"
     elif name == "wyoming":
         from bot.speech.asr.wyoming import WyomingRecognizer

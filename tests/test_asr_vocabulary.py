@@ -6,7 +6,7 @@ import pytest
 
 from bot.speech.asr.vocabulary import Vocabulary
 from bot.speech.asr.whisper_engine import WhisperRecognizer, _agree
-from tests.conftest import speech
+from tests.conftest import assert_heard, speech
 
 
 def test_the_vocabulary_reads_as_a_french_prompt():
@@ -16,6 +16,78 @@ def test_the_vocabulary_reads_as_a_french_prompt():
     assert v.terms.count("dix-huit heures") == 1
     assert "solvéo" in v.vosk_grammar() and "huit" in v.vosk_grammar() and v.vosk_grammar()[-1] == "[unk]"
     assert len(Vocabulary.of(["x" * 50] * 1, ["y" * 30] * 40).prompt()) <= 400
+
+
+def test_the_prompt_never_holds_an_answer():
+    # A prompt word Whisper writes without hearing it must not decide a call: no yes, no, refusal
+    # or opt-out in it; the callback times callers give are there.
+    words = set(Vocabulary.of(["Solvéo"]).prompt().lower().replace(".", " ").replace(",", " ").split())
+    assert not words & {"oui", "non", "d'accord", "merci", "intéressé", "appeler", "rappelez-moi"}
+    assert {"demain", "lundi", "heures"} <= words
+
+
+@pytest.mark.parametrize(("heard", "recited"), [
+    ("Ma flamme, Maître Lambert, Isolfrance, Thermiconfort.", True),  # read back in the prompt's order
+    ("Appel de Solvéo, Julie Marchand.", True),
+    ("Neuf heures.", True),  # the whole transcript one prompt entry: decoded again to be sure
+    ("Lundi. Mardi. Mercredi.", True),
+    ("Je rappelle Julie Marchand de chez Solvéo.", False),
+    ("C'est pour Thermiconfort ?", False),
+    ("Rappelez-moi demain vers dix-huit heures.", False),
+    ("Oui", False),
+    ("", False),
+])
+def test_a_transcript_that_reads_the_prompt_back_is_known(heard, recited):
+    names = ["Solvéo", "Julie Marchand", "Maître Lambert", "Isolfrance", "Thermiconfort"]
+    assert Vocabulary.of(names).recited(heard) is recited
+
+
+@pytest.mark.slow
+def test_whisper_decodes_again_without_the_prompt_what_read_the_prompt_back(speech_manifest):
+    from bot.config import Settings
+    from bot.speech.asr.models import whisper_base_dir
+    from bot.speech.pcm import resample, to_float
+
+    class Reciting(WhisperRecognizer):
+        """Whisper on a line where it writes its prompt instead of the caller's words."""
+
+        def _decode(self, samples, vocabulary, **kw):
+            return "Neuf heures." if vocabulary is not None else super()._decode(samples, vocabulary, **kw)
+
+    rec = Reciting(whisper_base_dir(Settings().cache_dir), None)
+    clip = speech("non_merci")
+    samples = to_float(resample(clip.pcm, clip.sample_rate, 16000))
+    heard = rec.transcribe(samples, Vocabulary.of(["Solvéo"]))
+    assert_heard(heard, "non_merci", speech_manifest)  # the caller's words, not the prompt's
+    assert "heures" not in heard.lower(), heard
+    assert rec.recitations == 1
+    assert rec.transcribe(samples, None) and rec.recitations == 1  # no prompt, nothing to guard
+
+
+@pytest.mark.slow
+def test_the_scenario_vocabulary_reaches_local_whisper_only_when_the_operator_turns_it_on(tmp_path):
+    from bot.config import Settings
+    from bot.speech.asr import load_recognizer
+    from bot.speech.asr.settings import WhisperConfig
+
+    settings, vocab = Settings(), Vocabulary.of(["Solvéo"])
+    for on in (False, True):
+        rec = load_recognizer("whisper", cache_dir=settings.cache_dir, models_dir=tmp_path, vosk_model=None,
+                              executor=None, whisper=WhisperConfig(vocabulary=on))
+        assert rec.open(8000, vocab)._vocabulary is (vocab if on else None)
+
+
+def test_a_scenario_file_lists_the_names_its_callers_may_say(tmp_path):
+    from pathlib import Path
+
+    from bot.dialog.scenario.loader import load_scenario
+    from bot.speech.asr.vocabulary import for_scenario
+
+    demo = (Path(__file__).parents[1] / "scenarios" / "demo.yaml").read_text()
+    path = tmp_path / "demo.yaml"
+    path.write_text(demo.replace("company_name: MiniBot Services\n",
+                                 "company_name: MiniBot Services\nvocabulary: [Optima Confort, Villeurbanne]\n"))
+    assert for_scenario(load_scenario(path)).names == ("Camille", "MiniBot Services", "Optima Confort", "Villeurbanne")
 
 
 def test_agreement_is_the_shared_prefix():

@@ -42,17 +42,22 @@ async def test_session_is_matched_by_uuid_and_frames_fan_out(server):
     assert await asyncio.wait_for(session.closed, 1) == "peer closed the connection"
 
 
+async def _connected(server):
+    """An Asterisk-like peer on a call the server expects, and the session it opened."""
+    call = uuid.uuid4()
+    server.expect(call)
+    peer = AsteriskPeer("127.0.0.1", server.port, call)
+    await peer.connect()
+    return peer, await server.wait_session(call, 1)
+
+
 async def test_wait_session_times_out_with_a_clear_message(server):
     with pytest.raises(TimeoutError, match="did not connect within 0.1 s"):
         await server.wait_session(uuid.uuid4(), timeout=0.1)
 
 
 async def test_slow_listener_never_blocks_the_reader_or_other_listeners(server):
-    call = uuid.uuid4()
-    server.expect(call)
-    peer = AsteriskPeer("127.0.0.1", server.port, call)
-    await peer.connect()
-    session = await server.wait_session(call, 1)
+    peer, session = await _connected(server)
     slow = session.subscribe(maxsize=3)
     fast = session.subscribe()
     for _ in range(20):
@@ -64,23 +69,38 @@ async def test_slow_listener_never_blocks_the_reader_or_other_listeners(server):
 
 
 async def test_outbound_audio_is_paced_in_20ms_frames_and_flushes(server):
-    call = uuid.uuid4()
-    server.expect(call)
-    peer = AsteriskPeer("127.0.0.1", server.port, call)
-    await peer.connect()
-    session = await server.wait_session(call, 1)
+    peer, session = await _connected(server)
     session.pacer.enqueue(b"\x01\x00" * 16000)  # 1 s
     await asyncio.sleep(0.5)
     dropped = session.pacer.flush()
     await asyncio.sleep(0.1)
-    frames = peer.received.frames
-    assert all(len(p) == 640 for _, p in frames)  # never a message of 100 ms or more
+    assert all(len(p) == 640 for _, p in peer.received.frames)  # never a message of 100 ms or more
+    frames = [(t, p) for t, p in peer.received.frames if p.strip(b"\x00")]  # the audio, not the silence
     assert 20 <= len(frames) <= 30 and dropped >= 20
     gaps = [b[0] - a[0] for a, b in zip(frames[5:], frames[6:], strict=False)]
     assert 0.015 < sum(gaps) / len(gaps) < 0.025
     await session.hangup()
     await asyncio.sleep(0.05)
     assert peer.received.hangup
+    await peer.close()
+
+
+async def test_the_line_is_fed_silence_whenever_nothing_is_said(server):
+    # Asterisk's AudioSocket read waits, its channel locked, until a message comes: a session
+    # sends 20 ms of silence every 20 ms from the moment it opens, and audio when there is some.
+    peer, session = await _connected(server)
+    await asyncio.sleep(0.3)
+    silence = list(peer.received.frames)
+    assert len(silence) >= 8 and all(p == b"\x00" * 640 for _, p in silence)
+    assert max(b[0] - a[0] for a, b in zip(silence, silence[1:], strict=False)) < 0.1
+    session.pacer.enqueue(b"\x01\x00" * 1600)  # 100 ms of audio: it goes out between the silences
+    await asyncio.sleep(0.2)
+    assert sum(1 for _, p in peer.received.frames if p.strip(b"\x00")) == 5
+    await session.close()
+    await asyncio.sleep(0.05)
+    sent = len(peer.received.frames)
+    await asyncio.sleep(0.1)
+    assert len(peer.received.frames) == sent  # nothing once closed
     await peer.close()
 
 
@@ -161,11 +181,7 @@ async def test_stalled_payload_and_silent_connection_time_out(server, caplog):
 
 
 async def test_silence_after_uuid_is_not_an_error(server):
-    call = uuid.uuid4()
-    server.expect(call)
-    peer = AsteriskPeer("127.0.0.1", server.port, call)
-    await peer.connect()
-    session = await server.wait_session(call, 1)
+    peer, session = await _connected(server)
     await asyncio.sleep(0.8)  # longer than every timeout: silence sends nothing at all
     assert not session.is_closed
     await peer.close()
@@ -180,7 +196,8 @@ async def test_error_and_abrupt_close_end_the_session(server):
         await writer.drain()
         session = await server.wait_session(call, 1)
         if expected == "mid-message":
-            writer.close()
+            # Half-closed: closing with the server's silence frames unread would send a reset.
+            writer.write_eof()
         reason = await asyncio.wait_for(session.closed, 2)
         assert expected in reason
         writer.close()

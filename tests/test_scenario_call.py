@@ -69,12 +69,31 @@ async def _call(whisper, callee, conversation):
         return record, [p.media for p in sim.calls[-1].played]
 
 
+class _SeesVocabulary:
+    """The shared Whisper, noting the vocabulary the call opens each stream with (and decoding
+    without it, as the default settings do)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.seen = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def open(self, sample_rate: int, vocabulary=None):
+        self.seen.append(vocabulary)
+        return self.inner.open(sample_rate)
+
+
 async def test_a_caller_who_says_yes_twice_becomes_a_qualified_lead(whisper, brains, voice):
     conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
     callee = Human(utterances=[Say("allo", at=0.3), Say("oui_daccord", after_prompt=True),
                                Say("interesse", after_prompt=True)], hangup_when_idle=8.0)
-    record, played = await _call(whisper, callee, conversation)
+    recognizer = _SeesVocabulary(whisper)
+    record, played = await _call(recognizer, callee, conversation)
     assert record.result == "QUALIFIED", record.timeline.entries
+    # Every stream of the call was opened with the scenario's names (the agent's, the company's).
+    assert recognizer.seen and all(v is not None and v.names == ("Camille", "MiniBot Services")
+                                   for v in recognizer.seen), recognizer.seen
     assert conversation.run.record.steps == ["hello", "interest", "is_lead", "goodbye_qualified"]
     # Each answer understood keeps, on its transcript line, how the caller sounded and the step it answered.
     answers = [u for u in record.utterances if u.speaker == "caller" and u.step]

@@ -29,6 +29,7 @@ from ..ops import metrics
 from ..ops.logs import call_id_var
 from ..speech import events as sev
 from ..speech.asr.base import Recognizer
+from ..speech.asr.vocabulary import Biased
 from ..speech.listener import CallListener
 from .config import CallConfig
 from .interruption import Interruptions, remaining, resume_point
@@ -476,7 +477,11 @@ class Call:
         await self._until(self._stasis[ids["ext"]], 5)  # addChannel before StasisStart gives 422
         await self.client.add_channels(ids["bridge"], [ids["listen"], ids["ext"]])
         session = await self._until(session_wait, cfg.media_timeout)
-        self.listener = CallListener(session.subscribe(), self.recognizer, vad=cfg.vad, barge_in=cfg.barge_in,
+        # A conversation that knows its scenario's names hands them to the recogniser, guarded
+        # (bot.speech.asr.vocabulary); the model stays shared by every call.
+        vocabulary = getattr(self.conversation, "vocabulary", None)
+        recognizer = Biased(self.recognizer, vocabulary) if vocabulary is not None else self.recognizer
+        self.listener = CallListener(session.subscribe(), recognizer, vad=cfg.vad, barge_in=cfg.barge_in,
                                      turn=cfg.turn)
         self.record.timeline.add("listening")
 

@@ -24,6 +24,7 @@ from ..dialog.scenario.loader import render
 from ..dialog.scenario.model import CallResult
 from ..ops import metrics
 from ..speech import events as sev
+from ..speech.asr.vocabulary import Vocabulary, for_scenario
 from .anticipation import Anticipation
 from .call import Call, CallEnded, CallRecord, DtmfPressed, ObjectionMatch, Utterance
 from .disclosure import REPEAT_KEY, as_played, short_disclosure
@@ -58,6 +59,11 @@ class ScenarioConversation:
     timing: GreetingTiming = field(default_factory=GreetingTiming)
     run: ScenarioRun | None = None  # set when the call starts, for the campaign to read after
     silence: SilenceTiming = field(default_factory=SilenceTiming)  # bounds on waiting for late words
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The scenario's names, for the call's recogniser (read when the call starts listening)."""
+        return for_scenario(self.brain.scenario)
 
     async def prepare(self) -> None:
         """While the phone rings: render this contact's own lines (the greeting with their name,

@@ -25,9 +25,11 @@ def pytest_collection_modifyitems(items):
         if "tests/live/" in str(item.fspath).replace("\\", "/"):
             item.add_marker(pytest.mark.live)
             if item.get_closest_marker("flaky") is None:
-                # One more try, on an Asterisk the fixture checks and restarts first: in full runs its
-                # REST interface sometimes stops answering for seconds ("Asterisk unreachable
-                # (TimeoutError)" on every request, under no load of ours); the cause is open. A
+                # One more try, on an Asterisk the fixture checks and restarts first. Its REST
+                # interface used to stop answering for up to 30 s ("Asterisk unreachable
+                # (TimeoutError)" on every request): chan_audiosocket waiting for a message with its
+                # channel locked, fixed by feeding every AudioSocket line silence
+                # (audiosocket/pacer.py). The retry stays for what a real Asterisk may still do; a
                 # second failure still fails, and the first one's report keeps Asterisk's state.
                 item.add_marker(pytest.mark.flaky(reruns=1))
 

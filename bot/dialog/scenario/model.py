@@ -134,6 +134,9 @@ class Scenario(_Strict):
     context: str = ""  # what the campaign is about, for freestyle answers
     facts: list[str] = Field(default_factory=list)  # the only facts a freestyle answer may state
     variables: list[str] = Field(default_factory=list)  # per-contact values the lines use
+    # Names callers may say that a recogniser has never heard (a product, a town, an advisor):
+    # with the agent's and company's names they bias recognition (bot.speech.asr.vocabulary).
+    vocabulary: list[str] = Field(default_factory=list)
     settings: Settings = Field(default_factory=Settings)
     voicemail: Voicemail | None = None  # left after the beep; without it the bot hangs up on machines
     lines: dict[str, str] = Field(default_factory=dict)  # overrides of the engine's own lines (lines.py)

@@ -34,7 +34,7 @@ def load_recognizer(
         return WhisperRecognizer(model_dir, executor, device=cfg.device, compute_type=cfg.compute_type,
                                  beam_size=cfg.beam_size, cpu_threads=cfg.cpu_threads, workers=workers,
                                  vocabulary=vocabulary, stream_while_speaking=cfg.streaming, stride=cfg.stride,
-                                 guess_after_ms=cfg.guess_after_ms)
+                                 guess_after_ms=cfg.guess_after_ms, prompt_vocabulary=cfg.vocabulary)
     if engine == "vosk":
         from .vosk_process import VoskProcessRecognizer
 

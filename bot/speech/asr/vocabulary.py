@@ -6,19 +6,37 @@ faster-whisper's ``initial_prompt`` (text the decoder reads as if said before) a
 Wyoming carries the same lists in ``Transcribe.transcript_names``/``transcript_terms`` for the
 servers that use them. Vosk takes a grammar, which only helps for closed answers: see
 ``vosk_grammar``.
+
+A prompt has a price: Whisper sometimes reads it back instead of the caller (on noise, a short
+word, a cut utterance). Two rules keep that from becoming something a caller never said:
+- the prompt holds names and the times and days of a callback, never an answer: with "oui",
+  "d'accord" or "ne plus m'appeler" in it, 3 of 45 clips gained a "oui" or an "appeler" nobody
+  said, and a "oui" nobody said is a consent nobody gave;
+- ``recited`` knows a transcript that is the prompt read back (its entries one after the other,
+  or nothing but its names); the recogniser then decodes the audio again without the prompt.
 """
 
 from __future__ import annotations
 
 import inspect
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
-# What every campaign's callers say: the hours and times of a callback, yes/no, objections.
+# What every campaign's callers say when they give a callback time. Never an answer (yes, no, a
+# refusal, an opt-out): a prompt word Whisper writes without hearing it must not decide a call.
 COMMON_TERMS = (
-    "oui", "non", "d'accord", "merci", "rappelez-moi", "demain", "ce soir", "lundi", "mardi", "mercredi",
-    "jeudi", "vendredi", "samedi", "neuf heures", "dix heures", "midi", "quatorze heures",
-    "dix-huit heures", "dix-huit heures trente", "pas intéressé", "ne plus m'appeler",
+    "demain", "ce soir", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "neuf heures",
+    "dix heures", "midi", "quatorze heures", "dix-huit heures", "dix-huit heures trente",
 )
+PROMPT_OPENING = "Appel de"
+_RECITED_RUN = 3  # prompt entries in a row, in the prompt's order: read back, not said
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case words without accents or punctuation ("Dix-huit heures." → dix, huit, heures)."""
+    folded = "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
+    return re.findall(r"[a-z0-9]+", folded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +54,37 @@ class Vocabulary:
         prompt as previous speech, so a natural sentence biases better than a bare list)."""
         parts = []
         if self.names:
-            parts.append("Appel de " + ", ".join(self.names) + ".")
+            parts.append(f"{PROMPT_OPENING} " + ", ".join(self.names) + ".")
         if self.terms:
             parts.append(" ".join(t.capitalize() + "." for t in self.terms))
         return " ".join(parts)[:max_chars]
+
+    def recited(self, text: str) -> bool:
+        """Whether ``text`` may be this prompt read back rather than what the caller said: three
+        of its entries or more one after the other in the prompt's order ("Maître Lambert,
+        Isolfrance, Thermiconfort"), or nothing but its entries ("Neuf heures." for a "Non, ce
+        n'est pas moi." on a noisy line, "Appel de Solvéo"). A caller who says "Julie Marchand
+        de chez Solvéo" is not reciting; one who answers "Demain." may be, and the decode
+        without the prompt says which (it costs one decode, never a word)."""
+        said = _words(text)
+        if not said:
+            return False
+        entries = [_words(e) for e in (*self.names, *self.terms)]
+        starts = {k: {i for i in range(len(said) - len(e) + 1) if e and said[i:i + len(e)] == e}
+                  for k, e in enumerate(entries)}
+        # Entries following each other in the transcript as they do in the prompt.
+        run: dict[tuple[int, int], int] = {}
+        for k in range(len(entries)):
+            for i in starts[k]:
+                before = run.get((k - 1, i - len(entries[k - 1]))) if k else None
+                run[(k, i)] = (before or 0) + 1
+                if run[(k, i)] >= _RECITED_RUN:
+                    return True
+        # Nothing but the prompt's words: its entries (and its opening), however many.
+        found = [(k, i) for k in starts for i in starts[k]]
+        covered = {i + j for k, i in found for j in range(len(entries[k]))}
+        opening = _words(PROMPT_OPENING)
+        return bool(found) and all(i in covered or w in opening for i, w in enumerate(said))
 
     def hotwords(self) -> str:
         return " ".join(self.names)

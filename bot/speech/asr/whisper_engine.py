@@ -75,6 +75,7 @@ class WhisperRecognizer:
         stream_while_speaking: bool = False,
         stride: float = 0.6,
         guess_after_ms: int = 200,
+        prompt_vocabulary: bool = False,
     ) -> None:
         model_dir = Path(model_dir)
         if not (model_dir / "model.bin").exists():
@@ -96,6 +97,8 @@ class WhisperRecognizer:
         self.beam_size = beam_size
         self.max_new_tokens = max_new_tokens
         self.vocabulary = vocabulary
+        # A call's scenario vocabulary (open(..., vocabulary)) reaches the prompt only with this.
+        self.prompt_vocabulary = prompt_vocabulary
         self.stream_while_speaking = stream_while_speaking
         self.stride = stride
         self.workers = workers
@@ -106,18 +109,29 @@ class WhisperRecognizer:
         # so under load streaming costs nothing and falls back to one decode at the end.
         self.busy = 0
         self.guessing = 0  # of which guesses in a caller's pause (WhisperStream.guess)
+        self.recitations = 0  # decodes that read the prompt back, done again without it
 
     def guess_released(self, _done: object = None) -> None:
         self.busy -= 1
         self.guessing -= 1
 
     def open(self, sample_rate: int, vocabulary: Vocabulary | None = None) -> WhisperStream:
-        return WhisperStream(self, sample_rate, vocabulary or self.vocabulary)
+        return WhisperStream(self, sample_rate, (vocabulary if self.prompt_vocabulary else None) or self.vocabulary)
 
     def transcribe(self, samples: np.ndarray, vocabulary: Vocabulary | None = None, *, prefix: str = "",
                    words: bool = False):
         """Blocking (run in an executor): the text, or with ``words`` the list of (word, end s).
-        ``prefix``: words known to open the utterance, forced on the decoder."""
+        ``prefix``: words known to open the utterance, forced on the decoder. With a
+        ``vocabulary``, a decode that reads the prompt back is done again without it."""
+        heard = self._decode(samples, vocabulary, prefix=prefix, words=words)
+        if vocabulary is not None and vocabulary.recited(heard if not words else _text(heard)):
+            self.recitations += 1
+            log.info("Whisper read its prompt back (%d words): decoded again without it",
+                     len(heard if words else heard.split()))
+            heard = self._decode(samples, None, prefix=prefix, words=words)
+        return heard
+
+    def _decode(self, samples: np.ndarray, vocabulary: Vocabulary | None, *, prefix: str, words: bool):
         initial = (vocabulary.prompt() if vocabulary else "") or None
         segments, _info = self._model.transcribe(
             samples,
