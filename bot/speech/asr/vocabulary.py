@@ -13,7 +13,7 @@ word, a cut utterance). Two rules keep that from becoming something a caller nev
   "d'accord" or "ne plus m'appeler" in it, 3 of 45 clips gained a "oui" or an "appeler" nobody
   said, and a "oui" nobody said is a consent nobody gave;
 - ``recited`` knows a transcript that is the prompt read back (its entries one after the other,
-  or nothing but its names); the recogniser then decodes the audio again without the prompt.
+  or nothing but its entries); the recogniser then decodes the audio again without the prompt.
 """
 
 from __future__ import annotations
