@@ -76,7 +76,9 @@ async def test_two_workers_share_the_queue_without_dialling_anyone_twice(db):
     cid = await running_campaign(db, numbers, max_concurrent_calls=3, calls_per_second=1000)
     phone = Phone(hold=0.1)
     clock = Clock(weekday_morning())
-    dialers = [Dialer(db, phone, _no_conversation, DialerConfig(worker_id=f"w{i}", max_calls=10, poll_interval=0.02),
+    # Each worker carries 2 calls, the campaign 3: together they could exceed the campaign's limit,
+    # and neither can take the whole queue alone, however the machine schedules them.
+    dialers = [Dialer(db, phone, _no_conversation, DialerConfig(worker_id=f"w{i}", max_calls=2, poll_interval=0.02),
                       clock=clock) for i in range(2)]
 
     async def done():
