@@ -307,10 +307,11 @@ async def test_circuit_breaker_skips_the_llm_then_retries(fake, llm, fallback):
     fake.delay = 5.0
     for _ in range(2):
         assert (await nlu.understand("bof")).source == "fallback(timeout)"
-    started = time.monotonic()
     for _ in range(5):
         assert (await nlu.understand("bof")).source == "fallback(circuit open)"
-    assert time.monotonic() - started < 0.1 and len(fake.bodies("/api/chat")) == 2
+    # Skipped, not tried and timed out: no request reached the server (each would have waited 0.2 s
+    # for a 5 s answer; a wall-clock bound would only measure how loaded the machine is).
+    assert len(fake.bodies("/api/chat")) == 2
 
     clock.now += 31  # cooldown over; one more failure re-opens it at once
     assert (await nlu.understand("bof")).source == "fallback(timeout)"

@@ -288,7 +288,8 @@ async def test_barge_in_delete_and_queued_playback_cancelled(rig: Rig) -> None:
     assert (await p.rest("DELETE", "/playbacks/P2"))[0] == 204  # queued: canceled
     assert (await p.rest("DELETE", "/playbacks/P1"))[0] == 204  # playing: stopped
     finished = await p.wait_for("PlaybackFinished", "P1")
-    assert finished["playback"]["state"] == "done" and time.monotonic() - t_delete < 0.2
+    # Stopped at once, not when its 6 s end: well under the 5.7 s it had left, on a loaded machine too.
+    assert finished["playback"]["state"] == "done" and time.monotonic() - t_delete < 2.0
     cancelled = await p.wait_for("PlaybackFinished", "P2")
     assert cancelled["playback"]["state"] == "done"
     assert p.types("P2") == ["PlaybackFinished"]  # never started
