@@ -21,6 +21,10 @@ For each engine:
   fed in real time;
 - ``cpu_s_per_audio_s``: CPU seconds (this process, its workers, and the speech server where there
   is one) per second of audio fed in real time;
+- ``dictation_whole``/``_of``, ``dictation_digit_error_rate``: 24 numbers dictated as the French say
+  them (phone numbers in pairs, postcodes; 30 and 20 dB SNR), heard whole or not as a
+  ``dictation:`` step reads them; ``dictation_number_words_*``: the same with French number
+  words as the vocabulary (Whisper's prompt, Wyoming's ``transcript_terms``);
 - ``max_streams_300ms``: the most simultaneous real-time streams (staggered starts) whose final
   latency p95 stays under 300 ms.
 
@@ -125,7 +129,8 @@ def line(pcm16k_or_8k: bytes, rate: int, *, snr_db: float, codec: str, rng: np.r
     return g711.ulaw2lin(g711.lin2ulaw(pcm, 2), 2)
 
 
-def build_clips(cache: Path, sentences: int, seed: int = 7) -> list[Clip]:
+def build_clips(cache: Path, sentences: int, seed: int = 7, texts: tuple[str, ...] = SENTENCES,
+                snrs: tuple[float, ...] = SNRS) -> list[Clip]:
     """One clip per sentence, voices and SNRs cycled; renders are cached by text and voice."""
     from bot.speech.pcm import read_wav, write_wav
 
@@ -133,19 +138,67 @@ def build_clips(cache: Path, sentences: int, seed: int = 7) -> list[Clip]:
     voices = _voices()
     rng = np.random.default_rng(seed)
     clips = []
-    for i, text in enumerate(SENTENCES[:sentences]):
+    for i, text in enumerate(texts[:sentences]):
         name, (engine, voice) = voices[i % len(voices)]
         key = hashlib.sha256(f"{name}|{engine.version}|{text}".encode()).hexdigest()[:16]
         path = cache / f"{key}.wav"
         if not path.exists():
             write_wav(path, engine.synthesize(text, voice))
         audio = read_wav(path)
-        snr, codec = SNRS[i % len(SNRS)], ("alaw", "ulaw")[i % 2]
+        snr, codec = snrs[i % len(snrs)], ("alaw", "ulaw")[i % 2]
         # 300 ms of line silence after the words, as a VAD would let through before ending the turn.
         pcm = line(audio.pcm + b"\0" * int(audio.sample_rate * 0.3) * 2, audio.sample_rate, snr_db=snr,
                    codec=codec, rng=rng)
         clips.append(Clip(text, name, snr, codec, pcm))
     return clips
+
+
+# -- dictation ---------------------------------------------------------------------------------
+
+# What a scenario's `dictation:` step hears: numbers said as the French say them (a phone number in
+# pairs, "zéro six, douze, ..."; a postcode as its department then digits). Drawn once, fixed.
+NUMBER_WORDS = ("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix", "vingt",
+                "trente", "quarante", "cinquante", "soixante", "soixante-dix", "quatre-vingt", "quatre-vingt-dix")
+
+
+def dictated_numbers(phones: int = 16, postcodes: int = 8, seed: int = 5) -> list[tuple[str, str]]:
+    """(digits, the sentence that says them)."""
+    import random
+
+    from num2words import num2words
+
+    rnd = random.Random(seed)
+    say = lambda n: num2words(n, lang="fr")  # noqa: E731
+    pair = lambda d: f"zéro {say(int(d[1]))}" if d[0] == "0" else say(int(d))  # noqa: E731
+    out = []
+    for _ in range(phones):
+        digits = "0" + rnd.choice("67") + "".join(rnd.choice("0123456789") for _ in range(8))
+        opening = rnd.choice(["", "C'est le ", "Mon numéro, c'est le "])
+        out.append((digits, opening + " ".join(pair(digits[i:i + 2]) for i in range(0, 10, 2)) + "."))
+    for _ in range(postcodes):
+        department = rnd.choice(["69", "75", "13", "33", "59", "31"])
+        digits = department + "0" + "".join(rnd.choice("0123456789") for _ in range(2))
+        spoken = " ".join("zéro" if c == "0" else say(int(c)) for c in digits[2:])
+        out.append((digits, rnd.choice(["", "Code postal "]) + f"{say(int(digits[:2]))} {spoken}."))
+    return out
+
+
+async def dictation(rec, clips: list[Clip], expected: dict[str, str], vocabulary=None) -> dict:
+    """Numbers heard whole (every digit, in order, as `bot.speech.dictation` reads them) and the
+    digit error rate (edits over digits said)."""
+    from rapidfuzz.distance import Levenshtein
+
+    from bot.speech.dictation import dictated_digits
+
+    whole = errors = said = 0
+    for clip in clips:
+        text, _ = await decode_or_fail(rec, clip, realtime=False, vocabulary=vocabulary)
+        got, want = dictated_digits(text), expected[clip.text]
+        whole += got == want
+        errors += Levenshtein.distance(got, want)
+        said += len(want)
+    key = "dictation" if vocabulary is None else "dictation_number_words"
+    return {f"{key}_whole": whole, f"{key}_of": len(clips), f"{key}_digit_error_rate": round(errors / said, 3)}
 
 
 # -- scoring -----------------------------------------------------------------------------------
@@ -333,6 +386,11 @@ async def run(engines: list[str], sentences: int, levels: list[int], rounds: int
 
     settings = Settings()
     clips = await asyncio.to_thread(build_clips, settings.cache_dir / "bench-asr-clips", sentences)
+    numbers = dictated_numbers()
+    # SNRs 30 and 20 dB only: a caller dictating a number on a bad line is asked again anyway.
+    number_clips = await asyncio.to_thread(build_clips, settings.cache_dir / "bench-asr-clips", len(numbers), 3,
+                                           tuple(t for _, t in numbers), (30.0, 20.0))
+    expected = {t: d for d, t in numbers}
     vocabulary = Vocabulary.of(NAMES)
     out: dict = {"clips": len(clips), "audio_s": round(sum(c.seconds for c in clips), 1),
                  "voices": sorted({c.voice for c in clips}), "snr_db": list(SNRS), "codecs": ["alaw", "ulaw"],
@@ -357,8 +415,11 @@ async def run(engines: list[str], sentences: int, levels: list[int], rounds: int
                     figures.update(await accuracy(rec, clips))
                     if name.startswith("whisper"):
                         figures.update(await accuracy(rec, clips, vocabulary))
+                    figures.update(await dictation(rec, number_clips, expected))
+                    figures.update(await dictation(rec, number_clips, expected, Vocabulary((), NUMBER_WORDS)))
                     if name == "whisper-batch":
-                        batch_wer = {k: v for k, v in figures.items() if k.startswith("wer") or k == "examples"}
+                        batch_wer = {k: v for k, v in figures.items()
+                                     if k.startswith(("wer", "dictation")) or k == "examples"}
                 figures.update(await capacity(rec, clips, cpu, levels, rounds))
                 figures["failed_utterances"] = FAILURES.get(rec.name, 0)
                 figures["load_avg_1m"] = round(os.getloadavg()[0], 1)  # the machine's other load, not ours alone
