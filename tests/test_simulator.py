@@ -386,6 +386,24 @@ async def test_caller_talks_after_and_over_the_prompt(rig: Rig) -> None:
     await rig.probe.rest("DELETE", "/channels/C1")
 
 
+async def test_a_caller_who_waits_for_the_end_of_the_bots_turn(rig: Rig) -> None:
+    # Two sounds queued as one reply: `after_prompt` would answer the first (over the second);
+    # `after_turn` waits until the bot has said both.
+    callee = Human(echo_db=None, utterances=[Say("allo", at=0.1), Say("combien", after_turn=True, at=0.2)])
+    await answered(rig, callee)
+    call = rig.sim.call("C1")
+    await said(call, 1)
+    await asyncio.sleep(call.said[0].ended_at - time.monotonic() + 0.05)
+    await rig.probe.rest("POST", "/channels/C1/play", {"media": rig.sound("short"), "playbackId": "P1"})
+    await rig.probe.rest("POST", "/channels/C1/play", {"media": rig.sound("short"), "playbackId": "P2"})
+    await rig.probe.wait_for("PlaybackFinished", "P2", timeout=5)
+    p2_end = time.monotonic()
+    await said(call, 2)
+    assert call.said[1].started_at - p2_end == pytest.approx(0.2, abs=0.1)
+    assert not call.said[1].over_prompt
+    await rig.probe.rest("DELETE", "/channels/C1")
+
+
 async def said(call: Call, n: int, timeout: float = 5.0) -> None:
     for _ in range(int(timeout / 0.02)):
         if len(call.said) >= n:
@@ -400,6 +418,8 @@ def test_default_parties() -> None:
     assert default_callee("nobody") is None
     with pytest.raises(ValueError):
         Say("x", after_prompt=True, over_prompt=True)
+    with pytest.raises(ValueError):
+        Say("x", after_prompt=True, after_turn=True)
 
 
 # -- hang-ups and failures ------------------------------------------------------------------------

@@ -19,6 +19,8 @@ class Say:
     * ``after_prompt``: ``at`` seconds (default 0.4) after the bot's current prompt ends (the
       one playing when the previous utterance is over, else the next one): the caller answers
       the bot, even if the bot has queued more (then it talks over it);
+    * ``after_turn``: ``at`` seconds (default 0.4) after the bot has said all it queued (the
+      caller waits for the end of a several-sentence reply, its question included);
     * ``over_prompt``: ``at`` seconds (default 0.5) into the bot's current or next prompt
       (barge-in).
     """
@@ -26,12 +28,13 @@ class Say:
     clip: str | Path
     at: float | None = None
     after_prompt: bool = False
+    after_turn: bool = False
     over_prompt: bool = False
     gain_db: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.after_prompt and self.over_prompt:
-            raise ValueError("a Say is either after_prompt or over_prompt, not both")
+        if self.after_prompt + self.after_turn + self.over_prompt > 1:
+            raise ValueError("a Say is after_prompt, after_turn or over_prompt: one of them at most")
 
 
 @dataclass
@@ -76,7 +79,8 @@ class Human(Callee):
 
     def amd_answer(self) -> tuple[str, str, float]:
         """(AMDSTATUS, AMDCAUSE, seconds after the snoop enters AMD())."""
-        speaks = any(not u.after_prompt and not u.over_prompt and (u.at or 0.0) < 5.0 for u in self.utterances)
+        timed = [u for u in self.utterances if not (u.after_prompt or u.after_turn or u.over_prompt)]
+        speaks = any((u.at or 0.0) < 5.0 for u in timed)
         status, cause, after = ("HUMAN", "HUMAN-1000-1000", 3.0) if speaks else \
             ("MACHINE", "INITIALSILENCE-5000-5000", 5.0)
         return (*(self.amd or (status, cause)), self.amd_after if self.amd_after is not None else after)

@@ -118,6 +118,9 @@ class Turns:
         elif say.after_prompt:
             await self._prompt_over()
             await asyncio.sleep(scaled(0.4 if say.at is None else say.at))
+        elif say.after_turn:
+            await self._prompt_started()
+            await self.idle(scaled(0.4 if say.at is None else say.at))
         elif say.at is not None:
             await _sleep_until(self.answered + scaled(say.at))
 
@@ -126,10 +129,15 @@ class Turns:
         (one that started and ended since the previous utterance also counts). A prompt
         queued right behind it does not matter: the caller answers the first one."""
         line = self.line
-        while not (line.bot_talking or line.talk_started_at > self.previous_end):
-            await line.changed(POLL)
+        await self._prompt_started()
         ends = line.talk_ends
         while line.bot_talking and line.talk_ends == ends:
+            await line.changed(POLL)
+
+    async def _prompt_started(self) -> None:
+        """Until a prompt sounds, or has sounded since the previous utterance."""
+        line = self.line
+        while not (line.bot_talking or line.talk_started_at > self.previous_end):
             await line.changed(POLL)
 
     async def _bot_quiet(self) -> None:
