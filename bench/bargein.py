@@ -14,11 +14,20 @@ within the barge-in budget like for any voice, then `bot.call.interruption` judg
 said (its words, as an ideal recogniser gives them, here the clip's script, and its length as
 the VAD measures it) and the line resumes: a backchannel whose line is not resumed is a drop,
 a real interruption resumed is a false resume.
+
+``--words``: each caught interruption's words also go through Whisper base (the local engine
+the calls use), as the listener hands them over: the frames held under the prompt from
+``BargeInConfig.lookback_ms`` before the first near-end frame (bot.speech.bargein.words_audio),
+then the line after the cut. Its word error rate is set beside that of the whole 300 ms held
+before the barge-in (what the listener gave before), which carries the prompt's echo.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import collections
+import contextlib
 import json
 import random
 from pathlib import Path
@@ -27,7 +36,7 @@ import numpy as np
 
 from ari.simulator.line import hybrid_echo, mix
 from bot.call.interruption import InterruptionTiming
-from bot.speech.bargein import EchoAwareBargeIn
+from bot.speech.bargein import BargeInConfig, EchoAwareBargeIn, words_audio
 from bot.speech.pcm import to_float, to_pcm
 from bot.speech.turn import is_backchannel
 from bot.speech.vad import SpeechDetector, VadConfig
@@ -65,7 +74,8 @@ def _judge_after(line: np.ndarray, from_sample: int) -> tuple[bool, float]:
     return duration <= InterruptionTiming().backchannel_max, duration
 
 
-def episode(seed: int, prompt: np.ndarray, voices: dict[str, np.ndarray], jitter_ms: float) -> dict:
+def episode(seed: int, prompt: np.ndarray, voices: dict[str, np.ndarray], jitter_ms: float,
+            hear=None) -> dict:
     rng = random.Random(seed)
     level, delay = rng.uniform(-20, -6), rng.uniform(20, 250)
     talk = rng.random() < 0.5
@@ -89,12 +99,14 @@ def episode(seed: int, prompt: np.ndarray, voices: dict[str, np.ndarray], jitter
     det.start_prompt(to_pcm(prompt), base)
     jr = np.random.default_rng(seed)
     hit = None
+    held: collections.deque[tuple[float, bytes]] = collections.deque(maxlen=15)  # as the listener holds them
     for i in range(0, len(line) - FRAME + 1, FRAME):
         # Frames leave Asterisk every 20 ms; the listener sees them a little late, sometimes
         # in bursts after a stall of the event loop.
         late = abs(jr.normal(0, jitter_ms / 3)) + (jr.random() < 0.01) * jr.uniform(0, 3 * jitter_ms)
         arrived = base + (i + FRAME) / RATE + late / 1000
-        hit = det.process(to_pcm(line[i : i + FRAME]), arrived)
+        held.append((arrived, to_pcm(line[i : i + FRAME])))
+        hit = det.process(held[-1][1], arrived)
         if hit:
             break
     out = {"seed": seed, "talk": talk, "backchannel": backchannel, "echo": echo_on,
@@ -104,9 +116,14 @@ def episode(seed: int, prompt: np.ndarray, voices: dict[str, np.ndarray], jitter
         cut = int((hit.confirmed_at - base) * RATE)
         # The prompt stops at the cut: its echo ends one echo delay later.
         stopped = [(0, echo[: cut + int(delay * RATE / 1000)]), *parts[1:]]
-        short, duration = _judge_after(mix(len(line), *stopped, seed=seed), cut)
+        after_cut = mix(len(line), *stopped, seed=seed)
+        short, duration = _judge_after(after_cut, cut)
         out["resumed"] = short and is_backchannel(_words(voice_name))
         out["speech_after_cut_s"] = round(duration, 2)
+        if hear is not None:
+            after = to_pcm(after_cut[i + FRAME: cut + int((duration + 0.3) * RATE)])
+            out["words_product"] = hear(words_audio(held, hit, BargeInConfig().lookback_ms) + after)
+            out["words_held_300ms"] = hear(b"".join(pcm for _, pcm in held) + after)
     if hit is None:
         out["result"] = "missed" if talk else "ok"
     elif onset is None or hit.confirmed_at - base < onset:
@@ -123,10 +140,12 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=400)
     parser.add_argument("--jitter-ms", type=float, default=5.0, help="typical frame arrival lateness")
     parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument("--words", action="store_true", help="Whisper base hears each caught interruption")
     args = parser.parse_args()
     prompt = _speech("prompt_bot")
     voices = {v: _speech(v) for v in (*VOICES, *BACKCHANNELS)}
-    results = [episode(args.seed + k, prompt, voices, args.jitter_ms) for k in range(args.episodes)]
+    with _whisper(args.words) as hear:
+        results = [episode(args.seed + k, prompt, voices, args.jitter_ms, hear) for k in range(args.episodes)]
     for r in results:
         if r["result"] != "ok" or r.get("resumed") is not None and r["resumed"] != r["backchannel"]:
             print(json.dumps(r))
@@ -150,7 +169,49 @@ def main() -> None:
         "backchannel_drops": sum(r.get("resumed") is False for r in backchannels),
         "real_interruptions_resumed": sum(bool(r.get("resumed")) for r in real),
         "resume_words": "the clip's script (an ideal recogniser); length from the VAD",
+        **(_words_figures(results) if args.words else {}),
     }))
+
+
+@contextlib.contextmanager
+def _whisper(wanted: bool):
+    """A function from 16 kHz PCM to Whisper's words (None when not wanted)."""
+    if not wanted:
+        yield None
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.config import Settings
+    from bot.speech.asr.models import whisper_base_dir
+    from bot.speech.asr.whisper_engine import WhisperRecognizer
+
+    async def decode(rec, pcm: bytes) -> str:
+        stream = rec.open(RATE)
+        for k in range(0, len(pcm), FRAME * 2):
+            await stream.feed(pcm[k:k + FRAME * 2])
+        return (await stream.finish()).text
+
+    with ThreadPoolExecutor(2) as pool:
+        rec = WhisperRecognizer(whisper_base_dir(Settings().cache_dir), pool)
+        yield lambda pcm: asyncio.run(decode(rec, pcm))
+
+
+def _words_figures(results: list[dict]) -> dict:
+    from .asr import wer
+
+    heard = [r for r in results if "words_product" in r]
+    echoed = [r for r in heard if r["echo"]]
+    return {
+        "words_of": len(heard),
+        "words_wer": wer([(_words(r["voice"]), r["words_product"]) for r in heard]),
+        "words_wer_held_300ms": wer([(_words(r["voice"]), r["words_held_300ms"]) for r in heard]),
+        "words_echo_of": len(echoed),
+        "words_wer_echo": wer([(_words(r["voice"]), r["words_product"]) for r in echoed]),
+        "words_wer_echo_held_300ms": wer([(_words(r["voice"]), r["words_held_300ms"]) for r in echoed]),
+        "words_wer_no_echo": wer([(_words(r["voice"]), r["words_product"]) for r in heard if not r["echo"]]),
+        "words_lookback_ms": BargeInConfig().lookback_ms,
+        "words_engine": "local faster-whisper, Whisper base int8, beam 1",
+    }
 
 
 if __name__ == "__main__":

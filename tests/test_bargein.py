@@ -1,11 +1,13 @@
 """Echo-aware barge-in over the whole range the issue names: echo at -6..-20 dB and
 20..250 ms, double talk, and a line with no echo at all."""
 
+import collections
+
 import numpy as np
 import pytest
 
 from ari.simulator.line import hybrid_echo, mix
-from bot.speech.bargein import EchoAwareBargeIn
+from bot.speech.bargein import EchoAwareBargeIn, words_audio
 from bot.speech.pcm import to_float, to_pcm
 from tests.conftest import speech
 
@@ -52,3 +54,25 @@ def test_prompt_end_stops_the_check_after_the_echo_tail():
     assert not det.echo_possible(11.4)
     det.stop_prompt(10.2)
     assert not det.echo_possible(10.6)
+
+
+def test_the_recogniser_gets_the_caller_from_just_before_the_barge_in_not_the_echo_before():
+    echo = hybrid_echo(PROMPT, RATE, delay_ms=120, level_db=-12, seed=1)
+    voice = to_float(speech("oui_daccord").pcm) * 0.8
+    offset = int(3.0 * RATE)
+    onset = (offset + int(np.argmax(np.abs(voice) > 0.02))) / RATE
+    mic = mix(len(PROMPT) + RATE, (0, echo), (offset, voice))
+    det = EchoAwareBargeIn(RATE)
+    det.start_prompt(to_pcm(PROMPT), 0.0)
+    held = collections.deque(maxlen=15)  # 300 ms, as the listener holds them
+    for i in range(0, len(mic) - 319, 320):
+        held.append(((i + 320) / RATE, to_pcm(mic[i : i + 320])))
+        if hit := det.process(held[-1][1], held[-1][0]):
+            break
+    assert hit is not None
+    kept = words_audio(held, hit, 100)
+    first_kept = held[-1][0] - len(kept) / 2 / RATE  # where the kept audio begins
+    assert first_kept <= onset  # the caller's first sound is in it
+    assert first_kept >= hit.at - 0.1 - 0.02  # and no more than 100 ms (and a frame) of echo before it
+    assert len(kept) < len(b"".join(pcm for _, pcm in held))
+    assert words_audio(held, hit, 300) == b"".join(pcm for _, pcm in held)  # the full lookback: all held

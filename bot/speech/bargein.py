@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,8 @@ class BargeInConfig(BaseModel, frozen=True):
     unlocked_headroom_db: float = Field(6.0, ge=0, description="extra margin until the echo delay is locked")
     min_level_dbfs: float = Field(-45.0, description="quieter frames are never speech")
     echo_tail_ms: int = Field(300, ge=0, description="keep checking this long after a prompt ends")
+    lookback_ms: int = Field(100, ge=0, le=300, description="audio kept for the recogniser before a barge-in's "
+                             "first near-end frame (earlier audio is the prompt's echo alone)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,15 @@ class BargeIn:
     at: float  # first near-end frame of the onset (monotonic)
     confirmed_at: float
     echo_delay_ms: float | None  # the locked echo delay, if one was found
+
+
+def words_audio(held: Iterable[tuple[float, bytes]], hit: BargeIn, lookback_ms: int) -> bytes:
+    """Of the frames held under a prompt, (arrival, pcm), those the recogniser gets when the
+    barge-in is confirmed: from ``lookback_ms`` before its first near-end frame. The earlier
+    ones carry the prompt's echo and nothing the detector took for the caller: the recogniser
+    would try to write the bot's own words into the caller's (``bench.bargein --words``)."""
+    start = hit.at - lookback_ms / 1000
+    return b"".join(pcm for arrived, pcm in held if arrived > start)
 
 
 _N_BANDS = 16

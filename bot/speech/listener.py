@@ -19,7 +19,7 @@ from audiosocket import AudioFrame, Closed, DtmfDigit, Subscription
 from ..ops import metrics
 from . import events as ev
 from .asr.base import Recognizer, RecognizerStream, release
-from .bargein import BargeInConfig, EchoAwareBargeIn
+from .bargein import BargeInConfig, EchoAwareBargeIn, words_audio
 from .beep import BeepDetector
 from .pcm import FRAME_MS, StreamResampler, resample
 from .turn import MODEL_SECONDS, SmartTurn, SmartTurnUnavailable, TurnConfig, TurnJudgement, judge, shared_model
@@ -104,7 +104,8 @@ class CallListener:
         self._vad: SpeechDetector | None = None
         self._barge: EchoAwareBargeIn | None = None
         self._to_vad: StreamResampler | None = None
-        self._held: collections.deque[bytes] = collections.deque(maxlen=15)  # frames under a prompt
+        # frames under a prompt, (arrival, pcm): 300 ms, the most a barge-in's words may need
+        self._held: collections.deque[tuple[float, bytes]] = collections.deque(maxlen=15)
         self._barged = False
         self._pending_prompt: tuple[bytes, int, float] | None = None
         self._vad_buf = bytearray()
@@ -211,7 +212,7 @@ class CallListener:
         barge = self._barge
         if barge.echo_possible(now) and not self._barged:
             # Under a prompt: only the echo-aware detector may open the turn.
-            self._held.append(frame.pcm)
+            self._held.append((now, frame.pcm))
             hit = barge.process(frame.pcm, now)
             if hit is not None:
                 self._barged = True
@@ -220,9 +221,10 @@ class CallListener:
                 self._vad.force_start(hit.at, now)
                 self.events.put_nowait(ev.SpeechStarted(hit.at, now))
                 self._asr_cmds.put_nowait(_Open(self._rate))
-                self._asr_cmds.put_nowait(_Audio(b"".join(self._held), now))
+                words = words_audio(self._held, hit, self._barge_config.lookback_ms)
+                self._asr_cmds.put_nowait(_Audio(words, now))
                 self._utt = bytearray()
-                self._keep(b"".join(self._held))
+                self._keep(words)
                 self._held.clear()
             self.stats.lag((time.monotonic() - frame.arrived) * 1000)
             return
