@@ -30,7 +30,7 @@ async def test_ollama_classifies_answers_freely_and_is_prewarmed() -> None:
         assert (understood.intent, understood.source) == (Intent.QUESTION, "ollama")
         turn = await run.hear(understood)
         assert turn.lines[0].key == "freestyle" and "équipe" in turn.lines[0].text
-        assert turn.lines[-1].key == "step:hello"  # and back to the question
+        assert turn.lines[-1].key == "ask_again:hello"  # and back to the question
         await chat.aclose()
 
 

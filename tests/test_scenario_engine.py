@@ -12,7 +12,7 @@ from bot.dialog.intents import Intent, Understanding
 from bot.dialog.objections.library import Library, Objection
 from bot.dialog.scenario.engine import ScenarioRun
 from bot.dialog.scenario.lines import ENGINE_LINES
-from bot.dialog.scenario.loader import load_scenario
+from bot.dialog.scenario.loader import last_question, load_scenario
 from bot.dialog.scenario.model import CallResult
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "demo.yaml"
@@ -81,10 +81,44 @@ async def test_a_confident_objection_is_answered_then_the_question_comes_back() 
     run = demo_run(rail_returns=RailReturns([RailReturn("a", "Pour revenir à ma question."), RailReturn("b", "Bref.")]))
     first = run.start()
     turn = await run.hear(said(Intent.OBJECTION, "no_time", score=0.8))
-    assert [line.key for line in turn.lines][0::2] == ["objection:no_time", "step:hello"]
+    assert [line.key for line in turn.lines][0::2] == ["objection:no_time", "ask_again:hello"]
     assert turn.lines[1].key.startswith("rail_return:")
-    assert turn.lines[0].text == "Je serai bref, Marie." and turn.lines[2].text == first.text
+    # The greeting's question, not the greeting: the bot does not introduce itself twice.
+    assert turn.lines[0].text == "Je serai bref, Marie." and turn.lines[2].text == "Vous avez une petite minute ?"
+    assert first.text.endswith(turn.lines[2].text)
     assert run.step_name == "hello" and run.record.objections == ["no_time"]
+    assert run.silence().lines[1].text == "Vous avez une petite minute ?"  # and after a silence
+    assert (await run.hear(said(Intent.REPEAT))).text == first.text  # asked to repeat: the whole line
+
+
+async def test_past_the_greeting_the_whole_line_comes_back_or_the_authors_ask_again() -> None:
+    run = demo_run()
+    run.start()
+    interest = await run.hear(said(Intent.AFFIRM))
+    turn = await run.hear(said(Intent.OBJECTION, "no_time", score=0.8))
+    # "Nous aidons … Est-ce que ça pourrait vous être utile ?": a question may point back at the
+    # sentence before it ("ce créneau vous conviendrait ?"), so the line comes back whole.
+    assert turn.lines[-1].key == "step:interest" and turn.lines[-1].text == interest.text
+    scenario = load_scenario(DEMO)
+    scenario.steps["interest"] = scenario.steps["interest"].model_copy(
+        update={"ask_again": "Alors, {{first_name}}, ça pourrait vous être utile ?"})
+    run = ScenarioRun(scenario, {"first_name": "Marie"}, library=LIBRARY, rng=random.Random(1))
+    run.start()
+    await run.hear(said(Intent.AFFIRM))
+    turn = await run.hear(said(Intent.OBJECTION, "no_time", score=0.8))
+    assert turn.lines[-1].key == "ask_again:interest"
+    assert turn.lines[-1].text == "Alors, Marie, ça pourrait vous être utile ?"
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("Bonjour Marie, je suis Camille. Cet appel est enregistré. Vous avez une petite minute ?",
+     "Vous avez une petite minute ?"),
+    ("Jeudi ou vendredi ? Lequel vous arrange ?", "Jeudi ou vendredi ? Lequel vous arrange ?"),
+    ("Bonjour. M. Martin, vous avez une minute ? Je serai bref.", "M. Martin, vous avez une minute ? Je serai bref."),
+    ("Merci, bonne journée.", "Merci, bonne journée."),
+])
+def test_a_lines_question(text, question) -> None:
+    assert last_question(text) == question
 
 
 async def test_a_middling_match_asks_freestyle_with_the_entry_as_hint_and_falls_back_to_it() -> None:
@@ -139,7 +173,8 @@ async def test_two_silences_in_a_row_end_as_no_answer_and_speech_resets_the_coun
     run = demo_run()
     first = run.start()
     turn = run.silence()
-    assert turn.lines[0].text == ENGINE_LINES["still_there"] and turn.lines[1].text == first.text and turn.end is None
+    assert turn.lines[0].text == ENGINE_LINES["still_there"] and turn.end is None
+    assert first.text.endswith(turn.lines[1].text)  # the greeting's question (the test above)
     await run.hear(said(Intent.REPEAT))
     assert run.silence().end is None
     assert run.silence().end is CallResult.NO_ANSWER

@@ -265,6 +265,9 @@ def test_the_base_of_these_tests_is_valid(tmp_path: Path) -> None:
         ({24: "    result: TRANSFERRED"}, 22,
          "steps.bye_ok : le result d'une étape de fin est l'un de : QUALIFIED, NOT_INTERESTED, NOT_QUALIFIED, "
          "CALLBACK_REQUESTED, APPOINTMENT_SCHEDULED"),
+        ({24: "    result: QUALIFIED\n    ask_again: Toujours là ?"}, 22,
+         "steps.bye_ok : 'ask_again' est la question qu'une étape qui écoute repose : ni vide, ni sur un check ou "
+         "une étape de fin"),
         ({5: "objective: sale"}, 5,
          "objective : 'sale' n'est pas une valeur possible ; valeurs possibles : 'appointment', 'lead' ou 'transfer'"),
         ({8: "rail: [hello]"}, 8, "rail : au moins 2 élément(s) attendu(s), 1 trouvé(s)"),

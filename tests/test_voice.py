@@ -196,6 +196,9 @@ async def test_a_campaign_renders_its_scenario_lines_ahead_and_keeps_them_in_mem
     conversations = CampaignConversations(voice, embeddings=False)
     brain = await conversations.brain("demo")
     lines, _ = known_lines(brain)
+    # The greeting waits for the contact's name; its question, asked again after an objection
+    # or a silence, has no variable: it is ready before the first call.
+    assert [line.text for line in lines if line.key == "ask_again:hello"] == ["Vous avez une petite minute ?"]
     assert conversations._readying  # started as soon as the brain was built
     await asyncio.wait_for(asyncio.gather(*conversations._readying), 60)
     assert all(voice.key(line.text) in voice._loaded for line in lines)

@@ -1,5 +1,5 @@
 """Render ahead of the calls every line whose text is known before them: the scenario's steps
-(without per-contact variables), the engine's own lines, every answer of the scenario's
+and their questions asked again (without per-contact variables), the engine's own lines, every answer of the scenario's
 objection themes, the rail returns, and the voicemail message. During a call, only freestyle
 answers and lines with a contact's variables are synthesised.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..dialog.brain import Brain
 from ..dialog.freestyle import RailReturns
 from ..dialog.scenario.lines import ENGINE_LINES, engine_line
-from ..dialog.scenario.loader import VARIABLE, render
+from ..dialog.scenario.loader import VARIABLE, last_question, render
 from ..ops.priority import low_priority_executor
 from ..speech.tts import TtsError
 from .voice import CachedVoice
@@ -45,6 +45,11 @@ def known_lines(brain: Brain) -> tuple[list[KnownLine], list[str]]:
     for name, step in scenario.steps.items():
         if step.say and not step.audio:
             texts.append((f"step:{name}", step.say))
+            again = step.ask_again or (last_question(step.say) if step.disclosure else step.say)
+            if again != step.say:  # asked again after an objection or a silence
+                texts.append((f"ask_again:{name}", again))
+        elif step.ask_again:
+            texts.append((f"ask_again:{name}", step.ask_again))
     texts += [(f"engine:{key}", engine_line(scenario.lines, key)) for key in ENGINE_LINES]
     texts += [(f"objection:{e.id}", e.answer) for e in brain.library.entries]
     rail = RailReturns.load(brain.rail_returns_path) if brain.rail_returns_path else RailReturns.load()

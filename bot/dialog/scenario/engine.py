@@ -23,7 +23,7 @@ from ..nlu.rules import AFFIRM_EXACT
 from ..objections.library import Library
 from .callback import Proposal, propose
 from .lines import engine_line
-from .loader import render
+from .loader import last_question, render
 from .model import DEFAULT_KEY, CallResult, Scenario, Step
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ class ScenarioRun:
             return Turn([self._engine("still_there"), line], why="silence after a callback time")
         if self._silences >= self.scenario.settings.max_silences:
             return self._end([self._engine("no_answer")], CallResult.NO_ANSWER, "silences")
-        return Turn([self._engine("still_there"), *self._step_lines(self.step)], why="silence")
+        return Turn([self._engine("still_there"), *self._ask_again_lines(self.step)], why="silence")
 
     def machine(self) -> Turn:
         message = self.scenario.voicemail
@@ -353,7 +353,7 @@ class ScenarioRun:
         if self.rail_returns is not None:
             lead_in = self.rail_returns.pick(self.rng)
             lines.append(Line(lead_in.text, f"rail_return:{lead_in.id}"))
-        lines += self._step_lines(self.step)
+        lines += self._ask_again_lines(self.step)
         return Turn(lines, why=f"aside ({entry.id if entry else u.intent.value})")
 
     def _deny_ends_as_refusal(self) -> bool:
@@ -411,6 +411,19 @@ class ScenarioRun:
     def _step_lines(self, step: Step) -> list[Line]:
         text = render(step.say, self.values) if step.say else ""
         return [Line(text, f"step:{self.step_name}", self._audio(step.audio))]
+
+    def _ask_again_lines(self, step: Step) -> list[Line]:
+        """What brings the caller back to the step: its `ask_again`, else its line, except the
+        greeting's: after "vous êtes un robot ?" the bot answers and asks "Vous avez une petite
+        minute ?", it does not introduce itself twice. (Elsewhere a question often points back
+        at the sentence before it, "ce créneau vous conviendrait ?": the whole line is safer.)"""
+        if step.ask_again:
+            return [Line(render(step.ask_again, self.values), f"ask_again:{self.step_name}")]
+        text = render(step.say, self.values) if step.say and not step.audio else ""
+        question = last_question(text) if step.disclosure else text
+        if question == text:
+            return self._step_lines(step)
+        return [Line(question, f"ask_again:{self.step_name}")]
 
     def _engine(self, key: str) -> Line:
         return Line(render(engine_line(self.scenario.lines, key), self.values), f"engine:{key}")

@@ -310,6 +310,27 @@ def _missing_audio(relative: str, base_dir: Path, loc: Path_) -> list[tuple[Path
     return [(loc, _("fichier audio {name!r} introuvable (cherché : {path})").format(name=relative, path=path))]
 
 
+_SENTENCE = re.compile(r"[^.!?…]*(?:[.!?…]+|$)")
+_TITLES = {"M.", "Mme.", "Mlle.", "Me.", "Dr.", "Pr.", "St."}  # a dot that ends no sentence
+
+
+def last_question(text: str) -> str:
+    """A line's question: from its last sentence that asks one (with the questions right before
+    it) to its end ("Bonjour Marie, je suis
+    Camille. Cet appel est enregistré. Vous avez une petite minute ?" -> "Vous avez une petite
+    minute ?"). The whole line when no sentence asks anything."""
+    sentences = [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip()]
+    asks = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
+    if not asks:
+        return text
+    first = asks[-1]
+    # Back over the questions just before it ("Jeudi ou vendredi ? Lequel vous arrange ?") and
+    # over a title's dot ("M. Martin, vous avez une minute ?").
+    while first > 0 and (sentences[first - 1].endswith("?") or sentences[first - 1].split()[-1] in _TITLES):
+        first -= 1
+    return " ".join(sentences[first:])
+
+
 def render(text: str, values: dict[str, str]) -> str:
     """The line with its {{variables}} filled in (validation has made sure each one exists)."""
     return VARIABLE.sub(lambda m: str(values.get(m.group(1), "")), text)

@@ -54,6 +54,9 @@ class _Strict(BaseModel):
 
 class Step(_Strict):
     say: str | None = None  # the line, with {{variables}}
+    # What brings the caller back to this step after an answered objection or a silence (default:
+    # the line again; on the greeting, its question alone, from its last sentence that asks one).
+    ask_again: str | None = None
     audio: str | None = None  # a pre-recorded file to play instead (relative to the scenario file)
     disclosure: bool = False  # this line tells the caller they speak with an automated assistant
     intent_mapping: dict[str, str] = Field(default_factory=dict)  # intent (or "default") → step
@@ -87,6 +90,9 @@ class Step(_Strict):
                 results=", ".join(END_RESULTS)))
         if self.result and (self.intent_mapping or self.transfer):
             raise ValueError(_("une étape de fin raccroche : ni intent_mapping ni transfer"))
+        if self.ask_again is not None and (self.check or self.result or not self.ask_again.strip()):
+            raise ValueError(_("'ask_again' est la question qu'une étape qui écoute repose : ni vide, ni sur un "
+                               "check ou une étape de fin"))
         if self.dtmf and (self.check or self.result):
             raise ValueError(_("seule une étape qui attend une réponse associe des touches ('dtmf')"))
         for key, intent in self.dtmf.items():
