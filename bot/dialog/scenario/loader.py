@@ -316,9 +316,8 @@ _TITLES = {"M.", "Mme.", "Mlle.", "Me.", "Dr.", "Pr.", "St."}  # a dot that ends
 
 def last_question(text: str) -> str:
     """A line's question: from its last sentence that asks one (with the questions right before
-    it) to its end ("Bonjour Marie, je suis
-    Camille. Cet appel est enregistré. Vous avez une petite minute ?" -> "Vous avez une petite
-    minute ?"). The whole line when no sentence asks anything."""
+    it) to its end ("Bonjour Marie, je suis Camille. Cet appel est enregistré. Vous avez une
+    petite minute ?" -> "Vous avez une petite minute ?"). The whole line when none asks."""
     sentences = [m.group().strip() for m in _SENTENCE.finditer(text) if m.group().strip()]
     asks = [i for i, sentence in enumerate(sentences) if sentence.endswith("?")]
     if not asks:
