@@ -14,7 +14,8 @@ pytest.importorskip("onnxruntime")
 
 
 @pytest.mark.parametrize("config", [TurnConfig(), TurnConfig(check_after_ms=100, complete_threshold=0.3,
-                                                             complete_end_ms=60, incomplete_end_ms=800)])
+                                                             complete_end_ms=60, incomplete_end_ms=800),
+                                    TurnConfig(words=False)])
 def test_tuning_decides_as_the_frame_by_frame_run(config):
     rng = random.Random(3)
     episodes = [
@@ -25,7 +26,9 @@ def test_tuning_decides_as_the_frame_by_frame_run(config):
     ]
     model = shared_model()
     for ep in episodes:
-        by_frames = turns.run(ep, "smart_turn", model=model, config=config, silence_ms=600, fixed_model_ms=50)
-        by_pauses = turns.decide(ep, turns.pauses(ep, model, config.check_after_ms, 50), config)
-        assert (by_pauses.ended_at, by_pauses.premature) == pytest.approx((by_frames.ended_at, by_frames.premature),
-                                                                            abs=0.021), ep.text
+        for method in ("smart_turn", "rules"):
+            by_frames = turns.run(ep, method, model=model, config=config, silence_ms=600, fixed_model_ms=50)
+            by_pauses = turns.decide(ep, turns.pauses(ep, model, config.check_after_ms, 50), config,
+                                     model=method == "smart_turn")
+            assert (by_pauses.ended_at, by_pauses.premature) == pytest.approx(
+                (by_frames.ended_at, by_frames.premature), abs=0.021), (method, ep.text)

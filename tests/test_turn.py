@@ -23,6 +23,7 @@ from tests.conftest import speech
 from tests.listening import listened_call
 
 CONFIG = TurnConfig()
+SMART_TURN = TurnConfig(enabled=True)
 
 
 def _split_at_pause(name: str) -> tuple[bytes, bytes]:
@@ -38,6 +39,7 @@ def _split_at_pause(name: str) -> tuple[bytes, bytes]:
     ("je voudrais savoir combien", False), ("oui alors je suis", True), ("non parce que", True),
     ("mon numéro c'est le", True), ("ce qui m'intéresse c'est", True), ("qu'est-ce que c'est", False),
     ("alors euh", True), ("il faudrait que je", True), ("non merci", False), ("", False),
+    ("ma femme est", True), ("le prix est correct", False), ("je me demandais si", True), ("si", False),
 ])
 def test_words_that_cannot_end_a_sentence(text, open_):
     assert open_ending(text) is open_
@@ -49,8 +51,10 @@ def test_digits_being_dictated():
 
 
 def test_the_verdict_combines_the_model_and_the_words():
-    assert judge(CONFIG, 0.9, "ça m'intéresse").end_after_ms == CONFIG.complete_end_ms
-    assert judge(CONFIG, 0.1, "ça m'intéresse").end_after_ms == CONFIG.incomplete_end_ms
+    # Words decide where there are any: the model is not heard over a closed sentence.
+    for p in (0.9, 0.1, None):
+        closed = judge(CONFIG, p, "ça m'intéresse")
+        assert closed.end_after_ms == CONFIG.words_end_ms and closed.why == "sentence closed"
     # The words overrule a confident model: nobody ends a sentence on "parce que".
     assert judge(CONFIG, 0.95, "non parce que").why == "open ending"
     assert judge(CONFIG, 0.95, "zéro six douze", dictation="phone").end_after_ms == CONFIG.dictation_end_ms
@@ -58,7 +62,35 @@ def test_the_verdict_combines_the_model_and_the_words():
     # Asked for a number: a preamble ("vous pouvez noter") or an address being spelt is not the end.
     assert judge(CONFIG, 0.95, "vous pouvez noter", dictation="phone").why == "dictation"
     assert judge(CONFIG, 0.95, "jean point dupont arobase", dictation="email").why == "dictation"
-    assert judge(CONFIG, None, "").end_after_ms == CONFIG.incomplete_end_ms
+    # No words yet (a batch recogniser): the model alone; neither: the fixed end of speech.
+    assert judge(CONFIG, 0.9, "").end_after_ms == CONFIG.complete_end_ms
+    assert judge(CONFIG, 0.1, "").end_after_ms == CONFIG.incomplete_end_ms
+    assert judge(CONFIG, None, "") is None
+    # With the words rules off, the words only hold an open ending, as before them.
+    no_words = TurnConfig(words=False)
+    assert judge(no_words, 0.9, "ça m'intéresse").end_after_ms == no_words.complete_end_ms
+    assert judge(no_words, 0.1, "ça m'intéresse").end_after_ms == no_words.incomplete_end_ms
+    assert judge(no_words, None, "ça m'intéresse") is None
+
+
+@pytest.mark.parametrize("said", ["Oui,", "Non merci", "D'accord, bien sûr", "Oui oui", "Pourquoi pas.", "Si."])
+def test_a_bare_short_answer_is_held_longer_than_a_closed_sentence(said):
+    # "Oui, | mais je voudrais d'abord connaître le prix": a short answer is often the start.
+    held = judge(CONFIG, None, said)
+    assert held.end_after_ms == CONFIG.closed_end_ms > CONFIG.words_end_ms and not held.complete
+
+
+@pytest.mark.parametrize("said", ["Vous êtes un robot ?", "Je n'ai pas le temps.", "Non merci, au revoir.",
+                                  "Oui, ça m'intéresse."])
+def test_a_closed_sentence_ends_after_a_short_silence(said):
+    assert judge(CONFIG, None, said).end_after_ms == CONFIG.words_end_ms
+
+
+def test_a_date_is_held_until_its_year():
+    assert judge(CONFIG, None, "je suis né le douze mars", dictation="date").why == "dictation"
+    for whole in ("le douze mars mille neuf cent quatre-vingt-cinq", "le premier avril deux mille vingt-six",
+                  "12/03/1985"):
+        assert judge(CONFIG, None, whole, dictation="date").why == "number whole"
 
 
 @pytest.mark.parametrize("said", ["Oui, alors, je suis", "En fait, on a déjà", "Il faudrait", "Non, je voudrais",
@@ -125,15 +157,17 @@ def whisper():
         yield WhisperRecognizer(whisper_base_dir(Settings().cache_dir), pool)
 
 
-async def _utterances(whisper, turn: TurnConfig | None, pause_s: float) -> tuple[list, CallListener]:
+async def _utterances(whisper, turn: TurnConfig | None, pause_s: float,
+                      dictation: str | None = None) -> tuple[list, CallListener]:
     server, peer, listener = await listened_call(whisper, turn=turn)
+    listener.dictation = dictation
     task = asyncio.ensure_future(listener.run())
     head, tail = _split_at_pause("non_merci")
     await peer.silence(0.2, send_frames=True)
     await peer.stream(head)
     await peer.silence(pause_s, send_frames=True)  # the snoop path: silent frames keep coming
     await peer.stream(tail)
-    await peer.silence(2.0, send_frames=True)
+    await peer.silence(2.4, send_frames=True)
     await peer.close()
     events = []
     async with asyncio.timeout(20):
@@ -148,8 +182,17 @@ async def _utterances(whisper, turn: TurnConfig | None, pause_s: float) -> tuple
 async def test_a_pause_inside_a_sentence_is_held_where_silence_alone_cuts_it(whisper):
     cut, _ = await _utterances(whisper, None, 0.75)
     assert len(cut) == 2  # silence only: 600 ms ends "Non merci," before the caller goes on
-    held, listener = await _utterances(whisper, CONFIG, 0.75)
+    held, listener = await _utterances(whisper, SMART_TURN, 0.75)
     assert len(held) == 1, listener.stats.turn_verdicts
     verdicts = listener.stats.turn_verdicts
     assert verdicts and not verdicts[0].complete  # the pause after "Non merci," was judged unfinished
     assert verdicts[-1].complete  # and the end of the sentence finished
+
+
+@pytest.mark.slow
+async def test_a_dictation_step_holds_its_pauses_without_a_model_or_words(whisper):
+    # Whisper has no words before the turn ends and Smart Turn is off: the step alone says that
+    # the caller is giving a number in groups, and a pause between two is not the end.
+    held, listener = await _utterances(whisper, CONFIG, 0.75, dictation="phone")
+    assert len(held) == 1, listener.stats.turn_verdicts
+    assert listener.stats.turn_verdicts[0].why == "dictation"

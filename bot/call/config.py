@@ -25,7 +25,7 @@ class CallConfig:
     max_call_seconds: int = 600
     vad: VadConfig = field(default_factory=VadConfig)
     barge_in: BargeInConfig = field(default_factory=BargeInConfig)
-    turn: TurnConfig | None = None  # semantic end of turn (Smart Turn v3.2); None: silence only
+    turn: TurnConfig | None = None  # end-of-turn rules (words, Smart Turn v3.2 if enabled); None: the defaults
     interruptions: InterruptionTiming = field(default_factory=InterruptionTiming)  # backchannels resume the line
 
     def endpoint_for(self, number: str) -> str:

@@ -34,7 +34,7 @@ def call_config(settings: Settings, audiosocket_address: str) -> CallConfig:
     return CallConfig(audiosocket_address=settings.audiosocket_address or audiosocket_address,
                       endpoint_template=d.endpoint_template, caller_id=d.caller_id, ring_timeout=d.ring_timeout,
                       amd_context=d.amd_context, record=d.record, vad=settings.vad, barge_in=settings.barge_in,
-                      turn=settings.turn if settings.turn.enabled else None)
+                      turn=settings.turn)
 
 
 def ari_config(settings: Settings) -> AriConfig:

@@ -17,6 +17,11 @@ from text_to_num import alpha2digit
 # Digits a whole number has: a French number (0X XX XX XX XX), a postcode.
 WHOLE = {"phone": 10, "postcode": 5}
 _DIGIT = re.compile(r"\d")
+MONTHS = frozenset(("janvier", "février", "fevrier", "mars", "avril", "mai", "juin", "juillet", "août", "aout",
+                    "septembre", "octobre", "novembre", "décembre", "decembre"))
+# A date whole: a day, its month, a year ("le douze mars mille neuf cent quatre-vingt-cinq").
+_WHOLE_DATE = re.compile(r"\b(\d{1,2}|premier|1er)\s+(" + "|".join(sorted(MONTHS)) + r")\s+\d{4}\b"
+                         r"|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\b")
 
 
 def dictated_digits(text: str) -> str:
@@ -29,6 +34,9 @@ def dictated_digits(text: str) -> str:
 
 
 def is_whole(kind: str | None, text: str) -> bool:
-    """The dictated number has all its digits (a phone number's ten, a postcode's five)."""
+    """The dictated number has all its digits (a phone number's ten, a postcode's five), or the
+    date its day, month and year."""
+    if kind == "date":
+        return bool(_WHOLE_DATE.search(alpha2digit(text.lower(), "fr")))
     need = WHOLE.get(kind or "")
     return need is not None and len(dictated_digits(text)) >= need

@@ -35,7 +35,7 @@ class ListenerStats:
     asr_final_ms: list[float] = field(default_factory=list)  # end-of-speech decision -> final text
     eos_to_final_ms: list[float] = field(default_factory=list)  # last voiced audio -> final text
     barge_ins: int = 0
-    early_ends: int = 0  # utterances ended after the short silence: the recogniser had caught up
+    early_ends: int = 0  # utterances ended once the recogniser had caught up (its words decided the silence)
     turn_verdicts: list[TurnJudgement] = field(default_factory=list)  # semantic end of turn, per pause
     _cap: int = 200_000
 
@@ -79,15 +79,15 @@ class CallListener:
         self._sub = subscription
         self._recognizer = recognizer
         self._vad_config = vad or VadConfig()
-        self._turn_config = turn
+        # The end-of-turn rules (bot.speech.turn): the words always, Smart Turn when enabled.
+        self._turn = turn if turn is not None else TurnConfig()
         self._turn_model = turn_model
-        if turn is not None and turn_model is None:
+        if self._turn.enabled and turn_model is None:
             try:
                 self._turn_model = shared_model()
             except SmartTurnUnavailable as exc:
-                log.warning("semantic end of turn off, silence only: %s", exc)
-                self._turn_config = None
-        if self._turn_config is not None:
+                log.warning("Smart Turn off, the words and the silence only: %s", exc)
+        if self._turn_model is not None and not self._turn.words:
             # The model's verdict replaces the recogniser-driven early end (which would fire at
             # 400 ms, before a verdict that holds an unfinished sentence could arrive).
             self._vad_config = self._vad_config.model_copy(update={"early_end_ms": 0})
@@ -96,6 +96,8 @@ class CallListener:
         self._words = ""  # the streaming recogniser's words in the utterance so far
         self._judged_for: float | None = None  # the pause (its last voiced end) judged or being judged
         self._judging: asyncio.Task | None = None
+        self._probability: tuple[float, float | None] | None = None  # (pause, the model's P(complete))
+        self._verdict: tuple[float, TurnJudgement | None] | None = None  # (pause, what ends it)
         self._barge_config = barge_in or BargeInConfig()
         self.events: asyncio.Queue[ev.ListenEvent] = asyncio.Queue()
         self.stats = ListenerStats()
@@ -352,11 +354,14 @@ class CallListener:
             del self._utt[: len(self._utt) - limit]
 
     def _check_deadline(self) -> float | None:
-        """When the pause in progress is long enough to ask the model."""
+        """When the pause in progress is long enough to judge it without words: by the model,
+        or, on a dictation step, by the step alone (a batch recogniser has no words yet)."""
         vad = self._vad
-        if self._turn_config is None or vad is None or not vad.speaking or self._judged_for == vad.last_voiced_end:
+        if vad is None or not vad.speaking or self._judged_for == vad.last_voiced_end:
             return None
-        return vad.last_voiced_end + self._turn_config.check_after_ms / 1000
+        if self._turn_model is None and not self.dictation:
+            return None  # the words judge the pause when the recogniser catches up (_caught_up)
+        return vad.last_voiced_end + self._turn.check_after_ms / 1000
 
     def _maybe_judge(self, now: float) -> None:
         deadline = self._check_deadline()
@@ -364,29 +369,44 @@ class CallListener:
             return
         pause = self._vad.last_voiced_end
         self._judged_for = pause
+        if self._turn_model is None or (self._turn.words and self._words.strip()):
+            self._settle(pause)  # the words (or the dictation step) decide; the model would not be heard
+            return
         # Until the verdict comes the pause may be inside a sentence: the default end of speech
         # (600 ms) must not fire before a slow model (hundreds of ms on a loaded machine) answers.
-        self._vad.end_turn_after(self._turn_config.incomplete_end_ms)
+        self._vad.end_turn_after(self._turn.incomplete_end_ms)
         self._judging = asyncio.get_running_loop().create_task(
-            self._judge(pause, bytes(self._utt), self._rate, self._words, self.dictation), name="listener-turn")
+            self._judge(pause, bytes(self._utt), self._rate), name="listener-turn")
 
-    async def _judge(self, pause: float, pcm: bytes, rate: int, words: str, dictation: str | None) -> None:
+    async def _judge(self, pause: float, pcm: bytes, rate: int) -> None:
         """Ask Smart Turn (in an executor: tens of ms of CPU) whether the caller is done, and
         set how long this pause must last to end the turn. A verdict that comes after the caller
         spoke again is dropped (the VAD voids it)."""
-        assert self._turn_config is not None and self._turn_model is not None
+        assert self._turn_model is not None
         try:
             probability = await asyncio.get_running_loop().run_in_executor(
                 None, self._turn_model.probability, pcm, rate)
         except Exception:
-            log.exception("end-of-turn model failed; this pause ends on silence")
+            log.exception("end-of-turn model failed; this pause ends on the words or the silence")
             probability = None
-        verdict = judge(self._turn_config, probability, words, dictation=dictation)
-        self.stats.turn_verdicts.append(verdict)
+        self._probability = (pause, probability)
+        self._settle(pause)
+
+    def _settle(self, pause: float) -> None:
+        """Set what silence ends the pause after ``pause`` from everything known about it now: the
+        words so far, the model's verdict, the step's dictation. Called again as each arrives."""
         vad = self._vad
         if vad is None or not vad.speaking or vad.last_voiced_end != pause:
+            return  # they spoke again: the pause is over
+        probability = self._probability[1] if self._probability and self._probability[0] == pause else None
+        verdict = judge(self._turn, probability, self._words if self._turn.words or self._turn_model else "",
+                        dictation=self.dictation)
+        if self._verdict == (pause, verdict):
             return
-        vad.end_turn_after(verdict.end_after_ms)
+        self._verdict = (pause, verdict)
+        if verdict is not None:
+            self.stats.turn_verdicts.append(verdict)
+        vad.end_turn_after(verdict.end_after_ms if verdict is not None else None)
         self._schedule_tick()
 
     def _schedule_tick(self) -> None:
@@ -401,12 +421,17 @@ class CallListener:
 
     def _caught_up(self, decoded_until: float) -> None:
         """The recogniser has words for audio up to ``decoded_until``: if that reaches into the
-        caller's silence the end of speech comes sooner, and the frame loop may be waiting on
-        the later deadline (no frames come in silence on some paths), so a timer ticks the VAD."""
+        caller's silence, every word of the utterance is known and they decide how long the
+        pause must last (an open ending holds it, a closed sentence ends it sooner), and the
+        frame loop may be waiting on the old deadline (no frames come in silence on some
+        paths), so a timer ticks the VAD."""
         vad = self._vad
         if vad is None or not vad.recognizer_caught_up(decoded_until):
             return
-        self._schedule_tick()
+        if self._turn.words:
+            self._settle(vad.last_voiced_end)
+        else:
+            self._schedule_tick()
 
     def _tick(self) -> None:
         self._wake = None

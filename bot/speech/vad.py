@@ -167,9 +167,10 @@ class SpeechDetector:
         """The end of the last voiced frame of the utterance in progress (monotonic)."""
         return self._last_voiced_end
 
-    def end_turn_after(self, ms: int) -> None:
+    def end_turn_after(self, ms: int | None) -> None:
         """An end-of-turn verdict (bot.speech.turn) for the pause in progress: it ends after ``ms``
-        of silence, sooner or later than ``end_silence_ms``; void once the caller speaks again."""
+        of silence, sooner or later than ``end_silence_ms`` (None: no verdict, the fixed end of
+        speech); void once the caller speaks again."""
         if self.speaking:
             self._verdict_ms = ms
 
@@ -177,9 +178,10 @@ class SpeechDetector:
         """A streaming recogniser has decoded the caller's audio up to the frame that arrived at
         ``audio_until``, with words. When that frame lies in the silence after the last voiced
         one, every word of the utterance is known: the turn can end after `early_end_ms` instead
-        of `end_silence_ms` (a pause that turns out to be mid-sentence starts a new utterance).
-        Returns whether the end came sooner."""
-        if self.speaking and self.config.early_end_ms and audio_until > self._last_voiced_end:
+        of `end_silence_ms` (a pause that turns out to be mid-sentence starts a new utterance),
+        unless an end-of-turn verdict on those words says otherwise (`end_turn_after`).
+        Returns whether the recogniser is in the caller's silence."""
+        if self.speaking and audio_until > self._last_voiced_end:
             self._caught_up = True
         return self._caught_up
 
