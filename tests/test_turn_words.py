@@ -53,11 +53,11 @@ async def _listen(server, turn: TurnConfig, parts: list[bytes], pause_s: float):
 
 
 async def test_a_pause_after_a_bare_answer_is_held_where_the_fixed_early_end_cut_it(vosk):
-    # "D'accord. | C'est combien ?" with 700 ms between the two.
+    # "D'accord. | C'est combien ?" with 750 ms between the two.
     parts = [speech("daccord", RATE).pcm, speech("combien", RATE).pcm]
-    cut, _ = await _listen(vosk, TurnConfig(words=False), parts, 0.7)
+    cut, _ = await _listen(vosk, TurnConfig(words=False), parts, 0.75)
     assert len(cut) == 2  # the old rule: 400 ms after the recogniser caught up with "d'accord"
-    held, listener = await _listen(vosk, TurnConfig(), parts, 0.7)
+    held, listener = await _listen(vosk, TurnConfig(), parts, 0.75)
     assert len(held) == 1, listener.stats.turn_verdicts
     whys = [v.why for v in listener.stats.turn_verdicts]
     assert whys[0] == "short answer" and whys[-1] == "sentence closed", whys
