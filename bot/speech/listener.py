@@ -98,6 +98,7 @@ class CallListener:
         self._judging: asyncio.Task | None = None
         self._probability: tuple[float, float | None] | None = None  # (pause, the model's P(complete))
         self._verdict: tuple[float, TurnJudgement | None] | None = None  # (pause, what ends it)
+        self._pause_words: tuple[float, str] | None = None  # (pause, a batch recogniser's guess of the words)
         self._barge_config = barge_in or BargeInConfig()
         self.events: asyncio.Queue[ev.ListenEvent] = asyncio.Queue()
         self.stats = ListenerStats()
@@ -306,6 +307,8 @@ class CallListener:
                         elif isinstance(cmd, _Pause) and stream is not None:
                             guess = getattr(stream, "guess", None)
                             guessed_for = cmd.voiced_end if guess is not None and guess() else None
+                            if guessed_for is not None:
+                                self._judge_on_guess(guessed_for, getattr(stream, "guessed", None))
                         elif isinstance(cmd, _End) and stream is not None:
                             s, stream = stream, None
                             if guessed_for != cmd.ended.at and hasattr(s, "drop_guess"):
@@ -392,16 +395,44 @@ class CallListener:
         self._probability = (pause, probability)
         self._settle(pause)
 
-    def _settle(self, pause: float) -> None:
+    def _judge_on_guess(self, pause: float, guessed: asyncio.Future | None) -> None:
+        """A batch recogniser (Whisper) began decoding the caller's words in this pause: hold the
+        turn until they come (bounded by ``incomplete_end_ms``), then let them judge it as a
+        streaming recogniser's would. It costs the reply nothing: that decode is the turn's
+        final, and the reply waited for it anyway."""
+        vad = self._vad
+        if guessed is None or not self._turn.words or vad is None or not vad.speaking \
+                or vad.last_voiced_end != pause:
+            return
+        if self._verdict is None or self._verdict[0] != pause:
+            vad.end_turn_after(self._turn.incomplete_end_ms)
+            self._schedule_tick()
+
+        def heard(done: asyncio.Future) -> None:
+            text = "" if done.cancelled() or done.exception() is not None else str(done.result() or "")
+            self._pause_words = (pause, text)
+            if text.strip() and self._vad is not None and self._vad.speaking:
+                # The words so far, as a streaming recogniser's partial: the answer is classified,
+                # an interruption judged and a voicemail's greeting recognised without waiting for
+                # the end of the turn (which the words may now hold).
+                self.events.put_nowait(ev.PartialTranscript(text, time.monotonic()))
+            self._settle(pause, waited=True)
+
+        guessed.add_done_callback(heard)
+
+    def _settle(self, pause: float, *, waited: bool = False) -> None:
         """Set what silence ends the pause after ``pause`` from everything known about it now: the
         words so far, the model's verdict, the step's dictation. Called again as each arrives."""
         vad = self._vad
         if vad is None or not vad.speaking or vad.last_voiced_end != pause:
             return  # they spoke again: the pause is over
         probability = self._probability[1] if self._probability and self._probability[0] == pause else None
-        verdict = judge(self._turn, probability, self._words if self._turn.words or self._turn_model else "",
+        words = self._words
+        if not words and self._pause_words is not None and self._pause_words[0] == pause:
+            words = self._pause_words[1]
+        verdict = judge(self._turn, probability, words if self._turn.words or self._turn_model else "",
                         dictation=self.dictation)
-        if self._verdict == (pause, verdict):
+        if self._verdict == (pause, verdict) and not waited:
             return
         self._verdict = (pause, verdict)
         if verdict is not None:

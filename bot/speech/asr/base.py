@@ -34,7 +34,8 @@ class RecognizerStream(Protocol):
     # A batch engine (no words before the end) may also have `guess() -> bool` and `drop_guess()`,
     # and its recogniser a `pause_guess_ms`: the listener calls `guess` once the caller has been
     # quiet that long (decode now, in case the turn ends in this pause: `finish` then returns that
-    # decode) and `drop_guess` when they spoke again before the turn ended.
+    # decode) and `drop_guess` when they spoke again before the turn ended; `guessed`, the guess's
+    # future (its text), gives the pause's words to the end-of-turn rules (bot.speech.turn).
 
 
 async def release(stream: RecognizerStream) -> None:

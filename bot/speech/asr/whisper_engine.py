@@ -240,6 +240,11 @@ class WhisperStream:
         self._guess.add_done_callback(eng.guess_released)
         return True
 
+    @property
+    def guessed(self) -> asyncio.Future | None:
+        """The guess under way or done (its text), for the listener to judge the pause on its words."""
+        return self._guess
+
     def drop_guess(self) -> None:
         """The caller spoke after the guess began: it misses their last words (it runs on, unread)."""
         self._guess = None
