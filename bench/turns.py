@@ -32,8 +32,8 @@ held-out turns said by the other voices.
 A premature cut-off: the method ends the turn before the caller's last voiced audio (in a pause
 they then fill, between two parts or inside one). The end-of-turn
 delay: the end of the caller's last voiced audio to the decision. Prints one JSON line last:
-the method in use (``rules``; ``smart_turn`` with MINIBOT_TURN__ENABLED=true), then
-silence-only, then every method.
+the method in use (``rules``; ``rules_whisper`` with ``--whisper``; ``smart_turn`` with
+MINIBOT_TURN__ENABLED=true), then silence-only, then every method.
 """
 
 from __future__ import annotations
