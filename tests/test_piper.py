@@ -21,7 +21,10 @@ def test_the_packaged_voice_loads_and_renders_speech(engine):
     audio = engine.synthesize("Good morning, this is a test call.", sample_rate=8000)
     assert audio.sample_rate == 8000 and 1.0 < audio.duration < 5.0
     x = np.frombuffer(audio.pcm, "<i2").astype(np.float32)
-    assert 8000 < np.abs(x).max() <= 16500  # about -6 dBFS peak, like the other engines
+    # About -6 dBFS peak, like the other engines: halved from full scale at the voice's rate, then
+    # resampled, whose ringing may overshoot it by a little (16,511 seen; Piper's VITS samples noise,
+    # so no two renderings are the same).
+    assert 8000 < np.abs(x).max() <= 17500
     assert engine.synthesize("Hello.").sample_rate == 22050  # the voice's own rate
     assert engine.licence() == "License: CC0"
     assert engine.version.startswith("piper-tts ")
