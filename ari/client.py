@@ -59,6 +59,7 @@ ROUTES: dict[str, Route] = {
     "destroy_bridge": _r("DELETE", "/bridges/{bridgeId}"),
     "add_channel": _r("POST", "/bridges/{bridgeId}/addChannel", "channel", "role"),
     "remove_channel": _r("POST", "/bridges/{bridgeId}/removeChannel", "channel"),
+    "play_on_bridge": _r("POST", "/bridges/{bridgeId}/play", "media", "lang", "offsetms", "skipms", "playbackId"),
 }
 
 
@@ -228,6 +229,14 @@ class AriClient:
 
     async def remove_channels(self, bridge_id: str, channel_ids: list[str]) -> None:
         await self._call("remove_channel", {"bridgeId": bridge_id}, channel=channel_ids)
+
+    async def play_on_bridge(self, bridge_id: str, media: list[str], *, playback_id: str | None = None,
+                             lang: str | None = None, offset_ms: int = 0) -> Playback:
+        """Every member hears it, from an Announcer channel (needs chan_bridge_media). The members'
+        own command queues stay free meanwhile (a channel playback holds its channel's)."""
+        d = await self._call("play_on_bridge", {"bridgeId": bridge_id}, media=media, playbackId=playback_id,
+                             lang=lang, offsetms=offset_ms or None)
+        return Playback.from_json(d)
 
 
 def _message(text: str) -> str:

@@ -741,3 +741,51 @@ async def test_originate_with_a_json_body(rig: Rig) -> None:
     listed = (await rig.probe.rest("GET", "/channels"))[1]
     assert len(listed) == 2 and "C1" in {c["id"] for c in listed}  # and its Local ;2
     await rig.probe.rest("DELETE", "/channels/C1")
+
+
+async def test_a_bridge_playback_is_heard_and_volume_tx_lowers_it_at_once(rig: Rig) -> None:
+    # MiniBot's prompts play on a bridge holding the caller alone: the caller channel's command
+    # queue stays free, so VOLUME(TX) takes effect at once (on a channel playback it waits for
+    # the playback's end, like every channel command: facts §5.3). func_volume divides by a
+    # negative value: -10 is -20 dB, heard in the echo on the listen path too.
+    await answered(rig, Human(echo_db=-10.0, echo_delay_ms=100.0))
+    media = await listen_path(rig, amd=False)
+    p = rig.probe
+    assert (await p.rest("POST", "/bridges", {"type": "mixing", "bridgeId": "C1-talk"}))[0] == 200
+    assert (await p.rest("POST", "/bridges/C1-talk/addChannel", {"channel": "C1"}))[0] == 204
+    status, body = await p.rest("POST", "/bridges/C1-talk/play/P1", {"media": rig.sound("long")})
+    assert status == 201 and body["target_uri"] == "bridge:C1-talk", body
+    started = await p.wait_for("PlaybackStarted", "P1")
+    assert started["playback"]["target_uri"] == "bridge:C1-talk"
+    t_play = time.monotonic()
+    await asyncio.sleep(0.8)
+    asked = time.monotonic()
+    assert (await p.rest("POST", "/channels/C1/variable", {"variable": "VOLUME(TX)", "value": "-10"}))[0] == 204
+    t_low = time.monotonic()
+    assert t_low - asked < 0.5  # not held until the 6 s prompt ends
+    await asyncio.sleep(0.8)
+    assert (await p.rest("POST", "/channels/C1/variable", {"variable": "VOLUME(TX)", "value": "0"}))[0] == 204
+    t_back = time.monotonic()
+    await asyncio.sleep(0.8)
+    full = rms(between(media.frames, t_play + 0.2, t_low))
+    low = rms(between(media.frames, t_low + 0.2, t_back))
+    back = rms(between(media.frames, t_back + 0.2, t_back + 0.8))
+    assert 20 * np.log10(low / full) == pytest.approx(-20.0, abs=1.5)
+    assert 20 * np.log10(back / full) == pytest.approx(0.0, abs=1.0)
+    assert (await p.rest("DELETE", "/playbacks/P1"))[0] == 204
+    assert (await p.wait_for("PlaybackFinished", "P1"))["playback"]["state"] == "done"
+    played = {x.playback_id: x for x in rig.sim.call("C1").played}
+    assert played["P1"].stopped_early
+    await p.rest("DELETE", "/channels/C1")
+
+
+async def test_a_channel_command_waits_for_a_channel_playback(rig: Rig) -> None:
+    await answered(rig)
+    p = rig.probe
+    await p.rest("POST", "/channels/C1/play", {"media": rig.sound("prompt"), "playbackId": "P1"})
+    await p.wait_for("PlaybackStarted", "P1")
+    asked = time.monotonic()
+    assert (await p.rest("POST", "/channels/C1/variable", {"variable": "VOLUME(TX)", "value": "-10"}))[0] == 204
+    finished = [e for e in p.events if e["type"] == "PlaybackFinished"]
+    assert finished and time.monotonic() - asked > 1.0  # answered once the 1.5 s prompt had ended
+    await p.rest("DELETE", "/channels/C1")

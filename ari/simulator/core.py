@@ -192,6 +192,16 @@ class Core:
         self.bus.deliver(bridge.app, event)
 
     def set_var(self, ch: Channel, name: str, value: str) -> None:
+        if name.upper() == "VOLUME(TX)":
+            # func_volume: an audiohook scales what is written to the channel; like
+            # ast_frame_adjust_volume, a positive value multiplies, a negative one divides.
+            try:
+                factor = float(value)
+            except ValueError:
+                raise AriError(400, "Failed to execute function") from None
+            if ch.line is not None:
+                ch.line.tx_gain = factor if factor > 0 else 1.0 / -factor if factor < 0 else 1.0
+            return  # a function: no ChannelVarset, nothing stored
         ch.variables[name] = value
         self.publish(ch, ev.varset(ch, name, value))
 
@@ -369,6 +379,11 @@ class Core:
         bridge = ch.bridge
         if bridge is None:
             return
+        if bridge.sounding and ch.line is not None:
+            # it stops hearing the announcer as it leaves
+            for line, segment in [x for x in bridge.sounding if x[0] is ch.line]:
+                bridge.sounding.remove((line, segment))
+                self._end_segment(line, segment)
         self.set_var(ch, "BRIDGEPEER", "")
         bridge.members.remove(ch)
         ch.bridge = None
@@ -376,6 +391,16 @@ class Core:
         self.publish(ch, ev.left_bridge(bridge, ch))
 
     def destroy_bridge(self, bridge: Bridge) -> None:
+        announcer = bridge.announcer
+        if announcer is not None and announcer.control is not None:
+            # chan_bridge_media's channel is hung up with its bridge: what it plays ends "failed"
+            current = announcer.control.current
+            if isinstance(current, Playback):
+                current.abort(self)
+                self.playbacks.pop(current.id, None)
+            self._drop_queued(announcer.control)
+            announcer.control.shutdown()
+            announcer.control = None
         for member in list(bridge.members):
             self.leave_bridge(member)
         bridge.alive = False
@@ -469,7 +494,11 @@ class Core:
     # -- playbacks (PlaybackHost) ----------------------------------------------------------
 
     def publish_playback(self, playback: Playback) -> None:
-        self.publish(playback.channel, ev.playback(playback.to_json()))
+        bridge = playback.channel.bridge if playback.target_type == "bridge" else None
+        if bridge is not None:
+            self.publish_bridge(bridge, ev.playback(playback.to_json()))
+        else:
+            self.publish(playback.channel, ev.playback(playback.to_json()))
 
     def load_media(self, uri: str, language: str) -> MediaItem:
         scheme, _, rest = uri.partition(":")
@@ -504,6 +533,8 @@ class Core:
         return MediaItem(audio=audio, duration=len(audio) / RATE)
 
     def start_sound(self, ch: Channel, audio: np.ndarray, offset: float) -> Any:
+        if ch.tech == "Announcer":
+            return self._announce(ch, audio, offset)
         if ch.bridge is not None:
             ch.suspended = True  # bridge_channel_suspend: the bridge stops hearing it
         line = ch.line
@@ -518,14 +549,66 @@ class Core:
         return line, segment
 
     def stop_sound(self, ch: Channel, handle: Any) -> None:
+        if ch.tech == "Announcer":
+            for line, segment in handle:
+                self._end_segment(line, segment)
+            if ch.bridge is not None:
+                ch.bridge.sounding = None
+            return
         ch.suspended = False
         if handle is None:
             return
-        line, segment = handle
+        self._end_segment(*handle)
+
+    def _announce(self, announcer: Channel, audio: np.ndarray, offset: float) -> list:
+        """A bridge playback: every member with a line hears it (the bridge mixes it in)."""
+        bridge = announcer.bridge
+        handle: list = []
+        if bridge is None or not bridge.alive:
+            return handle
+        for member in bridge.members:
+            line = member.line
+            if line is None or not member.alive:
+                continue
+            handle.append((line, line.down.add(line.sample_at(), audio[int(offset * RATE):])))
+            line.calibrate_echo(audio)
+            if line.playing == 0:
+                line.talk_started_at = time.monotonic()
+            line.playing += 1
+            line.notify()
+        bridge.sounding = handle
+        return handle
+
+    @staticmethod
+    def _end_segment(line: Line, segment: Any) -> None:
         segment.cut(line.sample_at())
         line.playing = max(0, line.playing - 1)
         line.talk_ends += 1
         line.notify()
+
+    def play_on_bridge(self, bridge: Bridge, medias: list[str], language: str, playback_id: str | None,
+                       offsetms: int) -> Playback:
+        """POST /bridges/{id}/play: an Announcer channel joins the bridge and plays, one playback
+        after the other on its own control queue; the members' channels stay free, so commands
+        for them (a VOLUME(TX) set, say) run at once instead of waiting for the playback's end."""
+        announcer = bridge.announcer
+        if announcer is None or announcer.control is None:
+            announcer = Channel(self.new_id(), f"Announcer/ARI-{bridge.id}-{self.new_id()[:8]}", "Announcer",
+                                state="Up", bridge=bridge)
+            announcer.control = Control(announcer.id, self.track)
+            bridge.announcer = announcer
+        assert announcer.control is not None
+        playback = Playback(playback_id or self.new_id(), medias, announcer, language, offsetms,
+                            target_type="bridge", target_id=bridge.id)
+        self.playbacks[playback.id] = playback
+        for call in {m.call for m in bridge.members if m.call is not None}:
+            call.played.extend(playback.log)
+        fut = announcer.control.submit(lambda: playback.run(self), tag=playback)
+        fut.add_done_callback(lambda _: self.playbacks.pop(playback.id, None))
+        for member in bridge.members:
+            if member.line is not None:
+                member.line.notify()
+        return playback
 
     def play(self, ch: Channel, medias: list[str], language: str, playback_id: str | None, offsetms: int) -> Playback:
         assert ch.control is not None
@@ -544,8 +627,9 @@ class Core:
         line = ch.line
         if line is not None and line.bot_talking:
             return True
-        control = ch.control
-        return control is not None and any(isinstance(t, Playback) for t in control.pending())
+        announcer = ch.bridge.announcer if ch.bridge is not None else None
+        controls = [ch.control, announcer.control if announcer is not None else None]
+        return any(c is not None and any(isinstance(t, Playback) for t in c.pending()) for c in controls)
 
     # -- recordings --------------------------------------------------------------------------
 

@@ -103,6 +103,8 @@ class Line:
         self.bot_audio_until = 0.0  # bot audio that reached the party through a bridge
         self.talk_started_at = 0.0  # when the bot last started talking to the party
         self.talk_ends = 0  # playbacks that ended (a queued one may start in the same instant)
+        self.tx_gain = 1.0  # the channel's VOLUME(TX): what the party hears (and echoes) is scaled by it
+        self.heard_rms: list[float] = []  # per frame, what the party heard (for tests: a lowered line)
         self._changed = asyncio.Event()
 
     def sample_at(self, t: float | None = None) -> int:
@@ -131,6 +133,8 @@ class Line:
                     self.talk_started_at = now
                     self.notify()
                 self.bot_audio_until = now + 0.1
+        if self.tx_gain != 1.0:
+            down = down * self.tx_gain
         up = self.voice.render(n0)
         if up is None:
             up = np.zeros(FRAME, np.float32)
@@ -139,6 +143,7 @@ class Line:
         if self._noise:
             up = up + self._rng.normal(0.0, self._noise, FRAME).astype(np.float32)
         self.down_frame = np.clip(down, -1.0, 1.0)
+        self.heard_rms.append(float(np.sqrt(np.mean(self.down_frame ** 2))))
         self.up_frame = np.clip(up, -1.0, 1.0)
         self.frame_no += 1
 

@@ -135,6 +135,8 @@ class Bridge:
     members: list[Channel] = field(default_factory=list)
     alive: bool = True
     events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    announcer: Channel | None = None  # plays POST /bridges/{id}/play (chan_bridge_media), made on first use
+    sounding: list | None = None  # (line, segment) of each member hearing the announcer now
 
     @property
     def technology(self) -> str:

@@ -48,7 +48,8 @@ class Playback:
     channel: Channel
     language: str
     offsetms: int = 0
-    target_type: str = "channel"
+    target_type: str = "channel"  # "bridge": played by the bridge's Announcer channel to every member
+    target_id: str | None = None  # the bridge's id (a channel playback targets its channel)
     state: str = "queued"  # queued | playing | continuing | done | failed
     index: int = 0
     canceled: bool = False
@@ -66,7 +67,7 @@ class Playback:
 
     @property
     def target_uri(self) -> str:
-        return f"{self.target_type}:{self.channel.id}"
+        return f"{self.target_type}:{self.target_id or self.channel.id}"
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "media_uri": self.medias[self.index]}

@@ -89,7 +89,7 @@ SHUTDOWN_PAGE = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 # Swagger resources the simulator knows of but does not simulate: 501, not a misleading 404.
 NOT_SIMULATED = re.compile(
     r"^(channels/create|channels/[^/]+/(move|redirect|progress|dtmf|mute|hold|moh|silence|dial|"
-    r"rtp_statistics|transfer_progress|variables)|bridges/[^/]+/(play|record|moh|videoSource|variable|"
+    r"rtp_statistics|transfer_progress|variables)|bridges/[^/]+/(record|moh|videoSource|variable|"
     r"variables)(/.*)?|playbacks/[^/]+/control|recordings/live/[^/]+/(pause|mute)|recordings/stored/[^/]+/copy|"
     r"endpoints(/.*)?|deviceStates(/.*)?|sounds(/.*)?|applications(/.*)?|mailboxes(/.*)?|"
     r"asterisk/(modules|logging|config|variable)(/.*)?)$"
@@ -121,6 +121,8 @@ class AriRest:
         r("bridges/{bridgeId}", GET=self.get_bridge, POST=self.create_bridge, DELETE=self.destroy_bridge)
         r("bridges/{bridgeId}/addChannel", POST=self.add_channel)
         r("bridges/{bridgeId}/removeChannel", POST=self.remove_channel)
+        r("bridges/{bridgeId}/play", POST=self.play_on_bridge)
+        r("bridges/{bridgeId}/play/{playbackId}", POST=self.play_on_bridge)
         r("playbacks/{playbackId}", GET=self.get_playback, DELETE=self.stop_playback)
         r("recordings/live/{recordingName}", GET=self.get_live, DELETE=self.cancel_live)
         r("recordings/live/{recordingName}/stop", POST=self.stop_live)
@@ -388,6 +390,19 @@ class AriRest:
         pb = self.core.play(ch, medias, req.get("lang") or ch.language, playback_id, req.int("offsetms"))
         return ok(pb.to_json(), 201, {"Location": f"/playbacks/{pb.id}"})
 
+    async def play_on_bridge(self, req: Req) -> web.Response:
+        bridge = self._bridge(req.path["bridgeId"])
+        if req.int("skipms", 3000) < 0:
+            raise AriError(400, "skipms cannot be negative")
+        if req.int("offsetms") < 0:
+            raise AriError(400, "offsetms cannot be negative")
+        medias = (req.params.get("media") or "").split(",")
+        if not all(medias):
+            raise AriError(400, "media: Missing required parameter")
+        playback_id = req.path.get("playbackId") or req.get("playbackId")
+        pb = self.core.play_on_bridge(bridge, medias, req.get("lang") or "en", playback_id, req.int("offsetms"))
+        return ok(pb.to_json(), 201, {"Location": f"/playbacks/{pb.id}"})
+
     async def record(self, req: Req) -> web.Response:
         if req.int("maxDurationSeconds") < 0:
             raise AriError(400, "max_duration_seconds cannot be negative")
@@ -453,8 +468,15 @@ class AriRest:
         name = req.get("variable")
         if not name:
             raise AriError(400, "Variable name is required")
-        ch, _ = self.core.control_of(req.path["channelId"])
-        self.core.set_var(ch, name, req.params.get("value", ""))
+        ch, control = self.core.control_of(req.path["channelId"])
+        value = req.params.get("value", "")
+
+        async def set_it() -> None:
+            self.core.set_var(ch, name, value)
+
+        # Like every channel command, it waits its turn on the control queue: behind a channel
+        # playback, until that ends (a bridged channel's bridge playback does not hold it).
+        await self.core.in_control(control, set_it)
         return no_content()
 
     # -- bridges -----------------------------------------------------------------------------
