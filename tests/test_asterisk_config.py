@@ -551,6 +551,8 @@ REQUIRED_MODULES = {
     "bridge_softmix",
     "format_wav",
     "format_sln",
+    "chan_bridge_media",  # prompts play on the call's bridge
+    "func_volume",  # VOLUME(TX): the line lowered while a barge-in is judged
 }
 BUILTIN_APPS = {"Answer", "Hangup", "Ringing", "Wait", "NoOp", "Set", "Goto", "GotoIf", "Busy", "Congestion"}
 APP_MODULES = {

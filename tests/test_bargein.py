@@ -76,3 +76,39 @@ def test_the_recogniser_gets_the_caller_from_just_before_the_barge_in_not_the_ec
     assert first_kept >= hit.at - 0.1 - 0.02  # and no more than 100 ms (and a frame) of echo before it
     assert len(kept) < len(b"".join(pcm for _, pcm in held))
     assert words_audio(held, hit, 300) == b"".join(pcm for _, pcm in held)  # the full lookback: all held
+
+
+GAIN = 0.3  # a soft-spoken caller: under the full echo's prediction, much of their speech reads as echo
+
+
+@pytest.mark.parametrize("level", [-6, -12, -20])
+def test_a_lowered_prompts_echo_is_told_from_the_caller_after_the_barge_in(level):
+    # The prompt plays on 20 dB lower from the barge-in (bot.call.interruption): frame by frame
+    # the caller's "oui, d'accord", said softly, is near-end speech (under the full prompt's echo
+    # much of it would not be), and the lowered echo after it is not.
+    echo = hybrid_echo(PROMPT, RATE, delay_ms=120, level_db=level, seed=3)
+    voice = to_float(speech("oui_daccord").pcm) * GAIN
+    offset = int(2.5 * RATE)
+    voiced = np.flatnonzero(np.abs(voice) > 0.02)
+    start, end = (offset + voiced[0]) / RATE, (offset + voiced[-1]) / RATE
+    det = EchoAwareBargeIn(RATE)
+    det.start_prompt(to_pcm(PROMPT), 0.0)
+    hit, lowered_at, judged = None, None, []
+    for i in range(0, len(PROMPT) - 319, 320):
+        t = (i + 320) / RATE
+        if hit is None and lowered_at is None:
+            mic = mix(len(PROMPT) + RATE, (0, echo), (offset, voice))
+            hit = det.process(to_pcm(mic[i:i + 320]), t)
+            if hit is not None:
+                lowered_at = t
+                det.lower(t, -20.0)
+                quieter = echo.copy()
+                quieter[i + 320 + int(0.14 * RATE):] *= 0.1  # Asterisk applies it; the echo path delays it
+                mic = mix(len(PROMPT) + RATE, (0, quieter), (offset, voice))
+            continue
+        judged.append((t, det.near_end(to_pcm(mic[i:i + 320]), t)))
+    assert hit is not None and hit.at - start < 0.15
+    speaking = [near for t, near in judged if t < end - 0.05]
+    after = [near for t, near in judged if t > end + 0.1]
+    assert sum(speaking) >= 0.6 * len(speaking)  # the quiet parts of words may read as echo
+    assert not any(after), [t for t, near in judged if near and t > end + 0.1]

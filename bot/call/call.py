@@ -3,8 +3,11 @@
 The topology is DESIGN.md §3 with AMD in parallel (facts §4.3 pattern C): the caller
 channel stays in Stasis and never bridged; a ``spy=in`` snoop and an externalMedia
 AudioSocket channel share a mixing bridge (the listen path); a second ``spy=in`` snoop runs
-AMD in the dialplan; a ``spy=both`` snoop is recorded (both sides). Prompts play on the
-caller channel. Every channel and bridge created here is removed on every exit path.
+AMD in the dialplan; a ``spy=both`` snoop is recorded (both sides). Prompts play on a bridge
+that holds the caller channel alone (``-talk``): unlike a channel playback, which holds the
+channel's command queue until it ends (facts §5.3), a bridge playback leaves it free, so a
+barge-in can lower the line at once (VOLUME(TX)) while the caller's words decide
+(bot.call.interruption). Every channel and bridge created here is removed on every exit path.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from ari import events as ev
 from ari.client import AriClient
-from ari.errors import AriError, AriNotFound
+from ari.errors import AriError, AriHttpError, AriNotFound
 from ari.stream import AriGone, ConnectionLost, EventStream, Reconnected, Subscription
 from audiosocket import AudioSocketServer
 
@@ -105,7 +108,8 @@ class CallRecord:
     ended_at: float | None = None
     recording: str | None = None
     played: list[str] = field(default_factory=list)
-    barge_ins: int = 0
+    barge_ins: int = 0  # the caller spoke over the bot (less the acknowledgements it played on through)
+    backchannels: int = 0  # acknowledgements over the bot's line, which played on
     transcripts: list[str] = field(default_factory=list)
     utterances: list[Utterance] = field(default_factory=list)  # both sides, in time order (add_utterance)
     dtmf: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, digit) the caller pressed
@@ -113,7 +117,7 @@ class CallRecord:
     freestyle_turns: int = 0
     amd_verdict: str | None = None  # human | machine: Asterisk's AMD and the transcript layer together
     turn_latencies: list[float] = field(default_factory=list)  # caller end of speech -> next bot audio, s
-    barge_in_reactions: list[float] = field(default_factory=list)  # caller onset -> prompt stopped, s
+    barge_in_reactions: list[float] = field(default_factory=list)  # caller onset -> prompt lowered or stopped, s
     qualification: float | None = None
     result: str | None = None  # what the conversation concluded (a scenario's CallResult)
     steps: list[str] = field(default_factory=list)  # the scenario steps reached, in order (the funnel)
@@ -169,7 +173,8 @@ class Call:
         self.record = CallRecord(self.call_id, direction, number)
         self.caller_id = channel_id or f"mb-{self.call_id}"
         self.media_uuid = uuid.uuid4()
-        self._ids = {k: f"{self.caller_id}-{k}" for k in ("listen", "amd", "rec", "ext", "bridge", "agent", "xfer")}
+        self._ids = {k: f"{self.caller_id}-{k}" for k in ("listen", "amd", "rec", "ext", "bridge", "agent", "xfer",
+                                                                 "talk")}
         self._sub: Subscription = stream.subscribe([self.caller_id, self.caller_id + "-2"])
         self._created: list[tuple[str, str]] = []  # (kind, id) to remove at the end, in order
         self._stasis: dict[str, asyncio.Future[ev.StasisStart]] = {}
@@ -178,6 +183,10 @@ class Call:
         self._destroyed: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # the caller's
         self._playbacks: dict[str, asyncio.Future[ev.PlaybackFinished]] = {}
         self._stopped: set[str] = set()
+        self._talk: str | None = None  # the bridge prompts play on (None: on the caller channel)
+        self._stop_until: dict[str, float] = {}  # playback → a barge-in before this stops it at once
+        self._lowered_for: str | None = None  # the playback the line was lowered for (VOLUME(TX))
+        self._lowering_failed = False
         self._bg: set[asyncio.Task] = set()
         self._heard: asyncio.Queue[sev.ListenEvent] = asyncio.Queue()  # listen events for the conversation
         self._answered = False
@@ -197,11 +206,16 @@ class Call:
     def ended(self) -> bool:
         return self._gone.done()
 
-    async def play(self, prompts: list[Prompt], *, wait: bool = True, offset_ms: int = 0, resumes: int = 0) -> bool:
+    async def play(self, prompts: list[Prompt], *, wait: bool = True, offset_ms: int = 0, resumes: int = 0,
+                   stop_within: float = 0.0) -> bool:
         """Play prompts as one playback (one DELETE stops them all, facts §5.3). Returns True
-        if it played to the end, False if stopped (barge-in) or failed. A barge-in that was only
-        a backchannel ("oui", "mm") resumes the line where it was cut (bot.call.interruption)."""
+        if it played to the end, False if stopped (barge-in) or failed. A barge-in that is only
+        a backchannel ("oui", "mm") does not stop it: the line plays on, lowered while the words
+        decide (bot.call.interruption). One that comes within ``stop_within`` seconds of the
+        start stops it at once (the callee's "allô" over the greeting: it is said again whole)."""
         self._check_alive()
+        if self._lowered_for is not None:
+            await self._lower(None)  # the last line was lowered: this one starts at full voice
         pid = f"{self.caller_id}-p{len(self.record.played)}"
         done = asyncio.get_running_loop().create_future()
         self._playbacks[pid] = done
@@ -209,9 +223,9 @@ class Call:
         self.record.timeline.add(f"play {', '.join(p.path.name for p in prompts)}")
         asked = time.monotonic()  # the playback cannot start before it is asked for
         self.last_prompt_at = asked
+        self._stop_until[pid] = asked + stop_within
         try:
-            await self.client.play(self.caller_id, [p.media_uri for p in prompts], playback_id=pid,
-                                   offset_ms=offset_ms)
+            await self._start_playback(pid, [p.media_uri for p in prompts], offset_ms)
         except AriNotFound:
             self._set_gone(None)  # the caller channel is gone: nobody to talk to
             raise CallEnded() from None
@@ -231,8 +245,8 @@ class Call:
         if finished.playback.state == "done" and pid not in self._stopped:
             return True
         cut = self.interruptions.last_cut
-        if cut is None or cut.playback_id != pid or resumes >= self.interruptions.timing.resumes_max:
-            return False
+        if cut is None or cut.playback_id != pid or cut.ducked or resumes >= self.interruptions.timing.resumes_max:
+            return False  # a lowered line stops only for an interruption
         if not await self.interruptions.was_backchannel(pid):
             self.record.timeline.add(f"interruption ({self.interruptions.why}): the caller's turn")
             return False
@@ -240,6 +254,66 @@ class Call:
         rest, offset = remaining(prompts, at)
         self.record.timeline.add(f"false interruption ({self.interruptions.why}): the line resumes at {at:.1f} s")
         return not rest or await self.play(rest, offset_ms=offset, resumes=resumes + 1)
+
+    async def _start_playback(self, pid: str, media: list[str], offset_ms: int) -> None:
+        if self._talk is not None:
+            try:
+                await self.client.play_on_bridge(self._talk, media, playback_id=pid, offset_ms=offset_ms)
+                return
+            except AriHttpError as exc:
+                if exc.status != 500 or "playback channel" not in exc.message:
+                    raise
+                # No chan_bridge_media (facts §5.4): prompts play on the channel, and stop on a barge-in.
+                log.warning("call %s: Asterisk cannot play to a bridge (load chan_bridge_media.so): "
+                            "prompts play on the channel and stop on every barge-in", self.call_id)
+                talk, self._talk = self._talk, None
+                await self._quiet(self.client.remove_channels(talk, [self.caller_id]))
+        await self.client.play(self.caller_id, media, playback_id=pid, offset_ms=offset_ms)
+
+    async def _lower(self, pid: str | None) -> bool:
+        """Lower the line for playback ``pid`` (None: back to full voice). False when Asterisk
+        would not (no func_volume, or the prompt holds the channel): the caller then gets a stop."""
+        timing = self.interruptions.timing
+        value = "0" if pid is None or timing.duck_db is None else timing.duck_volume
+        try:
+            # a bridged channel's command runs at once; the bound is for an Asterisk in trouble
+            await asyncio.wait_for(self.client.set_variable(self.caller_id, "VOLUME(TX)", value), 0.5)
+        except (AriError, TimeoutError) as exc:
+            if pid is not None and not self._lowering_failed:
+                log.warning("call %s: the line could not be lowered (%s): barge-ins stop it "
+                            "(load func_volume.so)", self.call_id, exc or "no answer within 0.5 s")
+            self._lowering_failed = self._lowering_failed or pid is not None
+            return False
+        was, self._lowered_for = self._lowered_for, pid
+        if self.listener is not None:
+            now = time.monotonic()
+            if pid is not None:
+                self.listener.prompt_lowered(now, timing.duck_db or 0.0)
+            elif was is not None and not self._playbacks[was].done():
+                self.listener.prompt_restored(now)  # a backchannel: the same line, a new barge-in may come
+        return True
+
+    def _lowerable(self, pid: str, event: sev.BargeInDetected) -> bool:
+        return (self._talk is not None and self.interruptions.timing.duck_db is not None
+                and not self._lowering_failed and event.at >= self._stop_until.get(pid, 0.0))
+
+    async def _judge_lowered(self, pid: str) -> None:
+        """The caller spoke over a lowered line: a backchannel brings it back, anything else stops it."""
+        listener = self.listener
+        backchannel = await self.interruptions.judge_lowered(
+            listener.silent_for if listener is not None else lambda now: None)
+        why = self.interruptions.why
+        if backchannel:
+            self.record.timeline.add(f"backchannel ({why}): the line plays on at full voice")
+            self.record.backchannels += 1
+            self.record.barge_ins -= 1  # it did not cut the bot off (exports count interruptions)
+        else:
+            self.record.timeline.add(f"interruption ({why}): the line stops, the caller's turn")
+            playing = self._playbacks.get(pid)
+            if playing is not None and not playing.done():
+                await self.stop_playbacks()
+        if self._lowered_for == pid and not self.ended:
+            await self._lower(None)
 
     async def stop_playbacks(self) -> None:
         """Barge-in: stop the playing playback and cancel every queued one."""
@@ -272,14 +346,19 @@ class Call:
             event = await self.listener.events.get()
             if isinstance(event, sev.BargeInDetected):
                 playing = next((pid for pid, fut in self._playbacks.items() if not fut.done()), None)
-                await self.stop_playbacks()
-                stopped = time.monotonic()
-                self.interruptions.barged(playing, event, stopped)
-                barges.barged(event, stopped)
-                self.record.barge_in_reactions.append(stopped - event.at)
+                lowered = playing is not None and self._lowerable(playing, event) and await self._lower(playing)
+                if not lowered:
+                    await self.stop_playbacks()
+                reacted = time.monotonic()
+                self.interruptions.barged(playing, event, reacted, ducked=lowered)
+                if lowered:
+                    self._background(self._judge_lowered(playing))
+                barges.barged(event, reacted)
+                self.record.barge_in_reactions.append(reacted - event.at)
                 self.record.barge_ins += 1
                 delay = "" if event.echo_delay_ms is None else f", echo delay {event.echo_delay_ms:.0f} ms"
-                self.record.timeline.add(f"barge-in ({(stopped - event.at) * 1000:.0f} ms after onset{delay})")
+                what = "the line is lowered while the words decide" if lowered else "the line stops"
+                self.record.timeline.add(f"barge-in ({(reacted - event.at) * 1000:.0f} ms after onset{delay}): {what}")
             elif isinstance(event, sev.FinalTranscript) and event.text:
                 self.record.transcripts.append(event.text)
                 ended = event.speech_ended_at or event.at
@@ -446,6 +525,7 @@ class Call:
             tg.create_task(self._start_amd())
             tg.create_task(self._start_recording())
             try:
+                await self._start_talking()
                 await self._start_listening()
                 listen = tg.create_task(self.listener.run())
                 pump = tg.create_task(self._pump_listen_events())
@@ -461,6 +541,18 @@ class Call:
                 if listen is not None:
                     listen.cancel()
                     pump.cancel()
+
+    async def _start_talking(self) -> None:
+        """The bridge the prompts play on, the caller channel alone in it (with no way to lower
+        the line, prompts play on the channel)."""
+        if self.interruptions.timing.duck_db is None:
+            return
+        talk = self._ids["talk"]
+        self._sub.add(talk)
+        await self.client.create_bridge(bridge_id=talk)
+        self._created.append(("bridge", talk))
+        await self.client.add_channels(talk, [self.caller_id])
+        self._talk = talk
 
     async def _start_listening(self) -> None:
         cfg, ids = self.config, self._ids

@@ -26,7 +26,7 @@ class CallConfig:
     vad: VadConfig = field(default_factory=VadConfig)
     barge_in: BargeInConfig = field(default_factory=BargeInConfig)
     turn: TurnConfig | None = None  # end-of-turn rules (words, Smart Turn v3.2 if enabled); None: the defaults
-    interruptions: InterruptionTiming = field(default_factory=InterruptionTiming)  # backchannels resume the line
+    interruptions: InterruptionTiming = field(default_factory=InterruptionTiming)  # a backchannel never stops the line
 
     def endpoint_for(self, number: str) -> str:
         return number if "/" in number else self.endpoint_template.format(number=number)

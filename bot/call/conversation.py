@@ -28,7 +28,7 @@ class ScriptedConversation:
         if await self._wait_for_caller_greeting(call):
             return
         started = time.monotonic()
-        finished = await call.play([self.greeting])
+        finished = await call.play([self.greeting], stop_within=self.first_words.restart_within)
         cut = call.interruptions.last_cut
         if not finished and greeting_cut_early(self.first_words, started, cut.onset if cut else None):
             # The caller's "allô" came as the bot began: greet again, whole, once they pause.

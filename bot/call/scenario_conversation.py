@@ -272,7 +272,11 @@ class ScenarioConversation:
             call.answer_keys = frozenset(self.run.step.dtmf) if self.run is not None else frozenset()
             started = time.monotonic()
             # False: stopped (the callee spoke over it, or the words of their answer came)
-            complete = await self._play_noting(call, lines, prompts, answer_since=answer_since)
+            # The callee's "allô" over the greeting's first moments stops it (said again whole,
+            # below); any later barge-in only lowers the line while the words decide.
+            stop_within = self.timing.first_words.restart_within if greeting else 0.0
+            complete = await self._play_noting(call, lines, prompts, answer_since=answer_since,
+                                               stop_within=stop_within)
             cut = call.interruptions.last_cut
             if greeting and not complete and greeting_cut_early(self.timing.first_words, started,
                                                                 cut.onset if cut else None):
@@ -360,15 +364,20 @@ class ScenarioConversation:
         return Understanding(text=pressed.digit, intent=Intent.parse(intent), objection=None, score=1.0, source="dtmf")
 
     async def _play_noting(self, call: Call, lines: list[Line], prompts: list[Prompt], *,
-                           answer_since: float | None = None) -> bool:
+                           answer_since: float | None = None, stop_within: float = 0.0) -> bool:
         """Play, then note in the transcript what was heard of each line (a cut line marked as such)
         and when the disclosure played to its end. True when it played whole."""
         if answer_since is None:
-            complete = await call.play(prompts)
+            complete = await call.play(prompts, stop_within=stop_within)
         else:
             complete = await self._play_listening(call, prompts, answer_since)
         started = call.last_prompt_at
         played = None if complete else time.monotonic() - started
+        cut = call.interruptions.last_cut
+        if played is not None and cut is not None and cut.ducked and cut.at >= started:
+            # Lowered under the caller's voice, then stopped: what played lowered was not heard
+            # (a disclosure in it is said again).
+            played = cut.at - started
         for line, heard in zip(lines, as_played([line.text for line in lines],
                                                 [p.audio.duration for p in prompts], played), strict=False):
             call.record.add_utterance(Utterance("bot", heard.text, started + heard.starts_at))

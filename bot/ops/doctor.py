@@ -48,6 +48,8 @@ REQUIRED_MODULES = {
     "app_amd.so": "la détection de répondeur (AMD)", "bridge_softmix.so": "les ponts de mixage",
     "codec_resample.so": "le rééchantillonnage 8/16 kHz", "format_wav.so": "les fichiers WAV",
     "format_sln.so": "les fichiers sln16",
+    "chan_bridge_media.so": "la lecture des phrases sur le pont de l'appel",
+    "func_volume.so": "la voix du bot baissée quand l'appelant parle par-dessus",
 }
 
 # ARCEP decision 2022-1583: unsolicited commercial calls (démarchage) in metropolitan France must

@@ -14,6 +14,9 @@ caller frame is compared with the prompt as it would sound through an echo path:
 * A frame is near-end speech when a large part of its energy is not explained by the echo
   prediction (with a safety margin). Barge-in is confirmed after ``onset_ms`` of such frames
   within a short window, like a VAD onset.
+* After a barge-in the prompt may play on, lowered (bot.call.interruption): ``lower`` scales
+  the echo prediction from then on, and ``near_end`` keeps judging each frame, so the caller's
+  utterance is measured (and heard) without the lowered prompt's echo.
 """
 
 from __future__ import annotations
@@ -171,6 +174,7 @@ class EchoAwareBargeIn:
         self._ref_level = np.ones(_N_BANDS)
         self._hop = self.frame_len // 2
         self._hop_max = np.zeros((0, _N_BANDS))
+        self._levels: list[tuple[float, float]] = []  # (from, power gain) of a lowered or restored line
 
     def start_prompt(self, pcm: bytes, started_at: float) -> None:
         """The prompt ``pcm`` (at this detector's rate) started playing at ``started_at``."""
@@ -188,6 +192,25 @@ class EchoAwareBargeIn:
         self._ref = self._ref[: max(0, int((at - self._ref_start) * self.rate))]
         keep = len(self._ref) // self._hop + 1
         self._hop_max = self._hop_max[: keep + self._max_delay // self._hop + 1]
+
+    def lower(self, at: float, gain_db: float) -> None:
+        """From ``at`` the prompt plays ``gain_db`` quieter (0: back to full voice)."""
+        self._levels.append((at, 10 ** (gain_db / 10)))
+
+    def _level_at(self, frame_start: float) -> float:
+        """The prompt's power gain for the echo in a frame starting then: during a change, the
+        louder of the two (the echo path delays it, and our clock for it is an estimate)."""
+        if not self._levels:
+            return 1.0
+        delay = (self._delay if self._delay is not None else self._max_delay) / self.rate
+        slack = -self._min_delay / self.rate + 0.04  # and Asterisk's own 20-40 ms to apply it
+        level, before = 1.0, 1.0
+        for at, gain in self._levels:
+            if frame_start >= at + delay + slack:
+                level = before = gain
+            elif frame_start >= at - slack:
+                level = max(before, gain)
+        return level
 
     def echo_possible(self, now: float) -> bool:
         return self.prompt_active and now <= self._ref_end + self.config.echo_tail_ms / 1000
@@ -266,6 +289,25 @@ class EchoAwareBargeIn:
 
     def process(self, frame: bytes, arrived: float) -> BargeIn | None:
         """One caller frame (ending at ``arrived``). Returns a BargeIn once it is confirmed."""
+        judged = self._judge(frame, arrived)
+        if judged is None:
+            return None
+        start, near_end = judged
+        self._recent.append((start, near_end))
+        count = sum(1 for _, v in self._recent if v)
+        if near_end and count >= self._onset_frames:
+            first = next(t for t, v in self._recent if v)
+            self._recent.clear()
+            return BargeIn(at=first, confirmed_at=arrived, echo_delay_ms=self.echo_delay_ms)
+        return None
+
+    def near_end(self, frame: bytes, arrived: float) -> bool:
+        """Is the caller speaking in this frame, or is it the (lowered) prompt's echo alone? For
+        the frames after a barge-in, while the prompt plays on; no onset is looked for."""
+        judged = self._judge(frame, arrived)
+        return True if judged is None else judged[1]
+
+    def _judge(self, frame: bytes, arrived: float) -> tuple[float, bool] | None:
         x = to_float(frame)
         start = self._frame_start(len(x), arrived)
         if not self.echo_possible(arrived):
@@ -275,14 +317,7 @@ class EchoAwareBargeIn:
         if self._frames_since_xcorr >= _XCORR_EVERY:
             self._frames_since_xcorr = 0
             self._estimate_delay()
-        near_end = self._near_end(x, start)
-        self._recent.append((start, near_end))
-        count = sum(1 for _, v in self._recent if v)
-        if near_end and count >= self._onset_frames:
-            first = next(t for t, v in self._recent if v)
-            self._recent.clear()
-            return BargeIn(at=first, confirmed_at=arrived, echo_delay_ms=self.echo_delay_ms)
-        return None
+        return start, self._near_end(x, start)
 
     def _frame_start(self, n: int, arrived: float) -> float:
         """When this frame's first sample was sent. Frames leave Asterisk every 20 ms and reach
@@ -313,6 +348,10 @@ class EchoAwareBargeIn:
         loud = ref > 1e-2 * self._ref_level
         reach = self._max_delay if self._delay is None else max(self._delay, 0)
         settled = start >= self._ref_start + reach / self.rate
+        if self._levels:
+            # Lowered once: what is learned stays as it was, the prediction follows the level.
+            ref = ref * self._level_at(start)
+            settled = False
         if settled and loud.any():
             if self._delay is not None:
                 # Aligned: the per-band echo return is stable; its median over recent frames

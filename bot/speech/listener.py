@@ -26,6 +26,7 @@ from .turn import MODEL_SECONDS, SmartTurn, SmartTurnUnavailable, TurnConfig, Tu
 from .vad import WEBRTC_RATES, SpeechDetector, SpeechEnded, SpeechStarted, VadConfig
 
 log = logging.getLogger(__name__)
+ECHO_ONLY_AFTER = 0.2  # s without the caller's voice over a lowered prompt: what follows is its echo
 
 
 @dataclass
@@ -110,6 +111,8 @@ class CallListener:
         # frames under a prompt, (arrival, pcm): 300 ms, the most a barge-in's words may need
         self._held: collections.deque[tuple[float, bytes]] = collections.deque(maxlen=15)
         self._barged = False
+        self._lowered = False  # the prompt plays on, lowered, after a barge-in
+        self._near_end_at = 0.0  # the caller's voice was last heard over it
         self._pending_prompt: tuple[bytes, int, float] | None = None
         self._vad_buf = bytearray()
         self._beep_wanted = False  # beep detection costs an FFT per frame: only on request
@@ -143,13 +146,28 @@ class CallListener:
 
     def prompt_started(self, pcm: bytes, sample_rate: int, started_at: float) -> None:
         """A prompt began playing to the caller at ``started_at`` (monotonic)."""
-        self._barged = False
+        self._barged = self._lowered = False
         if self._barge is None:
             self._pending_prompt = (pcm, sample_rate, started_at)
             return
         self._barge.start_prompt(resample(pcm, sample_rate, self._barge.rate), started_at)
 
+    def prompt_lowered(self, at: float, gain_db: float) -> None:
+        """After a barge-in the prompt plays on, ``gain_db`` quieter from ``at``: the caller's
+        frames are still told from its echo (only their speech reaches the VAD and recogniser)."""
+        if self._barge is not None:
+            self._barge.lower(at, gain_db)
+            self._lowered = True
+            self._near_end_at = at
+
+    def prompt_restored(self, at: float) -> None:
+        """The prompt is back at full voice (the caller only acknowledged): a new barge-in may come."""
+        if self._barge is not None:
+            self._barge.lower(at, 0.0)
+        self._barged = self._lowered = False
+
     def prompt_stopped(self, at: float) -> None:
+        self._lowered = False
         if self._barge is not None:
             self._barge.stop_prompt(at)
         self._pending_prompt = None
@@ -233,12 +251,25 @@ class CallListener:
             return
         if barge.prompt_active and not barge.echo_possible(now):
             barge.end_prompt()
+        pcm = heard = frame.pcm
+        if self._lowered and barge.echo_possible(now):
+            # The prompt plays on, lowered, after a barge-in: a frame of its echo alone is
+            # silence for the caller's utterance (else it would not end when they stop), and,
+            # once their voice has been gone a moment, for the recogniser too (else it would
+            # write the bot's words into theirs). The moment keeps the quiet parts of their
+            # words, which the detector may take for echo; the VAD bridges such gaps itself.
+            if barge.near_end(pcm, now):
+                self._near_end_at = now
+            else:
+                heard = bytes(len(pcm))
+                if now - self._near_end_at > ECHO_ONLY_AFTER:
+                    pcm = heard
         was_speaking = self._vad.speaking
-        for vad_frame in self._vad_frames(frame.pcm):
+        for vad_frame in self._vad_frames(heard):
             self._vad_events(self._vad.process(vad_frame, now))
         if was_speaking and self._vad.speaking:
-            self._asr_cmds.put_nowait(_Audio(frame.pcm, now))
-            self._keep(frame.pcm)
+            self._asr_cmds.put_nowait(_Audio(pcm, now))
+            self._keep(pcm)
         self._maybe_judge(now)
         self._maybe_guess(now)
         self.stats.lag((time.monotonic() - frame.arrived) * 1000)

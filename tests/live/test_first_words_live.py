@@ -53,6 +53,7 @@ class ScriptedCallee:
     over_bot_at: float | None = None  # when that clip began
     voice: tuple[float, float] | None = None  # when the clip's voiced frames were sent
     heard: list[float] = field(default_factory=list)  # arrival of each voiced frame from the bot
+    levels: list[tuple[float, float]] = field(default_factory=list)  # (arrival, dBFS) of every frame
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = Decoder()
@@ -67,8 +68,11 @@ class ScriptedCallee:
                         parse_uuid(message)
                         self.connected_at = time.monotonic()
                         sender = asyncio.create_task(self._send(writer))
-                    elif message.is_audio and rms_dbfs(message.payload) > VOICED_DBFS:
-                        self.heard.append(time.monotonic())
+                    elif message.is_audio:
+                        level = rms_dbfs(message.payload)
+                        self.levels.append((time.monotonic(), level))
+                        if level > VOICED_DBFS:
+                            self.heard.append(time.monotonic())
         except (ConnectionError, TimeoutError):
             return
         finally:
@@ -153,3 +157,32 @@ async def test_a_backchannel_over_the_bot_resumes_its_line_on_a_real_asterisk(li
     assert callee.over_bot_at is not None
     resumed = [t for t in callee.heard if t > callee.over_bot_at + 0.9]
     assert resumed, f"the bot's line did not come back after the backchannel\n{timeline}"
+
+
+async def test_a_backchannel_over_the_bot_lowers_its_line_on_a_real_asterisk_and_never_stops_it(live_asterisk):
+    # "d'accord" 2.2 s into the bot's greeting (past the moments where a callee's "allô" stops it):
+    # the prompt, played on the call's bridge, plays on 20 dB lower (VOLUME(TX) over ARI, at
+    # once) until the words say it was only an acknowledgement, then at full voice again.
+    callee = ScriptedCallee(_clip("bonjour_oui"), say_at=0.6, over_bot=_clip("daccord"), over_bot_after=2.2)
+    async with FakeVoskServer() as vosk:
+        record = await _scripted_call(live_asterisk, VoskServerRecognizer(vosk.url), callee,
+                                      interruptions=InterruptionTiming(verdict_max=20.0))
+    timeline = str(record.timeline)
+    print(timeline)
+    assert record.backchannels == 1 and record.barge_ins == 0, timeline
+    assert "backchannel (" in timeline and "the line stops" not in timeline, timeline
+    assert timeline.count("play bonjour") == 1, timeline
+    at = {what.split(" (")[0]: record.timeline.started + t for t, what in record.timeline.entries}
+    lowered, restored = at["barge-in"], at["backchannel"]
+
+    def level(lo: float, hi: float) -> float:
+        voiced = sorted(db for t, db in callee.levels if lo <= t < hi and db > -60)
+        return voiced[len(voiced) // 2] if voiced else -99.0
+
+    before = level(lowered - 1.2, lowered - 0.2)
+    during = level(lowered + 0.1, restored - 0.05)
+    after = level(restored + 0.1, restored + 1.1)
+    print(f"bot's line on the wire: {before:.1f} dBFS, lowered {during:.1f}, then {after:.1f}")
+    assert before - during > 12, (before, during, after)  # -20 dB asked; words and pauses vary
+    assert abs(after - before) < 8, (before, during, after)
+    assert live_asterisk.channels() == [] and live_asterisk.bridges() == []
