@@ -374,8 +374,9 @@ class ScenarioConversation:
         started = call.last_prompt_at
         played = None if complete else time.monotonic() - started
         cut = call.interruptions.last_cut
-        if played is not None and cut is not None and cut.ducked and cut.at >= started:
-            # Lowered under the caller's voice, then stopped: what played lowered was not heard
+        if played is not None and cut is not None and cut.at >= started:
+            # Cut by the caller's voice: heard up to the barge-in, not up to the verdict on their
+            # words (which came later); a lowered line was not heard under their voice either
             # (a disclosure in it is said again).
             played = cut.at - started
         for line, heard in zip(lines, as_played([line.text for line in lines],
