@@ -9,17 +9,23 @@ arrival jitter on the frames as a loaded event loop would deliver them. The dete
 exactly what the listener gives it. Prints the failing episodes (seed and parameters, to
 replay) and one JSON line last.
 
-A third of the talking episodes are backchannels ("d'accord", "je vois"): the prompt stops
-within the barge-in budget like for any voice, then `bot.call.interruption` judges what was
-said (its words, as an ideal recogniser gives them, here the clip's script, and its length as
-the VAD measures it) and the line resumes: a backchannel whose line is not resumed is a drop,
-a real interruption resumed is a false resume.
+A third of the talking episodes are backchannels ("d'accord", "je vois"). What the product
+does (``bot.call.interruption``): at the barge-in the prompt is lowered 20 dB, not stopped, and
+plays on while what was said decides; the caller's utterance is measured as the listener does
+it, the lowered prompt's echo told apart frame by frame (``EchoAwareBargeIn.near_end``), then
+the rules judge it: speech still going 1.0 s after its onset, or longer than that, or words
+that are not acknowledgements (an ideal recogniser's, here the clip's script, given at the end
+of the speech) stop the line; a backchannel brings it back to full voice. A backchannel whose
+line stops is a stop (the target is none); a real interruption's line stops some time after the
+onset (``stop_after_onset``), having been lowered within the barge-in latency. The figures of
+the former way (stop at once, resume a backchannel's line from the cut) are printed beside.
 
 ``--words``: each caught interruption's words also go through Whisper base (the local engine
 the calls use), as the listener hands them over: the frames held under the prompt from
 ``BargeInConfig.lookback_ms`` before the first near-end frame (bot.speech.bargein.words_audio),
-then the line after the cut. Its word error rate is set beside that of the whole 300 ms held
-before the barge-in (what the listener gave before), which carries the prompt's echo.
+then the line after the barge-in (the prompt lowered 20 dB, its echo with it). Its word error
+rate is set beside that of the whole 300 ms held before the barge-in (what the listener gave
+before), which carries the prompt's echo.
 """
 
 from __future__ import annotations
@@ -57,6 +63,31 @@ def _speech(name: str) -> np.ndarray:
 def _words(name: str) -> str:
     manifest = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "speech" / "manifest.json"
     return json.loads(manifest.read_text())[name]["text"]
+
+
+def _judge_lowered(line: np.ndarray, det: EchoAwareBargeIn, hit, k_hit: int, onset_s: float, words: str,
+                   base: float) -> tuple[bool, float, str]:
+    """The lowered line's verdict, as the listener and ``Interruptions.judge_lowered`` reach it
+    (with the words of an ideal recogniser at the end of the speech): (backchannel, seconds from
+    the onset to the verdict, why)."""
+    timing = InterruptionTiming()
+    det.lower(hit.confirmed_at, timing.duck_db)
+    vad = SpeechDetector(RATE, VadConfig())
+    vad.force_start(hit.at, hit.confirmed_at)
+    onset = base + onset_s
+    for i in range(k_hit + FRAME, len(line) - FRAME + 1, FRAME):
+        now = base + (i + FRAME) / RATE
+        pcm = to_pcm(line[i:i + FRAME])
+        if det.echo_possible(now) and not det.near_end(pcm, now):
+            pcm = bytes(len(pcm))  # as the listener gives it to its VAD
+        for e in vad.process(pcm, now):
+            if e.duration > timing.backchannel_max:
+                return False, now - onset, f"{e.duration:.1f} s of speech"
+            return is_backchannel(words), now - onset, f"{e.duration:.1f} s: {words!r}"
+        quiet = vad.silent_for(now)
+        if now >= onset + timing.backchannel_max and quiet is not None and quiet < timing.still_speaking_quiet:
+            return False, now - onset, "still speaking"
+    return False, len(line) / RATE - onset_s, "no end of speech"
 
 
 def _judge_after(line: np.ndarray, from_sample: int) -> tuple[bool, float]:
@@ -113,6 +144,17 @@ def episode(seed: int, prompt: np.ndarray, voices: dict[str, np.ndarray], jitter
            "voice": voice_name if talk else None, "level_db": round(level, 1),
            "delay_ms": round(delay), "locked_delay_ms": det.echo_delay_ms}
     if hit is not None and talk:
+        # The product: lowered 20 dB (Asterisk applies VOLUME(TX) within a frame), judged.
+        lowered_from = int((hit.confirmed_at - base + 0.02 + delay / 1000) * RATE)
+        echo_lowered = echo.copy()
+        echo_lowered[lowered_from:] *= 10 ** (InterruptionTiming().duck_db / 20)
+        heard = mix(len(prompt) + RATE, (0, echo_lowered), *parts[1:], seed=seed)
+        kept, after_onset, why = _judge_lowered(heard, det, hit, i, onset, _words(voice_name), base)
+        out["lowered_kept"] = kept
+        out["stop_after_onset_ms"] = None if kept else round(after_onset * 1000)
+        out["full_voice_after_onset_ms"] = round(after_onset * 1000) if kept else None
+        out["lowered_why"] = why
+        # The former way: stopped at once, a backchannel's line resumed from the cut.
         cut = int((hit.confirmed_at - base) * RATE)
         # The prompt stops at the cut: its echo ends one echo delay later.
         stopped = [(0, echo[: cut + int(delay * RATE / 1000)]), *parts[1:]]
@@ -121,7 +163,8 @@ def episode(seed: int, prompt: np.ndarray, voices: dict[str, np.ndarray], jitter
         out["resumed"] = short and is_backchannel(_words(voice_name))
         out["speech_after_cut_s"] = round(duration, 2)
         if hear is not None:
-            after = to_pcm(after_cut[i + FRAME: cut + int((duration + 0.3) * RATE)])
+            # the line after the barge-in as the product leaves it: the prompt lowered, its echo too
+            after = to_pcm(heard[i + FRAME: cut + int((duration + 0.3) * RATE)])
             out["words_product"] = hear(words_audio(held, hit, BargeInConfig().lookback_ms) + after)
             out["words_held_300ms"] = hear(b"".join(pcm for _, pcm in held) + after)
     if hit is None:
@@ -147,7 +190,8 @@ def main() -> None:
     with _whisper(args.words) as hear:
         results = [episode(args.seed + k, prompt, voices, args.jitter_ms, hear) for k in range(args.episodes)]
     for r in results:
-        if r["result"] != "ok" or r.get("resumed") is not None and r["resumed"] != r["backchannel"]:
+        wrong_verdict = r.get("lowered_kept") is not None and r["lowered_kept"] != r["backchannel"]
+        if r["result"] != "ok" or wrong_verdict:
             print(json.dumps(r))
     lat = [r["latency_ms"] for r in results if "latency_ms" in r and not r["backchannel"]]
     backchannels = [r for r in results if r["backchannel"]]
@@ -163,14 +207,30 @@ def main() -> None:
         "barge_in_p95_ms": round(float(np.percentile(lat, 95)), 1) if lat else None,
         "barge_in_max_ms": round(float(max(lat)), 1) if lat else None,
         "echo_free_episodes": sum(not r["echo"] for r in results),
+        "method": "lowered 20 dB at the barge-in, stopped only for an interruption",
         "backchannel_episodes": len(backchannels),
-        "backchannel_stops": sum(r["result"] == "ok" and "latency_ms" in r for r in backchannels),
-        "backchannel_resumed": sum(bool(r.get("resumed")) for r in backchannels),
-        "backchannel_drops": sum(r.get("resumed") is False for r in backchannels),
-        "real_interruptions_resumed": sum(bool(r.get("resumed")) for r in real),
-        "resume_words": "the clip's script (an ideal recogniser); length from the VAD",
+        "backchannel_echo_episodes": sum(r["echo"] for r in backchannels),
+        "backchannel_lowered": sum(r.get("lowered_kept") is not None for r in backchannels),
+        "backchannel_stops": sum(r.get("lowered_kept") is False for r in backchannels),
+        "backchannel_stops_echo": sum(r.get("lowered_kept") is False and r["echo"] for r in backchannels),
+        "real_interruptions": len([r for r in real if "latency_ms" in r]),
+        "real_interruptions_played_through": sum(bool(r.get("lowered_kept")) for r in real),
+        "stop_after_onset_p50_ms": _pct([r["stop_after_onset_ms"] for r in real if r.get("stop_after_onset_ms")], 50),
+        "stop_after_onset_p95_ms": _pct([r["stop_after_onset_ms"] for r in real if r.get("stop_after_onset_ms")], 95),
+        "backchannel_full_voice_after_onset_p50_ms": _pct(
+            [r["full_voice_after_onset_ms"] for r in backchannels if r.get("full_voice_after_onset_ms")], 50),
+        "backchannel_full_voice_after_onset_p95_ms": _pct(
+            [r["full_voice_after_onset_ms"] for r in backchannels if r.get("full_voice_after_onset_ms")], 95),
+        "stop_mode_backchannel_stops": sum("latency_ms" in r for r in backchannels),
+        "stop_mode_backchannel_resumed": sum(bool(r.get("resumed")) for r in backchannels),
+        "stop_mode_real_interruptions_resumed": sum(bool(r.get("resumed")) for r in real),
+        "verdict_words": "the clip's script (an ideal recogniser) at the end of the speech; length from the VAD",
         **(_words_figures(results) if args.words else {}),
     }))
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q))) if values else None
 
 
 @contextlib.contextmanager

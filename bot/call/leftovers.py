@@ -2,12 +2,13 @@
 
 A call's channels and bridges are all named after it: the caller `mb-<call id>`, its Local peer
 `mb-<call id>-2`, the snoops and the AudioSocket channel `mb-<call id>-<role>`, the listen bridge
-`mb-<call id>-bridge` (bot.call.call). When a worker dies (kill -9), the kernel closes its
-AudioSocket connections and Asterisk hangs the AudioSocket channels up by itself (facts §1.5), but
-nothing else: the caller stays in Stasis on a silent line, the recording snoop runs, the bridge
-stays (checked live on 22.11: 10 s after the event socket closed, the channel was still up and
-the app still listed it). Asterisk's own timer for this, `TIMEOUT(absolute)`, needs func_timeout,
-which the test runtime lacks; so the workers clean up after each other:
+`mb-<call id>-bridge` and the bridge the prompts play on, `mb-<call id>-talk` (bot.call.call).
+When a worker dies (kill -9), the kernel closes its AudioSocket connections and Asterisk hangs
+the AudioSocket channels up by itself (facts §1.5), but nothing else: the caller stays in Stasis
+on a silent line, the recording snoop runs, the bridges stay (checked live on 22.11: 10 s after
+the event socket closed, the channel was still up and the app still listed it). Asterisk's own
+timer for this, `TIMEOUT(absolute)`, needs func_timeout, which the test runtime lacks; so the
+workers clean up after each other:
 
 - `Sweeper`: every worker looks at Asterisk every `every` (2) seconds; a listen bridge (outbound
   `mb-<call id>-bridge`, inbound `<Asterisk's channel id>-bridge`) with no
