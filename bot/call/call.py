@@ -1,7 +1,7 @@
 """One call, from originate (or an inbound StasisStart) to the last channel it created.
 
 The topology is DESIGN.md §3 with AMD in parallel (facts §4.3 pattern C): the caller
-channel stays in Stasis and never bridged; a ``spy=in`` snoop and an externalMedia
+channel stays in Stasis; a ``spy=in`` snoop and an externalMedia
 AudioSocket channel share a mixing bridge (the listen path); a second ``spy=in`` snoop runs
 AMD in the dialplan; a ``spy=both`` snoop is recorded (both sides). Prompts play on a bridge
 that holds the caller channel alone (``-talk``): unlike a channel playback, which holds the
@@ -281,7 +281,7 @@ class Call:
         except (AriError, TimeoutError) as exc:
             if pid is not None and not self._lowering_failed:
                 log.warning("call %s: the line could not be lowered (%s): barge-ins stop it "
-                            "(load func_volume.so)", self.call_id, exc or "no answer within 0.5 s")
+                            "(load func_volume.so)", self.call_id, str(exc) or "no answer within 0.5 s")
             self._lowering_failed = self._lowering_failed or pid is not None
             return False
         was, self._lowered_for = self._lowered_for, pid
@@ -549,9 +549,16 @@ class Call:
             return
         talk = self._ids["talk"]
         self._sub.add(talk)
-        await self.client.create_bridge(bridge_id=talk)
-        self._created.append(("bridge", talk))
-        await self.client.add_channels(talk, [self.caller_id])
+        try:
+            await self.client.create_bridge(bridge_id=talk)
+            self._created.append(("bridge", talk))
+            await self.client.add_channels(talk, [self.caller_id])
+        except AriError as exc:
+            if asterisk_down(exc):
+                raise
+            # e.g. the caller hung up meanwhile: the first prompt, on the channel, finds out
+            log.warning("call %s: no bridge for the prompts (%s): they play on the channel", self.call_id, exc)
+            return
         self._talk = talk
 
     async def _start_listening(self) -> None:

@@ -251,7 +251,7 @@ class CallListener:
             return
         if barge.prompt_active and not barge.echo_possible(now):
             barge.end_prompt()
-        pcm = heard = frame.pcm
+        pcm = for_vad = frame.pcm
         if self._lowered and barge.echo_possible(now):
             # The prompt plays on, lowered, after a barge-in: a frame of its echo alone is
             # silence for the caller's utterance (else it would not end when they stop), and,
@@ -261,11 +261,11 @@ class CallListener:
             if barge.near_end(pcm, now):
                 self._near_end_at = now
             else:
-                heard = bytes(len(pcm))
+                for_vad = bytes(len(pcm))
                 if now - self._near_end_at > ECHO_ONLY_AFTER:
-                    pcm = heard
+                    pcm = for_vad
         was_speaking = self._vad.speaking
-        for vad_frame in self._vad_frames(heard):
+        for vad_frame in self._vad_frames(for_vad):
             self._vad_events(self._vad.process(vad_frame, now))
         if was_speaking and self._vad.speaking:
             self._asr_cmds.put_nowait(_Audio(pcm, now))
