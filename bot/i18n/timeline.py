@@ -22,10 +22,16 @@ _FR = [(re.compile(pattern), french) for pattern, french in (
     (r"^heard no words \((\S+) s of sound\)$", "aucun mot entendu ({0} s de son)"),
     (r"^understood (\S+) \(key (.+)\)$", "compris {0} (touche {1})"),
     (r"^barge-in by key (.+)$", "interruption par la touche {0}"),
-    (r"^barge-in \((\S+) ms after onset(.*)\)$", "interruption ({0} ms après le début de la parole{1})"),
-    (r"^interruption \((.+)\): the caller's turn$", "interruption ({0}) : l'appelé parle"),
+    (r"^barge-in \((\S+) ms after onset(?:, echo delay (\S+) ms)?\)(?:: (.*))?$",
+     lambda m: f"l'appelé parle sur le bot ({m[1]} ms après le début de sa voix"
+               + (f", écho à {m[2]} ms" if m[2] else "") + ")" + (f" : {_BARGE_IN[m[3]]}" if m[3] else "")),
+    (r"^interruption \((.+)\): the caller's turn$", lambda m: f"interruption ({_why(m[1])}) : l'appelé parle"),
+    (r"^interruption \((.+)\): the line stops, the caller's turn$",
+     lambda m: f"interruption ({_why(m[1])}) : le bot s'arrête, l'appelé parle"),
+    (r"^backchannel \((.+)\): the line plays on at full voice$",
+     lambda m: f"simple acquiescement ({_why(m[1])}) : le bot reprend à pleine voix"),
     (r"^false interruption \((.+)\): the line resumes at (\S+) s$",
-     "fausse interruption ({0}) : la phrase reprend à {1} s"),
+     lambda m: f"fausse interruption ({_why(m[1])}) : la phrase reprend à {m[2]} s"),
     (r"^answering machine: (.*)$", "répondeur : {0}"),
     (r"^voicemail beep \((.+)\)$", "bip de messagerie ({0})"),
     (r"^no beep heard; the greeting is over$", "pas de bip entendu ; l'annonce est finie"),
@@ -54,6 +60,28 @@ _FR = [(re.compile(pattern), french) for pattern, french in (
     (r"^caller channel gone during the outage$", "canal de l'appelé disparu pendant la coupure"),
     (r"^waiting for the transferred call to end$", "attente de la fin de l'appel transféré"),
 )]
+
+
+_BARGE_IN = {"the line stops": "le bot s'arrête",
+             "the line is lowered while the words decide": "le bot baisse la voix le temps de l'entendre"}
+_WHY = [(re.compile(pattern), french) for pattern, french in (
+    (r"^still speaking (\S+) s in$", "parle encore après {0} s"),
+    (r"^words: (.*)$", "mots : {0}"),
+    (r"^(\S+) s of speech$", "{0} s de parole"),
+    (r"^no words within (\S+) s$", "aucun mot en {0} s"),
+    (r"^media closed$", "plus d'audio"),
+    (r"^(\S+) s: (.*), then a pause$", "{0} s : {1}, puis une pause"),
+    (r"^(\S+) s: (.*)$", "{0} s : {1}"),
+)]
+
+
+def _why(why: str) -> str:
+    """Why a barge-in was judged so (bot.call.interruption), in French."""
+    for pattern, french in _WHY:
+        m = pattern.match(why)
+        if m:
+            return french.format(*m.groups())
+    return why
 
 
 def _code(code: str) -> str:
