@@ -77,19 +77,34 @@ async def test_two_workers_share_the_queue_without_dialling_anyone_twice(db):
     phone = Phone(hold=0.1)
     clock = Clock(weekday_morning())
     # Each worker carries 2 calls, the campaign 3: together they could exceed the campaign's limit,
-    # and neither can take the whole queue alone, however the machine schedules them.
+    # and neither can take the whole queue alone. The first calls last until both workers have
+    # dialled (a worker slow to start on a loaded machine once found its partner done with all 24
+    # 0.1 s calls): one worker holds 2 of the campaign's 3, so the other must take the third.
     dialers = [Dialer(db, phone, _no_conversation, DialerConfig(worker_id=f"w{i}", max_calls=2, poll_interval=0.02),
                       clock=clock) for i in range(2)]
+    phone.release.clear()
+
+    async def both_dialled():
+        return all(d.dialled > 0 for d in dialers)
+
+    async def release_once_both_dialled():
+        try:
+            await _until(both_dialled)
+        finally:
+            phone.release.set()
 
     async def done():
         return (await get_campaign(db.pool, cid)).status == "COMPLETED"
 
+    releasing = asyncio.create_task(release_once_both_dialled())
     try:
         await _run(dialers, done)
     except TimeoutError:
         rows = await db.pool.fetch("SELECT id, status, reason, lease_owner, due_at, gate_reasons FROM attempts")
         c = await db.pool.fetchrow("SELECT status, next_dial_at FROM campaigns WHERE id = $1", cid)
         raise AssertionError(f"{c} {[dict(r) for r in rows if r['status'] != 'DONE']}") from None
+    finally:
+        releasing.cancel()
     assert sorted(phone.dialled) == sorted(numbers)  # each once
     assert phone.most_live <= 3  # the campaign's limit held across both workers
     assert all(d.dialled > 0 for d in dialers)  # both took a share
