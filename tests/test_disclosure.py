@@ -95,3 +95,18 @@ async def test_a_refusal_said_over_the_greeting_is_answered_once_the_greeting_ha
     # plain no, or the "not interested" objection, which the engine answers then lets go.
     assert any(what.startswith(("understood deny", "understood objection/not_interested")) for _, what in why), why
     assert record.result in ("NOT_INTERESTED", "OPTED_OUT", "CALLBACK_REQUESTED"), why
+
+
+@pytest.mark.slow
+async def test_a_callee_who_hangs_up_over_the_greeting_leaves_what_they_heard_of_it(whisper, brains,  # noqa: F811
+                                                                                    voice):  # noqa: F811
+    """The prompts play on the call's bridge, and that playback outlives the caller's channel: no
+    "stopped" comes for it. The greeting they heard part of is still in the transcript, cut where
+    they hung up (a real Asterisk 22 lost it: tests/live/test_cli_call.py)."""
+    conversation = ScenarioConversation(brains["demo"], voice, {"first_name": "Marie"})
+    callee = Human(utterances=[Say("allo", at=0.3)], hangup_after=3.0)
+    record, _ = await _call(whisper, callee, conversation)
+    said = [u for u in record.utterances if u.speaker == "bot"]
+    assert len(said) == 1 and said[0].text.startswith("Bonjour Marie"), record.timeline.entries
+    assert "coupé à" in said[0].text and record.disclosure_done_at is None
+    assert record.result == "HUNG_UP"

@@ -199,6 +199,8 @@ class Call:
         self.last_prompt_at = 0.0  # monotonic: when the bot last started to speak
         self._reply_due_since: float | None = None  # the caller's last end of speech not yet answered
         self.interruptions = Interruptions(config.interruptions)  # a backchannel barge-in resumes the line
+        self.gone_at: float | None = None  # monotonic: when the caller channel was found gone
+        self._sounded: set[str] = set()  # the playbacks Asterisk started
 
     # -- public: what a conversation may do ----------------------------------------------
 
@@ -660,6 +662,7 @@ class Call:
                 self._set_gone(None)
             elif isinstance(event, ev.PlaybackStarted):
                 now = time.monotonic()
+                self._sounded.add(event.playback.id)
                 if self.record.first_audio_at is None:
                     self.record.first_audio_at = now
                 if self._reply_due_since is not None:
@@ -749,6 +752,7 @@ class Call:
 
     def _set_gone(self, event: ev.ChannelDestroyed | None) -> None:
         if not self._gone.done():
+            self.gone_at = time.monotonic()
             self._gone.set_result(event)
         for fut in self._playbacks.values():
             if not fut.done():
@@ -786,6 +790,10 @@ class Call:
                     await fut
             raise CallEnded()
         return await fut
+
+    def last_line_sounded(self) -> bool:
+        """Whether Asterisk started the last playback asked for (a caller may have heard it)."""
+        return bool(self._playbacks) and next(reversed(self._playbacks)) in self._sounded
 
     def _check_alive(self) -> None:
         if self.ended:

@@ -367,10 +367,19 @@ class ScenarioConversation:
                            answer_since: float | None = None, stop_within: float = 0.0) -> bool:
         """Play, then note in the transcript what was heard of each line (a cut line marked as such)
         and when the disclosure played to its end. True when it played whole."""
-        if answer_since is None:
-            complete = await call.play(prompts, stop_within=stop_within)
-        else:
-            complete = await self._play_listening(call, prompts, answer_since)
+        asked = time.monotonic()
+        try:
+            if answer_since is None:
+                complete = await call.play(prompts, stop_within=stop_within)
+            else:
+                complete = await self._play_listening(call, prompts, answer_since)
+        except (CallEnded, asyncio.CancelledError):
+            # The caller hung up over the line (or the call is being ended): the transcript keeps
+            # what they heard of it (a playback on the bridge outlives their channel: no
+            # "stopped" comes for it).
+            if (started := call.last_prompt_at) >= asked and call.last_line_sounded():
+                self._note_heard(call, lines, prompts, started, (call.gone_at or time.monotonic()) - started)
+            raise
         started = call.last_prompt_at
         played = None if complete else time.monotonic() - started
         cut = call.interruptions.last_cut
@@ -379,6 +388,12 @@ class ScenarioConversation:
             # words (which came later); a lowered line was not heard under their voice either
             # (a disclosure in it is said again).
             played = cut.at - started
+        self._note_heard(call, lines, prompts, started, played)
+        return complete
+
+    def _note_heard(self, call: Call, lines: list[Line], prompts: list[Prompt], started: float,
+                    played: float | None) -> None:
+        """The transcript's lines for what was heard of ``prompts`` (``played`` s of them; None: whole)."""
         for line, heard in zip(lines, as_played([line.text for line in lines],
                                                 [p.audio.duration for p in prompts], played), strict=False):
             call.record.add_utterance(Utterance("bot", heard.text, started + heard.starts_at))
@@ -387,7 +402,6 @@ class ScenarioConversation:
                 if heard.complete and call.record.disclosure_done_at is None:
                     call.record.disclosure_done_at = started + heard.ends_at
                     call.record.timeline.add("disclosure heard to its end")
-        return complete
 
     async def _play_listening(self, call: Call, prompts: list[Prompt], since: float) -> bool:
         """Play a silence re-prompt while taking the listen events: the words of an answer to the
