@@ -104,6 +104,7 @@ TURNS: list[tuple[str, list[str]]] = [
 ]
 # Turns no setting or rule was designed on: written before any figure on them was seen, and kept
 # apart (``--texts held-out``), so that what is quoted on them does not flatter a rule tuned on TURNS.
+# Their figures have since been seen twice (and shaped three rules): no longer unseen.
 HELD_OUT_TURNS: list[tuple[str, list[str]]] = [
     ("split", ["Je me demandais si", "vous faites aussi les devis gratuits."]),
     ("split", ["Honnêtement, ça dépend", "du prix que vous proposez."]),
@@ -135,42 +136,47 @@ HELD_OUT_TURNS: list[tuple[str, list[str]]] = [
     ("complete", ["Oui, je vous écoute."]),
     ("complete", ["Retirez-moi de votre liste."]),
 ]
-# A second set, written on 2026-12-07 once the first had been seen (its figures had shaped two
-# rules), before any rule was changed again, and measured only after (``--texts held-out-2``).
+# A second set, written blind on 2026-12-07 by someone who had seen neither the rules, nor the
+# code, nor the other sets (told only the kinds, the counts and the pauses), once the first had
+# been measured and had shaped rules, and scored only after the next rule (`preface_only`) was set
+# (``--texts held-out-2``).
 HELD_OUT_TURNS_2: list[tuple[str, list[str]]] = [
-    ("split", ["Je crois que", "mon fils s'en occupe déjà."]),
-    ("split", ["Écoutez,", "ce n'est vraiment pas le moment."]),
-    ("split", ["Ça m'intéresserait", "si le prix est raisonnable."]),
-    ("split", ["J'ai déjà", "changé de fournisseur l'an dernier."]),
-    ("split", ["Le mieux, c'est", "de m'envoyer un courriel."]),
-    ("split", ["Je vais réfléchir", "et je vous rappellerai."]),
-    ("split", ["Vous appelez", "de la part de qui ?"]),
-    ("split", ["Franchement,", "je ne vois pas l'intérêt."]),
-    ("split", ["Non mais", "attendez, c'est quoi exactement ?"]),
-    ("split", ["Il est parti", "travailler, il rentre vers dix-neuf heures."]),
-    ("split", ["Je suis à la retraite", "depuis deux ans."]),
-    ("split", ["D'accord,", "mais ça m'engage à quoi ?"]),
-    ("split", ["Ça dépend,", "c'est combien par mois ?"]),
-    ("split", ["Si vous voulez,", "rappelez-moi la semaine prochaine."]),
-    ("split", ["Attendez,", "je vous passe ma femme."]),
-    ("dictation:phone", ["Notez", "zéro un", "quarante-deux", "treize", "soixante", "dix-sept."]),
-    ("dictation:postcode", ["Trente et un", "quatre cents."]),
-    ("dictation:date", ["Le", "vingt-trois", "juillet", "mille neuf cent soixante."]),
-    ("dictation:email", ["pierre tiret durand", "arobase", "free point fr."]),
-    ("complete", ["Oui, pourquoi pas."]),
-    ("complete", ["Non, merci bien."]),
-    ("complete", ["C'est gratuit ?"]),
-    ("complete", ["Je vous écoute."]),
-    ("complete", ["Je ne suis pas intéressée."]),
-    ("complete", ["Rappelez plus tard."]),
-    ("complete", ["Qui vous a donné mon numéro ?"]),
-    ("complete", ["Ça ne me dit rien."]),
+    ("split", ["Oui, je suis bien madame Lefèvre,", "mais là je suis au travail."]),
+    ("split", ["Alors euh,", "c'est pour quoi exactement ?"]),
+    ("split", ["Non, ça m'intéresse pas,", "j'ai déjà un contrat ailleurs."]),
+    ("split", ["Mon mari", "s'occupe de tout ça, rappelez plutôt ce soir."]),
+    ("split", ["Je peux vous rappeler", "la semaine prochaine ?"]),
+    ("split", ["Le rendez-vous de jeudi, je vais pas pouvoir le garder", "parce que j'ai un empêchement."]),
+    ("split", ["Ben écoutez,", "envoyez-moi plutôt un mail avec les infos."]),
+    ("split", ["Oui,", "enfin ça dépend du prix en fait."]),
+    ("split", ["Je voudrais décaler", "à mardi après-midi si c'est possible."]),
+    ("split", ["En fait on a déjà fait isoler la maison", "l'année dernière."]),
+    ("split", ["C'est-à-dire que", "je suis locataire, donc c'est pas moi qui décide."]),
+    ("split", ["Non non,", "je vous arrête tout de suite, je suis pas intéressé."]),
+    ("split", ["Vous pouvez me dire", "comment vous avez eu mon numéro ?"]),
+    ("split", ["Disons que", "je suis plutôt satisfait, mais l'attente était un peu longue."]),
+    ("split", ["Ah oui d'accord,", "et ça se passe où, le rendez-vous ?"]),
+    ("split", ["Moi je suis disponible", "plutôt le matin, avant dix heures."]),
+    ("dictation:phone", ["Alors c'est le", "zéro six", "quarante-deux", "dix-huit", "soixante-treize", "zéro cinq."]),
+    ("dictation:postcode", ["Le code postal c'est", "soixante-neuf", "trois cent dix."]),
+    ("dictation:email", ["C'est julien point moreau", "arobase", "orange point fr."]),
+    ("dictation:date", ["Le douze", "mars", "mille neuf cent soixante-dix-huit."]),
+    ("complete", ["Oui."]),
     ("complete", ["Oui, c'est moi."]),
-    ("complete", ["Envoyez-moi ça par écrit."]),
-    ("complete", ["Non, je n'ai besoin de rien."]),
+    ("complete", ["C'est de la part de qui ?"]),
+    ("complete", ["Non merci, ça m'intéresse pas."]),
+    ("complete", ["Ça coûte combien ?"]),
+    ("complete", ["Vous êtes une vraie personne ou un robot ?"]),
+    ("complete", ["Rappelez-moi plus tard, je suis en voiture."]),
+    ("complete", ["Retirez-moi de votre liste, s'il vous plaît."]),
+    ("complete", ["D'accord, ça me va."]),
+    ("complete", ["C'est pour quelle société ?"]),
+    ("complete", ["Non, vous vous êtes trompé de numéro."]),
+    ("complete", ["Mardi à quatorze heures, c'est parfait."]),
     ("complete", ["Allô ?"]),
-    ("complete", ["Ah non, pas encore vous !"]),
-    ("complete", ["C'est une blague ?"]),
+    ("complete", ["J'ai pas bien compris, vous pouvez répéter ?"]),
+    ("complete", ["Pas du tout."]),
+    ("complete", ["Euh, je sais pas trop."]),
 ]
 FIXTURES = ("allo", "bonjour_oui", "interesse", "non_merci", "combien", "pas_le_temps", "rappelez", "robot",
             "ne_plus_appeler", "oui_daccord")
@@ -263,17 +269,20 @@ def build(rng: random.Random, parts: list[np.ndarray], words: list[str], kind: s
     return Episode(kind, " | ".join(words), line, spans, dictation or None)
 
 
-def corpus(variants: int, seed: int, phone: bool, first: int = 0, *, held_out_texts: bool = False) -> list[Episode]:
+TEXTS = {"tuning": TURNS, "held-out": HELD_OUT_TURNS, "held-out-2": HELD_OUT_TURNS_2}
+
+
+def corpus(variants: int, seed: int, phone: bool, first: int = 0, *, texts: str = "tuning") -> list[Episode]:
     """Each turn said by ``variants`` voices, from the ``first``-th on (voices rotate per turn).
-    ``held_out_texts``: the turns of HELD_OUT_TURNS instead of TURNS and the recorded fixtures."""
+    ``texts``: a key of TEXTS; the tuning turns come with the recorded fixtures."""
     from bot.speech.tts.kokoro import VOICES
 
     speech, rng, out = Speech(), random.Random(seed), []
     for k in range(first, first + variants):
-        for n, (kind, words) in enumerate(HELD_OUT_TURNS if held_out_texts else TURNS):
+        for n, (kind, words) in enumerate(TEXTS[texts]):
             voice = VOICES[(n + k) % len(VOICES)]
             out.append(build(rng, [speech.say(w, voice) for w in words], words, kind, phone))
-        if not held_out_texts:
+        if texts == "tuning":
             for name in FIXTURES:
                 out.append(build(rng, [fixture(name)], [fixture_text(name)], "fixture", phone))
     return out
@@ -507,21 +516,22 @@ def main() -> None:
                              "words at each pause (the listener's guess) and the rules judge them (rules_whisper)")
     parser.add_argument("--first-voice", type=int, default=0,
                         help="the turns said from this voice on (3 with --variants 2: the voices --tune held out)")
-    parser.add_argument("--texts", choices=("tuning", "held-out"), default="tuning",
-                        help="the turns the rules were written on (TURNS and the fixtures), or HELD_OUT_TURNS")
+    parser.add_argument("--texts", choices=tuple(TEXTS), default="tuning",
+                        help="the turns the rules were written on (TURNS and fixtures), HELD_OUT_TURNS (seen "
+                             "once the rules were set), or HELD_OUT_TURNS_2 (written blind, scored after the rules)")
     parser.add_argument("--tune", action="store_true",
                         help="search the settings on these turns; score the best on the held-out turns said by "
                              "the other voices, with other pauses and noise (--seed + 1); print them")
     args = parser.parse_args()
-    held_texts = args.texts == "held-out"
-    episodes = corpus(args.variants, args.seed, not args.no_phone, first=args.first_voice, held_out_texts=held_texts)
+    held_texts = args.texts != "tuning"
+    episodes = corpus(args.variants, args.seed, not args.no_phone, first=args.first_voice, texts=args.texts)
     config = Settings().turn  # as shipped (MINIBOT_TURN__*), the model measured whether enabled or not
     model = SmartTurn()
     if args.tune:
         from bot.speech.tts.kokoro import VOICES
 
         held_out = corpus(len(VOICES) - args.variants, args.seed + 1, not args.no_phone, first=args.variants,
-                          held_out_texts=True)
+                          texts="held-out")
         print(json.dumps({"tuned_on_seed": args.seed, "held_out_seed": args.seed + 1, "episodes": len(episodes),
                           "held_out_set": "HELD_OUT_TURNS, said by the other voices",
                           "words": "none" if args.no_words else "ideal streaming",

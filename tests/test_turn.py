@@ -87,6 +87,19 @@ def test_a_closed_sentence_ends_after_a_short_silence(said):
     assert judge(CONFIG, None, said).end_after_ms == CONFIG.words_end_ms
 
 
+@pytest.mark.parametrize("said", ["Vous savez,", "Bon, écoutez,", "Honnêtement,", "Oui, attendez", "En fait"])
+def test_a_turn_of_only_its_preface_is_held(said):
+    # "Bon, écoutez, | je n'ai vraiment pas le temps.": what opens a turn does not close it.
+    held = judge(CONFIG, 0.95, said)
+    assert held.end_after_ms == CONFIG.incomplete_end_ms and held.why == "preface"
+
+
+@pytest.mark.parametrize("said", ["C'est trop cher, franchement.", "Franchement, je ne vois pas l'intérêt.",
+                                  "Écoutez, non merci."])
+def test_a_preface_with_a_sentence_is_a_sentence(said):
+    assert judge(CONFIG, None, said).why in ("sentence closed", "short answer")
+
+
 def test_a_date_is_held_until_its_year():
     assert judge(CONFIG, None, "je suis né le douze mars", dictation="date").why == "dictation"
     for whole in ("le douze mars mille neuf cent quatre-vingt-cinq", "le premier avril deux mille vingt-six",

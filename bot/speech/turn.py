@@ -191,6 +191,36 @@ def closed_answer(text: str) -> bool:
     return bool(words) and all(w in _CLOSED_ANSWER for w in words)
 
 
+# What a French speaker says to open a turn, not to make it: "écoutez", "vous savez", "franchement",
+# "attendez". A turn of nothing else (with a "bon", a "oui" at most) announces what comes: "Bon,
+# écoutez, | je n'ai vraiment pas le temps." No sentence is closed by them alone.
+_PREFACES = frozenset((
+    "écoutez", "écoute", "écoutez-moi", "attendez", "attends", "regardez", "regarde", "voyez-vous",
+    "honnêtement", "franchement", "sincèrement", "personnellement", "disons", "bref", "sinon", "justement",
+    "vous savez", "tu sais", "vous voyez", "tu vois", "en fait", "à vrai dire", "de toute façon",
+    "en tout cas", "eh bien", "du coup", "par contre", "en gros", "pour être honnête", "je veux dire",
+    "vous comprenez", "comment dire", "d'abord", "déjà", "bon alors", "alors là",
+))
+_PREFACE_WORDS = max(len(p.split()) for p in _PREFACES)
+
+
+def preface_only(text: str) -> bool:
+    """The words only open a turn, and end on what opens it: "Vous savez,", "Bon, écoutez,",
+    "Oui, attendez" ("Écoutez, non merci" is an answer)."""
+    words = re.sub(r"[^\w'-]+", " ", text.lower().replace("’", "'")).split()
+    last_was_preface, i = False, 0
+    while i < len(words):
+        for n in range(min(_PREFACE_WORDS, len(words) - i), 0, -1):
+            if " ".join(words[i:i + n]) in _PREFACES:
+                last_was_preface, i = True, i + n
+                break
+        else:
+            if words[i] not in _CLOSED_ANSWER:
+                return False
+            last_was_preface, i = False, i + 1
+    return last_was_preface
+
+
 @dataclass(frozen=True, slots=True)
 class TurnJudgement:
     end_after_ms: int  # silence that ends this turn, from its last voiced audio
@@ -220,6 +250,8 @@ def judge(config: TurnConfig, probability: float | None, words: str, *,
         return TurnJudgement(config.dictation_end_ms, False, probability, "dictation")
     if words.strip() and open_ending(words):
         return TurnJudgement(config.incomplete_end_ms, False, probability, "open ending")
+    if words.strip() and preface_only(words):
+        return TurnJudgement(config.incomplete_end_ms, False, probability, "preface")
     if config.words and words.strip():
         if closed_answer(words):
             return TurnJudgement(config.closed_end_ms, False, probability, "short answer")
