@@ -1,6 +1,6 @@
 """End of turn: how often the bot would cut the caller off, and how long it waits once they are done.
 
-    nice -n 10 python -m bench.turns [--variants 3] [--texts held-out] [--no-words] [--no-phone]
+    nice -n 10 python -m bench.turns [--variants 3] [--texts held-out|held-out-2] [--no-words] [--no-phone]
 
 French conversational turns built from speech: sentences said in two parts with a pause of
 300..900 ms in the middle ("Je voudrais savoir ... combien ça coûte par mois."), numbers and
@@ -26,8 +26,9 @@ The words "so far" are the script's words that ended before the pause (a streami
 caught up with the caller), not a recogniser's output: a recogniser's mistakes and its lag are
 not measured. ``--no-words``: none at all, as with a batch recogniser (Whisper), whose words
 come after the turn. ``--texts held-out``: turns no rule or setting was written on
-(HELD_OUT_TURNS). ``--tune``: the settings searched on these turns, the best scored on the
-held-out turns said by the other voices.
+(HELD_OUT_TURNS, since seen); ``--texts held-out-2``: turns written blind (HELD_OUT_TURNS_2).
+``--tune``: the settings searched on these turns, the best scored on the held-out turns said
+by the other voices.
 
 A premature cut-off: the method ends the turn before the caller's last voiced audio (in a pause
 they then fill, between two parts or inside one). The end-of-turn

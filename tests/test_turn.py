@@ -87,7 +87,8 @@ def test_a_closed_sentence_ends_after_a_short_silence(said):
     assert judge(CONFIG, None, said).end_after_ms == CONFIG.words_end_ms
 
 
-@pytest.mark.parametrize("said", ["Vous savez,", "Bon, écoutez,", "Honnêtement,", "Oui, attendez", "En fait"])
+@pytest.mark.parametrize("said", ["Vous savez,", "Bon, écoutez,", "Honnêtement,", "Oui, attendez", "En fait",
+                                  "Ben écoutez,", "Euh, franchement"])
 def test_a_turn_of_only_its_preface_is_held(said):
     # "Bon, écoutez, | je n'ai vraiment pas le temps.": what opens a turn does not close it.
     held = judge(CONFIG, 0.95, said)

@@ -201,6 +201,7 @@ _PREFACES = frozenset((
     "en tout cas", "eh bien", "du coup", "par contre", "en gros", "pour être honnête", "je veux dire",
     "vous comprenez", "comment dire", "d'abord", "déjà", "bon alors", "alors là",
 ))
+_FILLERS = frozenset(("euh", "heu", "hum", "ben", "bah", "alors", "eh", "hein"))
 _PREFACE_WORDS = max(len(p.split()) for p in _PREFACES)
 
 
@@ -215,6 +216,9 @@ def preface_only(text: str) -> bool:
                 last_was_preface, i = True, i + n
                 break
         else:
+            if words[i] in _FILLERS:  # "Ben, écoutez": a filler before it changes nothing
+                i += 1
+                continue
             if words[i] not in _CLOSED_ANSWER:
                 return False
             last_was_preface, i = False, i + 1
