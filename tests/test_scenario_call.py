@@ -225,6 +225,8 @@ async def test_a_machine_gets_the_voicemail_message_after_its_greeting(whisper, 
     events = [what for _, what in record.timeline.entries]
     beep = next(i for i, what in enumerate(events) if what.startswith("voicemail beep"))
     assert beep < next(i for i, what in enumerate(events) if what.startswith("play"))  # after the beep
+    # The transcript says what was left on the box, whole.
+    assert [u.text for u in record.utterances if u.speaker == "bot"] == [message]
 
 
 async def test_a_machine_is_hung_up_on_when_the_scenario_has_no_message(whisper, brains, voice):

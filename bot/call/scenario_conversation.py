@@ -231,7 +231,8 @@ class ScenarioConversation:
         if turn.lines:
             await call.stop_playbacks()
             await self._after_beep(call)
-            await call.play([await self.voice.prompt(line) for line in turn.lines])
+            lines = list(turn.lines)  # noted as heard: what the box recorded is in the transcript
+            await self._play_noting(call, lines, [await self.voice.prompt(line) for line in lines])
         self._finish(call, run, turn.end or CallResult.ANSWERING_MACHINE)
         await call.hangup(f"answering machine: {verdict.reason}")
 
