@@ -30,13 +30,15 @@ PASSWORD = "s3cret-test"
 
 
 @pytest.mark.parametrize("text", ["Oui.", "Mm-hmm.", "D'accord.", "Hein ?", "Ouais.", "Je vois.", "Oui, d'accord.",
-                                  "Euh...", ""])
+                                  "Euh...", "", "Tout à fait.", "Ah bon ?", "Oui, effectivement.", "C'est vrai.",
+                                  "Je vous vois."])
 def test_acknowledgements_are_backchannels(text):
     assert is_backchannel(text)
 
 
 @pytest.mark.parametrize("text", ["Non merci.", "Oui mais je n'ai pas le temps.", "C'est combien ?", "Je veux",
-                                  "Arrêtez de m'appeler."])
+                                  "Arrêtez de m'appeler.", "C'est vrai ?  Combien ?", "Pas du tout.",
+                                  "Je vous vois venir."])
 def test_words_that_carry_meaning_are_not(text):
     assert not is_backchannel(text)
 

@@ -275,9 +275,14 @@ def judge(config: TurnConfig, probability: float | None, words: str, *,
 _BACKCHANNEL_WORDS = frozenset((
     "oui", "ouais", "ouai", "mm", "mmh", "mmm", "hm", "hmm", "hum", "mhm", "mh", "d'accord", "daccord", "ok",
     "okay", "hein", "ah", "oh", "bien", "très", "voilà", "entendu", "exact", "exactement", "euh", "heu", "bon",
-    "je", "vois", "c'est", "ça", "sûr", "bah", "ben", "merci",
+    "je", "vois", "c'est", "ça", "sûr", "bah", "ben", "merci", "effectivement", "absolument", "parfait", "super",
 ))
-_BACKCHANNEL_PHRASES = frozenset(("je vois", "c'est ça", "bien sûr", "très bien", "ah oui", "oui oui", "ok d'accord"))
+_BACKCHANNEL_PHRASES = frozenset((
+    "je vois", "c'est ça", "bien sûr", "très bien", "ah oui", "oui oui", "ok d'accord", "tout à fait", "en effet",
+    "ah bon", "c'est vrai", "d'acc",
+    # Whisper's hearing of "je vois" on a phone line; nobody says "I see you" to a voice on the phone.
+    "je vous vois",
+))
 _PUNCT = re.compile(r"[^\w' -]+", re.UNICODE)
 
 
@@ -288,9 +293,10 @@ def is_backchannel(text: str) -> bool:
     words = clean.split()
     if len(words) > 4:
         return False
-    joined = " ".join(words)
-    for phrase in _BACKCHANNEL_PHRASES:
-        joined = joined.replace(phrase, "")
+    joined = f" {' '.join(words)} "
+    for phrase in sorted(_BACKCHANNEL_PHRASES, key=len, reverse=True):  # whole words: "d'acc" is not in "d'accord"
+        while f" {phrase} " in joined:
+            joined = joined.replace(f" {phrase} ", " ")
     rest = joined.split()
     # "je", "c'est", "ça", "sûr" only inside a known phrase: "je veux" is not a backchannel.
     lone = {"je", "vois", "c'est", "ça", "sûr", "très"}
