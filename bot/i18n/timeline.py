@@ -24,7 +24,7 @@ _FR = [(re.compile(pattern), french) for pattern, french in (
     (r"^barge-in by key (.+)$", "interruption par la touche {0}"),
     (r"^barge-in \((\S+) ms after onset(?:, echo delay (\S+) ms)?\)(?:: (.*))?$",
      lambda m: f"l'appelé parle sur le bot ({m[1]} ms après le début de sa voix"
-               + (f", écho à {m[2]} ms" if m[2] else "") + ")" + (f" : {_BARGE_IN[m[3]]}" if m[3] else "")),
+               + (f", écho à {m[2]} ms" if m[2] else "") + ")" + (f" : {_BARGE_IN.get(m[3], m[3])}" if m[3] else "")),
     (r"^interruption \((.+)\): the caller's turn$", lambda m: f"interruption ({_why(m[1])}) : l'appelé parle"),
     (r"^interruption \((.+)\): the line stops, the caller's turn$",
      lambda m: f"interruption ({_why(m[1])}) : le bot s'arrête, l'appelé parle"),
@@ -77,11 +77,16 @@ _WHY = [(re.compile(pattern), french) for pattern, french in (
 
 def _why(why: str) -> str:
     """Why a barge-in was judged so (bot.call.interruption), in French."""
-    for pattern, french in _WHY:
-        m = pattern.match(why)
+    return _translated(_WHY, why)
+
+
+def _translated(table: list, text: str) -> str:
+    """``text`` by the first pattern of ``table`` it matches (unchanged where none does)."""
+    for pattern, french in table:
+        m = pattern.match(text)
         if m:
-            return french.format(*m.groups())
-    return why
+            return french(m) if callable(french) else french.format(*m.groups())
+    return text
 
 
 def _code(code: str) -> str:
@@ -95,11 +100,7 @@ def timeline_entry(what: str, lang: str | None = None) -> str:
     """One entry ("dial +33...", "heard: 'oui'") in the reader's language."""
     if (lang or current_language()) != "fr":
         return what
-    for pattern, french in _FR:
-        m = pattern.match(what)
-        if m:
-            return french(m) if callable(french) else french.format(*m.groups())
-    return what
+    return _translated(_FR, what)
 
 
 def timeline_text(entries: list[tuple[float, str]], lang: str | None = None) -> str:

@@ -185,9 +185,14 @@ _CLOSED_ANSWER = frozenset((
 ))
 
 
+def _answer_words(text: str) -> list[str]:
+    """Lower-case words, apostrophes and hyphens kept ("d'accord", "peut-être")."""
+    return re.sub(r"[^\w'-]+", " ", text.lower().replace("’", "'")).split()
+
+
 def closed_answer(text: str) -> bool:
     """The words are only a short answer or an acknowledgement: "oui", "non merci", "d'accord"."""
-    words = re.sub(r"[^\w'-]+", " ", text.lower().replace("’", "'")).split()
+    words = _answer_words(text)
     return bool(words) and all(w in _CLOSED_ANSWER for w in words)
 
 
@@ -208,7 +213,7 @@ _PREFACE_WORDS = max(len(p.split()) for p in _PREFACES)
 def preface_only(text: str) -> bool:
     """The words only open a turn, and end on what opens it: "Vous savez,", "Bon, écoutez,",
     "Oui, attendez" ("Écoutez, non merci" is an answer)."""
-    words = re.sub(r"[^\w'-]+", " ", text.lower().replace("’", "'")).split()
+    words = _answer_words(text)
     last_was_preface, i = False, 0
     while i < len(words):
         for n in range(min(_PREFACE_WORDS, len(words) - i), 0, -1):
